@@ -1,0 +1,267 @@
+/*
+ * Connect mode: open a client stream to the backend and log in there with
+ * SASL PLAIN on the user's behalf (the nginx mail proxy model).  The
+ * backend is ours, but its bytes still go through the bounded lexer.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "xmppgate.h"
+
+#define BACKEND_DEPTH_MAX	32	/* nesting inside <stream:features> */
+
+enum { B_HEADER, B_FEATURES, B_AUTH };
+enum { TOP_OTHER, TOP_SASL, TOP_STREAMS };
+
+struct bstate {
+	int	state, depth;
+	struct xml_ns ns;
+	char	top[XG_NAME_MAX + 1];	/* local name of the depth-1 element */
+	int	topns;			/* TOP_* */
+	int	have_cond;
+	enum xg_sasl_failure cond;
+};
+
+static int
+bwrite(int fd, const char *p, size_t n, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	ssize_t w;
+	int64_t left;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if ((left = deadline - now_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+static ssize_t
+bread(int fd, uint8_t *p, size_t n, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t r;
+	int64_t left;
+
+	for (;;) {
+		r = read(fd, p, n);
+		if (r >= 0)
+			return r;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if ((left = deadline - now_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * One token from the backend.  Returns 1 when the login is decided
+ * (success 0 / failure set in *b), 0 to go on, -1 on a protocol error.
+ */
+static int
+btoken(struct bstate *b, const struct xml_token *t, int *features_done,
+    int *success, char *why, size_t whysz)
+{
+	const char *uri, *local;
+	struct xml_ns ns;
+
+	switch (b->state) {
+	case B_HEADER:
+		if (t->type == XML_TOK_DECL || (t->type == XML_TOK_TEXT &&
+		    t->text_ws))
+			return 0;
+		if (t->type != XML_TOK_START || xml_ns_push(&b->ns, t) == -1 ||
+		    (uri = xml_ns_resolve(&b->ns, t->name, &local)) == NULL ||
+		    strcmp(uri, NS_STREAMS) != 0 || strcmp(local, "stream") != 0) {
+			snprintf(why, whysz, "backend sent no stream header");
+			return -1;
+		}
+		b->state = B_FEATURES;
+		b->depth = 1;
+		return 0;
+	default:
+		break;
+	}
+	switch (t->type) {
+	case XML_TOK_DECL:
+		snprintf(why, whysz, "backend sent a misplaced declaration");
+		return -1;
+	case XML_TOK_TEXT:
+		return 0;
+	case XML_TOK_START:
+		ns = b->ns;
+		if (xml_ns_push(&ns, t) == -1 ||
+		    (uri = xml_ns_resolve(&ns, t->name, &local)) == NULL)
+			uri = "", local = t->name;
+		if (b->depth == 1) {
+			snprintf(b->top, sizeof(b->top), "%s", local);
+			b->topns = strcmp(uri, NS_SASL) == 0 ? TOP_SASL :
+			    strcmp(uri, NS_STREAMS) == 0 ? TOP_STREAMS :
+			    TOP_OTHER;
+		} else if (b->depth == 2 && b->topns == TOP_SASL &&
+		    strcmp(b->top, "failure") == 0 && !b->have_cond &&
+		    xg_sasl_failure_from_name(local, strlen(local),
+		    &b->cond) == 0)
+			b->have_cond = 1;
+		if (!t->empty) {
+			if (++b->depth > BACKEND_DEPTH_MAX) {
+				snprintf(why, whysz, "backend XML too deep");
+				return -1;
+			}
+			return 0;
+		}
+		if (b->depth != 1)
+			return 0;
+		break;		/* an empty element at depth 1 is complete */
+	case XML_TOK_END:
+		if (--b->depth > 1)
+			return 0;
+		if (b->depth == 0) {
+			snprintf(why, whysz, "backend closed its stream");
+			return -1;
+		}
+		break;
+	}
+	/* A depth-1 element is complete. */
+	if (b->topns == TOP_STREAMS && strcmp(b->top, "features") == 0) {
+		*features_done = 1;
+		return 0;
+	}
+	if (b->topns == TOP_STREAMS && strcmp(b->top, "error") == 0) {
+		snprintf(why, whysz, "backend sent a stream error");
+		return -1;
+	}
+	if (b->state == B_AUTH && b->topns == TOP_SASL &&
+	    strcmp(b->top, "success") == 0) {
+		*success = 1;
+		return 1;
+	}
+	if (b->state == B_AUTH && b->topns == TOP_SASL &&
+	    strcmp(b->top, "failure") == 0) {
+		if (!b->have_cond)
+			b->cond = XG_SF_NOT_AUTHORIZED;
+		*success = 0;
+		return 1;
+	}
+	snprintf(why, whysz, "backend sent unexpected <%s>", b->top);
+	return -1;
+}
+
+int
+backend_login(const struct netaddr *addr, const char *domain,
+    const char *user, const char *pass, int64_t deadline,
+    enum xg_sasl_failure *sf, int *unreachable, char *why, size_t whysz)
+{
+	static struct bstate b;
+	static struct xml_token tok;
+	uint8_t buf[XG_READ_BUF];
+	char out[256 + XG_DOMAIN_MAX + XG_SASL_B64_MAX];
+	char b64[XG_SASL_B64_MAX];
+	size_t len = 0, used;
+	ssize_t n;
+	int fd, rc, features_done = 0, success = 0;
+	enum xml_result r;
+
+	*unreachable = 0;
+	*sf = XG_SF_TEMPORARY_AUTH_FAILURE;
+	memset(&b, 0, sizeof(b));
+	if ((fd = netaddr_connect(addr, deadline, why, whysz)) == -1) {
+		*unreachable = 1;
+		return -1;
+	}
+	snprintf(out, sizeof(out), "<?xml version='1.0'?><stream:stream "
+	    "xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS "' to='%s' "
+	    "version='1.0'>", domain);
+	if (bwrite(fd, out, strlen(out), deadline) == -1)
+		goto ioerr;
+	for (;;) {
+		while (len > 0) {
+			r = xml_lex(buf, len, &tok, &used);
+			if (r == XML_MORE)
+				break;
+			if (r != XML_OK) {
+				snprintf(why, whysz, "backend sent bad XML: %s",
+				    xml_result_str(r));
+				goto fail;
+			}
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			rc = btoken(&b, &tok, &features_done, &success, why,
+			    whysz);
+			if (rc == -1)
+				goto fail;
+			if (rc == 1) {
+				if (!success) {
+					*sf = b.cond;
+					snprintf(why, whysz, "backend refused "
+					    "the login: %s",
+					    xg_sasl_failure_name(b.cond));
+					goto fail;
+				}
+				if (len > 0) {
+					snprintf(why, whysz, "backend sent "
+					    "data after <success/>");
+					goto fail;
+				}
+				explicit_bzero(out, sizeof(out));
+				return fd;
+			}
+			if (features_done && b.state == B_FEATURES) {
+				if (plain_encode(user, pass, b64,
+				    sizeof(b64)) == -1) {
+					snprintf(why, whysz, "backend "
+					    "credentials too long");
+					goto fail;
+				}
+				snprintf(out, sizeof(out), "<auth xmlns='"
+				    NS_SASL "' mechanism='PLAIN'>%s</auth>",
+				    b64);
+				explicit_bzero(b64, sizeof(b64));
+				rc = bwrite(fd, out, strlen(out), deadline);
+				explicit_bzero(out, sizeof(out));
+				if (rc == -1)
+					goto ioerr;
+				b.state = B_AUTH;
+			}
+		}
+		if (len == sizeof(buf)) {
+			snprintf(why, whysz, "backend token too long");
+			goto fail;
+		}
+		n = bread(fd, buf + len, sizeof(buf) - len, deadline);
+		if (n == 0) {
+			snprintf(why, whysz, "backend closed the connection "
+			    "during login");
+			goto fail;
+		}
+		if (n == -1)
+			goto ioerr;
+		len += (size_t)n;
+	}
+ioerr:
+	snprintf(why, whysz, "backend %s during login", errno == ETIMEDOUT ?
+	    "timed out" : strerror(errno));
+fail:
+	explicit_bzero(out, sizeof(out));
+	explicit_bzero(b64, sizeof(b64));
+	close(fd);
+	return -1;
+}

@@ -1,0 +1,792 @@
+/*
+ * xmppgate: an XMPP front door.  One process per client connection:
+ * stream, STARTTLS, SASL PLAIN checked by a helper, then a backend login
+ * (or an exec'd program), then a byte relay.  main() is the table of
+ * contents; each phase is one function below or one file.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <gnutls/crypto.h>
+#include "xmppgate.h"
+
+#define AUTH_DELAY_MAX_MS	30000	/* cap of the growing failure delay */
+#define DRAIN_MS		2000	/* reading after our close, so no RST */
+#define EXEC_WAIT_MS		5000	/* for the exec'd program to exit */
+
+struct session {
+	const struct options *o;
+	struct conn *c;
+	struct tlsctx *tls;
+	struct xp xp;
+	uint8_t	buf[XG_READ_BUF];	/* client bytes not yet parsed */
+	size_t	len;
+	int64_t	deadline;		/* end of the pre-auth phase */
+	int	header_sent;
+	int	exitcode;
+};
+
+static void usage(FILE *, int) __attribute__((noreturn));
+static void parse_options(int, char **, struct options *);
+static int finish(struct session *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static int stream_error(struct session *, enum xg_stream_error,
+    const char *, int, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+static int next_event(struct session *, struct xp_event *);
+static int stream_open(struct session *);
+static int starttls(struct session *);
+static int sasl(struct session *, struct plain_creds *, struct auth_reply *,
+    int *);
+static int handoff(struct session *, int);
+
+int
+main(int argc, char **argv)
+{
+	static struct options o;
+	static struct conn c;
+	static struct session s;
+	static struct plain_creds creds;
+	static struct auth_reply reply;
+	struct tlsctx tls;
+	char err[256];
+	int bfd = -1;
+
+	signal(SIGPIPE, SIG_IGN);
+	parse_options(argc, argv, &o);
+	if (conn_init(&c) == -1) {
+		log_init(1, o.verbose, 0);
+		xg_log(LOG_ERR, "fatal: unable to find the connection: %s",
+		    strerror(errno));
+		return XG_EXIT_TEMP;
+	}
+	log_init(o.use_syslog, o.verbose, c.rfd);
+	log_conn(&c);
+	s.o = &o;
+	s.c = &c;
+	s.tls = &tls;
+	s.deadline = c.start_ms + (int64_t)o.timeout * 1000;
+	xg_debug("connection from %s:%s", c.remote_ip, c.remote_port);
+
+	/* The key is read before any byte from the client. */
+	if (tls_load(&tls, o.cert, o.key, o.tls_priority ? o.tls_priority :
+	    XG_DEFAULT_PRIORITY, err, sizeof(err)) == -1)
+		return finish(&s, XG_EXIT_TEMP, "%s", err);
+
+	/* Each phase returns -1 once finish() has logged the summary. */
+	if (stream_open(&s) == 0 &&		/* header, <starttls/> offer */
+	    starttls(&s) == 0 &&		/* <proceed/>, handshake */
+	    stream_open(&s) == 0 &&		/* restart, mechanisms */
+	    sasl(&s, &creds, &reply, &bfd) == 0) /* PLAIN, helper, login */
+		handoff(&s, bfd);		/* <success/>, relay */
+	plain_wipe(&creds);
+	auth_reply_wipe(&reply);
+	tls_free(&tls);
+	return s.exitcode;
+}
+
+static void
+usage(FILE *f, int code)
+{
+	fprintf(f,
+"usage: xmppgate [options] --cert FILE --key FILE --domain NAME --auth PATH\n"
+"                (--backend ADDR | -- PROG [ARG ...])\n"
+"  -c, --cert FILE              certificate chain (PEM)\n"
+"  -k, --key FILE               private key (PEM)\n"
+"  -d, --domain NAME            a domain served (repeatable)\n"
+"  -a, --auth PATH              auth helper, see xmppgate-auth(5)\n"
+"  -b, --backend ADDR           HOST:PORT, [IPV6]:PORT or unix:PATH\n"
+"      --tls-priority STRING    GnuTLS priority string\n"
+"      --timeout SEC            pre-authentication time limit (60)\n"
+"      --handshake-timeout SEC  TLS handshake time limit (15)\n"
+"      --auth-timeout SEC       helper time limit (10)\n"
+"      --backend-timeout SEC    backend connect and login limit (10)\n"
+"      --idle-timeout SEC       relay idle limit, 0 for none (0)\n"
+"      --max-attempts N         authentication attempts (3)\n"
+"      --auth-delay MS          first failure delay, doubling (1000)\n"
+"  -l, --syslog                 log to syslog\n"
+"  -v, --verbose                log the pre-authentication exchange\n"
+"  -h, --help                   this text\n"
+"  -V, --version                the version\n");
+	exit(code);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xmppgate: usage: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see xmppgate --help)\n", stderr);
+	exit(XG_EXIT_USAGE);
+}
+
+static int
+number(const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || !isdigit((unsigned char)*s) ||
+	    v < min || v > max)
+		usage_error("%s wants a number from %ld to %ld, not '%s'",
+		    opt, min, max, s);
+	return (int)v;
+}
+
+/* Domains are compared in lower case, without a trailing dot (RFC 7622). */
+static int
+domain_normalize(const char *in, char *out, size_t outsz)
+{
+	size_t i, n = strlen(in);
+
+	if (n > 0 && in[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= outsz || n > 253)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if (!(isalnum(ch) || ch == '-' || ch == '.'))
+			return -1;
+		out[i] = (char)tolower(ch);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { O_PRIO = 256, O_TIMEOUT, O_HS, O_AUTHT, O_BT, O_IDLE, O_MAX,
+	    O_DELAY };
+	static const struct option lo[] = {
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "auth", required_argument, NULL, 'a' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "tls-priority", required_argument, NULL, O_PRIO },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "handshake-timeout", required_argument, NULL, O_HS },
+		{ "auth-timeout", required_argument, NULL, O_AUTHT },
+		{ "backend-timeout", required_argument, NULL, O_BT },
+		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "max-attempts", required_argument, NULL, O_MAX },
+		{ "auth-delay", required_argument, NULL, O_DELAY },
+		{ "syslog", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char domains[XG_DOMAINS_MAX][256];
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout = 60;
+	o->handshake_timeout = 15;
+	o->auth_timeout = 10;
+	o->backend_timeout = 10;
+	o->max_attempts = 3;
+	o->auth_delay_ms = 1000;
+	while ((ch = getopt_long(argc, argv, "+c:k:d:a:b:lvhV", lo, NULL))
+	    != -1) {
+		switch (ch) {
+		case 'c': o->cert = optarg; break;
+		case 'k': o->key = optarg; break;
+		case 'a': o->auth = optarg; break;
+		case 'd':
+			if (o->ndomains >= XG_DOMAINS_MAX)
+				usage_error("at most %d --domain options",
+				    XG_DOMAINS_MAX);
+			if (domain_normalize(optarg, domains[o->ndomains],
+			    sizeof(domains[0])) == -1)
+				usage_error("bad domain '%s' (ASCII, IDNs as "
+				    "A-labels)", optarg);
+			o->domains[o->ndomains] = domains[o->ndomains];
+			o->ndomains++;
+			break;
+		case 'b':
+			if (netaddr_parse(optarg, &o->backend) == -1)
+				usage_error("bad backend address '%s'", optarg);
+			o->has_backend = 1;
+			break;
+		case O_PRIO: o->tls_priority = optarg; break;
+		case O_TIMEOUT:
+			o->timeout = number("--timeout", optarg, 1, 3600);
+			break;
+		case O_HS:
+			o->handshake_timeout = number("--handshake-timeout",
+			    optarg, 1, 3600);
+			break;
+		case O_AUTHT:
+			o->auth_timeout = number("--auth-timeout", optarg, 1,
+			    3600);
+			break;
+		case O_BT:
+			o->backend_timeout = number("--backend-timeout",
+			    optarg, 1, 3600);
+			break;
+		case O_IDLE:
+			o->idle_timeout = number("--idle-timeout", optarg, 0,
+			    INT_MAX / 1000);
+			break;
+		case O_MAX:
+			o->max_attempts = number("--max-attempts", optarg, 1,
+			    100);
+			break;
+		case O_DELAY:
+			o->auth_delay_ms = number("--auth-delay", optarg, 0,
+			    AUTH_DELAY_MAX_MS);
+			break;
+		case 'l': o->use_syslog = 1; break;
+		case 'v': o->verbose = 1; break;
+		case 'h': usage(stdout, XG_EXIT_OK);
+		case 'V':
+			printf("xmppgate %s (GnuTLS %s)\n", PACKAGE_VERSION,
+			    gnutls_check_version(NULL));
+			exit(XG_EXIT_OK);
+		default:
+			usage(stderr, XG_EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") != 0)
+			usage_error("unexpected argument '%s'", argv[optind]);
+		o->exec_argv = argv + optind;
+	}
+	if (o->cert == NULL || o->key == NULL)
+		usage_error("--cert and --key are required");
+	if (o->ndomains == 0)
+		usage_error("at least one --domain is required");
+	if (o->auth == NULL)
+		usage_error("--auth is required");
+	if (o->auth[0] != '/')
+		usage_error("--auth wants an absolute path");
+	if (o->has_backend == (o->exec_argv != NULL))
+		usage_error("give exactly one of --backend or -- PROG");
+}
+
+/*
+ * Close the connection politely: TLS close_notify, our half closed, then
+ * read and drop what the client still sends for a moment, so the kernel
+ * does not answer unread data with a reset that could eat our last words.
+ */
+static void
+close_client(struct conn *c)
+{
+	uint8_t junk[1024];
+	int64_t until = now_ms() + DRAIN_MS;
+	int i;
+
+	if (c->tls)
+		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+	shutdown(c->wfd, SHUT_WR);
+	for (i = 0; i < 64; i++)
+		if (conn_read(c, junk, sizeof(junk), until) <= 0)
+			break;
+}
+
+static int
+finish(struct session *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->c->outcome, sizeof(s->c->outcome), fmt, ap);
+	va_end(ap);
+	s->exitcode = code;
+	log_summary(s->c, code);
+	return -1;
+}
+
+static int
+send_header(struct session *s)
+{
+	unsigned char rnd[12];
+	char id[25];
+	size_t i;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	s->header_sent = 1;
+	xg_debug("sent: stream header from=%s id=%s",
+	    s->c->domain[0] ? s->c->domain : "-", id);
+	return conn_printf(s->c, s->deadline, "<?xml version='1.0'?>"
+	    "<stream:stream xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS
+	    "' id='%s'%s%s%s version='1.0' xml:lang='en'>", id,
+	    s->c->domain[0] ? " from='" : "", s->c->domain,
+	    s->c->domain[0] ? "'" : "");
+}
+
+/* RFC 6120 4.9: the error, our close tag, and the end of the connection. */
+static int
+stream_error(struct session *s, enum xg_stream_error e, const char *text,
+    int code, const char *fmt, ...)
+{
+	char esc[512], reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (!s->header_sent)
+		send_header(s);
+	xml_escape(esc, sizeof(esc), text, strlen(text));
+	xg_debug("sent: stream error %s (%s)", xg_stream_error_name(e), text);
+	conn_printf(s->c, now_ms() + 5000, "<stream:error><%s xmlns='"
+	    NS_STREAM_ERR "'/><text xmlns='" NS_STREAM_ERR "'>%s</text>"
+	    "</stream:error></stream:stream>", xg_stream_error_name(e), esc);
+	close_client(s->c);
+	return finish(s, code, "%s: %s", xg_stream_error_name(e), reason);
+}
+
+/* The next client event, reading as needed; -1 when the session ended. */
+static int
+next_event(struct session *s, struct xp_event *ev)
+{
+	size_t used;
+	ssize_t n;
+
+	for (;;) {
+		enum xp_result r = XP_MORE;
+		if (s->len > 0) {
+			r = xp_feed(&s->xp, s->buf, s->len, &used, ev);
+			memmove(s->buf, s->buf + used, s->len - used);
+			s->len -= used;
+		}
+		if (r == XP_EVENT)
+			return 0;
+		if (r == XP_ERROR)
+			return stream_error(s, s->xp.err, s->xp.errtext,
+			    XG_EXIT_REFUSED, "%s", s->xp.errtext);
+		if (s->len == sizeof(s->buf))
+			return stream_error(s, XG_SE_POLICY_VIOLATION,
+			    "token too long", XG_EXIT_REFUSED,
+			    "token too long");
+		n = conn_read(s->c, s->buf + s->len, sizeof(s->buf) - s->len,
+		    s->deadline);
+		if (n == 0) {
+			close_client(s->c);
+			return finish(s, XG_EXIT_REFUSED, "client closed the "
+			    "connection before authenticating");
+		}
+		if (n == -1 && errno == ETIMEDOUT)
+			return stream_error(s, XG_SE_CONNECTION_TIMEOUT,
+			    "too slow", XG_EXIT_REFUSED,
+			    "pre-authentication timeout (%d s)", s->o->timeout);
+		if (n == -1) {
+			close_client(s->c);
+			return finish(s, XG_EXIT_REFUSED, "client read: %s",
+			    strerror(errno));
+		}
+		s->len += (size_t)n;
+	}
+}
+
+/* Events that end the session the same way in every phase. */
+static int
+common_event(struct session *s, const struct xp_event *ev)
+{
+	if (ev->type == XP_EV_CLOSE) {
+		conn_printf(s->c, now_ms() + 5000, "</stream:stream>");
+		close_client(s->c);
+		return finish(s, XG_EXIT_OK, "client closed the stream "
+		    "before authenticating");
+	}
+	if (ev->type == XP_EV_STANZA)
+		return stream_error(s, XG_SE_NOT_AUTHORIZED,
+		    "authenticate first", XG_EXIT_REFUSED,
+		    "<%s/> before authentication", ev->name);
+	return 0;
+}
+
+/* Read the client's stream header, answer with ours and the features. */
+static int
+stream_open(struct session *s)
+{
+	struct xp_event ev;
+	char dom[XG_DOMAIN_MAX + 1];
+	size_t i;
+	int found = 0;
+
+	if (next_event(s, &ev) == -1)
+		return -1;
+	if (ev.type != XP_EV_HEADER)
+		return stream_error(s, XG_SE_NOT_WELL_FORMED, "expected a "
+		    "stream header", XG_EXIT_REFUSED, "no stream header");
+	xg_debug("client: stream header to=%s version=%s",
+	    ev.has_to ? ev.to : "-", ev.has_version ? ev.version : "-");
+	if (!ev.has_to)
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "no 'to' attribute",
+		    XG_EXIT_REFUSED, "stream header without 'to'");
+	if (domain_normalize(ev.to, dom, sizeof(dom)) == 0)
+		for (i = 0; i < s->o->ndomains; i++)
+			if (strcmp(dom, s->o->domains[i]) == 0)
+				found = 1;
+	if (!found || (s->c->domain[0] && strcmp(dom, s->c->domain) != 0))
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
+		    "not served here", XG_EXIT_REFUSED, "unknown domain");
+	snprintf(s->c->domain, sizeof(s->c->domain), "%s", dom);
+	/* RFC 6120 4.7.5: we speak 1.0; a missing version means pre-1.0. */
+	if (!ev.has_version || strncmp(ev.version, "1.", 2) != 0 ||
+	    ev.version[2] == '\0' ||
+	    strspn(ev.version + 2, "0123456789") != strlen(ev.version + 2))
+		return stream_error(s, XG_SE_UNSUPPORTED_VERSION,
+		    "version 1.0 required", XG_EXIT_REFUSED,
+		    "unsupported stream version");
+	if (send_header(s) == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	if (s->c->tls == NULL) {
+		xg_debug("sent: features starttls required");
+		if (conn_printf(s->c, s->deadline, "<stream:features>"
+		    "<starttls xmlns='" NS_TLS "'><required/></starttls>"
+		    "</stream:features>") == -1)
+			return finish(s, XG_EXIT_REFUSED, "client write: %s",
+			    strerror(errno));
+	} else {
+		xg_debug("sent: features mechanisms PLAIN");
+		if (conn_printf(s->c, s->deadline, "<stream:features>"
+		    "<mechanisms xmlns='" NS_SASL "'><mechanism>PLAIN"
+		    "</mechanism></mechanisms></stream:features>") == -1)
+			return finish(s, XG_EXIT_REFUSED, "client write: %s",
+			    strerror(errno));
+	}
+	return 0;
+}
+
+static int
+starttls(struct session *s)
+{
+	struct xp_event ev;
+	char err[256];
+	int64_t hs;
+
+	if (next_event(s, &ev) == -1 || common_event(s, &ev) == -1)
+		return -1;
+	if (ev.type != XP_EV_STARTTLS)
+		return stream_error(s, XG_SE_POLICY_VIOLATION,
+		    "STARTTLS is required", XG_EXIT_REFUSED,
+		    "<%s> before STARTTLS", ev.type == XP_EV_AUTH ? "auth" :
+		    ev.type == XP_EV_RESPONSE ? "response" : "abort");
+	xg_debug("client: starttls; sent: proceed");
+	if (conn_printf(s->c, s->deadline, "<proceed xmlns='" NS_TLS "'/>")
+	    == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	/* Nothing read before <proceed/> may be used after it. */
+	if (s->len > 0)
+		xg_log(LOG_NOTICE, "discarded %zu plaintext bytes sent after "
+		    "<starttls/>", s->len);
+	explicit_bzero(s->buf, sizeof(s->buf));
+	s->len = 0;
+	hs = now_ms() + (int64_t)s->o->handshake_timeout * 1000;
+	if (tls_start(s->c, s->tls, hs < s->deadline ? hs : s->deadline, err,
+	    sizeof(err)) == -1) {
+		close_client(s->c);
+		return finish(s, XG_EXIT_REFUSED, "%s", err);
+	}
+	xg_debug("TLS up: %s %s", s->c->tls_protocol, s->c->tls_cipher);
+	xp_init(&s->xp);
+	s->header_sent = 0;
+	return 0;
+}
+
+static int
+sasl_failure(struct session *s, int *attempts, enum xg_sasl_failure f,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* One failed attempt: growing delay, <failure/>, and the attempt limit. */
+static int
+sasl_failure(struct session *s, int *attempts, enum xg_sasl_failure f,
+    const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	int64_t d;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	(*attempts)++;
+	xg_log(LOG_NOTICE, "authentication attempt %d failed: %s", *attempts,
+	    why);
+	d = (int64_t)s->o->auth_delay_ms << (*attempts - 1);
+	if (d > AUTH_DELAY_MAX_MS)
+		d = AUTH_DELAY_MAX_MS;
+	if (d > 0) {
+		struct timespec ts = { d / 1000, (d % 1000) * 1000000 };
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+	}
+	xg_debug("sent: failure %s", xg_sasl_failure_name(f));
+	if (conn_printf(s->c, s->deadline, "<failure xmlns='" NS_SASL
+	    "'><%s/></failure>", xg_sasl_failure_name(f)) == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	if (*attempts >= s->o->max_attempts)
+		return stream_error(s, XG_SE_POLICY_VIOLATION,
+		    "too many failed authentication attempts",
+		    XG_EXIT_REFUSED, "%d failed attempts (last: %s)",
+		    *attempts, why);
+	return 0;
+}
+
+/* The PLAIN payload: the <auth> initial response or, after an empty
+ * challenge, the <response> (RFC 6120 6.4.2). */
+static int
+plain_payload(struct session *s, struct xp_event *ev, int *attempts,
+    int *again)
+{
+	*again = 0;
+	if (!ev->data_empty)
+		return 0;
+	xg_debug("sent: empty challenge");
+	if (conn_printf(s->c, s->deadline, "<challenge xmlns='" NS_SASL
+	    "'/>") == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	if (next_event(s, ev) == -1 || common_event(s, ev) == -1)
+		return -1;
+	if (ev->type == XP_EV_ABORT) {
+		*again = 1;
+		return sasl_failure(s, attempts, XG_SF_ABORTED, "aborted");
+	}
+	if (ev->type != XP_EV_RESPONSE)
+		return stream_error(s, XG_SE_POLICY_VIOLATION,
+		    "expected <response/>", XG_EXIT_REFUSED,
+		    "no <response/> after the challenge");
+	return 0;
+}
+
+/*
+ * Connect mode: log in at the backend the helper named, or ours.  0 with
+ * *fd on success, 1 when the backend refused (*sf), -1 when the session
+ * ended because the backend cannot be reached.
+ */
+static int
+login(struct session *s, const struct plain_creds *pc,
+    const struct auth_reply *ar, int *fd, enum xg_sasl_failure *sf,
+    char *why, size_t whysz)
+{
+	struct netaddr na;
+	int unreachable;
+
+	if (ar->has_backend) {
+		if (netaddr_parse(ar->backend, &na) == -1)
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP,
+			    "bad backend from the helper");
+		snprintf(s->c->backend, sizeof(s->c->backend), "%s",
+		    ar->backend);
+	} else {
+		na = s->o->backend;
+		if (na.is_unix)
+			snprintf(s->c->backend, sizeof(s->c->backend),
+			    "unix:%s", na.host);
+		else
+			snprintf(s->c->backend, sizeof(s->c->backend),
+			    strchr(na.host, ':') ? "[%s]:%s" : "%s:%s",
+			    na.host, na.port);
+	}
+	*fd = backend_login(&na, s->c->domain,
+	    ar->has_user ? ar->user : pc->user,
+	    ar->has_pass ? ar->pass : pc->pass,
+	    now_ms() + (int64_t)s->o->backend_timeout * 1000, sf,
+	    &unreachable, why, whysz);
+	if (*fd >= 0)
+		return 0;
+	if (unreachable)
+		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+		    "the server is not reachable", XG_EXIT_TEMP, "%s", why);
+	return 1;
+}
+
+static int
+sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
+    int *bfd)
+{
+	struct xp_event ev;
+	struct auth_request req;
+	enum auth_verdict v;
+	enum xg_sasl_failure sf;
+	char why[256];
+	int attempts = 0, again, rc;
+
+	for (;;) {
+		if (next_event(s, &ev) == -1 || common_event(s, &ev) == -1)
+			return -1;
+		switch (ev.type) {
+		case XP_EV_AUTH:
+			break;
+		case XP_EV_ABORT:
+			if (sasl_failure(s, &attempts, XG_SF_ABORTED,
+			    "aborted") == -1)
+				return -1;
+			continue;
+		default:
+			return stream_error(s, XG_SE_POLICY_VIOLATION,
+			    "unexpected element", XG_EXIT_REFUSED,
+			    "<%s> during SASL", ev.type == XP_EV_STARTTLS ?
+			    "starttls" : ev.type == XP_EV_HEADER ? "stream" :
+			    "response");
+		}
+		xg_debug("client: auth mechanism=%s (payload not logged)",
+		    ev.mechanism);
+		if (strcmp(ev.mechanism, "PLAIN") != 0) {
+			if (sasl_failure(s, &attempts,
+			    XG_SF_INVALID_MECHANISM, "mechanism '%.32s'",
+			    ev.mechanism) == -1)
+				return -1;
+			continue;
+		}
+		if (plain_payload(s, &ev, &attempts, &again) == -1)
+			return -1;
+		if (again)
+			continue;
+		switch (plain_decode(ev.data, ev.data_len, s->c->domain, pc)) {
+		case PLAIN_OK:
+			break;
+		case PLAIN_BAD_BASE64:
+			if (sasl_failure(s, &attempts,
+			    XG_SF_INCORRECT_ENCODING, "bad base64") == -1)
+				return -1;
+			continue;
+		case PLAIN_BAD_AUTHZID:
+			if (sasl_failure(s, &attempts, XG_SF_INVALID_AUTHZID,
+			    "foreign authzid") == -1)
+				return -1;
+			continue;
+		default:
+			if (sasl_failure(s, &attempts,
+			    XG_SF_MALFORMED_REQUEST, "malformed PLAIN") == -1)
+				return -1;
+			continue;
+		}
+		explicit_bzero(s->xp.data, sizeof(s->xp.data));
+		snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
+		memset(&req, 0, sizeof(req));
+		req.mechanism = "PLAIN";
+		req.user = pc->user;
+		req.domain = s->c->domain;
+		req.authzid = pc->authzid_len ? pc->authzid : NULL;
+		req.pass = pc->pass;
+		req.pass_len = pc->pass_len;
+		req.attempt = attempts + 1;
+		req.conn = s->c;
+		v = authhelper_run(s->o->auth, &req,
+		    s->o->auth_timeout * 1000, ar, why, sizeof(why));
+		if (v == AUTH_ACCEPT) {
+			if (!ar->has_backend && s->o->exec_argv != NULL) {
+				plain_wipe(pc);
+				auth_reply_wipe(ar);
+				*bfd = -1;	/* exec mode */
+				return 0;
+			}
+			rc = login(s, pc, ar, bfd, &sf, why, sizeof(why));
+			plain_wipe(pc);
+			auth_reply_wipe(ar);
+			if (rc <= 0)
+				return rc;
+		} else {
+			sf = v == AUTH_REJECT ? XG_SF_NOT_AUTHORIZED :
+			    XG_SF_TEMPORARY_AUTH_FAILURE;
+			if (v == AUTH_REJECT)
+				snprintf(why, sizeof(why), "helper rejected");
+		}
+		plain_wipe(pc);
+		auth_reply_wipe(ar);
+		if (sasl_failure(s, &attempts, sf, "%s", why) == -1)
+			return -1;
+	}
+}
+
+static int
+send_success(struct session *s)
+{
+	xg_debug("sent: success");
+	if (conn_printf(s->c, now_ms() + 10000, "<success xmlns='" NS_SASL
+	    "'/>") == -1)
+		return finish(s, XG_EXIT_OK, "client write: %s",
+		    strerror(errno));
+	return 0;
+}
+
+static int
+relay(struct session *s, int fd)
+{
+	char why[256] = "";
+	int rc;
+
+	xg_log(LOG_INFO, "user %s@%s logged in, relaying to %s", s->c->user,
+	    s->c->domain, s->c->backend);
+	rc = relay_run(s->c, fd, s->buf, s->len, s->o->idle_timeout, why,
+	    sizeof(why));
+	explicit_bzero(s->buf, sizeof(s->buf));
+	close(fd);
+	if (s->c->tls)
+		gnutls_bye(s->c->tls, GNUTLS_SHUT_WR);
+	return finish(s, XG_EXIT_OK, "%s", rc == 0 ? "session ended" : why);
+}
+
+/* After the login: <success/>, then the relay to the backend or PROG. */
+static int
+handoff(struct session *s, int bfd)
+{
+	char why[256];
+	int fd, status;
+	pid_t pid;
+	int64_t until;
+
+	if (bfd >= 0) {
+		if (send_success(s) == -1) {
+			close(bfd);
+			return -1;
+		}
+		return relay(s, bfd);
+	}
+	snprintf(s->c->backend, sizeof(s->c->backend), "exec:%s",
+	    s->o->exec_argv[0]);
+	if ((fd = exec_start(s->o->exec_argv, s->c, &pid, why,
+	    sizeof(why))) == -1)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "%s", why);
+	if (send_success(s) == -1) {
+		close(fd);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	relay(s, fd);
+	/* The program has seen end of file; give it a moment to exit. */
+	until = now_ms() + EXEC_WAIT_MS;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ms() > until) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		usleep(10000);
+	}
+	return -1;
+}

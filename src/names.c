@@ -1,0 +1,67 @@
+/* Condition names for stream errors and SASL failures. */
+#include <string.h>
+#include "xmppgate.h"
+
+static const char *const stream_errors[] = {
+	[XG_SE_NONE] = "undefined-condition",
+	[XG_SE_BAD_FORMAT] = "bad-format",
+	[XG_SE_CONNECTION_TIMEOUT] = "connection-timeout",
+	[XG_SE_HOST_UNKNOWN] = "host-unknown",
+	[XG_SE_INTERNAL_SERVER_ERROR] = "internal-server-error",
+	[XG_SE_INVALID_NAMESPACE] = "invalid-namespace",
+	[XG_SE_INVALID_XML] = "invalid-xml",
+	[XG_SE_NOT_AUTHORIZED] = "not-authorized",
+	[XG_SE_NOT_WELL_FORMED] = "not-well-formed",
+	[XG_SE_POLICY_VIOLATION] = "policy-violation",
+	[XG_SE_REMOTE_CONNECTION_FAILED] = "remote-connection-failed",
+	[XG_SE_RESOURCE_CONSTRAINT] = "resource-constraint",
+	[XG_SE_RESTRICTED_XML] = "restricted-xml",
+	[XG_SE_UNSUPPORTED_ENCODING] = "unsupported-encoding",
+	[XG_SE_UNSUPPORTED_STANZA_TYPE] = "unsupported-stanza-type",
+	[XG_SE_UNSUPPORTED_VERSION] = "unsupported-version",
+	[XG_SE_UNDEFINED_CONDITION] = "undefined-condition",
+};
+
+static const char *const sasl_failures[] = {
+	[XG_SF_ABORTED] = "aborted",
+	[XG_SF_INCORRECT_ENCODING] = "incorrect-encoding",
+	[XG_SF_INVALID_AUTHZID] = "invalid-authzid",
+	[XG_SF_INVALID_MECHANISM] = "invalid-mechanism",
+	[XG_SF_MALFORMED_REQUEST] = "malformed-request",
+	[XG_SF_NOT_AUTHORIZED] = "not-authorized",
+	[XG_SF_TEMPORARY_AUTH_FAILURE] = "temporary-auth-failure",
+	[XG_SF_ACCOUNT_DISABLED] = "account-disabled",
+	[XG_SF_CREDENTIALS_EXPIRED] = "credentials-expired",
+	[XG_SF_ENCRYPTION_REQUIRED] = "encryption-required",
+	[XG_SF_MECHANISM_TOO_WEAK] = "mechanism-too-weak",
+};
+
+const char *
+xg_stream_error_name(enum xg_stream_error e)
+{
+	if ((size_t)e >= sizeof(stream_errors) / sizeof(stream_errors[0]))
+		return "undefined-condition";
+	return stream_errors[e];
+}
+
+const char *
+xg_sasl_failure_name(enum xg_sasl_failure f)
+{
+	if ((size_t)f >= sizeof(sasl_failures) / sizeof(sasl_failures[0]))
+		return "not-authorized";
+	return sasl_failures[f];
+}
+
+int
+xg_sasl_failure_from_name(const char *s, size_t len, enum xg_sasl_failure *f)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sasl_failures) / sizeof(sasl_failures[0]); i++)
+		if (strlen(sasl_failures[i]) == len &&
+		    memcmp(sasl_failures[i], s, len) == 0) {
+			*f = (enum xg_sasl_failure)i;
+			return 0;
+		}
+	return -1;
+}

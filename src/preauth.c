@@ -1,0 +1,276 @@
+/*
+ * What a client may send before authentication (RFC 6120 4-6), as a pure
+ * function over bytes: feed it what was read, it consumes whole tokens
+ * and returns one event, "need more", or the stream error to send.
+ * Whether an event is allowed in the current phase is the session's
+ * business (main.c); this file only knows the grammar.
+ */
+#include <string.h>
+#include "xmppgate.h"
+
+enum { S_START, S_PROLOG, S_STREAM, S_CHILD, S_DONE };
+enum { C_STARTTLS, C_AUTH, C_RESPONSE, C_ABORT };
+
+static enum xp_result finish_child(struct xp *, struct xp_event *, int);
+
+void
+xp_init(struct xp *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = S_START;
+}
+
+static enum xp_result
+fail(struct xp *p, enum xg_stream_error e, const char *text)
+{
+	p->err = e;
+	p->errtext = text;
+	p->state = S_DONE;
+	return XP_ERROR;
+}
+
+static enum xp_result
+lex_fail(struct xp *p, enum xml_result r)
+{
+	switch (r) {
+	case XML_ERR_UTF8:
+		/* RFC 6120 4.9.3.22: improperly encoded UTF-8. */
+		return fail(p, XG_SE_UNSUPPORTED_ENCODING, "invalid UTF-8");
+	case XML_ERR_ENCODING:
+		return fail(p, XG_SE_UNSUPPORTED_ENCODING,
+		    "only UTF-8 is supported");
+	case XML_ERR_RESTRICTED:
+		return fail(p, XG_SE_RESTRICTED_XML, xml_result_str(r));
+	case XML_ERR_LIMIT:
+		return fail(p, XG_SE_POLICY_VIOLATION, "size limit exceeded");
+	default:
+		return fail(p, XG_SE_NOT_WELL_FORMED, xml_result_str(r));
+	}
+}
+
+static void
+copy_attr(const struct xml_token *t, const char *name, char *out,
+    size_t outsz, int *has)
+{
+	size_t len;
+	const char *v = xml_attr_get(t, name, &len);
+
+	if (v == NULL || len >= outsz)
+		return;		/* absent, or too long: the session decides */
+	memcpy(out, v, len + 1);
+	if (has)
+		*has = 1;
+}
+
+static enum xp_result
+header(struct xp *p, struct xp_event *ev)
+{
+	const struct xml_token *t = &p->tok;
+	const char *uri, *local;
+	size_t len;
+
+	if (t->type != XML_TOK_START)
+		return fail(p, XG_SE_NOT_WELL_FORMED,
+		    "expected a stream header");
+	if (xml_ns_push(&p->stream_ns, t) == -1 ||
+	    xml_ns_check_attrs(&p->stream_ns, t) == -1)
+		return fail(p, XG_SE_NOT_WELL_FORMED,
+		    "bad namespace declaration");
+	uri = xml_ns_resolve(&p->stream_ns, t->name, &local);
+	if (uri == NULL || strcmp(uri, NS_STREAMS) != 0)
+		return fail(p, XG_SE_INVALID_NAMESPACE,
+		    "stream namespace must be " NS_STREAMS);
+	if (strcmp(local, "stream") != 0)
+		return fail(p, XG_SE_BAD_FORMAT, "expected a stream header");
+	uri = xml_ns_resolve(&p->stream_ns, "", &local);
+	if (uri == NULL || strcmp(uri, NS_CLIENT) != 0)
+		return fail(p, XG_SE_INVALID_NAMESPACE,
+		    "content namespace must be " NS_CLIENT);
+	if (t->empty)
+		return fail(p, XG_SE_BAD_FORMAT, "empty stream element");
+	memset(ev, 0, sizeof(*ev));
+	ev->type = XP_EV_HEADER;
+	if (xml_attr_get(t, "to", &len) != NULL && len > XG_DOMAIN_MAX)
+		return fail(p, XG_SE_HOST_UNKNOWN, "'to' too long");
+	copy_attr(t, "to", ev->to, sizeof(ev->to), &ev->has_to);
+	if (xml_attr_get(t, "version", &len) != NULL &&
+	    len >= sizeof(ev->version))
+		return fail(p, XG_SE_UNSUPPORTED_VERSION, "bad version");
+	copy_attr(t, "version", ev->version, sizeof(ev->version),
+	    &ev->has_version);
+	if (xml_attr_get(t, "xml:lang", &len) != NULL &&
+	    len >= sizeof(ev->lang))
+		return fail(p, XG_SE_POLICY_VIOLATION, "xml:lang too long");
+	copy_attr(t, "xml:lang", ev->lang, sizeof(ev->lang), NULL);
+	p->state = S_STREAM;
+	return XP_EVENT;
+}
+
+/* An element at depth 1: one of ours, or a stanza we must refuse. */
+static enum xp_result
+element(struct xp *p, struct xp_event *ev)
+{
+	const struct xml_token *t = &p->tok;
+	struct xml_ns ns = p->stream_ns;
+	const char *uri, *local;
+
+	if (xml_ns_push(&ns, t) == -1 || xml_ns_check_attrs(&ns, t) == -1)
+		return fail(p, XG_SE_NOT_WELL_FORMED,
+		    "bad namespace declaration");
+	uri = xml_ns_resolve(&ns, t->name, &local);
+	if (uri == NULL)
+		return fail(p, XG_SE_NOT_WELL_FORMED, "undeclared prefix");
+	memset(ev, 0, sizeof(*ev));
+	strcpy(ev->name, local);
+	p->mech[0] = '\0';
+	if (strcmp(uri, NS_TLS) == 0 && strcmp(local, "starttls") == 0)
+		p->cur = C_STARTTLS;
+	else if (strcmp(uri, NS_SASL) == 0 && strcmp(local, "auth") == 0) {
+		p->cur = C_AUTH;
+		copy_attr(t, "mechanism", p->mech, sizeof(p->mech), NULL);
+	} else if (strcmp(uri, NS_SASL) == 0 && strcmp(local, "response") == 0)
+		p->cur = C_RESPONSE;
+	else if (strcmp(uri, NS_SASL) == 0 && strcmp(local, "abort") == 0)
+		p->cur = C_ABORT;
+	else if (strcmp(uri, NS_CLIENT) == 0 && (strcmp(local, "iq") == 0 ||
+	    strcmp(local, "message") == 0 || strcmp(local, "presence") == 0)) {
+		/* RFC 6120 4.9.3.12: stanzas before authentication. */
+		ev->type = XP_EV_STANZA;
+		p->state = S_DONE;
+		return XP_EVENT;
+	} else
+		return fail(p, XG_SE_UNSUPPORTED_STANZA_TYPE,
+		    "element not allowed before authentication");
+	strcpy(p->curname, t->name);
+	p->datalen = 0;
+	p->data[0] = '\0';
+	if (!t->empty) {
+		p->state = S_CHILD;
+		return XP_MORE;
+	}
+	return finish_child(p, ev, 1);
+}
+
+static enum xp_result
+finish_child(struct xp *p, struct xp_event *ev, int empty)
+{
+	switch (p->cur) {
+	case C_STARTTLS:
+		ev->type = XP_EV_STARTTLS;
+		break;
+	case C_AUTH:
+		ev->type = XP_EV_AUTH;
+		break;
+	case C_RESPONSE:
+		ev->type = XP_EV_RESPONSE;
+		break;
+	default:
+		ev->type = XP_EV_ABORT;
+		break;
+	}
+	strcpy(ev->mechanism, p->mech);
+	ev->data = p->data;
+	ev->data_len = p->datalen;
+	ev->data_empty = empty;
+	p->state = S_STREAM;
+	return XP_EVENT;
+}
+
+enum xp_result
+xp_feed(struct xp *p, const uint8_t *buf, size_t len, size_t *used,
+    struct xp_event *ev)
+{
+	enum xml_result r;
+	enum xp_result xr;
+	size_t off = 0, u;
+	const char *uri, *local;
+
+	*used = 0;
+	if (p->state == S_DONE && len > 0)
+		return fail(p, p->err ? p->err : XG_SE_NOT_WELL_FORMED,
+		    p->errtext ? p->errtext : "data after the stream ended");
+	while (off < len) {
+		r = xml_lex(buf + off, len - off, &p->tok, &u);
+		if (r == XML_MORE)
+			break;
+		if (r != XML_OK)
+			return lex_fail(p, r);
+		off += u;
+		*used = off;
+		switch (p->state) {
+		case S_START:
+			if (p->tok.type == XML_TOK_DECL) {
+				p->state = S_PROLOG;
+				continue;
+			}
+			/* FALLTHROUGH */
+		case S_PROLOG:
+			if (p->tok.type == XML_TOK_TEXT && p->tok.text_ws) {
+				p->state = S_PROLOG;
+				continue;
+			}
+			if (p->tok.type == XML_TOK_DECL)
+				return fail(p, XG_SE_NOT_WELL_FORMED,
+				    "misplaced XML declaration");
+			return header(p, ev);
+		case S_STREAM:
+			switch (p->tok.type) {
+			case XML_TOK_TEXT:
+				if (p->tok.text_ws)
+					continue;	/* keepalive */
+				return fail(p, XG_SE_BAD_FORMAT,
+				    "text at stream level");
+			case XML_TOK_DECL:
+				return fail(p, XG_SE_NOT_WELL_FORMED,
+				    "misplaced XML declaration");
+			case XML_TOK_END:
+				uri = xml_ns_resolve(&p->stream_ns,
+				    p->tok.name, &local);
+				if (uri == NULL || strcmp(uri, NS_STREAMS) ||
+				    strcmp(local, "stream"))
+					return fail(p, XG_SE_NOT_WELL_FORMED,
+					    "mismatched end tag");
+				memset(ev, 0, sizeof(*ev));
+				ev->type = XP_EV_CLOSE;
+				p->state = S_DONE;
+				p->err = XG_SE_NOT_WELL_FORMED;
+				p->errtext = "data after the stream ended";
+				return XP_EVENT;
+			case XML_TOK_START:
+				xr = element(p, ev);
+				if (xr == XP_MORE)
+					continue;
+				return xr;
+			}
+			break;
+		case S_CHILD:
+			if (p->tok.type == XML_TOK_TEXT) {
+				if (p->cur == C_AUTH || p->cur == C_RESPONSE) {
+					if (p->datalen + p->tok.text_len >
+					    XG_SASL_B64_MAX)
+						return fail(p,
+						    XG_SE_POLICY_VIOLATION,
+						    "SASL data too long");
+					memcpy(p->data + p->datalen,
+					    p->tok.text, p->tok.text_len);
+					p->datalen += p->tok.text_len;
+					p->data[p->datalen] = '\0';
+				} else if (!p->tok.text_ws)
+					return fail(p, XG_SE_BAD_FORMAT,
+					    "unexpected text");
+				continue;
+			}
+			if (p->tok.type != XML_TOK_END)
+				return fail(p, XG_SE_BAD_FORMAT,
+				    "unexpected child element");
+			if (strcmp(p->tok.name, p->curname) != 0)
+				return fail(p, XG_SE_NOT_WELL_FORMED,
+				    "mismatched end tag");
+			memset(ev, 0, sizeof(*ev));
+			return finish_child(p, ev, p->datalen == 0);
+		default:
+			return fail(p, XG_SE_NOT_WELL_FORMED, "internal state");
+		}
+	}
+	return XP_MORE;
+}

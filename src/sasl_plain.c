@@ -1,0 +1,143 @@
+/*
+ * SASL PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd, base64 in
+ * XMPP (RFC 6120 6.4.2).  Base64 itself is GnuTLS's; we only check the
+ * alphabet first because RFC 6120 forbids whitespace and GnuTLS does not.
+ */
+#include <string.h>
+#include <strings.h>
+#include <gnutls/gnutls.h>
+#include "xmppgate.h"
+
+static int
+b64_strict(const char *s, size_t n)
+{
+	size_t i, pad = 0;
+
+	if (n == 0 || n % 4 != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad)
+			return -1;	/* '=' only at the end */
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return -1;
+	}
+	return pad > 2 ? -1 : 0;
+}
+
+/* RFC 7622 3.3.1 forbids these in a localpart; controls are never OK. */
+static int
+localpart_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c == 0x7f || strchr("\"&'/:<>@", c))
+			return 0;
+	}
+	return 1;
+}
+
+enum plain_result
+plain_decode(const char *b64, size_t b64len, const char *domain,
+    struct plain_creds *pc)
+{
+	gnutls_datum_t in, out = { NULL, 0 };
+	const char *p, *z1, *z2, *end, *at;
+	size_t ulen, dlen = strlen(domain);
+	enum plain_result r = PLAIN_MALFORMED;
+
+	memset(pc, 0, sizeof(*pc));
+	if (b64_strict(b64, b64len) == -1)
+		return PLAIN_BAD_BASE64;
+	in.data = (unsigned char *)(uintptr_t)b64;
+	in.size = (unsigned int)b64len;
+	if (gnutls_base64_decode2(&in, &out) < 0)
+		return PLAIN_BAD_BASE64;
+	p = (const char *)out.data;
+	end = p + out.size;
+	if ((z1 = memchr(p, '\0', out.size)) == NULL ||
+	    (z2 = memchr(z1 + 1, '\0', (size_t)(end - z1 - 1))) == NULL ||
+	    memchr(z2 + 1, '\0', (size_t)(end - z2 - 1)) != NULL)
+		goto done;
+	pc->authzid_len = (size_t)(z1 - p);
+	ulen = (size_t)(z2 - z1 - 1);
+	pc->pass_len = (size_t)(end - z2 - 1);
+	if (pc->authzid_len >= sizeof(pc->authzid) || ulen == 0 ||
+	    ulen > XG_SASL_FIELD_MAX || pc->pass_len == 0 ||
+	    pc->pass_len > XG_SASL_FIELD_MAX)
+		goto done;
+	memcpy(pc->authzid, p, pc->authzid_len);
+	memcpy(pc->pass, z2 + 1, pc->pass_len);
+	/* A client may send user@domain as the authcid: only for ours. */
+	if ((at = memchr(z1 + 1, '@', ulen)) != NULL) {
+		size_t rest = (size_t)(z2 - at - 1);
+		if (rest != dlen || strncasecmp(at + 1, domain, dlen) != 0)
+			goto done;
+		ulen = (size_t)(at - z1 - 1);
+	}
+	if (!localpart_ok(z1 + 1, ulen))
+		goto done;
+	memcpy(pc->user, z1 + 1, ulen);
+	pc->user_len = ulen;
+	/* The authzid may only name the user's own bare JID (RFC 6120 6.3.8). */
+	if (pc->authzid_len > 0 && !(pc->authzid_len == ulen + 1 + dlen &&
+	    memcmp(pc->authzid, pc->user, ulen) == 0 &&
+	    pc->authzid[ulen] == '@' &&
+	    strncasecmp(pc->authzid + ulen + 1, domain, dlen) == 0)) {
+		r = PLAIN_BAD_AUTHZID;
+		goto done;
+	}
+	r = PLAIN_OK;
+done:
+	if (out.data) {
+		explicit_bzero(out.data, out.size);
+		gnutls_free(out.data);
+	}
+	if (r != PLAIN_OK)
+		plain_wipe(pc);
+	return r;
+}
+
+int
+plain_encode(const char *user, const char *pass, char *out, size_t outsz)
+{
+	char raw[2 * XG_SASL_FIELD_MAX + 3];
+	size_t ul = strlen(user), pl = strlen(pass);
+	gnutls_datum_t in, enc = { NULL, 0 };
+	int rc = -1;
+
+	if (ul > XG_SASL_FIELD_MAX || pl > XG_SASL_FIELD_MAX)
+		return -1;
+	raw[0] = '\0';
+	memcpy(raw + 1, user, ul);
+	raw[1 + ul] = '\0';
+	memcpy(raw + 2 + ul, pass, pl);
+	in.data = (unsigned char *)raw;
+	in.size = (unsigned int)(2 + ul + pl);
+	if (gnutls_base64_encode2(&in, &enc) == 0 && enc.size < outsz) {
+		memcpy(out, enc.data, enc.size);
+		out[enc.size] = '\0';
+		rc = 0;
+	}
+	explicit_bzero(raw, sizeof(raw));
+	if (enc.data) {
+		explicit_bzero(enc.data, enc.size);
+		gnutls_free(enc.data);
+	}
+	return rc;
+}
+
+void
+plain_wipe(struct plain_creds *pc)
+{
+	explicit_bzero(pc, sizeof(*pc));
+}

@@ -1,0 +1,337 @@
+/*
+ * xmppgate: an XMPP front door, one process per connection.
+ *
+ * This header is the map of the program: exit codes, named limits, and the
+ * interface of each phase's file.  See doc/design.md for the life of a
+ * connection.
+ */
+#ifndef XMPPGATE_H
+#define XMPPGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <gnutls/gnutls.h>
+
+/* Exit statuses (xmppgate(8) EXIT STATUS). */
+#define XG_EXIT_OK	0	/* session ran and ended normally */
+#define XG_EXIT_REFUSED	1	/* client refused: protocol error, auth, timeout */
+#define XG_EXIT_USAGE	100	/* bad command line */
+#define XG_EXIT_TEMP	111	/* temporary or system failure */
+
+/* Named limits.  Exceeding one is a protocol error, never growth. */
+#define XG_TAG_MAX		4096	/* one start or end tag, whole */
+#define XG_NAME_MAX		64	/* an element or attribute name */
+#define XG_ATTRS_MAX		16	/* attributes (xmlns included) on one tag */
+#define XG_ATTR_VALUE_MAX	1024	/* one decoded attribute value */
+#define XG_NS_MAX		8	/* namespace declarations in scope */
+#define XG_SASL_B64_MAX		8192	/* base64 text of <auth> or <response> */
+#define XG_SASL_FIELD_MAX	1023	/* one PLAIN field (RFC 7622 part size) */
+#define XG_DOMAIN_MAX		1023	/* a domainpart (RFC 7622 3.2) */
+#define XG_DOMAINS_MAX		64	/* --domain options */
+#define XG_READ_BUF		8192	/* pre-auth read buffer (holds <= 1 tag) */
+#define XG_HELPER_REPLY_MAX	4096	/* auth helper's whole stdout */
+#define XG_HELPER_LINE_MAX	1100	/* one key=value line of it */
+#define XG_RELAY_BUF		16384	/* relay buffer per direction */
+#define XG_BACKEND_ADDR_MAX	1100	/* a backend address string */
+#define XG_LOG_LINE_MAX		1024
+
+/* Stream error conditions (RFC 6120 4.9.3) and SASL failures (6.5). */
+enum xg_stream_error {
+	XG_SE_NONE = 0,
+	XG_SE_BAD_FORMAT,
+	XG_SE_CONNECTION_TIMEOUT,
+	XG_SE_HOST_UNKNOWN,
+	XG_SE_INTERNAL_SERVER_ERROR,
+	XG_SE_INVALID_NAMESPACE,
+	XG_SE_INVALID_XML,
+	XG_SE_NOT_AUTHORIZED,
+	XG_SE_NOT_WELL_FORMED,
+	XG_SE_POLICY_VIOLATION,
+	XG_SE_REMOTE_CONNECTION_FAILED,
+	XG_SE_RESOURCE_CONSTRAINT,
+	XG_SE_RESTRICTED_XML,
+	XG_SE_UNSUPPORTED_ENCODING,
+	XG_SE_UNSUPPORTED_STANZA_TYPE,
+	XG_SE_UNSUPPORTED_VERSION,
+	XG_SE_UNDEFINED_CONDITION,
+};
+const char *xg_stream_error_name(enum xg_stream_error);
+
+enum xg_sasl_failure {
+	XG_SF_ABORTED = 0,
+	XG_SF_INCORRECT_ENCODING,
+	XG_SF_INVALID_AUTHZID,
+	XG_SF_INVALID_MECHANISM,
+	XG_SF_MALFORMED_REQUEST,
+	XG_SF_NOT_AUTHORIZED,
+	XG_SF_TEMPORARY_AUTH_FAILURE,
+	XG_SF_ACCOUNT_DISABLED,
+	XG_SF_CREDENTIALS_EXPIRED,
+	XG_SF_ENCRYPTION_REQUIRED,
+	XG_SF_MECHANISM_TOO_WEAK,
+};
+const char *xg_sasl_failure_name(enum xg_sasl_failure);
+int xg_sasl_failure_from_name(const char *, size_t, enum xg_sasl_failure *);
+
+/* ---- xml.c: a bounded lexer for one token at a time (pure) ---- */
+
+enum xml_tok_type {
+	XML_TOK_DECL,		/* <?xml ...?> */
+	XML_TOK_START,		/* <name ...> or <name .../> */
+	XML_TOK_END,		/* </name> */
+	XML_TOK_TEXT,		/* decoded character data (may be a piece) */
+};
+
+struct xml_attr {
+	char	name[XG_NAME_MAX + 1];
+	char	value[XG_ATTR_VALUE_MAX + 1];
+	size_t	value_len;
+};
+
+struct xml_token {
+	enum xml_tok_type type;
+	char	name[XG_NAME_MAX + 1];	/* qualified name, e.g. stream:stream */
+	int	empty;			/* start tag ended with /> */
+	size_t	nattrs;
+	struct xml_attr attrs[XG_ATTRS_MAX];
+	/* XML_TOK_TEXT: points into the caller's output, decoded */
+	size_t	text_len;
+	int	text_ws;		/* text is only XML white space */
+	char	text[XG_TAG_MAX];
+};
+
+enum xml_result {
+	XML_OK = 0,
+	XML_MORE,		/* need more bytes; nothing consumed */
+	XML_ERR_SYNTAX,		/* not well-formed */
+	XML_ERR_UTF8,		/* not UTF-8 (RFC 6120: unsupported-encoding) */
+	XML_ERR_CHAR,		/* a character XML 1.0 forbids */
+	XML_ERR_RESTRICTED,	/* comment, PI, DTD, CDATA, entity decl/ref */
+	XML_ERR_ENCODING,	/* XML declaration names another encoding */
+	XML_ERR_LIMIT,		/* a named limit exceeded */
+};
+
+enum xml_result xml_lex(const uint8_t *buf, size_t len, struct xml_token *tok,
+    size_t *used);
+const char *xml_result_str(enum xml_result);
+const char *xml_attr_get(const struct xml_token *, const char *name,
+    size_t *len);
+/* Namespace scope: stream-level declarations plus one element's. */
+struct xml_ns {
+	size_t	n;
+	struct { char prefix[XG_NAME_MAX + 1]; char uri[XG_ATTR_VALUE_MAX + 1]; } d[XG_NS_MAX];
+};
+/* Add the tag's xmlns declarations to scope; -1 on overflow. */
+int xml_ns_push(struct xml_ns *, const struct xml_token *);
+/* Resolve a qualified name: sets *local and returns the URI or NULL. */
+const char *xml_ns_resolve(const struct xml_ns *, const char *qname,
+    const char **local);
+/* Check attribute prefixes are declared; 0 ok, -1 not. */
+int xml_ns_check_attrs(const struct xml_ns *, const struct xml_token *);
+
+/* Escape for an attribute value or text into out (bounded). */
+size_t xml_escape(char *out, size_t outsz, const char *in, size_t inlen);
+
+#define NS_STREAMS	"http://etherx.jabber.org/streams"
+#define NS_CLIENT	"jabber:client"
+#define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
+#define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_STREAM_ERR	"urn:ietf:params:xml:ns:xmpp-streams"
+#define NS_XML		"http://www.w3.org/XML/1998/namespace"
+
+/* ---- preauth.c: what a client may send before authentication (pure) ---- */
+
+enum xp_event_type {
+	XP_EV_HEADER,		/* stream header: to, version, lang */
+	XP_EV_STARTTLS,
+	XP_EV_AUTH,		/* mechanism, data (base64 text, undecoded) */
+	XP_EV_RESPONSE,		/* data */
+	XP_EV_ABORT,
+	XP_EV_CLOSE,		/* </stream:stream> */
+	XP_EV_STANZA,		/* an element we do not take (name in .name) */
+};
+
+struct xp_event {
+	enum xp_event_type type;
+	char	to[XG_DOMAIN_MAX + 1];
+	int	has_to;
+	char	version[16];
+	int	has_version;
+	char	lang[64];
+	char	mechanism[XG_NAME_MAX + 1];
+	char	name[XG_NAME_MAX + 1];
+	const char *data;	/* into the parser's buffer, until next feed */
+	size_t	data_len;
+	int	data_empty;	/* <auth/> with no text: no initial response */
+};
+
+enum xp_result { XP_EVENT, XP_MORE, XP_ERROR };
+
+struct xp {
+	int	state;		/* enum in preauth.c */
+	int	cur;		/* element being collected at depth 2 */
+	char	curname[XG_NAME_MAX + 1];	/* its qualified name */
+	char	mech[XG_NAME_MAX + 1];		/* mechanism of <auth> */
+	struct xml_ns stream_ns;
+	struct xml_token tok;
+	size_t	datalen;
+	char	data[XG_SASL_B64_MAX + 1];
+	enum xg_stream_error err;
+	const char *errtext;
+};
+
+void xp_init(struct xp *);	/* also: stream restart */
+enum xp_result xp_feed(struct xp *, const uint8_t *buf, size_t len,
+    size_t *used, struct xp_event *);
+
+/* ---- sasl_plain.c (pure) ---- */
+struct plain_creds {
+	char	authzid[XG_SASL_FIELD_MAX * 3 + 2];
+	size_t	authzid_len;
+	char	user[XG_SASL_FIELD_MAX + 1];
+	size_t	user_len;
+	char	pass[XG_SASL_FIELD_MAX + 1];
+	size_t	pass_len;
+};
+enum plain_result { PLAIN_OK, PLAIN_BAD_BASE64, PLAIN_MALFORMED,
+    PLAIN_BAD_AUTHZID };
+/* Decode base64 text, split, check the authcid and authzid against domain. */
+enum plain_result plain_decode(const char *b64, size_t b64len,
+    const char *domain, struct plain_creds *);
+/* Encode NUL user NUL pass as base64 into out (size at least 4/3 + 4). */
+int plain_encode(const char *user, const char *pass, char *out, size_t outsz);
+void plain_wipe(struct plain_creds *);
+
+/* ---- netaddr.c: backend addresses (parse is pure) ---- */
+struct netaddr {
+	int	is_unix;
+	char	host[XG_BACKEND_ADDR_MAX + 1];	/* or the socket path */
+	char	port[8];
+};
+int netaddr_parse(const char *s, struct netaddr *);	/* 0 ok, -1 bad */
+/* Connect with a deadline (monotonic ms); fd or -1 with errno. */
+int netaddr_connect(const struct netaddr *, int64_t deadline_ms,
+    char *err, size_t errsz);
+
+/* ---- time ---- */
+int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
+
+/* ---- options (main.c) ---- */
+struct options {
+	const char *cert, *key, *auth, *tls_priority;
+	const char *domains[XG_DOMAINS_MAX];
+	size_t	ndomains;
+	struct netaddr backend;
+	int	has_backend;
+	char  **exec_argv;		/* after "--", or NULL */
+	int	timeout;		/* seconds, whole pre-auth phase */
+	int	handshake_timeout;	/* seconds, TLS handshake */
+	int	auth_timeout;		/* seconds, one helper run */
+	int	backend_timeout;	/* seconds, connect + login */
+	int	idle_timeout;		/* seconds, relay; 0 = none */
+	int	max_attempts;
+	int	auth_delay_ms;		/* first failure delay; doubles */
+	int	verbose;
+	int	use_syslog;
+};
+
+/* ---- conn.c: the client connection ---- */
+struct conn {
+	int	rfd, wfd;		/* fd 3, or fds 0 and 1 */
+	char	id[16];			/* connection id for logs */
+	char	remote_ip[64], remote_port[8];
+	char	local_ip[64], local_port[8];
+	gnutls_session_t tls;		/* NULL before STARTTLS */
+	char	tls_protocol[32], tls_cipher[64];
+	uint64_t rx, tx;		/* plaintext bytes from / to the client */
+	int64_t	start_ms;
+	char	domain[XG_DOMAIN_MAX + 1];
+	char	user[XG_SASL_FIELD_MAX + 1];
+	char	backend[XG_BACKEND_ADDR_MAX + 16];
+	char	outcome[256];		/* reason for the summary line */
+};
+int conn_init(struct conn *);
+/* Read plaintext (TLS when up).  >0 bytes, 0 EOF, -1 error (errno,
+ * ETIMEDOUT when the deadline passed). */
+ssize_t conn_read(struct conn *, void *, size_t, int64_t deadline_ms);
+int conn_write(struct conn *, const void *, size_t, int64_t deadline_ms);
+int conn_printf(struct conn *, int64_t deadline_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- log.c ---- */
+void log_init(int use_syslog, int verbose, int conn_fd);
+void log_conn(const struct conn *);	/* prefix every line with the id */
+int log_stderr_usable(void);		/* stderr is not the client */
+void xg_log(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void xg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The one summary line every connection ends with. */
+void log_summary(const struct conn *, int exitcode);
+
+/* ---- tls.c ---- */
+struct tlsctx {
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;
+};
+#define XG_DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-COMP-ALL:" \
+	"%SERVER_PRECEDENCE"
+int tls_load(struct tlsctx *, const char *cert, const char *key,
+    const char *priority, char *err, size_t errsz);
+/* Handshake on the client connection; fills c->tls and the details. */
+int tls_start(struct conn *, struct tlsctx *, int64_t deadline_ms,
+    char *err, size_t errsz);
+void tls_free(struct tlsctx *);
+
+/* ---- authhelper.c: the xmppgate-auth(5) protocol ---- */
+struct auth_request {
+	const char *mechanism, *user, *domain, *authzid;
+	const char *pass;
+	size_t	pass_len;
+	int	attempt;
+	const struct conn *conn;	/* addresses, TLS details, id */
+};
+enum auth_verdict { AUTH_ACCEPT, AUTH_REJECT, AUTH_TEMPFAIL };
+struct auth_reply {
+	char	backend[XG_BACKEND_ADDR_MAX + 1];
+	int	has_backend;
+	char	user[XG_SASL_FIELD_MAX + 1];
+	int	has_user;
+	char	pass[XG_SASL_FIELD_MAX + 1];
+	size_t	pass_len;
+	int	has_pass;
+};
+#define XG_AUTH_ENV_MAX	24
+/* Pure: build the helper's environment into buf; envp NULL-terminated. */
+int authhelper_env(const struct auth_request *, char *buf, size_t bufsz,
+    char **envp, size_t nenvp);
+/* Pure: parse the helper's stdout.  0 ok, -1 with err set. */
+int authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *,
+    char *err, size_t errsz);
+enum auth_verdict authhelper_run(const char *path, const struct auth_request *,
+    int timeout_ms, struct auth_reply *, char *why, size_t whysz);
+void auth_reply_wipe(struct auth_reply *);
+
+/* ---- backend.c: connect mode login ---- */
+/* Log in to the backend as user/pass for domain.  Returns the fd (login
+ * done), or -1 with *sf set: NOT_AUTHORIZED etc. for a backend <failure/>,
+ * TEMPORARY_AUTH_FAILURE when it cannot be reached (why says which). */
+int backend_login(const struct netaddr *, const char *domain,
+    const char *user, const char *pass, int64_t deadline_ms,
+    enum xg_sasl_failure *sf, int *unreachable, char *why, size_t whysz);
+
+/* ---- exec.c: exec mode ---- */
+/* Start argv with a socketpair on its fds 0 and 1; returns our end. */
+int exec_start(char **argv, const struct conn *, pid_t *pid,
+    char *why, size_t whysz);
+
+/* ---- relay.c ---- */
+/* Copy both ways between the client (TLS) and fd bfd until both sides
+ * are closed.  pend_b are client bytes already read, sent to the backend
+ * first.  Returns 0 on a clean end, -1 with why set. */
+int relay_run(struct conn *, int bfd, const uint8_t *pend_b, size_t npend_b,
+    int idle_timeout_s, char *why, size_t whysz);
+
+#endif

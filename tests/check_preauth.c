@@ -1,0 +1,356 @@
+/*
+ * The pre-auth grammar, fed every transcript whole, split at every byte
+ * position into two reads, and one byte at a time: the events and the
+ * final error must not depend on how the bytes arrived.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "xmppgate.h"
+
+#define OUT_MAX 2048
+
+static struct xp xp;
+
+/* Describe one event as text. */
+static void
+describe(const struct xp_event *ev, char *out, size_t outsz)
+{
+	size_t n = strlen(out);
+
+	switch (ev->type) {
+	case XP_EV_HEADER:
+		snprintf(out + n, outsz - n, "HEADER(%s,%s,%s);",
+		    ev->has_to ? ev->to : "-",
+		    ev->has_version ? ev->version : "-", ev->lang);
+		break;
+	case XP_EV_STARTTLS: snprintf(out + n, outsz - n, "STARTTLS;"); break;
+	case XP_EV_AUTH:
+		snprintf(out + n, outsz - n, "AUTH(%s,%.*s%s);",
+		    ev->mechanism, (int)ev->data_len, ev->data,
+		    ev->data_empty ? "<empty>" : "");
+		break;
+	case XP_EV_RESPONSE:
+		snprintf(out + n, outsz - n, "RESPONSE(%.*s);",
+		    (int)ev->data_len, ev->data);
+		break;
+	case XP_EV_ABORT: snprintf(out + n, outsz - n, "ABORT;"); break;
+	case XP_EV_CLOSE: snprintf(out + n, outsz - n, "CLOSE;"); break;
+	case XP_EV_STANZA:
+		snprintf(out + n, outsz - n, "STANZA(%s);", ev->name);
+		break;
+	}
+}
+
+/* Feed input in chunks starting at the given offsets, as main.c does. */
+static void
+run(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out)
+{
+	uint8_t buf[XG_READ_BUF];
+	size_t blen = 0, pos = 0, used, ci = 0, next;
+	struct xp_event ev;
+	enum xp_result r;
+
+	out[0] = '\0';
+	xp_init(&xp);
+	while (pos < len) {
+		next = ci < ncuts ? cuts[ci++] : len;
+		if (next > len)
+			next = len;
+		if (next <= pos)
+			continue;
+		if (blen == sizeof(buf)) {	/* main.c: token too long */
+			size_t n = strlen(out);
+			snprintf(out + n, OUT_MAX - n, "ERROR(buffer-full)");
+			return;
+		}
+		if (next - pos > sizeof(buf) - blen) {
+			next = pos + sizeof(buf) - blen;
+			ci--;
+		}
+		memcpy(buf + blen, in + pos, next - pos);
+		blen += next - pos;
+		pos = next;
+		for (;;) {
+			r = xp_feed(&xp, buf, blen, &used, &ev);
+			memmove(buf, buf + used, blen - used);
+			blen -= used;
+			if (r == XP_EVENT) {
+				describe(&ev, out, OUT_MAX);
+				if (ev.type == XP_EV_STARTTLS)
+					xp_init(&xp);	/* as after TLS */
+				/* main.c ends the session on these. */
+				if (ev.type == XP_EV_CLOSE ||
+				    ev.type == XP_EV_STANZA)
+					return;
+				continue;
+			}
+			if (r == XP_ERROR) {
+				size_t n = strlen(out);
+				snprintf(out + n, OUT_MAX - n, "ERROR(%s)",
+				    xg_stream_error_name(xp.err));
+				return;
+			}
+			break;
+		}
+	}
+	if (blen > 0) {
+		size_t n = strlen(out);
+		snprintf(out + n, OUT_MAX - n, "MORE(%zu)", blen);
+	}
+}
+
+/* Whole, every two-way split, and byte by byte must agree with want. */
+static void
+check_all_splits(const char *in, const char *want)
+{
+	static char got[OUT_MAX];
+	size_t len = strlen(in), i, *cuts;
+
+	run(in, len, NULL, 0, got);
+	ck_assert_msg(strcmp(got, want) == 0, "whole: got %s want %s for %s",
+	    got, want, in);
+	for (i = 1; i < len; i++) {
+		run(in, len, &i, 1, got);
+		ck_assert_msg(strcmp(got, want) == 0,
+		    "split at %zu: got %s want %s", i, got, want);
+	}
+	cuts = malloc(len * sizeof(*cuts));
+	for (i = 0; i < len; i++)
+		cuts[i] = i + 1;
+	run(in, len, cuts, len, got);
+	free(cuts);
+	ck_assert_msg(strcmp(got, want) == 0, "bytewise: got %s want %s",
+	    got, want);
+}
+
+#define HDR "<stream:stream xmlns='jabber:client' " \
+	"xmlns:stream='http://etherx.jabber.org/streams' to='example.test' " \
+	"version='1.0'>"
+#define HDR_EV "HEADER(example.test,1.0,);"
+
+START_TEST(t_full_exchange)
+{
+	check_all_splits("<?xml version='1.0' encoding='UTF-8'?>\n" HDR
+	    " \n\t<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+	    "<?xml version=\"1.0\"?>" HDR
+	    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGp1bGlldAByMG0zMG15cjBtMzA=</auth> "
+	    "</stream:stream>",
+	    HDR_EV "STARTTLS;" HDR_EV
+	    "AUTH(PLAIN,AGp1bGlldAByMG0zMG15cjBtMzA=);CLOSE;");
+}
+END_TEST
+
+START_TEST(t_quotes_entities_lang)
+{
+	check_all_splits("<stream:stream xmlns=\"jabber:client\" "
+	    "xml:lang=\"en\" xmlns:stream=\"http://etherx.jabber.org/streams\""
+	    " to=\"ex&#97;mple.t&#x65;st\" version=\"1.0\">",
+	    "HEADER(example.test,1.0,en);");
+	check_all_splits("<s:stream xmlns='jabber:client' "
+	    "xmlns:s='http://etherx.jabber.org/streams' to='a&amp;b' "
+	    "version='1.0'>", "HEADER(a&b,1.0,);");
+}
+END_TEST
+
+START_TEST(t_utf8_in_attribute)
+{
+	check_all_splits("<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' "
+	    "to='b\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80.test' version='1.0'>",
+	    "HEADER(b\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80.test,1.0,);");
+}
+END_TEST
+
+START_TEST(t_sasl_elements)
+{
+	check_all_splits(HDR "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"
+	    " mechanism='PLAIN'/><response xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-sasl'>AGEAYg==</response><abort xmlns='urn:ietf:params:xml:"
+	    "ns:xmpp-sasl'/>",
+	    HDR_EV "AUTH(PLAIN,<empty>);RESPONSE(AGEAYg==);ABORT;");
+	check_all_splits(HDR "<x:auth xmlns:x='urn:ietf:params:xml:ns:"
+	    "xmpp-sasl' mechanism='SCRAM-SHA-1'>=</x:auth>",
+	    HDR_EV "AUTH(SCRAM-SHA-1,=);");
+}
+END_TEST
+
+START_TEST(t_restricted)
+{
+	check_all_splits("<!-- hi -->" HDR, "ERROR(restricted-xml)");
+	check_all_splits(HDR "<!-- hi -->", HDR_EV "ERROR(restricted-xml)");
+	check_all_splits("<!DOCTYPE lol [<!ENTITY lol 'lol'>]>" HDR,
+	    "ERROR(restricted-xml)");
+	check_all_splits(HDR "<?foo bar?>", HDR_EV "ERROR(restricted-xml)");
+	check_all_splits("<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' to='&lol;' version='1.0'>",
+	    "ERROR(restricted-xml)");
+	check_all_splits(HDR "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'><![CDATA[x]]></auth>",
+	    HDR_EV "ERROR(restricted-xml)");
+}
+END_TEST
+
+START_TEST(t_namespaces)
+{
+	check_all_splits("<stream:stream xmlns='jabber:server' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' to='example.test' "
+	    "version='1.0'>", "ERROR(invalid-namespace)");
+	check_all_splits("<stream:stream xmlns:stream='http://etherx.jabber."
+	    "org/streams' to='example.test' version='1.0'>",
+	    "ERROR(invalid-namespace)");
+	check_all_splits("<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'urn:wrong' to='example.test' version='1.0'>",
+	    "ERROR(invalid-namespace)");
+	check_all_splits("<stream xmlns='jabber:client' to='x'>",
+	    "ERROR(invalid-namespace)");
+	check_all_splits(HDR "<q:auth mechanism='PLAIN'/>",
+	    HDR_EV "ERROR(not-well-formed)");
+	check_all_splits(HDR "<starttls xmlns='urn:wrong'/>",
+	    HDR_EV "ERROR(unsupported-stanza-type)");
+}
+END_TEST
+
+START_TEST(t_stanzas_and_unknown)
+{
+	check_all_splits(HDR "<iq type='get' id='1'><query/></iq>",
+	    HDR_EV "STANZA(iq);");
+	check_all_splits(HDR "<message to='a@b'>", HDR_EV "STANZA(message);");
+	check_all_splits(HDR "<foo/>", HDR_EV "ERROR(unsupported-stanza-type)");
+	check_all_splits(HDR "hello", HDR_EV "ERROR(bad-format)");
+	check_all_splits(HDR "<starttls xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-tls'><required/></starttls>", HDR_EV "ERROR(bad-format)");
+}
+END_TEST
+
+START_TEST(t_not_well_formed)
+{
+	check_all_splits(HDR "</stream:foo>", HDR_EV "ERROR(not-well-formed)");
+	check_all_splits(HDR "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AA==</response>",
+	    HDR_EV "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream a='1' a='2'>",
+	    "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream a=1>", "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream a='<'>", "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream a='1'b='2'>",
+	    "ERROR(not-well-formed)");
+	check_all_splits("< stream>", "ERROR(not-well-formed)");
+	check_all_splits("<a:b:c/>", "ERROR(not-well-formed)");
+	check_all_splits(HDR "& b", HDR_EV "ERROR(not-well-formed)");
+	check_all_splits(HDR "&unknown;", HDR_EV "ERROR(restricted-xml)");
+	check_all_splits(HDR "<?xml version='1.0'?>",
+	    HDR_EV "ERROR(not-well-formed)");
+	check_all_splits(" <?xml version='1.0'?>" HDR,
+	    "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream a='\x01'>", "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream a='&#0;'>", "ERROR(not-well-formed)");
+	check_all_splits(HDR "</stream:stream>x", HDR_EV "CLOSE;");
+}
+END_TEST
+
+START_TEST(t_encoding)
+{
+	check_all_splits("<?xml version='1.0' encoding='ISO-8859-1'?>",
+	    "ERROR(unsupported-encoding)");
+	check_all_splits("<stream:stream to='\xc0\xaf'>",
+	    "ERROR(unsupported-encoding)");		/* overlong */
+	check_all_splits("<stream:stream to='\xed\xa0\x80'>",
+	    "ERROR(unsupported-encoding)");		/* surrogate */
+	check_all_splits("<stream:stream to='\xff'>",
+	    "ERROR(unsupported-encoding)");
+	check_all_splits(HDR "\x80", HDR_EV "ERROR(unsupported-encoding)");
+}
+END_TEST
+
+START_TEST(t_limits)
+{
+	static char in[XG_READ_BUF * 2], got[OUT_MAX];
+	size_t n;
+
+	/* An attribute value over its limit. */
+	n = (size_t)snprintf(in, sizeof(in), "<stream:stream to='");
+	memset(in + n, 'a', XG_ATTR_VALUE_MAX + 1);
+	strcpy(in + n + XG_ATTR_VALUE_MAX + 1, "'>");
+	check_all_splits(in, "ERROR(policy-violation)");
+	/* A tag that never ends. */
+	n = (size_t)snprintf(in, sizeof(in), "<stream:stream ");
+	memset(in + n, ' ', XG_TAG_MAX + 10);
+	in[n + XG_TAG_MAX + 10] = '\0';
+	check_all_splits(in, "ERROR(policy-violation)");
+	/* Too many attributes. */
+	n = (size_t)snprintf(in, sizeof(in), "<stream:stream");
+	for (int i = 0; i <= XG_ATTRS_MAX; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, " a%d='x'", i);
+	strcpy(in + n, ">");
+	check_all_splits(in, "ERROR(policy-violation)");
+	/* A name over its limit. */
+	in[0] = '<';
+	memset(in + 1, 'n', XG_NAME_MAX + 1);
+	strcpy(in + XG_NAME_MAX + 2, "/>");
+	check_all_splits(in, "ERROR(policy-violation)");
+	/* SASL text over its limit, accumulated across text pieces. */
+	n = (size_t)snprintf(in, sizeof(in), HDR "<auth xmlns='urn:ietf:"
+	    "params:xml:ns:xmpp-sasl' mechanism='PLAIN'>");
+	memset(in + n, 'A', XG_SASL_B64_MAX + 4);
+	strcpy(in + n + XG_SASL_B64_MAX + 4, "</auth>");
+	run(in, strlen(in), NULL, 0, got);	/* whole only: it is long */
+	ck_assert_str_eq(got, HDR_EV "ERROR(policy-violation)");
+}
+END_TEST
+
+START_TEST(t_incomplete)
+{
+	check_all_splits("<stream:stream xmlns='jabber:cl", "MORE(31)");
+	check_all_splits(HDR "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGEAY", HDR_EV);
+	check_all_splits(HDR "   ", HDR_EV);
+}
+END_TEST
+
+START_TEST(t_version_and_empty_stream)
+{
+	check_all_splits("<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' to='x'>", "HEADER(x,-,);");
+	check_all_splits("<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' to='x' version='1.0'/>",
+	    "ERROR(bad-format)");
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("preauth");
+	TCase *tc = tcase_create("grammar");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, t_full_exchange);
+	tcase_add_test(tc, t_quotes_entities_lang);
+	tcase_add_test(tc, t_utf8_in_attribute);
+	tcase_add_test(tc, t_sasl_elements);
+	tcase_add_test(tc, t_restricted);
+	tcase_add_test(tc, t_namespaces);
+	tcase_add_test(tc, t_stanzas_and_unknown);
+	tcase_add_test(tc, t_not_well_formed);
+	tcase_add_test(tc, t_encoding);
+	tcase_add_test(tc, t_limits);
+	tcase_add_test(tc, t_incomplete);
+	tcase_add_test(tc, t_version_and_empty_stream);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
