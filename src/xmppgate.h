@@ -31,7 +31,6 @@
 #define XG_DOMAINS_MAX		64	/* --domain options */
 #define XG_READ_BUF		8192	/* pre-auth read buffer (holds <= 1 tag) */
 #define XG_HELPER_REPLY_MAX	4096	/* auth helper's whole stdout */
-#define XG_HELPER_LINE_MAX	1100	/* one key=value line of it */
 #define XG_RELAY_BUF		16384	/* relay buffer per direction */
 #define XG_BACKEND_ADDR_MAX	1100	/* a backend address string */
 #define XG_LOG_LINE_MAX		1024

@@ -1,0 +1,537 @@
+/*
+ * The auth helper protocol, version 1 (xmppgate-auth(5), doc/design.md):
+ * the helper runs once per attempt with a clean environment describing
+ * the attempt, reads the password on stdin, answers with its exit status
+ * and, on success, optional key=value lines on stdout.
+ *
+ * The password goes only down the pipe, never into argv or the
+ * environment, where other users could read it from /proc.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1		/* pipe2, close_range */
+#endif
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "xmppgate.h"
+
+#define HELPER_PATH_ENV	"/usr/local/bin:/usr/bin:/bin"
+#define ENV_BUF_SIZE	8192	/* user + domain + authzid at their limits */
+#define KEY_SHOW_MAX	32	/* how much of a bad key an error quotes */
+
+static int	env_add(char *, size_t, size_t *, char **, size_t, size_t *,
+		    const char *, const char *);
+static void	seterr(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	show_key(char *, size_t, const char *, size_t);
+static int	has_ctl(const char *, size_t);
+static void	child(const char *, int, int, int, char **)
+		    __attribute__((noreturn));
+static void	close_above(int);
+static int	wait_child(pid_t, int64_t, int *);
+static int64_t	left_ms(int64_t);
+
+/* ---- environment (pure) ---- */
+
+static int
+has_ctl(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* Append NAME=value to buf and its address to envp; -1 when it does not
+ * fit (one envp slot is always kept for the final NULL) or the value has
+ * a control character. */
+static int
+env_add(char *buf, size_t bufsz, size_t *used, char **envp, size_t nenvp,
+    size_t *n, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+
+	if (has_ctl(value, vl))
+		return -1;
+	if (*n + 1 >= nenvp || bufsz - *used < nl + 1 + vl + 1)
+		return -1;
+	envp[*n] = buf + *used;
+	memcpy(buf + *used, name, nl);
+	buf[*used + nl] = '=';
+	memcpy(buf + *used + nl + 1, value, vl);
+	buf[*used + nl + 1 + vl] = '\0';
+	*used += nl + 1 + vl + 1;
+	(*n)++;
+	envp[*n] = NULL;
+	return 0;
+}
+
+int
+authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
+    char **envp, size_t nenvp)
+{
+	const struct conn *c = req->conn;
+	size_t used = 0, n = 0;
+	char attempt[24];
+	struct { const char *name, *value; int optional; } v[] = {
+		{ "XMPPGATE_AUTH_VERSION", "1", 0 },
+		{ "PATH", HELPER_PATH_ENV, 0 },
+		{ "AUTH_MECHANISM", req->mechanism ? req->mechanism : "PLAIN", 0 },
+		{ "AUTH_USER", req->user ? req->user : "", 0 },
+		{ "AUTH_DOMAIN", req->domain ? req->domain : "", 0 },
+		{ "AUTH_AUTHZID", req->authzid ? req->authzid : "", 1 },
+		{ "AUTH_ATTEMPT", attempt, 0 },
+		{ "XMPPGATE_CONN_ID", c ? c->id : "", 0 },
+		{ "PROTO", "TCP", 0 },
+		{ "TCPREMOTEIP", c ? c->remote_ip : "", 0 },
+		{ "TCPREMOTEPORT", c ? c->remote_port : "", 0 },
+		{ "TCPLOCALIP", c ? c->local_ip : "", 0 },
+		{ "TCPLOCALPORT", c ? c->local_port : "", 0 },
+		{ "SSL_PROTOCOL", c ? c->tls_protocol : "", 1 },
+		{ "SSL_CIPHER", c ? c->tls_cipher : "", 1 },
+	};
+	size_t i;
+
+	if (buf == NULL || envp == NULL || nenvp == 0)
+		return -1;
+	envp[0] = NULL;
+	snprintf(attempt, sizeof(attempt), "%d", req->attempt);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (v[i].optional && v[i].value[0] == '\0')
+			continue;
+		if (env_add(buf, bufsz, &used, envp, nenvp, &n, v[i].name,
+		    v[i].value) == -1) {
+			envp[0] = NULL;
+			return -1;
+		}
+	}
+	return (int)n;
+}
+
+/* ---- reply (pure) ---- */
+
+static void
+seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+}
+
+/* A key fit to quote in a log line: printable ASCII, shortened. */
+static void
+show_key(char *out, size_t outsz, const char *k, size_t klen)
+{
+	size_t i, n = klen < outsz - 1 ? klen : outsz - 1;
+
+	for (i = 0; i < n; i++)
+		out[i] = (k[i] > 0x20 && k[i] < 0x7f) ? k[i] : '?';
+	out[n] = '\0';
+}
+
+int
+authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *r,
+    char *err, size_t errsz)
+{
+	struct netaddr na;
+	size_t pos = 0, line = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (len > XG_HELPER_REPLY_MAX) {
+		seterr(err, errsz, "reply over %d bytes", XG_HELPER_REPLY_MAX);
+		return -1;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		seterr(err, errsz, "reply contains a NUL byte");
+		return -1;
+	}
+	while (pos < len) {
+		const char *l = buf + pos, *eq, *val, *nl;
+		size_t llen, klen, vlen, cap;
+		char *dst;
+		int *has;
+		char shown[KEY_SHOW_MAX + 1];
+
+		line++;
+		nl = memchr(l, '\n', len - pos);
+		llen = nl ? (size_t)(nl - l) : len - pos;
+		pos += llen + (nl != NULL);
+		if (llen == 0)
+			continue;
+		if ((eq = memchr(l, '=', llen)) == NULL) {
+			seterr(err, errsz, "line %zu: no '='", line);
+			goto bad;
+		}
+		klen = (size_t)(eq - l);
+		val = eq + 1;
+		vlen = llen - klen - 1;
+		if (klen == 0) {
+			seterr(err, errsz, "line %zu: empty key", line);
+			goto bad;
+		}
+		show_key(shown, sizeof(shown), l, klen);
+		if (klen == 7 && memcmp(l, "backend", 7) == 0) {
+			dst = r->backend;
+			cap = sizeof(r->backend) - 1;
+			has = &r->has_backend;
+		} else if (klen == 4 && memcmp(l, "user", 4) == 0) {
+			dst = r->user;
+			cap = sizeof(r->user) - 1;
+			has = &r->has_user;
+		} else if (klen == 8 && memcmp(l, "password", 8) == 0) {
+			dst = r->pass;
+			cap = sizeof(r->pass) - 1;
+			has = &r->has_pass;
+		} else {
+			seterr(err, errsz, "line %zu: unknown key '%s'", line,
+			    shown);
+			goto bad;
+		}
+		if (*has) {
+			seterr(err, errsz, "line %zu: duplicate key '%s'", line,
+			    shown);
+			goto bad;
+		}
+		if (vlen == 0) {
+			seterr(err, errsz, "line %zu: empty value for '%s'",
+			    line, shown);
+			goto bad;
+		}
+		if (vlen > cap) {
+			seterr(err, errsz, "line %zu: value for '%s' too long",
+			    line, shown);
+			goto bad;
+		}
+		if (has_ctl(val, vlen)) {
+			seterr(err, errsz,
+			    "line %zu: control character in value for '%s'",
+			    line, shown);
+			goto bad;
+		}
+		memcpy(dst, val, vlen);
+		dst[vlen] = '\0';
+		*has = 1;
+		if (dst == r->pass)
+			r->pass_len = vlen;
+		if (dst == r->backend && netaddr_parse(r->backend, &na) == -1) {
+			seterr(err, errsz, "line %zu: bad backend address",
+			    line);
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	auth_reply_wipe(r);
+	return -1;
+}
+
+void
+auth_reply_wipe(struct auth_reply *r)
+{
+	explicit_bzero(r, sizeof(*r));
+}
+
+/* ---- running the helper ---- */
+
+static int64_t
+left_ms(int64_t deadline)
+{
+	int64_t l = deadline - now_ms();
+
+	return l > 0 ? l : 0;
+}
+
+/* Close every descriptor above fd. */
+static void
+close_above(int fd)
+{
+	struct rlimit rl;
+	int max = 65536;
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+	if (close_range((unsigned)fd + 1, ~0U, 0) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	while (++fd < max)
+		close(fd);
+}
+
+/* In the child: only async-signal-safe calls.  An exec failure is
+ * reported as errno on errfd (close-on-exec, so EOF means success). */
+static void
+child(const char *path, int in, int out, int errfd, char **envp)
+{
+	char *argv[2];
+	sigset_t none;
+	int e, fd, sig;
+
+	setpgid(0, 0);
+	/* Move our pipe ends above 2 first, in case one of them is 0-2. */
+	if ((errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    (in = fcntl(in, F_DUPFD, 3)) == -1 ||
+	    (out = fcntl(out, F_DUPFD, 3)) == -1 ||
+	    dup2(in, 0) == -1 || dup2(out, 1) == -1)
+		goto fail;
+	if (!log_stderr_usable()) {
+		if ((fd = open("/dev/null", O_WRONLY)) == -1)
+			goto fail;
+		if (fd != 2 && dup2(fd, 2) == -1)
+			goto fail;
+	}
+	/* Keep only 0-2 and errfd (close-on-exec) for the exec. */
+	for (fd = 3; fd < errfd; fd++)
+		close(fd);
+	close_above(errfd);
+	/* Ignored signals (SIGPIPE) stay ignored across exec: reset. */
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	argv[0] = (char *)path;
+	argv[1] = NULL;
+	execve(path, argv, envp);
+fail:
+	e = errno;
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(XG_EXIT_TEMP);
+}
+
+/* Wait for pid until deadline: 0 with *status, or -1 on timeout. */
+static int
+wait_child(pid_t pid, int64_t deadline, int *status)
+{
+	pid_t r;
+#ifdef SYS_pidfd_open
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pfd != -1) {
+		for (;;) {
+			struct pollfd p = { pfd, POLLIN, 0 };
+			int64_t l;
+
+			r = waitpid(pid, status, WNOHANG);
+			if (r == pid || (r == -1 && errno != EINTR))
+				break;
+			if ((l = left_ms(deadline)) == 0) {
+				close(pfd);
+				return -1;
+			}
+			if (poll(&p, 1, (int)l) == -1 && errno != EINTR)
+				break;
+		}
+		close(pfd);
+		if (r == -1)
+			*status = XG_EXIT_TEMP << 8;	/* lost: not ours */
+		return 0;
+	}
+#endif
+	for (;;) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r == -1 && errno != EINTR) {
+			*status = XG_EXIT_TEMP << 8;
+			return 0;
+		}
+		if (left_ms(deadline) == 0)
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+}
+
+enum auth_verdict
+authhelper_run(const char *path, const struct auth_request *req,
+    int timeout_ms, struct auth_reply *out, char *why, size_t whysz)
+{
+	char envbuf[ENV_BUF_SIZE];
+	char *envp[XG_AUTH_ENV_MAX];
+	char reply[XG_HELPER_REPLY_MAX + 1], drain[512];
+	char err[128];
+	size_t rlen = 0, wpos = 0;
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	int status = 0, timed_out = 0, overflow = 0, e, n;
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	enum auth_verdict v = AUTH_TEMPFAIL;
+	ssize_t r;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	seterr(why, whysz, "helper: temporary failure");
+	if (authhelper_env(req, envbuf, sizeof(envbuf), envp,
+	    XG_AUTH_ENV_MAX) == -1) {
+		seterr(why, whysz, "helper: request has a control character "
+		    "or is too long");
+		return AUTH_TEMPFAIL;
+	}
+	if (pipe2(pin, O_CLOEXEC) == -1 || pipe2(pout, O_CLOEXEC) == -1 ||
+	    pipe2(perr, O_CLOEXEC) == -1) {
+		seterr(why, whysz, "helper: unable to create pipe: %s",
+		    strerror(errno));
+		goto done;
+	}
+	if ((pid = fork()) == -1) {
+		seterr(why, whysz, "helper: unable to fork: %s",
+		    strerror(errno));
+		goto done;
+	}
+	if (pid == 0)
+		child(path, pin[0], pout[1], perr[1], envp);
+	/* Also here, so that kill(-pid) cannot race the child's setpgid. */
+	setpgid(pid, pid);
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	pin[0] = pout[1] = perr[1] = -1;
+
+	/* EOF without errno: the exec succeeded. */
+	while ((r = read(perr[0], &e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	if (r == (ssize_t)sizeof(e)) {
+		waitpid(pid, &status, 0);
+		seterr(why, whysz, "helper: unable to exec %s: %s", path,
+		    strerror(e));
+		goto done;
+	}
+
+	fcntl(pin[1], F_SETFL, O_NONBLOCK);
+	fcntl(pout[0], F_SETFL, O_NONBLOCK);
+	if (req->pass_len == 0) {
+		close(pin[1]);
+		pin[1] = -1;
+	}
+	/* Write the password and read the reply until the helper closes
+	 * its stdout.  A reply over the limit is drained, not stored, so
+	 * the helper's exit status still decides. */
+	while (pout[0] != -1) {
+		struct pollfd p[2];
+		int64_t l;
+
+		p[0].fd = pout[0];
+		p[0].events = POLLIN;
+		p[1].fd = pin[1];
+		p[1].events = POLLOUT;
+		if ((l = left_ms(deadline)) == 0) {
+			timed_out = 1;
+			break;
+		}
+		n = poll(p, pin[1] != -1 ? 2 : 1, (int)l);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			seterr(why, whysz, "helper: poll: %s", strerror(errno));
+			timed_out = 1;	/* kill it: we cannot go on */
+			break;
+		}
+		if (pin[1] != -1 && p[1].revents) {
+			r = write(pin[1], req->pass + wpos, req->pass_len - wpos);
+			if (r > 0)
+				wpos += (size_t)r;
+			/* EPIPE: the helper did not read it; its business. */
+			if ((r == -1 && errno != EAGAIN && errno != EINTR) ||
+			    wpos == req->pass_len) {
+				close(pin[1]);
+				pin[1] = -1;
+			}
+		}
+		if (p[0].revents) {
+			if (rlen < sizeof(reply))
+				r = read(pout[0], reply + rlen,
+				    sizeof(reply) - rlen);
+			else
+				r = read(pout[0], drain, sizeof(drain));
+			if (r > 0 && rlen < sizeof(reply))
+				rlen += (size_t)r;
+			else if (r > 0)
+				overflow = 1;
+			if (r == 0 || (r == -1 && errno != EAGAIN &&
+			    errno != EINTR)) {
+				close(pout[0]);
+				pout[0] = -1;
+			}
+		}
+	}
+	if (pin[1] != -1) {
+		close(pin[1]);
+		pin[1] = -1;
+	}
+	if (!timed_out && wait_child(pid, deadline, &status) == -1)
+		timed_out = 1;
+	if (timed_out) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		if (timeout_ms % 1000 == 0)
+			seterr(why, whysz, "helper timed out after %d s",
+			    timeout_ms / 1000);
+		else
+			seterr(why, whysz, "helper timed out after %d ms",
+			    timeout_ms);
+		goto done;
+	}
+	if (rlen > XG_HELPER_REPLY_MAX)
+		overflow = 1;
+
+	if (WIFSIGNALED(status)) {
+		seterr(why, whysz, "helper killed by signal %d",
+		    WTERMSIG(status));
+	} else if (!WIFEXITED(status)) {
+		seterr(why, whysz, "helper: unknown wait status %d", status);
+	} else if (WEXITSTATUS(status) == 1) {
+		seterr(why, whysz, "helper rejected the credentials");
+		v = AUTH_REJECT;
+	} else if (WEXITSTATUS(status) == XG_EXIT_TEMP) {
+		seterr(why, whysz, "helper: temporary failure");
+	} else if (WEXITSTATUS(status) != 0) {
+		seterr(why, whysz, "helper exited %d", WEXITSTATUS(status));
+	} else if (overflow) {
+		seterr(why, whysz, "helper reply: over %d bytes",
+		    XG_HELPER_REPLY_MAX);
+	} else if (authhelper_parse_reply(reply, rlen, out, err,
+	    sizeof(err)) == -1) {
+		seterr(why, whysz, "helper reply: %s", err);
+	} else {
+		seterr(why, whysz, "helper accepted the credentials");
+		v = AUTH_ACCEPT;
+	}
+done:
+	if (pin[0] != -1)
+		close(pin[0]);
+	if (pin[1] != -1)
+		close(pin[1]);
+	if (pout[0] != -1)
+		close(pout[0]);
+	if (pout[1] != -1)
+		close(pout[1]);
+	if (perr[0] != -1)
+		close(perr[0]);
+	if (perr[1] != -1)
+		close(perr[1]);
+	explicit_bzero(reply, sizeof(reply));
+	explicit_bzero(drain, sizeof(drain));
+	explicit_bzero(envbuf, sizeof(envbuf));
+	if (v != AUTH_ACCEPT)
+		auth_reply_wipe(out);
+	return v;
+}
