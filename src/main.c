@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -39,6 +40,7 @@ struct session {
 	int	exitcode;
 };
 
+static void std_fds_open(void);
 static void usage(FILE *, int) __attribute__((noreturn));
 static void parse_options(int, char **, struct options *);
 static int finish(struct session *, int, const char *, ...)
@@ -65,7 +67,11 @@ main(int argc, char **argv)
 	char err[256];
 	int bfd = -1;
 
+	/* Writes to a gone peer or helper are errors, not deaths; SIGCHLD
+	 * stays default so that waitpid() sees the helper's status. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	std_fds_open();
 	parse_options(argc, argv, &o);
 	if (conn_init(&c) == -1) {
 		log_init(1, o.verbose, 0);
@@ -96,6 +102,18 @@ main(int argc, char **argv)
 	auth_reply_wipe(&reply);
 	tls_free(&tls);
 	return s.exitcode;
+}
+
+/* A closed fd 0, 1 or 2 would be reused by the next open(): fill it. */
+static void
+std_fds_open(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
 }
 
 static void
