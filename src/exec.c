@@ -1,0 +1,175 @@
+/*
+ * Exec mode: run PROG with a socketpair on its fds 0 and 1, in the UCSPI
+ * tradition (TCPREMOTEIP and friends), plus who logged in.  xmppgate stays
+ * in front as the TLS relay, so PROG never sees TLS or the password.
+ */
+#define _GNU_SOURCE	/* close_range(2) */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "xmppgate.h"
+
+#define JID_MAX	(XG_SASL_FIELD_MAX + 1 + XG_DOMAIN_MAX)
+
+static void	close_from(unsigned int, unsigned int);
+static void	child_fail(int, int) __attribute__((noreturn));
+static void	child(char **, const struct conn *, int, int)
+		    __attribute__((noreturn));
+
+/* Close fds lo..hi (hi inclusive, ~0U for all). */
+static void
+close_from(unsigned int lo, unsigned int hi)
+{
+	long max;
+	unsigned int fd;
+
+	if (lo > hi)
+		return;
+	if (close_range(lo, hi, 0) == 0)
+		return;
+	/* Kernels before 5.9 have no close_range. */
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0)
+		max = 1024;
+	for (fd = lo; fd <= hi && fd < (unsigned long)max; fd++)
+		(void)close((int)fd);
+}
+
+/* Tell the parent why, through the close-on-exec pipe, and give up. */
+static void
+child_fail(int errfd, int e)
+{
+	ssize_t r;
+
+	do
+		r = write(errfd, &e, sizeof(e));
+	while (r == -1 && errno == EINTR);
+	_exit(XG_EXIT_TEMP);
+}
+
+static void
+child(char **argv, const struct conn *c, int sock, int errfd)
+{
+	char jid[JID_MAX + 1];
+	sigset_t all;
+	int fd, null;
+
+	/* Out of the way of 0, 1 and 2 first: either may be one of them
+	 * when xmppgate was started with a standard fd closed. */
+	if ((fd = fcntl(errfd, F_DUPFD_CLOEXEC, 3)) == -1)
+		child_fail(errfd, errno);
+	errfd = fd;
+	if ((sock = fcntl(sock, F_DUPFD_CLOEXEC, 3)) == -1)
+		child_fail(errfd, errno);
+	if (dup2(sock, 0) == -1 || dup2(sock, 1) == -1)
+		child_fail(errfd, errno);
+	/* In inetd mode fd 2 is the client: never hand it over. */
+	if (!log_stderr_usable()) {
+		if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+			child_fail(errfd, errno);
+		if (dup2(null, 2) == -1)
+			child_fail(errfd, errno);
+	}
+	close_from(3, (unsigned int)errfd - 1);
+	close_from((unsigned int)errfd + 1, ~0U);
+
+	/* We ignore SIGPIPE; PROG expects the default, and no mask. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	snprintf(jid, sizeof(jid), "%s@%s", c->user, c->domain);
+	if (unsetenv("LISTEN_FDS") == -1 || unsetenv("LISTEN_PID") == -1 ||
+	    unsetenv("LISTEN_FDNAMES") == -1 ||
+	    setenv("PROTO", "TCP", 1) == -1 ||
+	    setenv("TCPREMOTEIP", c->remote_ip, 1) == -1 ||
+	    setenv("TCPREMOTEPORT", c->remote_port, 1) == -1 ||
+	    setenv("TCPLOCALIP", c->local_ip, 1) == -1 ||
+	    setenv("TCPLOCALPORT", c->local_port, 1) == -1 ||
+	    setenv("XMPP_USER", c->user, 1) == -1 ||
+	    setenv("XMPP_DOMAIN", c->domain, 1) == -1 ||
+	    setenv("XMPP_JID", jid, 1) == -1 ||
+	    setenv("SSL_PROTOCOL", c->tls_protocol, 1) == -1 ||
+	    setenv("SSL_CIPHER", c->tls_cipher, 1) == -1)
+		child_fail(errfd, errno);
+
+	execvp(argv[0], argv);
+	child_fail(errfd, errno);
+}
+
+int
+exec_start(char **argv, const struct conn *c, pid_t *pid, char *why,
+    size_t whysz)
+{
+	int sv[2], ep[2], e, fl, save;
+	ssize_t r;
+	pid_t p;
+
+	if (argv == NULL || argv[0] == NULL) {
+		snprintf(why, whysz, "exec: no program");
+		errno = EINVAL;
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(why, whysz, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	/* exec failures come back through this pipe; EOF means exec ran. */
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		save = errno;
+		snprintf(why, whysz, "pipe: %s", strerror(save));
+		close(sv[0]);
+		close(sv[1]);
+		errno = save;
+		return -1;
+	}
+	if ((p = fork()) == -1) {
+		save = errno;
+		snprintf(why, whysz, "fork: %s", strerror(save));
+		close(sv[0]);
+		close(sv[1]);
+		close(ep[0]);
+		close(ep[1]);
+		errno = save;
+		return -1;
+	}
+	if (p == 0) {
+		close(sv[0]);
+		close(ep[0]);
+		child(argv, c, sv[1], ep[1]);
+	}
+
+	close(sv[1]);
+	close(ep[1]);
+	do
+		r = read(ep[0], &e, sizeof(e));
+	while (r == -1 && errno == EINTR);
+	close(ep[0]);
+	if (r == (ssize_t)sizeof(e)) {
+		snprintf(why, whysz, "exec %s: %s", argv[0], strerror(e));
+		close(sv[0]);
+		while (waitpid(p, NULL, 0) == -1 && errno == EINTR)
+			;
+		errno = e;
+		return -1;
+	}
+
+	if ((fl = fcntl(sv[0], F_GETFL)) == -1 ||
+	    fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) == -1) {
+		save = errno;
+		snprintf(why, whysz, "fcntl: %s", strerror(save));
+		close(sv[0]);
+		*pid = p;	/* running; the caller reaps it */
+		errno = save;
+		return -1;
+	}
+	*pid = p;
+	return sv[0];
+}

@@ -1,0 +1,302 @@
+/*
+ * The relay: after login, copy bytes both ways between the client (TLS)
+ * and the backend (a plain socket) until both directions are closed.
+ *
+ * Each direction has one fixed buffer and its own state, as in s6's
+ * stls_run: a direction reads while its buffer has room, writes while it
+ * holds bytes, and when its source ends it flushes, then passes the end
+ * on (shutdown(2) to the backend, close_notify and shutdown(2) to the
+ * client).  Every step is non-blocking; a pass that moves nothing records
+ * what each step waits for, and only then do we poll.
+ *
+ * Two GnuTLS rules shape the code.  Records GnuTLS has already read and
+ * decrypted are invisible to poll, so the client is read again after
+ * every successful read until it says E_AGAIN (or the buffer is full, and
+ * then freeing room counts as progress, which brings us back here before
+ * any poll).  And a send that returned E_AGAIN must be repeated with the
+ * same pointer and length, so the bytes it covers are pinned until it
+ * completes.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <gnutls/gnutls.h>
+#include "xmppgate.h"
+
+struct waits {
+	struct pollfd pfd[3];
+	nfds_t	n;
+};
+
+static void	want(struct waits *, int, short);
+static void	want_tls(struct waits *, const struct conn *);
+static int	tls_err(char *, size_t, const char *, ssize_t);
+static ssize_t	backend_write(int, const void *, size_t);
+
+static uint8_t	c2b[XG_RELAY_BUF];	/* client to backend */
+static uint8_t	b2c[XG_RELAY_BUF];	/* backend to client */
+
+static void
+want(struct waits *w, int fd, short ev)
+{
+	nfds_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->pfd[i].fd == fd) {
+			w->pfd[i].events |= ev;
+			return;
+		}
+	w->pfd[w->n].fd = fd;
+	w->pfd[w->n].events = ev;
+	w->pfd[w->n].revents = 0;
+	w->n++;
+}
+
+/* What the last GnuTLS call that said E_AGAIN is waiting for. */
+static void
+want_tls(struct waits *w, const struct conn *c)
+{
+	if (gnutls_record_get_direction(c->tls) == 1)
+		want(w, c->wfd, POLLOUT);
+	else
+		want(w, c->rfd, POLLIN);
+}
+
+static int
+tls_err(char *why, size_t whysz, const char *what, ssize_t r)
+{
+	if (r == GNUTLS_E_PUSH_ERROR || r == GNUTLS_E_PULL_ERROR)
+		snprintf(why, whysz, "client %s: %s", what, strerror(errno));
+	else
+		snprintf(why, whysz, "client %s: %s", what,
+		    gnutls_strerror((int)r));
+	return -1;
+}
+
+/* The backend is normally a socket; MSG_NOSIGNAL guards against EPIPE
+ * killing us even if SIGPIPE were not ignored. */
+static ssize_t
+backend_write(int fd, const void *p, size_t n)
+{
+	ssize_t r;
+
+	r = send(fd, p, n, MSG_NOSIGNAL);
+	if (r == -1 && errno == ENOTSOCK)
+		r = write(fd, p, n);
+	return r;
+}
+
+int
+relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
+    int idle_timeout_s, char *why, size_t whysz)
+{
+	struct waits w;
+	size_t c_off = 0, c_len = 0;	/* c2b[c_off..c_len) to send */
+	size_t b_off = 0, b_len = 0;	/* b2c[b_off..b_len) to send */
+	size_t b_pinned = 0;		/* length of a send owed to GnuTLS */
+	int c_reading = 1, b_shut = 0;	/* client to backend direction */
+	int b_reading = 1, c_shut = 0;	/* backend to client direction */
+	const char *first = NULL;	/* which side closed first */
+	int64_t last = now_ms(), left;
+	int progress, moved, timeout, fl, ret = -1;
+	nfds_t i;
+	ssize_t r;
+
+	snprintf(why, whysz, "relay");
+	/* Both callers hand us a non-blocking fd; one blocking read would
+	 * freeze the other direction, so make sure. */
+	if ((fl = fcntl(bfd, F_GETFL)) == -1 || (!(fl & O_NONBLOCK) &&
+	    fcntl(bfd, F_SETFL, fl | O_NONBLOCK) == -1)) {
+		snprintf(why, whysz, "backend fd: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		progress = moved = 0;
+		w.n = 0;
+
+		/* Client to buffer. */
+		if (c_reading && c_len == sizeof(c2b) && c_off > 0) {
+			memmove(c2b, c2b + c_off, c_len - c_off);
+			c_len -= c_off;
+			c_off = 0;
+		}
+		if (c_reading && c_len < sizeof(c2b)) {
+			r = gnutls_record_recv(c->tls, c2b + c_len,
+			    sizeof(c2b) - c_len);
+			if (r > 0) {
+				c_len += (size_t)r;
+				c->rx += (uint64_t)r;
+				moved = 1;
+			} else if (r == 0 ||
+			    r == GNUTLS_E_PREMATURE_TERMINATION) {
+				/* close_notify, or a bare TCP FIN: either
+				 * way no more is coming. */
+				c_reading = 0;
+				progress = 1;
+				if (first == NULL)
+					first = "client";
+			} else if (r == GNUTLS_E_AGAIN)
+				want_tls(&w, c);
+			else if (r == GNUTLS_E_INTERRUPTED)
+				progress = 1;
+			else if (r != GNUTLS_E_REHANDSHAKE &&
+			    !gnutls_error_is_fatal((int)r))
+				progress = 1;	/* a warning alert */
+			else {
+				tls_err(why, whysz, "read", r);
+				goto out;
+			}
+		}
+
+		/* Buffer to backend; bytes read before the relay go first. */
+		if (npend_b > 0 || c_len > c_off) {
+			if (npend_b > 0)
+				r = backend_write(bfd, pend_b, npend_b);
+			else
+				r = backend_write(bfd, c2b + c_off,
+				    c_len - c_off);
+			if (r > 0) {
+				if (npend_b > 0) {
+					pend_b += r;
+					npend_b -= (size_t)r;
+				} else if ((c_off += (size_t)r) == c_len)
+					c_off = c_len = 0;
+				moved = 1;
+			} else if (r == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK))
+				want(&w, bfd, POLLOUT);
+			else if (r == -1 && errno == EINTR)
+				progress = 1;
+			else {
+				snprintf(why, whysz, "backend write: %s",
+				    r == 0 ? "wrote nothing" : strerror(errno));
+				goto out;
+			}
+		}
+		if (!c_reading && !b_shut && npend_b == 0 && c_len == c_off) {
+			/* ENOTCONN: the backend is gone entirely, and its
+			 * read side will tell us. */
+			(void)shutdown(bfd, SHUT_WR);
+			b_shut = 1;
+			progress = 1;
+		}
+
+		/* Backend to buffer.  Bytes pinned by a pending send must
+		 * not move, so only an unpinned buffer is compacted. */
+		if (b_reading && b_len == sizeof(b2c) && b_off > 0 &&
+		    b_pinned == 0) {
+			memmove(b2c, b2c + b_off, b_len - b_off);
+			b_len -= b_off;
+			b_off = 0;
+		}
+		if (b_reading && b_len < sizeof(b2c)) {
+			r = read(bfd, b2c + b_len, sizeof(b2c) - b_len);
+			if (r > 0) {
+				b_len += (size_t)r;
+				moved = 1;
+			} else if (r == 0) {
+				b_reading = 0;
+				progress = 1;
+				if (first == NULL)
+					first = "backend";
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK)
+				want(&w, bfd, POLLIN);
+			else if (errno == EINTR)
+				progress = 1;
+			else {
+				snprintf(why, whysz, "backend read: %s",
+				    strerror(errno));
+				goto out;
+			}
+		}
+
+		/* Buffer to client. */
+		if (b_len > b_off) {
+			if (b_pinned == 0)
+				b_pinned = b_len - b_off;
+			r = gnutls_record_send(c->tls, b2c + b_off, b_pinned);
+			if (r > 0) {
+				c->tx += (uint64_t)r;
+				b_pinned = 0;
+				if ((b_off += (size_t)r) == b_len)
+					b_off = b_len = 0;
+				moved = 1;
+			} else if (r == GNUTLS_E_AGAIN)
+				want_tls(&w, c);
+			else if (r == GNUTLS_E_INTERRUPTED)
+				progress = 1;
+			else {
+				tls_err(why, whysz, "write", r);
+				goto out;
+			}
+		}
+		if (!b_reading && !c_shut && b_len == b_off) {
+			r = gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+			if (r == GNUTLS_E_AGAIN)
+				want_tls(&w, c);
+			else if (r == GNUTLS_E_INTERRUPTED)
+				progress = 1;
+			else if (r < 0 && c_reading) {
+				tls_err(why, whysz, "close", r);
+				goto out;
+			} else {
+				/* A client that has already gone misses
+				 * only our close_notify: no data is lost. */
+				(void)shutdown(c->wfd, SHUT_WR);
+				c_shut = 1;
+				progress = 1;
+			}
+		}
+
+		if (b_shut && c_shut) {
+			snprintf(why, whysz, "%s closed first",
+			    first != NULL ? first : "client");
+			ret = 0;
+			goto out;
+		}
+		if (moved)
+			last = now_ms();
+		if (moved || progress)
+			continue;
+
+		/* Nothing moved: every open step is waiting on an fd. */
+		timeout = -1;
+		if (idle_timeout_s > 0) {
+			left = last + (int64_t)idle_timeout_s * 1000 - now_ms();
+			if (left <= 0) {
+				snprintf(why, whysz, "idle timeout");
+				goto out;
+			}
+			timeout = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		if (w.n == 0) {
+			/* Cannot happen: each open direction has a step. */
+			snprintf(why, whysz, "relay stalled");
+			goto out;
+		}
+		if (poll(w.pfd, w.n, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(why, whysz, "poll: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < w.n; i++)
+			if (w.pfd[i].revents & POLLNVAL) {
+				snprintf(why, whysz, "poll: fd %d not open",
+				    w.pfd[i].fd);
+				goto out;
+			}
+	}
+
+out:
+	/* The buffers held the user's traffic. */
+	explicit_bzero(c2b, sizeof(c2b));
+	explicit_bzero(b2c, sizeof(b2c));
+	return ret;
+}
