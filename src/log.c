@@ -106,7 +106,7 @@ tok(const char *s, char *out, size_t outsz)
 void
 log_summary(const struct conn *c, int exitcode)
 {
-	char d[128], u[128], b[128], r[256];
+	char a[96], d[128], u[128], b[128], r[256];
 	int64_t ms = now_ms() - c->start_ms;
 	const char *outcome = exitcode == XG_EXIT_OK ? "ok" :
 	    exitcode == XG_EXIT_REFUSED ? "refused" : "tempfail";
@@ -117,10 +117,12 @@ log_summary(const struct conn *c, int exitcode)
 	for (i = 0; r[i]; i++)
 		if (r[i] == '"' || (unsigned char)r[i] < 0x20)
 			r[i] = '\'';
+	snprintf(a, sizeof(a), strchr(c->remote_ip, ':') ? "[%s]:%s" :
+	    "%s:%s", c->remote_ip, c->remote_port);
 	xg_log(exitcode == XG_EXIT_TEMP ? LOG_ERR : LOG_INFO,
-	    "summary client=%s:%s domain=%s user=%s backend=%s rx=%llu "
+	    "summary client=%s domain=%s user=%s backend=%s rx=%llu "
 	    "tx=%llu duration=%lld.%03lld outcome=%s reason=\"%s\"",
-	    c->remote_ip, c->remote_port, tok(c->domain, d, sizeof(d)),
+	    a, tok(c->domain, d, sizeof(d)),
 	    tok(c->user, u, sizeof(u)), tok(c->backend, b, sizeof(b)),
 	    (unsigned long long)c->rx, (unsigned long long)c->tx,
 	    (long long)(ms / 1000), (long long)(ms % 1000), outcome, r);

@@ -31,8 +31,8 @@ tls_load(struct tlsctx *ctx, const char *cert, const char *key,
 	}
 	if ((r = gnutls_certificate_set_x509_key_file2(ctx->cred, cert, key,
 	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-		snprintf(err, errsz, "unable to load certificate %s: %s", cert,
-		    gnutls_strerror(r));
+		snprintf(err, errsz, "unable to load certificate %s and key "
+		    "%s: %s", cert, key, gnutls_strerror(r));
 		tls_free(ctx);
 		return -1;
 	}
