@@ -281,8 +281,7 @@ static void
 child(const char *path, int in, int out, int errfd, char **envp)
 {
 	char *argv[2];
-	sigset_t none;
-	int e, fd, sig;
+	int e, fd;
 
 	setpgid(0, 0);
 	/* Move our pipe ends above 2 first, in case one of them is 0-2. */
@@ -302,10 +301,7 @@ child(const char *path, int in, int out, int errfd, char **envp)
 		close(fd);
 	close_above(errfd);
 	/* Ignored signals (SIGPIPE) stay ignored across exec: reset. */
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	child_default_signals();
 	argv[0] = (char *)path;
 	argv[1] = NULL;
 	execve(path, argv, envp);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE	/* close_range(2) */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -53,11 +54,33 @@ child_fail(int errfd, int e)
 	_exit(XG_EXIT_TEMP);
 }
 
+/*
+ * In a child before execve(): every signal back to its default action and
+ * an empty mask.  Ignored signals survive execve(), including those our own
+ * parent ignored; glibc's signal() cannot reach the two signals it reserves
+ * (32 and 33), so this asks the kernel directly.  An all-zero kernel
+ * sigaction is SIG_DFL with no flags on every architecture.
+ */
+void
+child_default_signals(void)
+{
+	unsigned char dfl[64];
+	sigset_t none;
+	int sig;
+
+	memset(dfl, 0, sizeof(dfl));
+	for (sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, dfl, NULL,
+			    (size_t)_NSIG / 8);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void
 child(char **argv, const struct conn *c, int sock, int errfd)
 {
 	char jid[JID_MAX + 1];
-	sigset_t all;
 	int fd, null;
 
 	/* Out of the way of 0, 1 and 2 first: either may be one of them
@@ -79,11 +102,8 @@ child(char **argv, const struct conn *c, int sock, int errfd)
 	close_from(3, (unsigned int)errfd - 1);
 	close_from((unsigned int)errfd + 1, ~0U);
 
-	/* We ignore SIGPIPE; PROG expects the default, and no mask. */
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* We ignore SIGPIPE; PROG expects the defaults, and no mask. */
+	child_default_signals();
 
 	snprintf(jid, sizeof(jid), "%s@%s", c->user, c->domain);
 	if (unsetenv("LISTEN_FDS") == -1 || unsetenv("LISTEN_PID") == -1 ||

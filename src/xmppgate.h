@@ -322,6 +322,8 @@ int backend_login(const struct netaddr *, const char *domain,
     enum xg_sasl_failure *sf, int *unreachable, char *why, size_t whysz);
 
 /* ---- exec.c: exec mode ---- */
+/* In a forked child: default actions for every signal, empty mask. */
+void child_default_signals(void);
 /* Start argv with a socketpair on its fds 0 and 1; returns our end. */
 int exec_start(char **argv, const struct conn *, pid_t *pid,
     char *why, size_t whysz);
