@@ -1,0 +1,86 @@
+#!/bin/bash
+# Install the packages needed to build and test xmppgate (Debian 12).
+#
+# Installing prosody and openbsd-inetd as packages starts them as system
+# services (prosody on 5222/5269; inetd with the stock /etc/inetd.conf).
+# The tests use private loopback ports and configs, so those would not break
+# them, but a stray system XMPP server is unwelcome on a build machine:
+# services that this script newly installed are stopped and disabled again.
+set -euo pipefail
+
+PKGS=(
+	build-essential autoconf automake libtool pkg-config
+	libgnutls28-dev libsystemd-dev check libcrypt-dev
+	gnutls-bin prosody python3 python3-slixmpp openbsd-inetd mandoc
+	systemd lua-unbound procps
+)
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+
+installed() {
+	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
+}
+
+missing=()
+for p in "${PKGS[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "deps.sh: all packages installed"
+	exit 0
+fi
+echo "deps.sh: installing ${missing[*]}"
+
+new_prosody=no
+new_inetd=no
+installed prosody || new_prosody=yes
+installed openbsd-inetd || new_inetd=yes
+
+systemd_running=no
+[ -d /run/systemd/system ] && systemd_running=yes
+
+# Without systemd, keep the packages' init scripts from starting daemons
+# (only if no policy is in place already; removed again below).
+policy=/usr/sbin/policy-rc.d
+our_policy=no
+if [ "$systemd_running" = no ] && [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	our_policy=yes
+fi
+cleanup() {
+	if [ "$our_policy" = yes ]; then
+		$SUDO rm -f "$policy"
+	fi
+}
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+
+# stop_service UNIT PIDFILE: stop a system daemon that we just installed.
+stop_service() {
+	local unit=$1 pidfile=$2 pid
+	if [ "$systemd_running" = yes ]; then
+		$SUDO systemctl disable --now "$unit" 2>/dev/null || :
+		return
+	fi
+	if [ -s "$pidfile" ]; then
+		pid=$(cat "$pidfile")
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			echo "deps.sh: stopping the system $unit (pid $pid)"
+			$SUDO kill "$pid" || :
+		fi
+	fi
+}
+if [ "$new_prosody" = yes ]; then
+	stop_service prosody.service /run/prosody/prosody.pid
+fi
+if [ "$new_inetd" = yes ]; then
+	stop_service inetd.service /run/inetd.pid
+fi
+echo "deps.sh: done"

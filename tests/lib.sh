@@ -1,0 +1,388 @@
+# tests/lib.sh -- sourced by the integration tests (bash).
+#
+# Every test gets a private temporary directory ($XG_TMP), its own loopback
+# ports and a cleanup trap that ends every process the test started: each
+# background program is started with setsid, so it leads its own session,
+# and the trap kills those sessions (this also reaches xmppgate's children
+# and the helpers, which xmppgate runs in their own process group but the
+# same session), then anything still running with the temporary directory
+# on its command line or XG_MARK=$XG_TMP in its environment (inetd runs its
+# children in new sessions).  XG_KEEP=1 keeps the directory for debugging.
+
+set -eu
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+top_builddir=${top_builddir:-.}
+top_srcdir=$(cd "$top_srcdir" && pwd)
+top_builddir=$(cd "$top_builddir" && pwd)
+export top_srcdir top_builddir
+
+xg_bin=$top_builddir/xmppgate
+XG_PY=/usr/bin/python3
+XG_CLIENT="$XG_PY $top_srcdir/tests/xmpp_client.py"
+XG_TEST=$(basename "$0" .sh)
+
+XG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/xg-$XG_TEST.XXXXXX")
+chmod 755 "$XG_TMP"
+XG_SIDS=""          # session ids (= pids) of the background programs
+# Inherited by everything this test starts, so that even processes that
+# leave our sessions (inetd runs its children with setsid) can be found.
+export XG_MARK=$XG_TMP
+XG_GATE_LOG=$XG_TMP/gate.log
+
+log() { printf '%s: %s\n' "$XG_TEST" "$*"; }
+check() { printf '%s: CHECK %s\n' "$XG_TEST" "$*"; }
+pass() { printf '%s: PASS %s\n' "$XG_TEST" "$*"; }
+
+fail() {
+	printf '%s: FAIL %s\n' "$XG_TEST" "$*" >&2
+	XG_FAILED=1
+	exit 1
+}
+
+# show_log FILE [LINES]: the tail of a log file, indented, on stderr.
+show_log() {
+	if [ -s "$1" ]; then
+		printf -- '--- %s (last %s lines)\n' "$1" "${2:-40}" >&2
+		tail -n "${2:-40}" "$1" | sed 's/^/    /' >&2
+	fi
+}
+
+# Processes of the sessions we started, plus anything naming $XG_TMP.
+xg_our_pids() {
+	local sid
+	for sid in $XG_SIDS; do
+		pgrep -s "$sid" 2>/dev/null || :
+	done
+	pgrep -f -- "$XG_TMP" 2>/dev/null || :
+	marked_pids
+}
+
+# marked_pids: processes whose environment carries our XG_MARK.
+marked_pids() {
+	local e
+	for e in /proc/[0-9]*/environ; do
+		grep -qzx -- "XG_MARK=$XG_TMP" "$e" 2>/dev/null || continue
+		e=${e#/proc/}
+		echo "${e%/environ}"
+	done
+}
+
+xg_cleanup() {
+	local rc=$? pids pid i
+	trap - EXIT INT TERM
+	set +e
+	if [ "$rc" -ne 0 ] && [ -z "${XG_FAILED:-}" ]; then
+		printf '%s: FAIL (exit status %s)\n' "$XG_TEST" "$rc" >&2
+	fi
+	if [ "$rc" -ne 0 ]; then
+		for f in "$XG_TMP"/*.log; do
+			case $f in */certtool.log) continue ;; esac
+			[ -e "$f" ] && show_log "$f" 30
+		done
+	fi
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pids=$(xg_our_pids | grep -vx "$$" | sort -u)
+		[ -n "$pids" ] || break
+		if [ "$i" -lt 4 ]; then
+			# shellcheck disable=SC2086
+			kill -TERM $pids 2>/dev/null
+		else
+			# shellcheck disable=SC2086
+			kill -KILL $pids 2>/dev/null
+		fi
+		sleep 0.2
+	done
+	wait 2>/dev/null
+	if [ -n "${XG_KEEP:-}" ]; then
+		printf '%s: keeping %s\n' "$XG_TEST" "$XG_TMP" >&2
+	else
+		rm -rf "$XG_TMP"
+	fi
+	exit "$rc"
+}
+trap xg_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# bg LOGFILE CMD ARGS...: start CMD in its own session, output to LOGFILE;
+# sets BG_PID.
+bg() {
+	local out=$1
+	shift
+	setsid "$@" </dev/null >>"$out" 2>&1 &
+	BG_PID=$!
+	XG_SIDS="$XG_SIDS $BG_PID"
+}
+
+# kill_bg PID: end a program started with bg (its whole session).
+kill_bg() {
+	local i
+	pkill -TERM -s "$1" 2>/dev/null || :
+	for i in $(seq 1 25); do
+		pgrep -s "$1" >/dev/null 2>&1 || break
+		sleep 0.2
+	done
+	pkill -KILL -s "$1" 2>/dev/null || :
+	wait "$1" 2>/dev/null || :
+}
+
+require_xmppgate() {
+	[ -x "$xg_bin" ] || fail "xmppgate binary not built: $xg_bin"
+}
+
+# free_port [ADDR]: print a TCP port that is free on ADDR (default 127.0.0.1).
+free_port() {
+	$XG_PY - "${1:-127.0.0.1}" <<'EOF'
+import socket, sys
+addr = sys.argv[1]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.bind((addr, 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+# is_listening PORT: a TCP socket is listening on PORT (any loopback
+# address); reads /proc so that it does not open a connection (which would
+# start an xmppgate behind systemd-socket-activate or inetd).
+is_listening() {
+	$XG_PY - "$1" <<'EOF'
+import sys
+port = int(sys.argv[1])
+for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        lines = open(f).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        p = l.split()
+        if int(p[1].rsplit(":", 1)[1], 16) == port and p[3] == "0A":
+            sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+# wait_port PORT [SECONDS] [PID]: wait until PORT listens; fails if PID dies.
+wait_port() {
+	local port=$1 secs=${2:-10} pid=${3:-} i
+	for i in $(seq 1 $((secs * 10))); do
+		is_listening "$port" && return 0
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# make_certs DIR DOMAIN: DIR/ca.pem (CA), DIR/cert.pem (server certificate
+# with SAN DNS:DOMAIN), DIR/key.pem, DIR/chain.pem (cert + CA).
+make_certs() {
+	local dir=$1 domain=$2
+	mkdir -p "$dir"
+	cat >"$dir/ca.tmpl" <<EOF
+cn = "xmppgate test CA"
+organization = "xmppgate tests"
+serial = 1
+expiration_days = 30
+ca
+cert_signing_key
+crl_signing_key
+EOF
+	cat >"$dir/server.tmpl" <<EOF
+cn = "$domain"
+organization = "xmppgate tests"
+serial = 2
+expiration_days = 30
+dns_name = "$domain"
+tls_www_server
+signing_key
+encryption_key
+EOF
+	{
+		certtool --generate-privkey --key-type=ecdsa --outfile "$dir/ca-key.pem" &&
+		certtool --generate-self-signed --load-privkey "$dir/ca-key.pem" \
+			--template "$dir/ca.tmpl" --outfile "$dir/ca.pem" &&
+		certtool --generate-privkey --key-type=ecdsa --outfile "$dir/key.pem" &&
+		certtool --generate-certificate --load-privkey "$dir/key.pem" \
+			--load-ca-certificate "$dir/ca.pem" --load-ca-privkey "$dir/ca-key.pem" \
+			--template "$dir/server.tmpl" --outfile "$dir/cert.pem"
+	} >"$dir/certtool.log" 2>&1 || { show_log "$dir/certtool.log"; fail "certtool failed"; }
+	cat "$dir/cert.pem" "$dir/ca.pem" >"$dir/chain.pem"
+	chmod 644 "$dir"/*.pem
+}
+
+# prosody_config DIR PORT DOMAIN [ADDR]: write DIR/prosody.cfg.lua.
+prosody_config() {
+	local dir=$1 port=$2 domain=$3 addr=${4:-127.0.0.1}
+	mkdir -p "$dir/data" "$dir/certs"
+	[ -e "$dir/cert.pem" ] || make_certs "$dir" "$domain"
+	cp "$dir/chain.pem" "$dir/certs/$domain.crt"
+	cp "$dir/key.pem" "$dir/certs/$domain.key"
+	cat >"$dir/prosody.cfg.lua" <<EOF
+-- generated by tests/lib.sh
+run_as_root = true
+daemonize = false
+data_path = "$dir/data"
+pidfile = "$dir/prosody.pid"
+log = { debug = "$dir/prosody.log" }
+interfaces = { "$addr" }
+local_interfaces = { "$addr" }
+c2s_ports = { $port }
+c2s_interfaces = { "$addr" }
+s2s_ports = { }
+s2s_interfaces = { }
+modules_enabled = { "roster", "saslauth", "tls", "disco", "ping" }
+modules_disabled = { "s2s", "dialback", "register", "posix", "offline", "admin_shell" }
+allow_registration = false
+c2s_require_encryption = false
+s2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+certificates = "$dir/certs"
+ssl = { certificate = "$dir/cert.pem", key = "$dir/key.pem" }
+VirtualHost "$domain"
+    ssl = { certificate = "$dir/cert.pem", key = "$dir/key.pem" }
+EOF
+}
+
+# start_prosody DIR PORT DOMAIN [ADDR]: start Prosody (foreground, in the
+# background of this shell) and wait until PORT listens; sets PROSODY_PID.
+start_prosody() {
+	local dir=$1 port=$2 domain=$3 addr=${4:-127.0.0.1}
+	[ -e "$dir/prosody.cfg.lua" ] || prosody_config "$dir" "$port" "$domain" "$addr"
+	log "starting prosody on $addr port $port for $domain"
+	bg "$dir/prosody.out" prosody -F --config "$dir/prosody.cfg.lua"
+	PROSODY_PID=$BG_PID
+	if ! wait_port "$port" 10 "$PROSODY_PID"; then
+		show_log "$dir/prosody.out"
+		show_log "$dir/prosody.log"
+		fail "prosody did not listen on port $port within 10 s"
+	fi
+}
+
+# prosody_adduser DIR USER DOMAIN PASS: create an account.
+prosody_adduser() {
+	local dir=$1 user=$2 domain=$3 pass=$4
+	[ -e "$dir/prosody.cfg.lua" ] || fail "prosody_adduser: no config in $dir"
+	mkdir -p "$dir/data"
+	if ! prosodyctl --config "$dir/prosody.cfg.lua" register "$user" "$domain" "$pass" \
+		>"$dir/prosodyctl.log" 2>&1; then
+		show_log "$dir/prosodyctl.log"
+		fail "prosodyctl register $user@$domain failed"
+	fi
+}
+
+# start_gate PORT ARGS...: xmppgate behind systemd-socket-activate --accept
+# on ${XG_GATE_ADDR:-127.0.0.1}:PORT (use XG_GATE_ADDR='[::1]' for IPv6);
+# stderr of every xmppgate goes to $XG_GATE_LOG; sets GATE_PID.
+# XG_GATE_ENV may list NAME=VALUE words passed with -E.
+start_gate() {
+	local port=$1 addr=${XG_GATE_ADDR:-127.0.0.1} envargs="" e
+	shift
+	require_xmppgate
+	for e in ${XG_GATE_ENV:-}; do
+		envargs="$envargs -E $e"
+	done
+	log "starting xmppgate (systemd-socket-activate --accept) on $addr:$port: $*"
+	# shellcheck disable=SC2086
+	bg "$XG_GATE_LOG" systemd-socket-activate -l "$addr:$port" --accept $envargs \
+		"$xg_bin" "$@"
+	GATE_PID=$BG_PID
+	if ! wait_port "$port" 10 "$GATE_PID"; then
+		show_log "$XG_GATE_LOG"
+		fail "systemd-socket-activate did not listen on $addr:$port"
+	fi
+}
+
+# write_helper FILE BODY: an executable /bin/sh auth helper.
+write_helper() {
+	printf '#!/bin/sh\n%s\n' "$2" >"$1"
+	chmod 755 "$1"
+}
+
+# summaries [LOG]: the summary lines logged so far.
+summaries() {
+	grep ' summary ' "${1:-$XG_GATE_LOG}" 2>/dev/null || :
+}
+
+# wait_summaries N [SECONDS] [LOG]: wait until at least N summary lines are
+# in the log; prints them.  Fails when they do not appear in time.
+wait_summaries() {
+	local n=$1 secs=${2:-10} logf=${3:-$XG_GATE_LOG} i c
+	for i in $(seq 1 $((secs * 10))); do
+		c=$(summaries "$logf" | wc -l)
+		[ "$c" -ge "$n" ] && break
+		sleep 0.1
+	done
+	c=$(summaries "$logf" | wc -l)
+	if [ "$c" -lt "$n" ]; then
+		show_log "$logf"
+		fail "expected $n summary line(s) in $logf within $secs s, found $c"
+	fi
+	summaries "$logf"
+}
+
+# summary_field LINE KEY: the value of KEY= in a summary line.
+summary_field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# expect_summary LINE KEY=VALUE...: each field has the value ("*" matches
+# any value that is not "-"; ">0" means a number above zero; "a|b" either).
+expect_summary() {
+	local line=$1 kv k v got
+	shift
+	for kv in "$@"; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		got=$(summary_field "$line" "$k")
+		case $v in
+		'*') [ -n "$got" ] && [ "$got" != - ] ||
+			fail "summary: $k should be set: $line" ;;
+		'>0') case $got in
+			'' | *[!0-9]*) fail "summary: $k=$got is not a number: $line" ;;
+			esac
+			[ "$got" -gt 0 ] || fail "summary: $k should be > 0: $line" ;;
+		*'|'*) case "|$v|" in
+			*"|$got|"*) ;;
+			*) fail "summary: expected $k=$v, got $k=$got: $line" ;;
+			esac ;;
+		*) [ "$got" = "$v" ] || fail "summary: expected $k=$v, got $k=$got: $line" ;;
+		esac
+	done
+}
+
+# xmppgate_pids: running xmppgate processes that belong to this test.
+xmppgate_pids() {
+	local sid
+	{
+		for sid in $XG_SIDS; do
+			pgrep -s "$sid" -x xmppgate 2>/dev/null || :
+		done
+		pgrep -x xmppgate 2>/dev/null | while read -r p; do
+			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$XG_TMP" && echo "$p" || :
+		done
+	} | sort -u
+}
+
+# helper_pids: running processes started from a helper script in $XG_TMP.
+helper_pids() {
+	pgrep -f -- "^(/bin/sh |/usr/bin/sh )?$XG_TMP/helper" 2>/dev/null || :
+}
+
+# assert_no_leftovers [SECONDS]: within SECONDS (default 5) no xmppgate of
+# this test and no auth helper is running any more.
+assert_no_leftovers() {
+	local secs=${1:-5} i left
+	for i in $(seq 1 $((secs * 10))); do
+		left=$( { xmppgate_pids; helper_pids; } | sort -u)
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	ps -o pid,ppid,pgid,sid,etime,args -p "$(echo $left | tr ' ' ',')" >&2 || :
+	fail "processes left behind after ${secs} s: $(echo $left)"
+}

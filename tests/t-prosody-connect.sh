@@ -1,0 +1,129 @@
+#!/bin/bash
+# Connect mode in front of a real Prosody: two accounts log in through
+# xmppgate (STARTTLS, SASL PLAIN checked by the contrib passwd helper),
+# bind, and exchange a message; then a helper that maps an alias to other
+# backend credentials.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+DOMAIN=example.test
+PASSWD_HELPER=$top_builddir/contrib/xmppgate-auth-passwd
+require_xmppgate
+[ -x "$PASSWD_HELPER" ] || fail "contrib helper not built: $PASSWD_HELPER"
+
+PRO=$XG_TMP/prosody
+make_certs "$XG_TMP" "$DOMAIN"
+mkdir -p "$PRO"
+cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO/"
+PPORT=$(free_port)
+prosody_config "$PRO" "$PPORT" "$DOMAIN"
+prosody_adduser "$PRO" alice "$DOMAIN" 'alice pass 1'
+prosody_adduser "$PRO" bob "$DOMAIN" 'b0b-Secret'
+start_prosody "$PRO" "$PPORT" "$DOMAIN"
+
+check "the contrib helper hashes passwords (--hash)"
+: >"$XG_TMP/passwd"
+for entry in 'alice@example.test:alice pass 1' 'bob@example.test:b0b-Secret'; do
+	jid=${entry%%:*}
+	h=$(printf '%s' "${entry#*:}" | "$PASSWD_HELPER" --hash) ||
+		fail "xmppgate-auth-passwd --hash failed"
+	case $h in
+	'$'*) ;;
+	*) fail "xmppgate-auth-passwd --hash printed no crypt hash: $h" ;;
+	esac
+	printf '%s:%s\n' "$jid" "$h" >>"$XG_TMP/passwd"
+done
+pass "$(wc -l <"$XG_TMP/passwd") entries"
+
+# The helper reads its file from argv[1]; xmppgate runs it without
+# arguments, so wrap it.
+write_helper "$XG_TMP/helper-passwd" "exec '$PASSWD_HELPER' '$XG_TMP/passwd'"
+
+check "the helper accepts and rejects by itself"
+printf 'alice pass 1' | env -i AUTH_USER=alice AUTH_DOMAIN=$DOMAIN AUTH_MECHANISM=PLAIN \
+	XMPPGATE_AUTH_VERSION=1 "$XG_TMP/helper-passwd" ||
+	fail "helper rejected alice's right password (exit $?)"
+rc=0
+printf 'wrong' | env -i AUTH_USER=alice AUTH_DOMAIN=$DOMAIN AUTH_MECHANISM=PLAIN \
+	XMPPGATE_AUTH_VERSION=1 "$XG_TMP/helper-passwd" || rc=$?
+[ "$rc" -eq 1 ] || fail "helper should exit 1 for a wrong password, exit $rc"
+pass "helper ok"
+
+GPORT=$(free_port)
+start_gate "$GPORT" --cert "$XG_TMP/chain.pem" --key "$XG_TMP/key.pem" \
+	--domain "$DOMAIN" --auth "$XG_TMP/helper-passwd" \
+	--backend "127.0.0.1:$PPORT" --auth-delay 0 --timeout 20
+
+check "alice and bob log in through xmppgate, bind and exchange a message"
+out=$($XG_CLIENT --jid "alice@$DOMAIN" --password 'alice pass 1' \
+	--jid2 "bob@$DOMAIN" --password2 'b0b-Secret' \
+	--host 127.0.0.1 --port "$GPORT" --ca "$XG_TMP/ca.pem" \
+	--to "bob@$DOMAIN" --message "hello bob via xmppgate" --timeout 20) ||
+	fail "client: $out"
+echo "    $out"
+case $out in
+*"jid=alice@$DOMAIN/"*"peer_jid=bob@$DOMAIN/"*) ;;
+*) fail "unexpected bound JIDs: $out" ;;
+esac
+pass "login, bind and message through xmppgate"
+
+check "two summary lines with outcome=ok, user, domain, backend and bytes"
+lines=$(wait_summaries 2 10)
+printf '%s\n' "$lines" | sed 's/^/    /'
+for u in alice bob; do
+	line=$(printf '%s\n' "$lines" | grep " user=$u " | head -n 1)
+	[ -n "$line" ] || fail "no summary line for user=$u"
+	expect_summary "$line" outcome=ok "user=$u" "domain=$DOMAIN" \
+		"backend=127.0.0.1:$PPORT" rx='>0' tx='>0' client='*'
+	case $line in
+	*"client=127.0.0.1:"*) ;;
+	*) fail "summary client should be 127.0.0.1:PORT: $line" ;;
+	esac
+done
+pass "summary lines ok"
+
+check "a wrong password is refused by the contrib helper (not-authorized)"
+out=$($XG_CLIENT --jid "alice@$DOMAIN" --password 'not it' --port "$GPORT" \
+	--ca "$XG_TMP/ca.pem" --expect auth-failure --condition not-authorized \
+	--timeout 15) || fail "client: $out"
+echo "    $out"
+pass "wrong password refused"
+
+# An alias: the client logs in as alias@ with its own password, the helper
+# answers with bob's backend credentials.
+write_helper "$XG_TMP/helper-alias" '
+pw=$(cat)
+if [ "$AUTH_USER" = alias ] && [ "$AUTH_DOMAIN" = example.test ] &&
+   [ "$pw" = "alias-pass" ]; then
+	printf "user=bob\npassword=b0b-Secret\n"
+	exit 0
+fi
+exit 1'
+GPORT2=$(free_port)
+XG_GATE_LOG=$XG_TMP/gate-alias.log
+start_gate "$GPORT2" --cert "$XG_TMP/chain.pem" --key "$XG_TMP/key.pem" \
+	--domain "$DOMAIN" --auth "$XG_TMP/helper-alias" \
+	--backend "127.0.0.1:$PPORT" --auth-delay 0 --timeout 20
+
+check "alias@ logs in with the helper's user=bob/password= for the backend"
+out=$($XG_CLIENT --jid "alias@$DOMAIN" --password 'alias-pass' \
+	--port "$GPORT2" --ca "$XG_TMP/ca.pem" --to "bob@$DOMAIN" \
+	--message "note to self" --timeout 20) || fail "client: $out"
+echo "    $out"
+case $out in
+*"jid=bob@$DOMAIN/"*) ;;
+*) fail "the backend session should be bob's: $out" ;;
+esac
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=ok "domain=$DOMAIN" rx='>0' tx='>0'
+pass "alias login ok"
+
+check "the backend password never appears in the log"
+if grep -q 'b0b-Secret\|alias-pass\|alice pass 1' "$XG_TMP"/gate*.log; then
+	fail "a password appears in the xmppgate log"
+fi
+pass "no passwords logged"
+
+check "no xmppgate or helper left running"
+assert_no_leftovers 5
+pass "no leftovers"

@@ -1,0 +1,67 @@
+#!/bin/bash
+# The systemd units pass `systemd-analyze verify` and the manual pages pass
+# `mandoc -Tlint -W warning` without a single message.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+require_xmppgate
+
+check "systemd-analyze verify units/xmppgate.socket units/xmppgate@.service"
+U=$XG_TMP/units
+mkdir -p "$U"
+cp "$top_srcdir/units/xmppgate.socket" "$U/"
+# The units name the installed binary; point them at the built one.
+sed "s|/usr/sbin/xmppgate|$xg_bin|g" "$top_srcdir/units/xmppgate@.service" \
+	>"$U/xmppgate@.service"
+grep -q "^ExecStart=-$xg_bin " "$U/xmppgate@.service" ||
+	fail "ExecStart= does not run /usr/sbin/xmppgate"
+rc=0
+out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 \
+	systemd-analyze verify --man=no ./xmppgate.socket ./xmppgate@.service 2>&1) || rc=$?
+if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+	printf '%s\n' "$out" | sed 's/^/    /'
+	fail "systemd-analyze verify: exit $rc, messages above"
+fi
+pass "units verify cleanly"
+
+check "the units say what they must"
+S=$top_srcdir/units/xmppgate.socket
+T=$top_srcdir/units/xmppgate@.service
+for d in 'ListenStream=5222' 'Accept=yes' 'MaxConnections='; do
+	grep -q "^$d" "$S" || fail "xmppgate.socket lacks $d"
+done
+for d in 'StandardInput=socket' 'StandardError=journal' 'DynamicUser=yes' \
+	'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' \
+	'CapabilityBoundingSet=$' 'SystemCallFilter=@system-service' \
+	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
+	'CollectMode=inactive-or-failed' 'Documentation=man:xmppgate(8)' \
+	'LoadCredential=key:' 'ExecStart=-/usr/sbin/xmppgate '; do
+	grep -q "^$d" "$T" || fail "xmppgate@.service lacks $d"
+done
+awk '/^\[Unit\]/ { u = 1 } /^\[Service\]/ { u = 0 } u && /^CollectMode=/ { f = 1 } END { exit !f }' "$T" ||
+	fail "CollectMode= must be in [Unit]"
+pass "directives present"
+
+check "every Documentation=man:PAGE(S) of the units is in man/"
+for ref in $(sed -n 's/^Documentation=//p' "$S" "$T"); do
+	case $ref in
+	man:*'('*')')
+		page=${ref#man:}
+		f=$top_srcdir/man/${page%%(*}.$(echo "$page" | sed 's/.*(\(.*\))/\1/')
+		[ -e "$f" ] || fail "$ref: no $f"
+		echo "    $ref -> man/${f##*/}" ;;
+	*) fail "unexpected Documentation= entry $ref" ;;
+	esac
+done
+pass "documentation references resolve"
+
+check "mandoc -Tlint -W warning man/*.[0-9]"
+set -- "$top_srcdir"/man/*.[0-9]
+[ -e "$1" ] || fail "no manual pages in $top_srcdir/man"
+command -v mandoc >/dev/null || fail "mandoc not installed"
+rc=0
+out=$(mandoc -Tlint -W warning "$@" 2>&1) || rc=$?
+if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+	printf '%s\n' "$out" | sed 's/^/    /'
+	fail "mandoc lint: exit $rc, messages above"
+fi
+pass "$# manual pages lint cleanly"
