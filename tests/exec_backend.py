@@ -10,7 +10,8 @@ to the sender (from = the message's to), ignores presence and ends on
 
     exec_backend.py ENVLOG
 
-writes the environment it got (KEY=VALUE lines) and what it saw to ENVLOG.
+writes the environment it got (KEY=VALUE lines), what its fd 2 is (FD2=)
+and what it saw to ENVLOG.
 """
 
 import os
@@ -45,6 +46,10 @@ def send(text):
 def main():
     for k in ENV_KEYS:
         note(f"{k}={os.environ[k]}" if k in os.environ else f"{k}=<unset>")
+    try:
+        note("FD2=" + os.readlink("/proc/self/fd/2"))
+    except OSError:
+        note("FD2=<closed>")
     domain = os.environ.get("XMPP_DOMAIN", "example.test")
     jid = os.environ.get("XMPP_JID") or \
         f"{os.environ.get('XMPP_USER', 'user')}@{domain}"

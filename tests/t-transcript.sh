@@ -145,8 +145,7 @@ elif case == "auth-before-tls":
     features_ok()
     s.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
               b"mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>")
-    expect_error(["policy-violation", "not-authorized",
-                  "unsupported-stanza-type", "encryption-required"])
+    expect_error(["policy-violation"])
     if b"<success" in raw or b"<failure" in raw:
         bad("SASL answered before TLS: %r" % raw)
 elif case == "comment":
@@ -168,7 +167,67 @@ elif case == "not-utf8":
     # a stream header whose attribute value is not UTF-8
     s.sendall(header().replace(b"version='1.0'",
                                b"version='1.0' xml:lang='\xff\xfe\xc3\x28'"))
-    expect_error(["not-well-formed", "unsupported-encoding"])
+    # RFC 6120 4.9.3.22: improperly encoded UTF-8
+    expect_error(["unsupported-encoding"])
+elif case == "processing-instruction":
+    s.sendall(header())
+    features_ok()
+    s.sendall(b"<?foo bar?>")
+    expect_error(["restricted-xml"])
+elif case == "dtd":
+    s.sendall(b"<?xml version='1.0'?><!DOCTYPE lol [<!ENTITY lol 'lol'>]>"
+              + header()[len(b"<?xml version='1.0'?>"):])
+    expect_error(["restricted-xml"])
+elif case == "unknown-element":
+    s.sendall(header())
+    features_ok()
+    s.sendall(b"<foo xmlns='urn:example:foo'/>")
+    expect_error(["unsupported-stanza-type"])
+elif case == "stanza-before-auth":
+    s.sendall(header())
+    features_ok()
+    s.sendall(b"<message to='bob@example.test'><body>hi</body></message>")
+    expect_error(["not-authorized"])
+elif case == "oversized-name":
+    s.sendall(header())
+    features_ok()
+    s.sendall(b"<" + b"a" * 5000 + b"/>")
+    expect_error(["policy-violation"])
+elif case == "starttls-injection":
+    # Plaintext pipelined after <starttls/> must be thrown away, never
+    # read as if it had come over TLS (the STARTTLS injection class).
+    import base64, ssl
+    s.sendall(header())
+    features_ok()
+    inj = ("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+           + base64.b64encode(b"\0alice\0secret").decode() + "</auth>")
+    s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+              + header() + inj.encode())
+    buf = b""
+    while b"<proceed" not in buf or not buf.rstrip().endswith(b"/>"):
+        d = s.recv(1)
+        if not d:
+            bad("EOF before <proceed/>: %r" % buf)
+        buf += d
+    ctx = ssl.create_default_context(cafile=sys.argv[3])
+    t = ctx.wrap_socket(s, server_hostname="example.test")
+    t.settimeout(5)
+    t.sendall(header())
+    got_tls = b""
+    end = time.monotonic() + 5
+    while b"</stream:features>" not in got_tls:
+        if time.monotonic() > end:
+            bad("no features after TLS: %r" % got_tls)
+        d = t.recv(65536)
+        if not d:
+            bad("EOF after TLS: %r" % got_tls)
+        got_tls += d
+    if b"<failure" in got_tls or b"<success" in got_tls or b"error" in got_tls:
+        bad("the injected plaintext was acted upon: %r" % got_tls)
+    if b"<mechanism>PLAIN</mechanism>" not in got_tls:
+        bad("fresh SASL features expected after TLS: %r" % got_tls)
+    t.sendall(b"</stream:stream>")
+    print("OK plaintext after <starttls/> discarded; after TLS only fresh features")
 else:
     bad("unknown case " + case)
 s.close()
@@ -180,9 +239,11 @@ start_gate "$PORT" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
 	--backend "127.0.0.1:$(free_port)" --timeout 10 --auth-delay 0 --verbose
 
 n=0
-for c in features auth-before-tls comment unknown-to bad-namespace not-utf8; do
+for c in features auth-before-tls comment unknown-to bad-namespace not-utf8 \
+	processing-instruction dtd unknown-element stanza-before-auth \
+	oversized-name starttls-injection; do
 	check "transcript: $c"
-	if ! out=$($XG_PY "$XG_TMP/raw.py" "$PORT" "$c" 2>&1); then
+	if ! out=$($XG_PY "$XG_TMP/raw.py" "$PORT" "$c" "$XG_TMP/ca.pem" 2>&1); then
 		printf '%s\n' "$out" | sed 's/^/    /'
 		fail "transcript $c"
 	fi
@@ -192,7 +253,7 @@ for c in features auth-before-tls comment unknown-to bad-namespace not-utf8; do
 	line=$(printf '%s\n' "$lines" | tail -n 1)
 	printf '    summary: %s\n' "$line"
 	case $c in
-	features) ;;	# the client closed its stream: not a refusal
+	features | starttls-injection) ;;	# the client closed its stream
 	*) expect_summary "$line" outcome=refused ;;
 	esac
 	pass "transcript: $c"
@@ -202,6 +263,11 @@ check "exactly one summary line per connection"
 c=$(summaries | wc -l)
 [ "$c" -eq "$n" ] || { show_log "$XG_GATE_LOG"; fail "$c summary lines for $n connections"; }
 pass "$c summary lines for $n connections"
+
+check "the injected plaintext was logged as discarded"
+grep -q 'discarded [0-9]* plaintext bytes sent after <starttls/>' "$XG_GATE_LOG" ||
+	{ show_log "$XG_GATE_LOG"; fail "no 'discarded ... plaintext bytes' line"; }
+pass "discard logged"
 
 check "no password or auth payload in the log"
 if grep -q 'AGFsaWNlAHNlY3JldA==\|secret' "$XG_GATE_LOG"; then
