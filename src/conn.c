@@ -28,7 +28,7 @@
 #define CONN_ID_BYTES	6	/* 12 hex characters */
 #define CONN_PRINTF_MAX	4096
 
-static int	env_copy(char *, size_t, const char *);
+static int	env_copy(char *, size_t, const char *, int);
 static void	sockaddr_format(const struct sockaddr_storage *, socklen_t,
 		    char *, size_t, char *, size_t);
 static int	fd_prepare(int);
@@ -44,24 +44,29 @@ now_ms(void)
 }
 
 /*
- * Copy an address from the environment.  The value ends up in log lines
- * and in helpers' environments, so only a short run of visible ASCII is
- * taken; anything else is as good as unset.
+ * Copy the client's address or port from the environment.  The value ends
+ * up in log lines and in helpers' environments, so only a numeric IPv4 or
+ * IPv6 address, or a decimal port, is taken; anything else is as good as
+ * unset.
  */
 static int
-env_copy(char *dst, size_t dstsz, const char *name)
+env_copy(char *dst, size_t dstsz, const char *name, int is_port)
 {
+	unsigned char bin[sizeof(struct in6_addr)];
 	const char *v;
-	size_t i, n;
+	size_t n;
 
 	if ((v = getenv(name)) == NULL)
 		return -1;
 	n = strlen(v);
 	if (n == 0 || n >= dstsz)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (v[i] <= ' ' || v[i] >= 0x7f)
+	if (is_port) {
+		if (n > 5 || strspn(v, "0123456789") != n)
 			return -1;
+	} else if (inet_pton(AF_INET, v, bin) != 1 &&
+	    inet_pton(AF_INET6, v, bin) != 1)
+		return -1;
 	memcpy(dst, v, n + 1);
 	return 0;
 }
@@ -151,14 +156,15 @@ conn_init(struct conn *c)
 		c->wfd = 1;
 	}
 
-	if (env_copy(c->remote_ip, sizeof(c->remote_ip), "REMOTE_ADDR") == 0) {
+	if (env_copy(c->remote_ip, sizeof(c->remote_ip), "REMOTE_ADDR",
+	    0) == 0) {
 		if (env_copy(c->remote_port, sizeof(c->remote_port),
-		    "REMOTE_PORT") == -1)
+		    "REMOTE_PORT", 1) == -1)
 			snprintf(c->remote_port, sizeof(c->remote_port), "-");
 	} else if (env_copy(c->remote_ip, sizeof(c->remote_ip),
-	    "TCPREMOTEIP") == 0) {
+	    "TCPREMOTEIP", 0) == 0) {
 		if (env_copy(c->remote_port, sizeof(c->remote_port),
-		    "TCPREMOTEPORT") == -1)
+		    "TCPREMOTEPORT", 1) == -1)
 			snprintf(c->remote_port, sizeof(c->remote_port), "-");
 	} else {
 		sslen = sizeof(ss);
