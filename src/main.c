@@ -87,10 +87,14 @@ main(int argc, char **argv)
 	s.deadline = c.start_ms + (int64_t)o.timeout * 1000;
 	xg_debug("connection from %s:%s", c.remote_ip, c.remote_port);
 
-	/* The key is read before any byte from the client. */
+	/* The key is read before any byte from the client.  The client
+	 * learns only that the server is broken, the log says why. */
 	if (tls_load(&tls, o.cert, o.key, o.tls_priority ? o.tls_priority :
-	    XG_DEFAULT_PRIORITY, err, sizeof(err)) == -1)
-		return finish(&s, XG_EXIT_TEMP, "%s", err);
+	    XG_DEFAULT_PRIORITY, err, sizeof(err)) == -1) {
+		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+		return s.exitcode;
+	}
 
 	/* Each phase returns -1 once finish() has logged the summary. */
 	if (stream_open(&s) == 0 &&		/* header, <starttls/> offer */
