@@ -37,6 +37,8 @@ struct session {
 	size_t	len;
 	int64_t	deadline;		/* end of the pre-auth phase */
 	int	header_sent;
+	int	failed;			/* failed authentication attempts */
+	enum xg_sasl_failure last_failure;
 	int	exitcode;
 };
 
@@ -432,6 +434,15 @@ common_event(struct session *s, const struct xp_event *ev)
 	if (ev->type == XP_EV_CLOSE) {
 		conn_printf(s->c, now_ms() + 5000, "</stream:stream>");
 		close_client(s->c);
+		/* Giving up after a failure is still a refusal: one guess
+		 * per connection must not look like a clean visit.  After
+		 * a temporary failure it is ours (a broken helper). */
+		if (s->failed > 0)
+			return finish(s, s->last_failure ==
+			    XG_SF_TEMPORARY_AUTH_FAILURE ? XG_EXIT_TEMP :
+			    XG_EXIT_REFUSED, "client closed the stream after "
+			    "%d failed attempt%s", s->failed,
+			    s->failed == 1 ? "" : "s");
 		return finish(s, XG_EXIT_OK, "client closed the stream "
 		    "before authenticating");
 	}
@@ -535,12 +546,12 @@ starttls(struct session *s)
 }
 
 static int
-sasl_failure(struct session *s, int *attempts, enum xg_sasl_failure f,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+sasl_failure(struct session *s, enum xg_sasl_failure f,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* One failed attempt: growing delay, <failure/>, and the attempt limit. */
 static int
-sasl_failure(struct session *s, int *attempts, enum xg_sasl_failure f,
+sasl_failure(struct session *s, enum xg_sasl_failure f,
     const char *fmt, ...)
 {
 	char why[256];
@@ -550,10 +561,11 @@ sasl_failure(struct session *s, int *attempts, enum xg_sasl_failure f,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	(*attempts)++;
-	xg_log(LOG_NOTICE, "authentication attempt %d failed: %s", *attempts,
+	s->failed++;
+	s->last_failure = f;
+	xg_log(LOG_NOTICE, "authentication attempt %d failed: %s", s->failed,
 	    why);
-	d = (int64_t)s->o->auth_delay_ms << (*attempts - 1);
+	d = (int64_t)s->o->auth_delay_ms << (s->failed - 1);
 	if (d > AUTH_DELAY_MAX_MS)
 		d = AUTH_DELAY_MAX_MS;
 	if (d > 0) {
@@ -566,19 +578,18 @@ sasl_failure(struct session *s, int *attempts, enum xg_sasl_failure f,
 	    "'><%s/></failure>", xg_sasl_failure_name(f)) == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
-	if (*attempts >= s->o->max_attempts)
+	if (s->failed >= s->o->max_attempts)
 		return stream_error(s, XG_SE_POLICY_VIOLATION,
 		    "too many failed authentication attempts",
 		    XG_EXIT_REFUSED, "%d failed attempts (last: %s)",
-		    *attempts, why);
+		    s->failed, why);
 	return 0;
 }
 
 /* The PLAIN payload: the <auth> initial response or, after an empty
  * challenge, the <response> (RFC 6120 6.4.2). */
 static int
-plain_payload(struct session *s, struct xp_event *ev, int *attempts,
-    int *again)
+plain_payload(struct session *s, struct xp_event *ev, int *again)
 {
 	*again = 0;
 	if (!ev->data_empty)
@@ -592,7 +603,7 @@ plain_payload(struct session *s, struct xp_event *ev, int *attempts,
 		return -1;
 	if (ev->type == XP_EV_ABORT) {
 		*again = 1;
-		return sasl_failure(s, attempts, XG_SF_ABORTED, "aborted");
+		return sasl_failure(s, XG_SF_ABORTED, "aborted");
 	}
 	if (ev->type != XP_EV_RESPONSE)
 		return stream_error(s, XG_SE_POLICY_VIOLATION,
@@ -653,7 +664,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 	enum auth_verdict v;
 	enum xg_sasl_failure sf;
 	char why[256];
-	int attempts = 0, again, rc;
+	int again, rc;
 
 	for (;;) {
 		if (next_event(s, &ev) == -1 || common_event(s, &ev) == -1)
@@ -662,7 +673,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		case XP_EV_AUTH:
 			break;
 		case XP_EV_ABORT:
-			if (sasl_failure(s, &attempts, XG_SF_ABORTED,
+			if (sasl_failure(s, XG_SF_ABORTED,
 			    "aborted") == -1)
 				return -1;
 			continue;
@@ -676,13 +687,13 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		xg_debug("client: auth mechanism=%s (payload not logged)",
 		    ev.mechanism);
 		if (strcmp(ev.mechanism, "PLAIN") != 0) {
-			if (sasl_failure(s, &attempts,
+			if (sasl_failure(s,
 			    XG_SF_INVALID_MECHANISM, "mechanism '%.32s'",
 			    ev.mechanism) == -1)
 				return -1;
 			continue;
 		}
-		if (plain_payload(s, &ev, &attempts, &again) == -1)
+		if (plain_payload(s, &ev, &again) == -1)
 			return -1;
 		if (again)
 			continue;
@@ -690,17 +701,17 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		case PLAIN_OK:
 			break;
 		case PLAIN_BAD_BASE64:
-			if (sasl_failure(s, &attempts,
+			if (sasl_failure(s,
 			    XG_SF_INCORRECT_ENCODING, "bad base64") == -1)
 				return -1;
 			continue;
 		case PLAIN_BAD_AUTHZID:
-			if (sasl_failure(s, &attempts, XG_SF_INVALID_AUTHZID,
+			if (sasl_failure(s, XG_SF_INVALID_AUTHZID,
 			    "foreign authzid") == -1)
 				return -1;
 			continue;
 		default:
-			if (sasl_failure(s, &attempts,
+			if (sasl_failure(s,
 			    XG_SF_MALFORMED_REQUEST, "malformed PLAIN") == -1)
 				return -1;
 			continue;
@@ -714,7 +725,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		req.authzid = pc->authzid_len ? pc->authzid : NULL;
 		req.pass = pc->pass;
 		req.pass_len = pc->pass_len;
-		req.attempt = attempts + 1;
+		req.attempt = s->failed + 1;
 		req.conn = s->c;
 		v = authhelper_run(s->o->auth, &req,
 		    s->o->auth_timeout * 1000, ar, why, sizeof(why));
@@ -738,7 +749,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		}
 		plain_wipe(pc);
 		auth_reply_wipe(ar);
-		if (sasl_failure(s, &attempts, sf, "%s", why) == -1)
+		if (sasl_failure(s, sf, "%s", why) == -1)
 			return -1;
 	}
 }

@@ -104,6 +104,14 @@ if mode == "vanish-header":
     s.close()
     print("OK sent a stream header and closed")
     sys.exit(0)
+if mode == "silent":
+    t0 = time.monotonic()
+    rest = wait_eof(s, 20)
+    if (b"<stream:error><connection-timeout" not in rest
+            or not rest.endswith(b"</stream:stream>")):
+        bad("expected <connection-timeout/> and </stream:stream>, got %r" % rest)
+    print("OK <connection-timeout/> after %.1f s of silence" % (time.monotonic() - t0))
+    sys.exit(0)
 s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
 b = read_until(s, b"proceed")
 if mode == "vanish-tls":
@@ -178,7 +186,11 @@ client --jid "alice@$DOMAIN" --password wrong --expect auth-failure \
 elapsed_below 5
 line=$(wait_summaries 1 10 | tail -n 1)
 echo "    $line"
-expect_summary "$line" "user=alice" "domain=$DOMAIN"
+expect_summary "$line" "user=alice" "domain=$DOMAIN" outcome=refused
+case $line in
+*'reason="client closed the stream after 1 failed attempt"'*) ;;
+*) fail "a client giving up after a failure must be logged as such: $line" ;;
+esac
 pass "wrong password refused"
 
 check "--max-attempts 2: two failures, then the stream is closed"
@@ -206,6 +218,9 @@ client --jid "alice@$DOMAIN" --password right --expect auth-failure \
 	--condition temporary-auth-failure --timeout 15
 elapsed_below 6
 [ -s "$XG_TMP/hang.pid" ] || fail "the hanging helper did not run"
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=tempfail user=alice
 pass "temporary-auth-failure after the auth timeout"
 
 check "the hanging helper and its child were killed"
@@ -237,12 +252,25 @@ gate down helper-check --backend "127.0.0.1:$DEAD_PORT" --auth-delay 0 \
 	--backend-timeout 3
 check "backend down: an error, not a hang"
 client --jid "alice@$DOMAIN" --password right --expect error \
-	--condition temporary-auth-failure,remote-connection-failed --timeout 15
+	--condition remote-connection-failed --timeout 15
 elapsed_below 8
 line=$(wait_summaries 1 10 | tail -n 1)
 echo "    $line"
 expect_summary "$line" outcome=tempfail "user=alice"
 pass "backend down reported"
+
+##### a client that says nothing after its stream header
+gate silent helper-check --backend "127.0.0.1:$DEAD_PORT" --timeout 2
+check "a silent client, --timeout 2: <connection-timeout/> and the end"
+raw silent
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=refused
+case $line in
+*'reason="connection-timeout: pre-authentication timeout (2 s)"'*) ;;
+*) fail "the reason should be the pre-authentication timeout: $line" ;;
+esac
+pass "silent client timed out"
 
 ##### clients that vanish
 gate vanish helper-check --backend "127.0.0.1:$DEAD_PORT" --auth-delay 0

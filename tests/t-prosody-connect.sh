@@ -97,6 +97,11 @@ if [ "$AUTH_USER" = alias ] && [ "$AUTH_DOMAIN" = example.test ] &&
 	printf "user=bob\npassword=b0b-Secret\n"
 	exit 0
 fi
+# accepted here, but with a password Prosody does not know
+if [ "$AUTH_USER" = stale ] && [ "$pw" = "stale-pass" ]; then
+	printf "user=bob\npassword=an-old-password\n"
+	exit 0
+fi
 exit 1'
 GPORT2=$(free_port)
 XG_GATE_LOG=$XG_TMP/gate-alias.log
@@ -118,8 +123,18 @@ echo "    $line"
 expect_summary "$line" outcome=ok "domain=$DOMAIN" rx='>0' tx='>0'
 pass "alias login ok"
 
+check "the helper accepts but Prosody refuses its credentials: <not-authorized/>"
+out=$($XG_CLIENT --jid "stale@$DOMAIN" --password 'stale-pass' \
+	--port "$GPORT2" --ca "$XG_TMP/ca.pem" --expect auth-failure \
+	--condition not-authorized --timeout 20) || fail "client: $out"
+echo "    $out"
+line=$(wait_summaries 2 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=refused user=stale
+pass "backend failure passed on to the client"
+
 check "the backend password never appears in the log"
-if grep -q 'b0b-Secret\|alias-pass\|alice pass 1' "$XG_TMP"/gate*.log; then
+if grep -q 'b0b-Secret\|alias-pass\|alice pass 1\|an-old-password\|stale-pass' "$XG_TMP"/gate*.log; then
 	fail "a password appears in the xmppgate log"
 fi
 pass "no passwords logged"
