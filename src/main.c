@@ -769,17 +769,17 @@ static int
 relay(struct session *s, int fd)
 {
 	char why[256] = "";
-	int rc;
 
 	xg_log(LOG_INFO, "user %s@%s logged in, relaying to %s", s->c->user,
 	    s->c->domain, s->c->backend);
-	rc = relay_run(s->c, fd, s->buf, s->len, s->o->idle_timeout, why,
+	/* It sends close_notify when the session ends properly; after an
+	 * error the client must see the cut.  Either way the session was
+	 * the user's: exit 0, the reason says how it ended. */
+	(void)relay_run(s->c, fd, s->buf, s->len, s->o->idle_timeout, why,
 	    sizeof(why));
 	explicit_bzero(s->buf, sizeof(s->buf));
 	close(fd);
-	if (s->c->tls)
-		gnutls_bye(s->c->tls, GNUTLS_SHUT_WR);
-	return finish(s, XG_EXIT_OK, "%s", rc == 0 ? "session ended" : why);
+	return finish(s, XG_EXIT_OK, "%s", why);
 }
 
 /* After the login: <success/>, then the relay to the backend or PROG. */

@@ -13,9 +13,14 @@
  * decrypted are invisible to poll, so the client is read again after
  * every successful read until it says E_AGAIN (or the buffer is full, and
  * then freeing room counts as progress, which brings us back here before
- * any poll).  And a send that returned E_AGAIN must be repeated with the
- * same pointer and length, so the bytes it covers are pinned until it
- * completes.
+ * any poll).  And GnuTLS never sees E_AGAIN on the way out: its push
+ * function only appends finished records to our queue (tq), which the
+ * loop writes to the socket.  A send that GnuTLS had to repeat after
+ * E_AGAIN could otherwise go out twice when a TLS 1.3 KeyUpdate arrives
+ * in between (GnuTLS 3.7 then encrypts the repeated data anew under the
+ * next key, while the first record is still queued).  New records are
+ * made only while the queue has room for two more, so whatever a read
+ * makes GnuTLS send (a KeyUpdate, an alert) always fits.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -37,10 +42,64 @@ struct waits {
 static void	want(struct waits *, int, short);
 static void	want_tls(struct waits *, const struct conn *);
 static int	tls_err(char *, size_t, const char *, ssize_t);
-static ssize_t	backend_write(int, const void *, size_t);
+static ssize_t	sock_write(int, const void *, size_t);
+static ssize_t	queue_push(gnutls_transport_ptr_t, const void *, size_t);
+static ssize_t	direct_push(gnutls_transport_ptr_t, const void *, size_t);
+static int	queue_flush(int);
 
 static uint8_t	c2b[XG_RELAY_BUF];	/* client to backend */
 static uint8_t	b2c[XG_RELAY_BUF];	/* backend to client */
+static uint8_t	tq[XG_TLS_QUEUE];	/* TLS records for the client */
+static size_t	tq_off, tq_len;		/* tq[tq_off..tq_len) to write */
+static uint64_t	tq_pushed, tq_written;	/* bytes through the queue */
+
+/* GnuTLS's push function during the relay: queue, never E_AGAIN. */
+static ssize_t
+queue_push(gnutls_transport_ptr_t unused, const void *p, size_t n)
+{
+	(void)unused;
+	if (tq_off > 0) {
+		memmove(tq, tq + tq_off, tq_len - tq_off);
+		tq_len -= tq_off;
+		tq_off = 0;
+	}
+	if (n > sizeof(tq) - tq_len) {
+		errno = ENOBUFS;	/* cannot happen: see the rule above */
+		return -1;
+	}
+	memcpy(tq + tq_len, p, n);
+	tq_len += n;
+	tq_pushed += n;
+	return (ssize_t)n;
+}
+
+/* After the relay: GnuTLS writes straight to the socket again. */
+static ssize_t
+direct_push(gnutls_transport_ptr_t ptr, const void *p, size_t n)
+{
+	return sock_write((int)(intptr_t)ptr, p, n);
+}
+
+/* Write queued records: 1 when some went out, 0 on EAGAIN, -1. */
+static int
+queue_flush(int fd)
+{
+	ssize_t r;
+
+	r = sock_write(fd, tq + tq_off, tq_len - tq_off);
+	if (r > 0) {
+		tq_written += (uint64_t)r;
+		if ((tq_off += (size_t)r) == tq_len)
+			tq_off = tq_len = 0;
+		return 1;
+	}
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return 0;
+	if (r == 0)
+		errno = EIO;
+	return -1;
+}
 
 static void
 want(struct waits *w, int fd, short ev)
@@ -79,10 +138,10 @@ tls_err(char *why, size_t whysz, const char *what, ssize_t r)
 	return -1;
 }
 
-/* The backend is normally a socket; MSG_NOSIGNAL guards against EPIPE
+/* Both ends are normally sockets; MSG_NOSIGNAL guards against EPIPE
  * killing us even if SIGPIPE were not ignored. */
 static ssize_t
-backend_write(int fd, const void *p, size_t n)
+sock_write(int fd, const void *p, size_t n)
 {
 	ssize_t r;
 
@@ -99,9 +158,9 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 	struct waits w;
 	size_t c_off = 0, c_len = 0;	/* c2b[c_off..c_len) to send */
 	size_t b_off = 0, b_len = 0;	/* b2c[b_off..b_len) to send */
-	size_t b_pinned = 0;		/* length of a send owed to GnuTLS */
 	int c_reading = 1, b_shut = 0;	/* client to backend direction */
-	int b_reading = 1, c_shut = 0;	/* backend to client direction */
+	int b_reading = 1, c_bye = 0, c_shut = 0; /* backend to client */
+	uint64_t data_end = 0;		/* queued bytes before close_notify */
 	const char *first = NULL;	/* which side closed first */
 	int64_t last = now_ms(), left;
 	int progress, moved, timeout, fl, ret = -1;
@@ -116,6 +175,9 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 		snprintf(why, whysz, "backend fd: %s", strerror(errno));
 		return -1;
 	}
+	tq_off = tq_len = 0;
+	tq_pushed = tq_written = 0;
+	gnutls_transport_set_push_function(c->tls, queue_push);
 	for (;;) {
 		progress = moved = 0;
 		w.n = 0;
@@ -157,9 +219,9 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 		/* Buffer to backend; bytes read before the relay go first. */
 		if (npend_b > 0 || c_len > c_off) {
 			if (npend_b > 0)
-				r = backend_write(bfd, pend_b, npend_b);
+				r = sock_write(bfd, pend_b, npend_b);
 			else
-				r = backend_write(bfd, c2b + c_off,
+				r = sock_write(bfd, c2b + c_off,
 				    c_len - c_off);
 			if (r > 0) {
 				if (npend_b > 0) {
@@ -187,10 +249,8 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 			progress = 1;
 		}
 
-		/* Backend to buffer.  Bytes pinned by a pending send must
-		 * not move, so only an unpinned buffer is compacted. */
-		if (b_reading && b_len == sizeof(b2c) && b_off > 0 &&
-		    b_pinned == 0) {
+		/* Backend to buffer. */
+		if (b_reading && b_len == sizeof(b2c) && b_off > 0) {
 			memmove(b2c, b2c + b_off, b_len - b_off);
 			b_len -= b_off;
 			b_off = 0;
@@ -216,18 +276,18 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 			}
 		}
 
-		/* Buffer to client. */
-		if (b_len > b_off) {
-			if (b_pinned == 0)
-				b_pinned = b_len - b_off;
-			r = gnutls_record_send(c->tls, b2c + b_off, b_pinned);
+		/* Buffer to client: into records while the queue has room,
+		 * then the end (close_notify) after the last byte. */
+		if (b_len > b_off &&
+		    sizeof(tq) - (tq_len - tq_off) >= 2 * XG_TLS_RECORD_MAX) {
+			r = gnutls_record_send(c->tls, b2c + b_off,
+			    b_len - b_off);
 			if (r > 0) {
 				c->tx += (uint64_t)r;
-				b_pinned = 0;
 				if ((b_off += (size_t)r) == b_len)
 					b_off = b_len = 0;
 				moved = 1;
-			} else if (r == GNUTLS_E_AGAIN)
+			} else if (r == GNUTLS_E_AGAIN)	/* not with our push */
 				want_tls(&w, c);
 			else if (r == GNUTLS_E_INTERRUPTED)
 				progress = 1;
@@ -236,22 +296,39 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 				goto out;
 			}
 		}
-		if (!b_reading && !c_shut && b_len == b_off) {
+		if (!b_reading && !c_bye && b_len == b_off) {
+			data_end = tq_pushed;
 			r = gnutls_bye(c->tls, GNUTLS_SHUT_WR);
-			if (r == GNUTLS_E_AGAIN)
-				want_tls(&w, c);
-			else if (r == GNUTLS_E_INTERRUPTED)
-				progress = 1;
-			else if (r < 0 && c_reading) {
+			if (r < 0 && r != GNUTLS_E_INTERRUPTED &&
+			    r != GNUTLS_E_AGAIN) {
 				tls_err(why, whysz, "close", r);
 				goto out;
-			} else {
+			}
+			c_bye = r == 0;
+			progress = 1;
+		}
+		if (tq_len > tq_off) {
+			r = queue_flush(c->wfd);
+			if (r > 0)
+				moved = 1;
+			else if (r == 0)
+				want(&w, c->wfd, POLLOUT);
+			else if (c_bye && !c_reading &&
+			    tq_written >= data_end) {
 				/* A client that has already gone misses
 				 * only our close_notify: no data is lost. */
-				(void)shutdown(c->wfd, SHUT_WR);
-				c_shut = 1;
+				tq_off = tq_len = 0;
 				progress = 1;
+			} else {
+				snprintf(why, whysz, "client write: %s",
+				    strerror(errno));
+				goto out;
 			}
+		}
+		if (c_bye && !c_shut && tq_len == tq_off) {
+			(void)shutdown(c->wfd, SHUT_WR);
+			c_shut = 1;
+			progress = 1;
 		}
 
 		if (b_shut && c_shut) {
@@ -270,7 +347,15 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 		if (idle_timeout_s > 0) {
 			left = last + (int64_t)idle_timeout_s * 1000 - now_ms();
 			if (left <= 0) {
-				snprintf(why, whysz, "idle timeout");
+				/* A deliberate end: close both ways. */
+				snprintf(why, whysz, "idle timeout (%d s)",
+				    idle_timeout_s);
+				gnutls_transport_set_push_function(c->tls,
+				    direct_push);
+				(void)gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+				(void)shutdown(c->wfd, SHUT_WR);
+				(void)shutdown(bfd, SHUT_WR);
+				ret = 0;
 				goto out;
 			}
 			timeout = left > INT_MAX ? INT_MAX : (int)left;
@@ -295,8 +380,12 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 	}
 
 out:
+	/* On an error the client gets no close_notify from anyone: it must
+	 * not take a cut-off session for a complete one. */
+	gnutls_transport_set_push_function(c->tls, direct_push);
 	/* The buffers held the user's traffic. */
 	explicit_bzero(c2b, sizeof(c2b));
 	explicit_bzero(b2c, sizeof(b2c));
+	explicit_bzero(tq, sizeof(tq));
 	return ret;
 }

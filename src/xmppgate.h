@@ -32,6 +32,8 @@
 #define XG_READ_BUF		8192	/* pre-auth read buffer (holds <= 1 tag) */
 #define XG_HELPER_REPLY_MAX	4096	/* auth helper's whole stdout */
 #define XG_RELAY_BUF		16384	/* relay buffer per direction */
+#define XG_TLS_RECORD_MAX	(16384 + 2048)	/* a record and its overhead */
+#define XG_TLS_QUEUE		(3 * XG_TLS_RECORD_MAX)	/* TLS bytes to send */
 #define XG_BACKEND_ADDR_MAX	1100	/* a backend address string */
 #define XG_LOG_LINE_MAX		1024
 
@@ -331,7 +333,9 @@ int exec_start(char **argv, const struct conn *, pid_t *pid,
 /* ---- relay.c ---- */
 /* Copy both ways between the client (TLS) and fd bfd until both sides
  * are closed.  pend_b are client bytes already read, sent to the backend
- * first.  Returns 0 on a clean end, -1 with why set. */
+ * first.  Returns 0 on a clean end (why: who closed first, or the idle
+ * timeout, after which both sides were closed), -1 with why set on an
+ * error (no close_notify is sent then). */
 int relay_run(struct conn *, int bfd, const uint8_t *pend_b, size_t npend_b,
     int idle_timeout_s, char *why, size_t whysz);
 

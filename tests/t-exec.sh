@@ -69,6 +69,54 @@ echo "    $out"
 [ ! -e "$ENVLOG" ] || fail "the program ran for a refused login"
 pass "not started"
 
+check "--idle-timeout 2: a silent session ends with close_notify and the reason"
+GPORT2=$(free_port)
+XG_GATE_LOG=$XG_TMP/gate-idle.log
+start_gate "$GPORT2" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
+	--domain "$DOMAIN" --auth "$XG_TMP/helper-check" --auth-delay 0 \
+	--timeout 15 --idle-timeout 2 -- "$XG_PY" "$top_srcdir/tests/exec_backend.py"
+cat >"$XG_TMP/idle.py" <<'EOF'
+import base64, socket, ssl, sys, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+HDR = (b"<stream:stream to='example.test' xmlns='jabber:client' "
+       b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+def until(conn, token, buf=b""):
+    while token not in buf:
+        d = conn.recv(4096)
+        if not d:
+            sys.exit("EOF waiting for %r: %r" % (token, buf))
+        buf += d
+    return buf
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+s.sendall(HDR)
+until(s, b"</stream:features>")
+s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+until(s, b"<proceed")
+t = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="example.test")
+t.sendall(HDR)
+until(t, b"</stream:features>")
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+          + base64.b64encode(b"\0alice\0s3cret exec") + b"</auth>")
+until(t, b"<success")
+t0 = time.monotonic()
+try:
+    while t.recv(4096):     # b"" only on a TLS close_notify
+        pass
+except ssl.SSLEOFError as e:
+    sys.exit("the session was cut without close_notify: %s" % e)
+print("OK close_notify after %.1f s idle" % (time.monotonic() - t0))
+EOF
+out=$($XG_PY "$XG_TMP/idle.py" "$GPORT2" "$XG_TMP/ca.pem" 2>&1) || fail "idle client: $out"
+echo "    $out"
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=ok user=alice
+case $line in
+*'reason="idle timeout (2 s)"'*) ;;
+*) fail "the reason should be the idle timeout: $line" ;;
+esac
+pass "idle timeout"
+
 check "no xmppgate, helper or program left running"
 assert_no_leftovers 5
 if pgrep -f -- "^$XG_PY $top_srcdir/tests/exec_backend.py $ENVLOG" >/dev/null; then

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""The far end of xmppgate's relay for tests/t-relay.sh (exec mode).
+
+    relay_backend.py RESULTFILE BYTES [DELAY]
+
+xmppgate runs it with fds 0 and 1 on one socket (its end of a socketpair)
+carrying the plaintext stream after <success/>.  At the same time it
+
+- reads fd 0 until end of file, counting and hashing (SHA-256), and
+- (after DELAY seconds, default 0) writes BYTES pseudo-random bytes
+  (random.Random with a fixed seed) to fd 1, hashing them, then closes its
+  write side only (shutdown(SHUT_WR)), which xmppgate must pass on to the
+  client as a TLS close_notify.
+
+When both are done it writes, atomically (temporary file and rename),
+
+    received=M received_sha256=HEX sent=N sent_sha256=HEX eof=yes
+
+to RESULTFILE and exits 0.  On an error it writes "error=TEXT" instead and
+exits 1; after 300 seconds SIGALRM ends it.
+"""
+
+import hashlib
+import os
+import random
+import signal
+import socket
+import sys
+import threading
+import time
+
+CHUNK = 256 * 1024
+READ_MAX = 1024 * 1024
+SEED = 0x72656C6179      # "relay"
+TIME_LIMIT_S = 300
+
+
+class Half:
+    """One direction's count, digest and first error."""
+
+    def __init__(self):
+        self.count = 0
+        self.sha = hashlib.sha256()
+        self.error = None
+        self.done = False
+
+
+def reader(r):
+    try:
+        while True:
+            data = os.read(0, READ_MAX)
+            if not data:
+                break
+            r.sha.update(data)
+            r.count += len(data)
+        r.done = True
+    except Exception as e:  # noqa: BLE001 - reported in the result file
+        r.error = f"read after {r.count} bytes: {e!r}"
+
+
+def writer(w, total, delay):
+    try:
+        if delay > 0:
+            time.sleep(delay)
+        rng = random.Random(SEED)
+        while w.count < total:
+            n = min(CHUNK, total - w.count)
+            data = rng.randbytes(n)
+            w.sha.update(data)
+            view = memoryview(data)
+            while view:
+                k = os.write(1, view)
+                view = view[k:]
+            w.count += n
+        # Half close: the socket stays open for reading.  A duplicate, so
+        # that closing the socket object leaves fd 1 alone.
+        s = socket.socket(fileno=os.dup(1))
+        try:
+            s.shutdown(socket.SHUT_WR)
+        finally:
+            s.close()
+        w.done = True
+    except Exception as e:  # noqa: BLE001 - reported in the result file
+        w.error = f"write after {w.count} bytes: {e!r}"
+
+
+def report(path, text):
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.rename(tmp, path)
+
+
+def fail(path, err):
+    report(path, f"error={err}")
+    print(f"relay_backend: {err}", file=sys.stderr, flush=True)
+    os._exit(1)
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: relay_backend.py RESULTFILE BYTES [DELAY]")
+    path, total = sys.argv[1], int(sys.argv[2])
+    delay = float(sys.argv[3]) if len(sys.argv) == 4 else 0.0
+    signal.signal(signal.SIGALRM, lambda *_: fail(
+        path, f"time limit ({TIME_LIMIT_S} s) reached"))
+    signal.alarm(TIME_LIMIT_S)
+    r, w = Half(), Half()
+    t = threading.Thread(target=reader, args=(r,), daemon=True)
+    t.start()
+    writer(w, total, delay)
+    if w.error is not None:
+        fail(path, w.error)     # the reader may never see its end
+    t.join()
+    err = r.error
+    if err is None and not (r.done and w.done):
+        err = "unfinished"
+    if err is not None:
+        fail(path, err)
+    report(path, f"received={r.count} received_sha256={r.sha.hexdigest()}"
+           f" sent={w.count} sent_sha256={w.sha.hexdigest()} eof=yes")
+
+
+if __name__ == "__main__":
+    main()
