@@ -6,11 +6,14 @@
 # that cannot be loaded gives the client <internal-server-error/>.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-# gnutls-cli sends the host name it connects to as the stream's 'to'.
-DOMAIN=localhost
+# gnutls-cli sends the host it connects to as the stream's 'to'; connect
+# to 127.0.0.1 (no name resolution needed, RFC 7622 allows an IP address
+# as a domain) and check the certificate against its DNS name.
+DOMAIN=127.0.0.1
+CERT_NAME=example.test
 require_xmppgate
 command -v gnutls-cli >/dev/null || fail "gnutls-cli not installed (package gnutls-bin)"
-make_certs "$XG_TMP" "$DOMAIN"
+make_certs "$XG_TMP" "$CERT_NAME"
 write_helper "$XG_TMP/helper-reject" 'cat >/dev/null; exit 1'
 
 # gate NAME [ARGS...]: a fresh xmppgate listener with its own log.
@@ -28,7 +31,8 @@ gate() {
 # PRIORITY; sets TLS_OUT and returns 0 when the handshake completed.
 tls() {
 	TLS_OUT=$(timeout 20 gnutls-cli --starttls-proto=xmpp -p "$GPORT" \
-		--x509cafile "$XG_TMP/ca.pem" --priority "$1" "$DOMAIN" \
+		--x509cafile "$XG_TMP/ca.pem" --verify-hostname "$CERT_NAME" \
+		--priority "$1" "$DOMAIN" \
 		</dev/null 2>&1) || :
 	printf '%s\n' "$TLS_OUT" | grep -q '^- Handshake was completed'
 }
@@ -91,7 +95,7 @@ gate badprio --tls-priority 'NORMAL:+NO-SUCH-THING'
 cat >"$XG_TMP/plain.py" <<'EOF'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' "
+s.sendall(b"<?xml version='1.0'?><stream:stream to='127.0.0.1' xmlns='jabber:client' "
           b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
 buf = b""
 end = time.monotonic() + 10
@@ -127,7 +131,7 @@ gate stall --handshake-timeout 2
 cat >"$XG_TMP/stall.py" <<'EOF'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=25)
-s.sendall(b"<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' "
+s.sendall(b"<?xml version='1.0'?><stream:stream to='127.0.0.1' xmlns='jabber:client' "
           b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
 buf = b""
 while b"</stream:features>" not in buf:
