@@ -298,6 +298,18 @@ start_gate() {
 	fi
 }
 
+# new_gate NAME ARGS...: a fresh xmppgate on a free port with its own log
+# ($XG_TMP/gate-NAME.log), the test certificate, --domain $DOMAIN and ARGS;
+# sets GPORT and XG_GATE_LOG.
+new_gate() {
+	local name=$1
+	shift
+	GPORT=$(free_port)
+	XG_GATE_LOG=$XG_TMP/gate-$name.log
+	start_gate "$GPORT" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
+		--domain "$DOMAIN" "$@"
+}
+
 # write_helper FILE BODY: an executable /bin/sh auth helper.
 write_helper() {
 	printf '#!/bin/sh\n%s\n' "$2" >"$1"

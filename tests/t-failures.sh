@@ -30,10 +30,7 @@ exit 0'
 gate() {
 	local name=$1 helper=$2
 	shift 2
-	GPORT=$(free_port)
-	XG_GATE_LOG=$XG_TMP/gate-$name.log
-	start_gate "$GPORT" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
-		--domain "$DOMAIN" --auth "$XG_TMP/$helper" --timeout 15 \
+	new_gate "$name" --auth "$XG_TMP/$helper" --timeout 15 \
 		--handshake-timeout 5 "$@"
 }
 

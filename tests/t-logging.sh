@@ -19,10 +19,7 @@ exit 1"
 gate() {
 	local name=$1
 	shift
-	GPORT=$(free_port)
-	XG_GATE_LOG=$XG_TMP/gate-$name.log
-	start_gate "$GPORT" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
-		--domain "$DOMAIN" --auth "$XG_TMP/helper-env" --auth-delay 0 \
+	new_gate "$name" --auth "$XG_TMP/helper-env" --auth-delay 0 \
 		--timeout 15 "$@" -- "$XG_PY" "$top_srcdir/tests/exec_backend.py"
 }
 
@@ -65,13 +62,10 @@ esac
 pass "fell back to getpeername()"
 
 check "JOURNAL_STREAM naming our stderr: <N> priority prefixes"
-GPORT=$(free_port)
-XG_GATE_LOG=$XG_TMP/gate-journal.log
-: >"$XG_GATE_LOG"
-XG_GATE_ENV="JOURNAL_STREAM=$(stat -c '%d:%i' "$XG_GATE_LOG")" \
-	start_gate "$GPORT" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
-	--domain "$DOMAIN" --auth "$XG_TMP/helper-env" --auth-delay 0 \
-	--timeout 15 -- "$XG_PY" "$top_srcdir/tests/exec_backend.py"
+# (start_gate appends to the log, so the file stays the one named)
+: >"$XG_TMP/gate-journal.log"
+XG_GATE_ENV="JOURNAL_STREAM=$(stat -c '%d:%i' "$XG_TMP/gate-journal.log")" \
+	gate journal
 login
 line=$(wait_summaries 1 10 | tail -n 1)
 echo "    $line"

@@ -45,7 +45,6 @@ pw=$(cat)
 [ "$AUTH_USER" = alice ] && [ "$AUTH_DOMAIN" = example.test ] && [ "$pw" = "s3cret relay" ] && exit 0
 exit 1'
 
-ROUNDS=0
 CLIENT_EXTRA=()         # more relay_client options for the next round
 
 # field LINE KEY: the value of KEY= in a line of KEY=VALUE words.
@@ -66,11 +65,10 @@ run_round() {
 	local port result clog out res t0 t1 i line rx tx reason
 	result=$XG_TMP/$name.result
 	clog=$XG_TMP/$name-client.log
-	port=$(free_port)
-	start_gate "$port" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
-		--domain "$DOMAIN" --auth "$XG_TMP/helper-check" --auth-delay 0 \
+	new_gate "$name" --auth "$XG_TMP/helper-check" --auth-delay 0 \
 		--timeout "$PREAUTH_TIMEOUT" --idle-timeout "$IDLE_TIMEOUT" \
 		-- "$XG_PY" "$RELAY_BACKEND" "$result" "$bbytes" "$delay"
+	port=$GPORT
 
 	t0=$(date +%s%N)
 	out=$("$RELAY_CLIENT" --host 127.0.0.1 --port "$port" \
@@ -119,8 +117,7 @@ run_round() {
 	[ "$(field "$res" sent_sha256)" = "$(field "$out" received_sha256)" ] ||
 		fail "$name: backend to client: the bytes differ (SHA-256)"
 
-	ROUNDS=$((ROUNDS + 1))
-	line=$(wait_summaries "$ROUNDS" 10 | tail -n 1)
+	line=$(wait_summaries 1 10 | tail -n 1)
 	echo "    summary: $line"
 	expect_summary "$line" outcome=ok user=alice "domain=$DOMAIN"
 	rx=$(field "$line" rx)

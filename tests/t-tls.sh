@@ -20,10 +20,7 @@ write_helper "$XG_TMP/helper-reject" 'cat >/dev/null; exit 1'
 gate() {
 	local name=$1
 	shift
-	GPORT=$(free_port)
-	XG_GATE_LOG=$XG_TMP/gate-$name.log
-	start_gate "$GPORT" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
-		--domain "$DOMAIN" --auth "$XG_TMP/helper-reject" \
+	new_gate "$name" --auth "$XG_TMP/helper-reject" \
 		--backend "127.0.0.1:$(free_port)" --timeout 30 "$@"
 }
 
