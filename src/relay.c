@@ -347,12 +347,16 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 		if (idle_timeout_s > 0) {
 			left = last + (int64_t)idle_timeout_s * 1000 - now_ms();
 			if (left <= 0) {
-				/* A deliberate end: close both ways. */
+				/* A deliberate end: close both ways, but a
+				 * close_notify only when nothing for the
+				 * client is stuck in our buffers. */
 				snprintf(why, whysz, "idle timeout (%d s)",
 				    idle_timeout_s);
 				gnutls_transport_set_push_function(c->tls,
 				    direct_push);
-				(void)gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+				if (tq_len == tq_off && b_len == b_off)
+					(void)gnutls_bye(c->tls,
+					    GNUTLS_SHUT_WR);
 				(void)shutdown(c->wfd, SHUT_WR);
 				(void)shutdown(bfd, SHUT_WR);
 				ret = 0;
