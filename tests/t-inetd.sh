@@ -1,7 +1,10 @@
 #!/bin/bash
 # xmppgate under a real openbsd-inetd ("nowait", the connection on fds
-# 0, 1 and 2, logging with --syslog): in front of Prosody (connect mode),
-# and running a program (exec mode).
+# 0, 1 and 2): in front of Prosody (connect mode, with --syslog), and
+# running a program (exec mode, where xmppgate must see by itself that
+# stderr is the client and log to syslog).  inetd runs in a private mount
+# namespace whose /dev/log is a datagram socket of this test, so the log
+# lines can be read without touching the machine's syslog.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 DOMAIN=example.test
@@ -34,12 +37,47 @@ ENVLOG=$XG_TMP/exec-env.log
 # inetd.conf: [addr:]service type protocol wait user program argv...
 cat >"$XG_TMP/inetd.conf" <<CONF
 127.0.0.1:$GPORT stream tcp4 nowait root $xg_bin xmppgate --syslog --cert $XG_TMP/chain.pem --key $XG_TMP/key.pem --domain $DOMAIN --auth $XG_TMP/helper-inetd --backend 127.0.0.1:$PPORT --auth-delay 0 --timeout 15
-127.0.0.1:$EPORT stream tcp4 nowait root $xg_bin xmppgate --syslog --cert $XG_TMP/chain.pem --key $XG_TMP/key.pem --domain $DOMAIN --auth $XG_TMP/helper-inetd --auth-delay 0 --timeout 15 -- $XG_PY $top_srcdir/tests/exec_backend.py $ENVLOG
+127.0.0.1:$EPORT stream tcp4 nowait root $xg_bin xmppgate --cert $XG_TMP/chain.pem --key $XG_TMP/key.pem --domain $DOMAIN --auth $XG_TMP/helper-inetd --auth-delay 0 --timeout 15 -- $XG_PY $top_srcdir/tests/exec_backend.py $ENVLOG
 CONF
-log "starting inetd on 127.0.0.1:$GPORT"
+# A private /dev: the device nodes xmppgate, the helpers and the program
+# use, bind-mounted, plus our syslog socket as /dev/log.
+DEVDIR=$XG_TMP/dev
+SYSLOG=$XG_TMP/syslog.log
+mkdir -p "$DEVDIR"
+for n in null zero random urandom; do
+	: >"$DEVDIR/$n"
+done
+cat >"$XG_TMP/syslogd.py" <<'EOF'
+import os, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+with open(out, "ab", buffering=0) as f:
+    f.write(b"READY\n")
+    while True:
+        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
+EOF
+bg "$XG_TMP/syslogd.out" "$XG_PY" "$XG_TMP/syslogd.py" "$DEVDIR/log" "$SYSLOG"
+for i in $(seq 1 50); do
+	grep -q READY "$SYSLOG" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q READY "$SYSLOG" 2>/dev/null || fail "the test's syslog socket did not start"
+
+log "starting inetd on 127.0.0.1:$GPORT and $EPORT"
 # -d: debug, stays in the foreground; -i: do not daemonize; -E: keep the
 # environment (XG_MARK lets the cleanup find xmppgate and its children).
-bg "$XG_TMP/inetd.log" "$INETD" -d -i -E "$XG_TMP/inetd.conf"
+cat >"$XG_TMP/inetd-ns.sh" <<EOF
+set -e
+for n in null zero random urandom; do
+	mount --bind /dev/\$n '$DEVDIR/'\$n
+done
+mount --bind '$DEVDIR' /dev
+exec '$INETD' -d -i -E '$XG_TMP/inetd.conf'
+EOF
+bg "$XG_TMP/inetd.log" unshare --mount --propagation private \
+	/bin/sh "$XG_TMP/inetd-ns.sh"
 INETD_PID=$BG_PID
 wait_port "$GPORT" 10 "$INETD_PID" || fail "inetd did not listen on $GPORT"
 wait_port "$EPORT" 10 "$INETD_PID" || fail "inetd did not listen on $EPORT"
@@ -77,6 +115,26 @@ grep -q '^FD2=' "$ENVLOG" || { show_log "$ENVLOG"; fail "exec_backend.py did not
 grep -qx 'FD2=/dev/null' "$ENVLOG" ||
 	fail "the program's fd 2 should be /dev/null under inetd: $(grep '^FD2=' "$ENVLOG")"
 pass "exec mode under inetd"
+
+check "the log went to syslog (facility daemon), never to the client"
+for i in $(seq 1 50); do
+	[ "$(grep -c ' summary ' "$SYSLOG")" -ge 4 ] && break
+	sleep 0.1
+done
+sed -n 's/^/    /p' "$SYSLOG" | grep ' summary ' || :
+c=$(grep -c '^<30>.* xmppgate\[[0-9]*\]: conn=[0-9a-f]* summary ' "$SYSLOG" || :)
+[ "$c" -eq 4 ] ||
+	{ show_log "$SYSLOG"; fail "expected 4 summary lines at daemon.info in syslog, found $c"; }
+grep -q "^<30>.* summary .* user=alice .*backend=127.0.0.1:$PPORT .*outcome=ok" "$SYSLOG" ||
+	fail "no outcome=ok summary for alice in connect mode"
+grep -q "^<30>.* summary .* user=alice .*backend=exec:$XG_PY .*outcome=ok" "$SYSLOG" ||
+	fail "no outcome=ok summary for the exec-mode session (stderr is the socket there)"
+grep -q "^<30>.* summary .* user=alice .*outcome=refused" "$SYSLOG" ||
+	fail "no outcome=refused summary for the wrong password"
+if grep -q 'alicepw\|bobpw' "$SYSLOG"; then
+	fail "a password reached syslog"
+fi
+pass "4 summary lines in syslog"
 
 check "inetd ran xmppgate for each connection"
 grep -q "execv $xg_bin" "$XG_TMP/inetd.log" || { show_log "$XG_TMP/inetd.log"; fail "inetd did not log execv $xg_bin"; }
