@@ -76,8 +76,18 @@ done
 mount --bind '$DEVDIR' /dev
 exec '$INETD' -d -i -E '$XG_TMP/inetd.conf'
 EOF
-bg "$XG_TMP/inetd.log" unshare --mount --propagation private \
-	/bin/sh "$XG_TMP/inetd-ns.sh"
+# A private mount namespace needs / to be a mount point; a bare chroot is
+# the one place where it is not, and there inetd runs as it is.
+if unshare --mount --propagation private true 2>/dev/null; then
+	SYSLOG_CHECK=yes
+	bg "$XG_TMP/inetd.log" unshare --mount --propagation private \
+		/bin/sh "$XG_TMP/inetd-ns.sh"
+else
+	SYSLOG_CHECK=no
+	log "NOTE: no private mount namespace here (a chroot?): the syslog" \
+		"lines cannot be captured, that check will be skipped"
+	bg "$XG_TMP/inetd.log" "$INETD" -d -i -E "$XG_TMP/inetd.conf"
+fi
 INETD_PID=$BG_PID
 wait_port "$GPORT" 10 "$INETD_PID" || fail "inetd did not listen on $GPORT"
 wait_port "$EPORT" 10 "$INETD_PID" || fail "inetd did not listen on $EPORT"
@@ -116,25 +126,29 @@ grep -qx 'FD2=/dev/null' "$ENVLOG" ||
 	fail "the program's fd 2 should be /dev/null under inetd: $(grep '^FD2=' "$ENVLOG")"
 pass "exec mode under inetd"
 
-check "the log went to syslog (facility daemon), never to the client"
-for i in $(seq 1 50); do
-	[ "$(grep -c ' summary ' "$SYSLOG")" -ge 4 ] && break
-	sleep 0.1
-done
-sed -n 's/^/    /p' "$SYSLOG" | grep ' summary ' || :
-c=$(grep -c '^<30>.* xmppgate\[[0-9]*\]: conn=[0-9a-f]* summary ' "$SYSLOG" || :)
-[ "$c" -eq 4 ] ||
-	{ show_log "$SYSLOG"; fail "expected 4 summary lines at daemon.info in syslog, found $c"; }
-grep -q "^<30>.* summary .* user=alice .*backend=127.0.0.1:$PPORT .*outcome=ok" "$SYSLOG" ||
-	fail "no outcome=ok summary for alice in connect mode"
-grep -q "^<30>.* summary .* user=alice .*backend=exec:$XG_PY .*outcome=ok" "$SYSLOG" ||
-	fail "no outcome=ok summary for the exec-mode session (stderr is the socket there)"
-grep -q "^<30>.* summary .* user=alice .*outcome=refused" "$SYSLOG" ||
-	fail "no outcome=refused summary for the wrong password"
-if grep -q 'alicepw\|bobpw' "$SYSLOG"; then
-	fail "a password reached syslog"
+if [ "$SYSLOG_CHECK" = yes ]; then
+	check "the log went to syslog (facility daemon), never to the client"
+	for i in $(seq 1 50); do
+		[ "$(grep -c ' summary ' "$SYSLOG")" -ge 4 ] && break
+		sleep 0.1
+	done
+	sed -n 's/^/    /p' "$SYSLOG" | grep ' summary ' || :
+	c=$(grep -c '^<30>.* xmppgate\[[0-9]*\]: conn=[0-9a-f]* summary ' "$SYSLOG" || :)
+	[ "$c" -eq 4 ] ||
+		{ show_log "$SYSLOG"; fail "expected 4 summary lines at daemon.info in syslog, found $c"; }
+	grep -q "^<30>.* summary .* user=alice .*backend=127.0.0.1:$PPORT .*outcome=ok" "$SYSLOG" ||
+		fail "no outcome=ok summary for alice in connect mode"
+	grep -q "^<30>.* summary .* user=alice .*backend=exec:$XG_PY .*outcome=ok" "$SYSLOG" ||
+		fail "no outcome=ok summary for the exec-mode session (stderr is the socket there)"
+	grep -q "^<30>.* summary .* user=alice .*outcome=refused" "$SYSLOG" ||
+		fail "no outcome=refused summary for the wrong password"
+	if grep -q 'alicepw\|bobpw' "$SYSLOG"; then
+		fail "a password reached syslog"
+	fi
+	pass "4 summary lines in syslog"
+else
+	log "SKIP the syslog check: no private mount namespace for /dev/log"
 fi
-pass "4 summary lines in syslog"
 
 check "inetd ran xmppgate for each connection"
 grep -q "execv $xg_bin" "$XG_TMP/inetd.log" || { show_log "$XG_TMP/inetd.log"; fail "inetd did not log execv $xg_bin"; }
