@@ -58,7 +58,7 @@ static ssize_t
 queue_push(gnutls_transport_ptr_t unused, const void *p, size_t n)
 {
 	(void)unused;
-	if (tq_off > 0) {
+	if (n > sizeof(tq) - tq_len && tq_off > 0) {
 		memmove(tq, tq + tq_off, tq_len - tq_off);
 		tq_len -= tq_off;
 		tq_off = 0;
