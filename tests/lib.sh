@@ -177,10 +177,11 @@ wait_port() {
 	return 1
 }
 
-# make_certs DIR DOMAIN: DIR/ca.pem (CA), DIR/cert.pem (server certificate
-# with SAN DNS:DOMAIN), DIR/key.pem, DIR/chain.pem (cert + CA).
+# make_certs DIR DOMAIN [KEYTYPE]: DIR/ca.pem (CA), DIR/cert.pem (server
+# certificate with SAN DNS:DOMAIN), DIR/key.pem (KEYTYPE, default ecdsa;
+# certtool's names), DIR/chain.pem (cert + CA).
 make_certs() {
-	local dir=$1 domain=$2
+	local dir=$1 domain=$2 keytype=${3:-ecdsa}
 	mkdir -p "$dir"
 	cat >"$dir/ca.tmpl" <<EOF
 cn = "xmppgate test CA"
@@ -205,7 +206,7 @@ EOF
 		certtool --generate-privkey --key-type=ecdsa --outfile "$dir/ca-key.pem" &&
 		certtool --generate-self-signed --load-privkey "$dir/ca-key.pem" \
 			--template "$dir/ca.tmpl" --outfile "$dir/ca.pem" &&
-		certtool --generate-privkey --key-type=ecdsa --outfile "$dir/key.pem" &&
+		certtool --generate-privkey --key-type="$keytype" --outfile "$dir/key.pem" &&
 		certtool --generate-certificate --load-privkey "$dir/key.pem" \
 			--load-ca-certificate "$dir/ca.pem" --load-ca-privkey "$dir/ca-key.pem" \
 			--template "$dir/server.tmpl" --outfile "$dir/cert.pem"
