@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,9 @@
 #define AUTH_DELAY_MAX_MS	30000	/* cap of the growing failure delay */
 #define DRAIN_MS		2000	/* reading after our close, so no RST */
 #define EXEC_WAIT_MS		5000	/* for the exec'd program to exit */
+#define TLS_HANDSHAKE_RECORD	0x16	/* first byte of a ClientHello */
+#define STACK_WIPE		(64 * 1024)	/* stack cleared after auth */
+#define FREE_FILL		0xa5	/* freed heap bytes before the relay */
 
 struct session {
 	const struct options *o;
@@ -36,6 +40,9 @@ struct session {
 	uint8_t	buf[XG_READ_BUF];	/* client bytes not yet parsed */
 	size_t	len;
 	int64_t	deadline;		/* end of the pre-auth phase */
+	int64_t	header_deadline;	/* for the awaited stream header */
+	int	want_header;		/* next_event waits for a header */
+	int	first_checked;		/* first byte looked at (Direct TLS) */
 	int	header_sent;
 	int	failed;			/* failed authentication attempts */
 	enum xg_sasl_failure last_failure;
@@ -66,13 +73,16 @@ main(int argc, char **argv)
 	static struct plain_creds creds;
 	static struct auth_reply reply;
 	struct tlsctx tls;
-	char err[256];
+	char err[XG_REASON_MAX];
 	int bfd = -1;
 
 	/* Writes to a gone peer or helper are errors, not deaths; SIGCHLD
 	 * stays default so that waitpid() sees the helper's status. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
+	/* Until the relay, glibc overwrites every freed block: what GnuTLS
+	 * decrypted (an <auth> payload) and freed is gone with it. */
+	mallopt(M_PERTURB, FREE_FILL);
 	std_fds_open();
 	parse_options(argc, argv, &o);
 	if (conn_init(&c) == -1) {
@@ -97,6 +107,12 @@ main(int argc, char **argv)
 		    "server configuration error", XG_EXIT_TEMP, "%s", err);
 		return s.exitcode;
 	}
+	if (priv_drop(o.user, err, sizeof(err)) == -1) {
+		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+		tls_free(&tls);
+		return s.exitcode;
+	}
 
 	/* Each phase returns -1 once finish() has logged the summary. */
 	if (stream_open(&s) == 0 &&		/* header, <starttls/> offer */
@@ -104,8 +120,11 @@ main(int argc, char **argv)
 	    stream_open(&s) == 0 &&		/* restart, mechanisms */
 	    sasl(&s, &creds, &reply, &bfd) == 0) /* PLAIN, helper, login */
 		handoff(&s, bfd);		/* <success/>, relay */
+	/* Every path ends here: no credential outlives the session. */
 	plain_wipe(&creds);
 	auth_reply_wipe(&reply);
+	explicit_bzero(s.buf, sizeof(s.buf));
+	explicit_bzero(&s.xp, sizeof(s.xp));
 	tls_free(&tls);
 	return s.exitcode;
 }
@@ -133,8 +152,10 @@ usage(FILE *f, int code)
 "  -d, --domain NAME            a domain served (repeatable)\n"
 "  -a, --auth PATH              auth helper, see xmppgate-auth(5)\n"
 "  -b, --backend ADDR           HOST:PORT, [IPV6]:PORT or unix:PATH\n"
+"  -u, --user NAME              when started as root, run as NAME\n"
 "      --tls-priority STRING    GnuTLS priority string\n"
 "      --timeout SEC            pre-authentication time limit (60)\n"
+"      --header-timeout SEC     time limit for each stream header (10)\n"
 "      --handshake-timeout SEC  TLS handshake time limit (15)\n"
 "      --auth-timeout SEC       helper time limit (10)\n"
 "      --backend-timeout SEC    backend connect and login limit (10)\n"
@@ -184,7 +205,7 @@ domain_normalize(const char *in, char *out, size_t outsz)
 
 	if (n > 0 && in[n - 1] == '.')
 		n--;
-	if (n == 0 || n >= outsz || n > 253)
+	if (n == 0 || n >= outsz || n > XG_DOMAIN_NAME_MAX)
 		return -1;
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)in[i];
@@ -199,16 +220,18 @@ domain_normalize(const char *in, char *out, size_t outsz)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_PRIO = 256, O_TIMEOUT, O_HS, O_AUTHT, O_BT, O_IDLE, O_MAX,
-	    O_DELAY };
+	enum { O_PRIO = 256, O_TIMEOUT, O_HDR, O_HS, O_AUTHT, O_BT, O_IDLE,
+	    O_MAX, O_DELAY };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "domain", required_argument, NULL, 'd' },
 		{ "auth", required_argument, NULL, 'a' },
 		{ "backend", required_argument, NULL, 'b' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "tls-priority", required_argument, NULL, O_PRIO },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "header-timeout", required_argument, NULL, O_HDR },
 		{ "handshake-timeout", required_argument, NULL, O_HS },
 		{ "auth-timeout", required_argument, NULL, O_AUTHT },
 		{ "backend-timeout", required_argument, NULL, O_BT },
@@ -221,22 +244,24 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char domains[XG_DOMAINS_MAX][256];
+	static char domains[XG_DOMAINS_MAX][XG_DOMAIN_NAME_MAX + 1];
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	o->timeout = 60;
+	o->header_timeout = 10;
 	o->handshake_timeout = 15;
 	o->auth_timeout = 10;
 	o->backend_timeout = 10;
 	o->max_attempts = 3;
 	o->auth_delay_ms = 1000;
-	while ((ch = getopt_long(argc, argv, "+c:k:d:a:b:lvhV", lo, NULL))
+	while ((ch = getopt_long(argc, argv, "+c:k:d:a:b:u:lvhV", lo, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'c': o->cert = optarg; break;
 		case 'k': o->key = optarg; break;
 		case 'a': o->auth = optarg; break;
+		case 'u': o->user = optarg; break;
 		case 'd':
 			if (o->ndomains >= XG_DOMAINS_MAX)
 				usage_error("at most %d --domain options",
@@ -256,6 +281,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case O_PRIO: o->tls_priority = optarg; break;
 		case O_TIMEOUT:
 			o->timeout = number("--timeout", optarg, 1, 3600);
+			break;
+		case O_HDR:
+			o->header_timeout = number("--header-timeout",
+			    optarg, 1, 3600);
 			break;
 		case O_HS:
 			o->handshake_timeout = number("--handshake-timeout",
@@ -317,7 +346,7 @@ parse_options(int argc, char **argv, struct options *o)
 static void
 close_client(struct conn *c)
 {
-	uint8_t junk[1024];
+	uint8_t junk[XG_DRAIN_BUF];
 	int64_t until = now_ms() + DRAIN_MS;
 	int i;
 
@@ -345,8 +374,8 @@ finish(struct session *s, int code, const char *fmt, ...)
 static int
 send_header(struct session *s)
 {
-	unsigned char rnd[12];
-	char id[25];
+	unsigned char rnd[XG_STREAM_ID_BYTES];
+	char id[2 * XG_STREAM_ID_BYTES + 1];
 	size_t i;
 
 	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
@@ -367,7 +396,7 @@ static int
 stream_error(struct session *s, enum xg_stream_error e, const char *text,
     int code, const char *fmt, ...)
 {
-	char esc[512], reason[256];
+	char esc[2 * XG_REASON_MAX], reason[XG_REASON_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -390,6 +419,7 @@ next_event(struct session *s, struct xp_event *ev)
 {
 	size_t used;
 	ssize_t n;
+	int64_t dl;
 
 	for (;;) {
 		enum xp_result r = XP_MORE;
@@ -397,6 +427,9 @@ next_event(struct session *s, struct xp_event *ev)
 			r = xp_feed(&s->xp, s->buf, s->len, &used, ev);
 			memmove(s->buf, s->buf + used, s->len - used);
 			s->len -= used;
+			/* No stale copy of what was parsed (an <auth>
+			 * payload) stays behind in the buffer. */
+			explicit_bzero(s->buf + s->len, used);
 		}
 		if (r == XP_EVENT)
 			return 0;
@@ -407,13 +440,21 @@ next_event(struct session *s, struct xp_event *ev)
 			return stream_error(s, XG_SE_POLICY_VIOLATION,
 			    "token too long", XG_EXIT_REFUSED,
 			    "token too long");
+		dl = s->deadline;
+		if (s->want_header && s->header_deadline < dl)
+			dl = s->header_deadline;
 		n = conn_read(s->c, s->buf + s->len, sizeof(s->buf) - s->len,
-		    s->deadline);
+		    dl);
 		if (n == 0) {
 			close_client(s->c);
 			return finish(s, XG_EXIT_REFUSED, "client closed the "
 			    "connection before authenticating");
 		}
+		if (n == -1 && errno == ETIMEDOUT && dl < s->deadline)
+			return stream_error(s, XG_SE_CONNECTION_TIMEOUT,
+			    "no stream header in time", XG_EXIT_REFUSED,
+			    "no stream header within %d s",
+			    s->o->header_timeout);
 		if (n == -1 && errno == ETIMEDOUT)
 			return stream_error(s, XG_SE_CONNECTION_TIMEOUT,
 			    "too slow", XG_EXIT_REFUSED,
@@ -424,6 +465,17 @@ next_event(struct session *s, struct xp_event *ev)
 			    strerror(errno));
 		}
 		s->len += (size_t)n;
+		/* A TLS handshake record where XML must start: a client
+		 * that wants Direct TLS (XEP-0368), not enabled here. */
+		if (!s->first_checked && s->c->tls == NULL) {
+			s->first_checked = 1;
+			if (s->buf[0] == TLS_HANDSHAKE_RECORD)
+				return stream_error(s, XG_SE_NOT_WELL_FORMED,
+				    "TLS is not spoken here before STARTTLS "
+				    "(Direct TLS is not enabled)",
+				    XG_EXIT_REFUSED, "TLS ClientHello on the "
+				    "STARTTLS port (Direct TLS is not enabled)");
+		}
 	}
 }
 
@@ -460,9 +512,16 @@ stream_open(struct session *s)
 	struct xp_event ev;
 	char dom[XG_DOMAIN_MAX + 1];
 	size_t i;
-	int found = 0;
+	int found = 0, r;
 
-	if (next_event(s, &ev) == -1)
+	/* The first header is timed from the connection's start, the one
+	 * after TLS from the end of the handshake. */
+	s->header_deadline = (s->c->tls ? now_ms() : s->c->start_ms) +
+	    (int64_t)s->o->header_timeout * 1000;
+	s->want_header = 1;
+	r = next_event(s, &ev);
+	s->want_header = 0;
+	if (r == -1)
 		return -1;
 	if (ev.type != XP_EV_HEADER)
 		return stream_error(s, XG_SE_NOT_WELL_FORMED, "expected a "
@@ -512,7 +571,7 @@ static int
 starttls(struct session *s)
 {
 	struct xp_event ev;
-	char err[256];
+	char err[XG_REASON_MAX];
 	int64_t hs;
 
 	if (next_event(s, &ev) == -1 || common_event(s, &ev) == -1)
@@ -554,7 +613,7 @@ static int
 sasl_failure(struct session *s, enum xg_sasl_failure f,
     const char *fmt, ...)
 {
-	char why[256];
+	char why[XG_REASON_MAX];
 	va_list ap;
 	int64_t d;
 
@@ -655,6 +714,28 @@ login(struct session *s, const struct plain_creds *pc,
 	return 1;
 }
 
+/*
+ * The credentials, and the stack below us: library calls that handled
+ * them (GnuTLS's base64 coders work line by line in a local buffer) leave
+ * copies in their dead frames, which a long relay would keep for hours.
+ */
+static void __attribute__((noinline))
+stack_wipe(void)
+{
+	char area[STACK_WIPE];
+
+	explicit_bzero(area, sizeof(area));
+	__asm__ __volatile__("" : : "r"(area) : "memory");
+}
+
+static void
+secrets_wipe(struct plain_creds *pc, struct auth_reply *ar)
+{
+	plain_wipe(pc);
+	auth_reply_wipe(ar);
+	stack_wipe();
+}
+
 static int
 sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
     int *bfd)
@@ -663,7 +744,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 	struct auth_request req;
 	enum auth_verdict v;
 	enum xg_sasl_failure sf;
-	char why[256];
+	char why[XG_REASON_MAX];
 	int again, rc;
 
 	for (;;) {
@@ -697,7 +778,11 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 			return -1;
 		if (again)
 			continue;
-		switch (plain_decode(ev.data, ev.data_len, s->c->domain, pc)) {
+		rc = plain_decode(ev.data, ev.data_len, s->c->domain, pc);
+		/* The payload's base64 text, whatever it held. */
+		explicit_bzero(s->xp.data, sizeof(s->xp.data));
+		explicit_bzero(&s->xp.tok, sizeof(s->xp.tok));
+		switch (rc) {
 		case PLAIN_OK:
 			break;
 		case PLAIN_BAD_BASE64:
@@ -716,7 +801,6 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 				return -1;
 			continue;
 		}
-		explicit_bzero(s->xp.data, sizeof(s->xp.data));
 		snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
 		memset(&req, 0, sizeof(req));
 		req.mechanism = "PLAIN";
@@ -731,14 +815,12 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		    s->o->auth_timeout * 1000, ar, why, sizeof(why));
 		if (v == AUTH_ACCEPT) {
 			if (!ar->has_backend && s->o->exec_argv != NULL) {
-				plain_wipe(pc);
-				auth_reply_wipe(ar);
+				secrets_wipe(pc, ar);
 				*bfd = -1;	/* exec mode */
 				return 0;
 			}
 			rc = login(s, pc, ar, bfd, &sf, why, sizeof(why));
-			plain_wipe(pc);
-			auth_reply_wipe(ar);
+			secrets_wipe(pc, ar);
 			if (rc <= 0)
 				return rc;
 		} else {
@@ -747,8 +829,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 			if (v == AUTH_REJECT)
 				snprintf(why, sizeof(why), "helper rejected");
 		}
-		plain_wipe(pc);
-		auth_reply_wipe(ar);
+		secrets_wipe(pc, ar);
 		if (sasl_failure(s, sf, "%s", why) == -1)
 			return -1;
 	}
@@ -768,10 +849,13 @@ send_success(struct session *s)
 static int
 relay(struct session *s, int fd)
 {
-	char why[256] = "";
+	char why[XG_REASON_MAX] = "";
 
 	xg_log(LOG_INFO, "user %s@%s logged in, relaying to %s", s->c->user,
 	    s->c->domain, s->c->backend);
+	/* The credentials are gone; the relay's records are the user's
+	 * traffic, and filling each freed one would only cost time. */
+	mallopt(M_PERTURB, 0);
 	/* It sends close_notify when the session ends properly; after an
 	 * error the client must see the cut.  Either way the session was
 	 * the user's: exit 0, the reason says how it ended. */
@@ -786,7 +870,7 @@ relay(struct session *s, int fd)
 static int
 handoff(struct session *s, int bfd)
 {
-	char why[256];
+	char why[XG_REASON_MAX];
 	int fd, status;
 	pid_t pid;
 	int64_t until;

@@ -36,6 +36,10 @@
 #define XG_TLS_QUEUE		(3 * XG_TLS_RECORD_MAX)	/* TLS bytes to send */
 #define XG_BACKEND_ADDR_MAX	1100	/* a backend address string */
 #define XG_LOG_LINE_MAX		1024
+#define XG_REASON_MAX		256	/* a reason or error text (truncated) */
+#define XG_DRAIN_BUF		1024	/* bytes read and dropped at the end */
+#define XG_STREAM_ID_BYTES	12	/* random bytes in our stream id */
+#define XG_DOMAIN_NAME_MAX	253	/* a --domain (DNS name, RFC 1035) */
 
 /* Stream error conditions (RFC 6120 4.9.3) and SASL failures (6.5). */
 enum xg_stream_error {
@@ -220,13 +224,14 @@ int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
 
 /* ---- options (main.c) ---- */
 struct options {
-	const char *cert, *key, *auth, *tls_priority;
+	const char *cert, *key, *auth, *tls_priority, *user;
 	const char *domains[XG_DOMAINS_MAX];
 	size_t	ndomains;
 	struct netaddr backend;
 	int	has_backend;
 	char  **exec_argv;		/* after "--", or NULL */
 	int	timeout;		/* seconds, whole pre-auth phase */
+	int	header_timeout;		/* seconds, each stream header */
 	int	handshake_timeout;	/* seconds, TLS handshake */
 	int	auth_timeout;		/* seconds, one helper run */
 	int	backend_timeout;	/* seconds, connect + login */
@@ -285,6 +290,10 @@ int tls_load(struct tlsctx *, const char *cert, const char *key,
 int tls_start(struct conn *, struct tlsctx *, int64_t deadline_ms,
     char *err, size_t errsz);
 void tls_free(struct tlsctx *);
+
+/* ---- privdrop.c: after the key is read, before the client is parsed ---- */
+/* No core dumps, --user when root, no new privileges.  0, or -1 + err. */
+int priv_drop(const char *user, char *err, size_t errsz);
 
 /* ---- authhelper.c: the xmppgate-auth(5) protocol ---- */
 struct auth_request {

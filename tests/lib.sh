@@ -8,6 +8,14 @@
 # same session), then anything still running with the temporary directory
 # on its command line or XG_MARK=$XG_TMP in its environment (inetd runs its
 # children in new sessions).  XG_KEEP=1 keeps the directory for debugging.
+#
+# Checked runs (scripts/sanitize.sh, scripts/valgrind.sh):
+#  - a build with --enable-sanitizers writes AddressSanitizer and UBSan
+#    reports to $XG_TMP/san/ (ASAN_OPTIONS, UBSAN_OPTIONS below);
+#  - XG_VALGRIND=1 runs every xmppgate under valgrind's memcheck, through a
+#    wrapper script that $XG_BIN names, with reports in $XG_TMP/san/.
+# Either way the cleanup fails the test when a report shows an error or a
+# definite leak, and XG_TIME_FACTOR stretches the waits of this file.
 
 set -eu
 
@@ -17,7 +25,7 @@ top_srcdir=$(cd "$top_srcdir" && pwd)
 top_builddir=$(cd "$top_builddir" && pwd)
 export top_srcdir top_builddir
 
-xg_bin=$top_builddir/xmppgate
+xg_real_bin=$top_builddir/xmppgate
 XG_PY=/usr/bin/python3
 XG_CLIENT="$XG_PY $top_srcdir/tests/xmpp_client.py"
 XG_TEST=$(basename "$0" .sh)
@@ -28,6 +36,57 @@ XG_SIDS=""          # session ids (= pids) of the background programs
 # Inherited by everything this test starts, so that even processes that
 # leave our sessions (inetd runs its children with setsid) can be found.
 export XG_MARK=$XG_TMP
+
+XG_SAN=$XG_TMP/san
+mkdir -p "$XG_SAN"
+chmod 1777 "$XG_SAN"	# xmppgate may run as another user (--user)
+export ASAN_OPTIONS="log_path=$XG_SAN/asan:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="log_path=$XG_SAN/ubsan:print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+XG_TIME_FACTOR=1
+if [ -n "${XG_VALGRIND:-}" ]; then
+	XG_TIME_FACTOR=4
+	xg_bin=$XG_TMP/xmppgate
+	# exec: the wrapper is replaced by valgrind, so the pid and the
+	# connection are xmppgate's.  Helpers and exec-mode programs run
+	# natively (no --trace-children).
+	cat >"$xg_bin" <<EOF
+#!/bin/sh
+exec valgrind --quiet --tool=memcheck --vgdb=no --leak-check=full \\
+	--show-leak-kinds=definite --errors-for-leak-kinds=definite \\
+	--child-silent-after-fork=yes --log-file=$XG_SAN/valgrind.%p \\
+	"$xg_real_bin" "\$@"
+EOF
+	chmod 755 "$xg_bin"
+else
+	xg_bin=$xg_real_bin
+fi
+# For programs of the tests that start xmppgate themselves.
+export XG_BIN=$xg_bin XG_TIME_FACTOR
+
+# san_reports: print the sanitizer and valgrind reports that show an error
+# or a definite leak; false when there are none.
+san_reports() {
+	local f found=1
+	for f in "$XG_SAN"/asan.* "$XG_SAN"/ubsan.*; do
+		[ -s "$f" ] || continue
+		printf -- '--- %s\n' "$f" >&2
+		head -n 60 "$f" | sed 's/^/    /' >&2
+		found=0
+	done
+	for f in "$XG_SAN"/valgrind.*; do
+		[ -e "$f" ] || continue
+		# --quiet: only errors and definite leaks are written as
+		# "==PID==" lines.  Valgrind's notes on itself ("--PID--
+		# WARNING: unhandled syscall", then our fallback runs) and
+		# its warnings are not about xmppgate.
+		grep '^==[0-9]*== ' "$f" | grep -qv '^==[0-9]*== Warning: ' ||
+			continue
+		printf -- '--- %s\n' "$f" >&2
+		head -n 80 "$f" | sed 's/^/    /' >&2
+		found=0
+	done
+	return $found
+}
 XG_GATE_LOG=$XG_TMP/gate.log
 
 log() { printf '%s: %s\n' "$XG_TEST" "$*"; }
@@ -94,6 +153,11 @@ xg_cleanup() {
 		sleep 0.2
 	done
 	wait 2>/dev/null
+	# Reports are complete once every process has exited.
+	if san_reports; then
+		printf '%s: FAIL sanitizer or valgrind reports above\n' "$XG_TEST" >&2
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 	if [ -n "${XG_KEEP:-}" ]; then
 		printf '%s: keeping %s\n' "$XG_TEST" "$XG_TMP" >&2
 	else
@@ -128,7 +192,7 @@ kill_bg() {
 }
 
 require_xmppgate() {
-	[ -x "$xg_bin" ] || fail "xmppgate binary not built: $xg_bin"
+	[ -x "$xg_real_bin" ] || fail "xmppgate binary not built: $xg_real_bin"
 }
 
 # free_port [ADDR]: print a TCP port that is free on ADDR (default 127.0.0.1).
@@ -325,7 +389,7 @@ summaries() {
 # wait_summaries N [SECONDS] [LOG]: wait until at least N summary lines are
 # in the log; prints them.  Fails when they do not appear in time.
 wait_summaries() {
-	local n=$1 secs=${2:-10} logf=${3:-$XG_GATE_LOG} i c
+	local n=$1 secs=$((${2:-10} * XG_TIME_FACTOR)) logf=${3:-$XG_GATE_LOG} i c
 	for i in $(seq 1 $((secs * 10))); do
 		c=$(summaries "$logf" | wc -l)
 		[ "$c" -ge "$n" ] && break
@@ -337,6 +401,17 @@ wait_summaries() {
 		fail "expected $n summary line(s) in $logf within $secs s, found $c"
 	fi
 	summaries "$logf"
+}
+
+# wait_log REGEX [SECONDS] [LOG]: wait until a line of LOG (default the
+# gate's log) matches the grep REGEX; false when none does in time.
+wait_log() {
+	local re=$1 secs=$((${2:-10} * XG_TIME_FACTOR)) logf=${3:-$XG_GATE_LOG} i
+	for i in $(seq 1 $((secs * 10))); do
+		grep -q -- "$re" "$logf" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # summary_field LINE KEY: the value of KEY= in a summary line.
@@ -370,16 +445,13 @@ expect_summary() {
 }
 
 # xmppgate_pids: running xmppgate processes that belong to this test.
+# (By command line, so that it also finds xmppgate under valgrind.)
 xmppgate_pids() {
-	local sid
-	{
-		for sid in $XG_SIDS; do
-			pgrep -s "$sid" -x xmppgate 2>/dev/null || :
-		done
-		pgrep -x xmppgate 2>/dev/null | while read -r p; do
-			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$XG_TMP" && echo "$p" || :
-		done
-	} | sort -u
+	local p
+	{ pgrep -x xmppgate; pgrep -f -- "^[^ ]*valgrind[^ ]* .*$xg_real_bin( |\$)"; } 2>/dev/null |
+	while read -r p; do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$XG_TMP" && echo "$p" || :
+	done | sort -u
 }
 
 # helper_pids: running processes started from a helper script in $XG_TMP.
@@ -390,7 +462,7 @@ helper_pids() {
 # assert_no_leftovers [SECONDS]: within SECONDS (default 5) no xmppgate of
 # this test and no auth helper is running any more.
 assert_no_leftovers() {
-	local secs=${1:-5} i left
+	local secs=$((${1:-5} * XG_TIME_FACTOR)) i left
 	for i in $(seq 1 $((secs * 10))); do
 		left=$( { xmppgate_pids; helper_pids; } | sort -u)
 		[ -z "$left" ] && return 0

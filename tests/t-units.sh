@@ -65,3 +65,29 @@ if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
 	fail "mandoc lint: exit $rc, messages above"
 fi
 pass "$# manual pages lint cleanly"
+
+check "systemd-analyze security --offline=yes: exposure 1.5 or less"
+rc=0
+out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=yes \
+	--threshold=15 ./xmppgate@.service 2>&1) || rc=$?
+level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+echo "    exposure $level (systemd $(systemd-analyze --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'))"
+[ -n "$level" ] || { printf '%s\n' "$out" | tail -n 5; fail "no exposure level in the output"; }
+awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || fail "exposure $level is above 1.5"
+[ "$rc" -eq 0 ] || fail "systemd-analyze security --threshold=15 exited $rc"
+# The ones that brought it from 1.6 to this level must stay.
+for d in 'ProcSubset=pid' 'PrivateMounts=yes' 'SystemCallFilter=~@privileged @resources' \
+	'LimitCORE=0'; do
+	grep -q "^$d\$" "$T" || fail "xmppgate@.service lacks $d"
+done
+pass "exposure $level"
+
+check "every directive of xmppgate@.service is explained by a comment above it"
+awk '
+	/^\[/ { prev = ""; next }
+	/^#/ { prev = "comment"; next }
+	/^$/ { prev = ""; next }
+	/^[A-Za-z]+=/ { if (prev == "") { print FILENAME ":" NR ": " $0; bad = 1 } prev = "directive"; next }
+	END { exit bad }
+' "$T" || fail "directives without a comment (above)"
+pass "all explained"
