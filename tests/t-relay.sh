@@ -12,7 +12,8 @@
 # alone is delivered while the other direction goes on, the second one
 # running past the pre-authentication --timeout.
 #
-# XG_RELAY_BYTES sets the size of the big round (default 1 GiB each way).
+# XG_RELAY_BYTES sets the size of the big round (default 1 GiB each way,
+# 32 MiB under valgrind).
 # A last round has the client send first and read only afterwards, asking
 # for a TLS 1.3 KeyUpdate every 4 MiB; the relay must keep reading while
 # its own writes to the client are blocked, and answer each KeyUpdate in
@@ -21,7 +22,11 @@
 
 DOMAIN=example.test
 PASSWORD='s3cret relay'
-BIG=${XG_RELAY_BYTES:-$((1024 * 1024 * 1024))}
+if [ -n "${XG_VALGRIND:-}" ]; then
+	BIG=${XG_RELAY_BYTES:-$((32 * 1024 * 1024))}
+else
+	BIG=${XG_RELAY_BYTES:-$((1024 * 1024 * 1024))}
+fi
 SMALL=$((8 * 1024 * 1024))
 PREAUTH_TIMEOUT=5       # xmppgate --timeout: the pre-authentication phase only
 IDLE_TIMEOUT=30         # xmppgate --idle-timeout: ends a stuck relay

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Build xmppgate from its distribution tarball with AddressSanitizer and
+# UndefinedBehaviorSanitizer (./configure --enable-sanitizers) and run the
+# whole test suite against that build.  A sanitizer report in any test
+# fails it (tests/lib.sh collects them), as does any unit test that trips
+# a sanitizer.  The build directory is removed afterwards unless
+# XG_KEEP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+
+ensure_configured
+make -s dist
+tarball=$(ls -t xmppgate-*.tar.gz | head -n 1)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/xg-sanitize.XXXXXX")
+[ -n "${XG_KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
+tar -C "$dir" -xzf "$tarball"
+cd "$dir"/xmppgate-*/
+echo "sanitize.sh: building $tarball in $PWD with ASan+UBSan"
+./configure --enable-sanitizers >/dev/null
+grep -q '^#define XG_SANITIZERS 1' config.h ||
+	{ echo "sanitize.sh: configure did not enable the sanitizers" >&2; exit 1; }
+make -j2 >/dev/null
+run_check sanitize.sh
+echo "sanitize.sh: the whole suite passed under ASan+UBSan"
