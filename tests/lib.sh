@@ -73,6 +73,15 @@ san_reports() {
 		head -n 60 "$f" | sed 's/^/    /' >&2
 		found=0
 	done
+	# Reports that went to standard error instead (UBSan writes there
+	# when it stops the program first): in the logs of the test.
+	for f in $(grep -rlE 'runtime error: |==[0-9]+==ERROR: [A-Za-z]+Sanitizer|SUMMARY: [A-Za-z]+Sanitizer' \
+		--include='*.log' --include='*.out' "$XG_TMP" 2>/dev/null); do
+		printf -- '--- %s\n' "$f" >&2
+		grep -E -A12 'runtime error: |==[0-9]+==ERROR: [A-Za-z]+Sanitizer' "$f" | head -n 60 |
+			sed 's/^/    /' >&2
+		found=0
+	done
 	for f in "$XG_SAN"/valgrind.*; do
 		[ -e "$f" ] || continue
 		# --quiet: only errors and definite leaks are written as
