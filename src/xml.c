@@ -419,13 +419,18 @@ lex_text(const uint8_t *buf, size_t len, struct xml_token *tok, size_t *used)
 	while (i < len && buf[i] != '<' && o + 4 <= sizeof(tok->text)) {
 		if (buf[i] == '&') {
 			l = entity(buf + i, len - i, &c);
-			if (l < 0)
-				return (enum xml_result)-l;
 		} else {
 			l = utf8_char(buf + i, len - i, &c);
 			if (l < 0)
-				return l == -2 ? XML_ERR_CHAR : XML_ERR_UTF8;
+				l = l == -2 ? -XML_ERR_CHAR : -XML_ERR_UTF8;
 		}
+		/* The text before a bad byte is returned first, as it would
+		 * be had a read ended there: the answer must not depend on
+		 * how the bytes arrived.  The error comes on the next call. */
+		if (l < 0 && i > 0)
+			break;
+		if (l < 0)
+			return (enum xml_result)-l;
 		if (l == 0)
 			break;		/* split character or reference */
 		if (!is_ws(buf[i]) || buf[i] == '&')

@@ -248,6 +248,9 @@ START_TEST(t_not_well_formed)
 	check_all_splits("<stream:stream a='\x01'>", "ERROR(not-well-formed)");
 	check_all_splits("<stream:stream a='&#0;'>", "ERROR(not-well-formed)");
 	check_all_splits(HDR "</stream:stream>x", HDR_EV "CLOSE;");
+	/* Text before a bad byte or reference: same answer however split. */
+	check_all_splits(HDR "x\xff", HDR_EV "ERROR(bad-format)");
+	check_all_splits(HDR "x&foo;", HDR_EV "ERROR(bad-format)");
 }
 END_TEST
 
