@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <gnutls/crypto.h>
 #include "xmppgate.h"
 
@@ -348,8 +350,12 @@ close_client(struct conn *c)
 {
 	uint8_t junk[XG_DRAIN_BUF];
 	int64_t until = now_ms() + DRAIN_MS;
-	int i;
+	int i, one = 1;
 
+	/* close_notify and FIN leave in one segment: a peer that sees the
+	 * alert and writes before the FIN arrives would otherwise get a
+	 * reset, not an orderly close.  Not a TCP socket: nothing to do. */
+	(void)setsockopt(c->wfd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
 	if (c->tls)
 		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
 	shutdown(c->wfd, SHUT_WR);
