@@ -88,7 +88,7 @@ btoken(struct bstate *b, const struct xml_token *t, int *features_done,
 		if (t->type == XML_TOK_DECL || (t->type == XML_TOK_TEXT &&
 		    t->text_ws))
 			return 0;
-		if (t->type != XML_TOK_START || xml_ns_push(&b->ns, t) == -1 ||
+		if (t->type != XML_TOK_START || xml_ns_push(&b->ns, t) < 0 ||
 		    (uri = xml_ns_resolve(&b->ns, t->name, &local)) == NULL ||
 		    strcmp(uri, NS_STREAMS) != 0 || strcmp(local, "stream") != 0) {
 			snprintf(why, whysz, "backend sent no stream header");
@@ -108,7 +108,7 @@ btoken(struct bstate *b, const struct xml_token *t, int *features_done,
 		return 0;
 	case XML_TOK_START:
 		ns = b->ns;
-		if (xml_ns_push(&ns, t) == -1 ||
+		if (xml_ns_push(&ns, t) < 0 ||
 		    (uri = xml_ns_resolve(&ns, t->name, &local)) == NULL)
 			uri = "", local = t->name;
 		if (b->depth == 1) {

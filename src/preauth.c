@@ -62,6 +62,33 @@ copy_attr(const struct xml_token *t, const char *name, char *out,
 		*has = 1;
 }
 
+/*
+ * Bring the tag's declarations into scope ns and resolve its name into *uri
+ * (NULL for an unprefixed name with no default namespace) and *local;
+ * -1 with p failed.
+ */
+static int
+open_scope(struct xp *p, struct xml_ns *ns, const char **uri,
+    const char **local)
+{
+	const struct xml_token *t = &p->tok;
+	int r;
+
+	if ((r = xml_ns_push(ns, t)) == -2)
+		return fail(p, XG_SE_POLICY_VIOLATION, "size limit exceeded"), -1;
+	if (r == 0)
+		r = xml_ns_check_attrs(ns, t);
+	if (r == -2)
+		return fail(p, XG_SE_NOT_WELL_FORMED, "duplicate attribute"), -1;
+	if (r != 0)
+		return fail(p, XG_SE_NOT_WELL_FORMED,
+		    "bad namespace declaration"), -1;
+	*uri = xml_ns_resolve(ns, t->name, local);
+	if (*uri == NULL && strchr(t->name, ':') != NULL)
+		return fail(p, XG_SE_NOT_WELL_FORMED, "undeclared prefix"), -1;
+	return 0;
+}
+
 static enum xp_result
 header(struct xp *p, struct xp_event *ev)
 {
@@ -72,11 +99,8 @@ header(struct xp *p, struct xp_event *ev)
 	if (t->type != XML_TOK_START)
 		return fail(p, XG_SE_NOT_WELL_FORMED,
 		    "expected a stream header");
-	if (xml_ns_push(&p->stream_ns, t) == -1 ||
-	    xml_ns_check_attrs(&p->stream_ns, t) == -1)
-		return fail(p, XG_SE_NOT_WELL_FORMED,
-		    "bad namespace declaration");
-	uri = xml_ns_resolve(&p->stream_ns, t->name, &local);
+	if (open_scope(p, &p->stream_ns, &uri, &local) == -1)
+		return XP_ERROR;
 	if (uri == NULL || strcmp(uri, NS_STREAMS) != 0)
 		return fail(p, XG_SE_INVALID_NAMESPACE,
 		    "stream namespace must be " NS_STREAMS);
@@ -114,11 +138,9 @@ element(struct xp *p, struct xp_event *ev)
 	struct xml_ns ns = p->stream_ns;
 	const char *uri, *local;
 
-	if (xml_ns_push(&ns, t) == -1 || xml_ns_check_attrs(&ns, t) == -1)
-		return fail(p, XG_SE_NOT_WELL_FORMED,
-		    "bad namespace declaration");
-	uri = xml_ns_resolve(&ns, t->name, &local);
-	if (uri == NULL)
+	if (open_scope(p, &ns, &uri, &local) == -1)
+		return XP_ERROR;
+	if (uri == NULL)	/* xmlns='' took the default namespace away */
 		return fail(p, XG_SE_NOT_WELL_FORMED, "undeclared prefix");
 	memset(ev, 0, sizeof(*ev));
 	strcpy(ev->name, local);

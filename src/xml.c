@@ -517,7 +517,7 @@ xml_ns_push(struct xml_ns *ns, const struct xml_token *tok)
 		if (strcmp(prefix, "xml") == 0 || strcmp(prefix, "xmlns") == 0)
 			return -1;
 		if (ns->n >= XG_NS_MAX)
-			return -1;
+			return -2;
 		strcpy(ns->d[ns->n].prefix, prefix);
 		memcpy(ns->d[ns->n].uri, a->value, a->value_len + 1);
 		ns->n++;
@@ -546,15 +546,23 @@ xml_ns_resolve(const struct xml_ns *ns, const char *qname, const char **local)
 int
 xml_ns_check_attrs(const struct xml_ns *ns, const struct xml_token *tok)
 {
-	size_t i;
-	const char *local;
+	const char *uri[XG_ATTRS_MAX], *local[XG_ATTRS_MAX];
+	size_t i, j;
 
 	for (i = 0; i < tok->nattrs; i++) {
 		const char *n = tok->attrs[i].name;
+		uri[i] = NULL;
 		if (strchr(n, ':') == NULL || strncmp(n, "xmlns:", 6) == 0)
 			continue;
-		if (xml_ns_resolve(ns, n, &local) == NULL)
+		if ((uri[i] = xml_ns_resolve(ns, n, &local[i])) == NULL)
 			return -1;
+		/* Namespaces in XML 6.3: no two attributes with the same
+		 * expanded name, e.g. a:x and b:x with a and b bound to one
+		 * URI.  Equal qualified names the lexer has refused. */
+		for (j = 0; j < i; j++)
+			if (uri[j] != NULL && strcmp(uri[i], uri[j]) == 0 &&
+			    strcmp(local[i], local[j]) == 0)
+				return -2;
 	}
 	return 0;
 }

@@ -127,12 +127,14 @@ struct xml_ns {
 	size_t	n;
 	struct { char prefix[XG_NAME_MAX + 1]; char uri[XG_ATTR_VALUE_MAX + 1]; } d[XG_NS_MAX];
 };
-/* Add the tag's xmlns declarations to scope; -1 on overflow. */
+/* Add the tag's xmlns declarations to scope: 0, -1 for a bad declaration,
+ * -2 for more than XG_NS_MAX in scope. */
 int xml_ns_push(struct xml_ns *, const struct xml_token *);
 /* Resolve a qualified name: sets *local and returns the URI or NULL. */
 const char *xml_ns_resolve(const struct xml_ns *, const char *qname,
     const char **local);
-/* Check attribute prefixes are declared; 0 ok, -1 not. */
+/* Check the attributes' prefixes: 0 ok, -1 a prefix is undeclared, -2 two
+ * attributes have the same expanded name. */
 int xml_ns_check_attrs(const struct xml_ns *, const struct xml_token *);
 
 /* Escape for an attribute value or text into out (bounded). */

@@ -248,6 +248,29 @@ START_TEST(t_not_well_formed)
 	check_all_splits("<stream:stream a='\x01'>", "ERROR(not-well-formed)");
 	check_all_splits("<stream:stream a='&#0;'>", "ERROR(not-well-formed)");
 	check_all_splits(HDR "</stream:stream>x", HDR_EV "CLOSE;");
+	/* Namespaces in XML: an undeclared prefix on the stream element or
+	 * a child; a:x and b:x with a and b bound to one URI (6.3); more
+	 * declarations in scope than XG_NS_MAX (8). */
+	check_all_splits("<foo:stream xmlns='jabber:client'>",
+	    "ERROR(not-well-formed)");
+	check_all_splits(HDR "<x:starttls/>", HDR_EV "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:a='u' "
+	    "xmlns:b='u' a:x='1' b:x='2'>", "ERROR(not-well-formed)");
+	check_all_splits(HDR "<starttls xmlns:a='u' xmlns:b='u' a:x='' b:x=''/>",
+	    HDR_EV "ERROR(not-well-formed)");
+	check_all_splits("<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:a='u' "
+	    "xmlns:b='v' a:x='1' b:x='2'>",
+	    "HEADER(-,-,);");			/* different URIs */
+	check_all_splits("<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:a='1' "
+	    "xmlns:b='2' xmlns:c='3' xmlns:d='4' xmlns:e='5' xmlns:f='6'>",
+	    "HEADER(-,-,);");				/* 8 in scope */
+	check_all_splits("<stream:stream xmlns='jabber:client' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' xmlns:a='1' "
+	    "xmlns:b='2' xmlns:c='3' xmlns:d='4' xmlns:e='5' xmlns:f='6' "
+	    "xmlns:g='7'>", "ERROR(policy-violation)");
 	/* Text before a bad byte or reference: same answer however split. */
 	check_all_splits(HDR "x\xff", HDR_EV "ERROR(bad-format)");
 	check_all_splits(HDR "x&foo;", HDR_EV "ERROR(bad-format)");
