@@ -13,6 +13,7 @@ PKGS=(
 	libgnutls28-dev libsystemd-dev check libcrypt-dev
 	gnutls-bin prosody python3 python3-slixmpp openbsd-inetd mandoc
 	systemd lua-unbound procps
+	clang libclang-rt-14-dev valgrind testssl.sh
 )
 
 SUDO=

@@ -1,0 +1,172 @@
+/*
+ * libFuzzer target: authhelper_parse_reply (src/authhelper.c), the
+ * parser of the auth helper's standard output (xmppgate-auth(5) OUTPUT).
+ *
+ * The whole input is the reply, as authhelper_run hands it over (it
+ * reads at most XG_HELPER_REPLY_MAX + 1 bytes; longer inputs are cut
+ * there, so the "too long" refusal is reached too).  The size of the
+ * error buffer is chosen from the input's length, from none to roomy,
+ * and allocated to exactly that size so ASan sees any overrun.
+ *
+ * The verdict and every field are compared with a model written here
+ * from the man page: at most 4096 bytes, no NUL, lines split at '\n'
+ * (the last may lack it), empty lines ignored, otherwise key=value with
+ * the key one of backend, user, password, each at most once, the value
+ * everything after the first '=', non-empty, at most 1023 bytes (1100
+ * for backend), without control characters (< 0x20 and 0x7f, so a '\r'
+ * before the newline is refused), and a backend netaddr_parse accepts.
+ * On refusal the reply must be wiped and the error message terminated
+ * within its buffer; on success every field is NUL-terminated and
+ * absent fields are empty.  An accepted reply, written out again, must
+ * parse to the same fields.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "xmppgate.h"
+#include "fuzz_common.h"
+
+static struct auth_reply got, again, want;
+
+static int
+model(const char *b, size_t n, struct auth_reply *m)
+{
+	struct netaddr na;
+	size_t pos = 0, llen, klen, vlen, cap, i;
+	const char *l, *nl, *eq, *v;
+	char *dst;
+	int *has;
+
+	memset(m, 0, sizeof(*m));
+	if (n > XG_HELPER_REPLY_MAX || memchr(b, '\0', n) != NULL)
+		return -1;
+	while (pos < n) {
+		l = b + pos;
+		nl = memchr(l, '\n', n - pos);
+		llen = nl ? (size_t)(nl - l) : n - pos;
+		pos += llen + 1;
+		if (llen == 0)
+			continue;
+		if ((eq = memchr(l, '=', llen)) == NULL)
+			return -1;
+		klen = (size_t)(eq - l);
+		v = eq + 1;
+		vlen = llen - klen - 1;
+		if (klen == 7 && memcmp(l, "backend", 7) == 0) {
+			dst = m->backend;
+			has = &m->has_backend;
+			cap = XG_BACKEND_ADDR_MAX;
+		} else if (klen == 4 && memcmp(l, "user", 4) == 0) {
+			dst = m->user;
+			has = &m->has_user;
+			cap = XG_SASL_FIELD_MAX;
+		} else if (klen == 8 && memcmp(l, "password", 8) == 0) {
+			dst = m->pass;
+			has = &m->has_pass;
+			cap = XG_SASL_FIELD_MAX;
+		} else
+			return -1;
+		if (*has || vlen == 0 || vlen > cap)
+			return -1;
+		for (i = 0; i < vlen; i++)
+			if ((unsigned char)v[i] < 0x20 ||
+			    (unsigned char)v[i] == 0x7f)
+				return -1;
+		memcpy(dst, v, vlen);
+		*has = 1;
+		if (dst == m->pass)
+			m->pass_len = vlen;
+		if (dst == m->backend && netaddr_parse(dst, &na) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+check_fields(const struct auth_reply *r)
+{
+	FUZZ_CHECK(fz_terminated(r->backend, sizeof(r->backend)));
+	FUZZ_CHECK(fz_terminated(r->user, sizeof(r->user)));
+	FUZZ_CHECK(fz_terminated(r->pass, sizeof(r->pass)));
+	FUZZ_CHECK(r->has_backend == (r->backend[0] != '\0'));
+	FUZZ_CHECK(r->has_user == (r->user[0] != '\0'));
+	FUZZ_CHECK(r->has_pass == (r->pass[0] != '\0'));
+	FUZZ_CHECK(r->pass_len == strlen(r->pass));
+}
+
+static int
+same(const struct auth_reply *a, const struct auth_reply *b)
+{
+	return a->has_backend == b->has_backend &&
+	    a->has_user == b->has_user && a->has_pass == b->has_pass &&
+	    strcmp(a->backend, b->backend) == 0 &&
+	    strcmp(a->user, b->user) == 0 &&
+	    a->pass_len == b->pass_len && strcmp(a->pass, b->pass) == 0;
+}
+
+/* Write the fields out again as a helper would. */
+static size_t
+serialize(const struct auth_reply *r, char *out)
+{
+	size_t o = 0;
+
+	if (r->has_user)
+		o += (size_t)sprintf(out + o, "user=%s\n", r->user);
+	if (r->has_pass)
+		o += (size_t)sprintf(out + o, "password=%s\n", r->pass);
+	if (r->has_backend)
+		o += (size_t)sprintf(out + o, "backend=%s", r->backend);
+	return o;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const size_t errsizes[] = { 0, 1, 2, 16, XG_REASON_MAX };
+	static char re[XG_HELPER_REPLY_MAX + 64];
+	size_t errsz, n = size, rn;
+	char *buf, *err;
+	int rc, mrc;
+
+	/* authhelper_run never reads more than this. */
+	if (n > XG_HELPER_REPLY_MAX + 1)
+		n = XG_HELPER_REPLY_MAX + 1;
+	errsz = errsizes[size % 5];
+	buf = malloc(n ? n : 1);
+	err = malloc(errsz ? errsz : 1);
+	FUZZ_CHECK(buf != NULL && err != NULL);
+	memcpy(buf, data, n);
+	memset(err, 'E', errsz ? errsz : 1);
+	memset(&got, 0xA5, sizeof(got));
+
+	rc = authhelper_parse_reply(buf, n, &got, errsz ? err : NULL, errsz);
+	mrc = model(buf, n, &want);
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	FUZZ_CHECK(rc == mrc);
+	if (rc == -1) {
+		FUZZ_CHECK(fz_zero(&got, sizeof(got)));
+		if (errsz > 0) {
+			FUZZ_CHECK(fz_terminated(err, errsz));
+			if (errsz > 1)
+				FUZZ_CHECK(err[0] != '\0');
+		}
+		goto done;
+	}
+	check_fields(&got);
+	FUZZ_CHECK(same(&got, &want));
+	rn = serialize(&got, re);
+	FUZZ_CHECK(rn <= sizeof(re));
+	FUZZ_CHECK(authhelper_parse_reply(re, rn, &again, NULL, 0) ==
+	    (rn <= XG_HELPER_REPLY_MAX ? 0 : -1));
+	if (rn <= XG_HELPER_REPLY_MAX)
+		FUZZ_CHECK(same(&got, &again));
+	auth_reply_wipe(&again);
+	auth_reply_wipe(&got);
+	FUZZ_CHECK(fz_zero(&got, sizeof(got)));
+done:
+	free(buf);
+	free(err);
+	return 0;
+}

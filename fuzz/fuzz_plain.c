@@ -1,0 +1,231 @@
+/*
+ * libFuzzer target: SASL PLAIN (src/sasl_plain.c), plain_decode and
+ * plain_encode.
+ *
+ * Input: one mode byte, then the payload.  Bit 7 of the mode byte
+ * chooses what the payload is: 0, the base64 text of <auth> as the
+ * client sent it; 1, the decoded message ([authzid] NUL authcid NUL
+ * passwd), which the harness encodes first, so the fuzzer reaches the
+ * field checks without having to write base64.  Bits 0-1 choose the
+ * served domain.
+ *
+ * plain_decode's verdict and fields are compared with a model written
+ * here from RFC 4616, RFC 6120 6.4.2/6.3.8 and xmppgate-auth(5): strict
+ * base64 (no white space, '=' only as final padding, zero pad bits as
+ * RFC 4648 3.5 allows a decoder to demand), exactly two NULs,
+ * authcid and passwd of 1..1023 bytes, "user@DOMAIN" reduced to "user"
+ * only for the served domain, a localpart without controls, space or
+ * "&'/:<>@, and an authzid that is empty or the user's own bare JID.
+ * On refusal the credentials must be wiped.  An accepted user and
+ * password are encoded again with plain_encode, into a buffer of the
+ * exact size (and one byte less, which must be refused), and must
+ * decode to themselves.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <gnutls/gnutls.h>
+#include "xmppgate.h"
+#include "fuzz_common.h"
+
+static const char *const domains[] = {
+	"example.test", "a", "xn--bcher-kva.example", "localhost",
+};
+
+static struct plain_creds pc, pc2;
+
+static int
+b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Strict base64 into out; the decoded length, or -1. */
+static long
+b64_decode(const char *s, size_t n, uint8_t *out)
+{
+	size_t i, o = 0, pad = 0;
+	uint32_t acc = 0;
+	int k;
+
+	if (n == 0 || n % 4 != 0)
+		return -1;
+	while (pad < 2 && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++) {
+		if ((k = b64val(s[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)k;
+		if (i % 4 == 3) {
+			out[o++] = (uint8_t)(acc >> 16);
+			out[o++] = (uint8_t)(acc >> 8);
+			out[o++] = (uint8_t)acc;
+			acc = 0;
+		}
+	}
+	/* RFC 4648 3.5: the pad bits of canonical base64 are zero (GnuTLS
+	 * refuses others, and RFC 6120 6.5.3 calls that incorrect-encoding). */
+	if (pad == 1) {		/* 3 symbols: 2 bytes */
+		if (acc & 0x3)
+			return -1;
+		out[o++] = (uint8_t)(acc >> 10);
+		out[o++] = (uint8_t)(acc >> 2);
+	} else if (pad == 2) {	/* 2 symbols: 1 byte */
+		if (acc & 0xF)
+			return -1;
+		out[o++] = (uint8_t)(acc >> 4);
+	}
+	return (long)o;
+}
+
+static int
+localpart_ok(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] == 0x7f || s[i] == '"' ||
+		    s[i] == '&' || s[i] == '\'' || s[i] == '/' ||
+		    s[i] == ':' || s[i] == '<' || s[i] == '>' || s[i] == '@')
+			return 0;
+	return 1;
+}
+
+/* The model: what plain_decode must say about the decoded message. */
+static enum plain_result
+model(const uint8_t *m, size_t n, const char *domain, size_t *uoff,
+    size_t *ulen, size_t *poff, size_t *plen, size_t *zlen)
+{
+	const uint8_t *z1, *z2, *at;
+	size_t dl = strlen(domain), clen;
+
+	if ((z1 = memchr(m, 0, n)) == NULL ||
+	    (z2 = memchr(z1 + 1, 0, n - (size_t)(z1 + 1 - m))) == NULL ||
+	    memchr(z2 + 1, 0, n - (size_t)(z2 + 1 - m)) != NULL)
+		return PLAIN_MALFORMED;
+	*zlen = (size_t)(z1 - m);
+	*uoff = (size_t)(z1 + 1 - m);
+	clen = (size_t)(z2 - z1 - 1);
+	*poff = (size_t)(z2 + 1 - m);
+	*plen = n - *poff;
+	if (*zlen >= sizeof(pc.authzid) || clen == 0 ||
+	    clen > XG_SASL_FIELD_MAX || *plen == 0 ||
+	    *plen > XG_SASL_FIELD_MAX)
+		return PLAIN_MALFORMED;
+	*ulen = clen;
+	if ((at = memchr(z1 + 1, '@', clen)) != NULL) {
+		if ((size_t)(z2 - at - 1) != dl ||
+		    strncasecmp((const char *)at + 1, domain, dl) != 0)
+			return PLAIN_MALFORMED;
+		*ulen = (size_t)(at - z1 - 1);
+	}
+	if (!localpart_ok(m + *uoff, *ulen))
+		return PLAIN_MALFORMED;
+	if (*zlen > 0 && !(*zlen == *ulen + 1 + dl &&
+	    memcmp(m, m + *uoff, *ulen) == 0 && m[*ulen] == '@' &&
+	    strncasecmp((const char *)m + *ulen + 1, domain, dl) == 0))
+		return PLAIN_BAD_AUTHZID;
+	return PLAIN_OK;
+}
+
+static void
+check_encode(const char *domain)
+{
+	size_t raw = 2 + pc.user_len + pc.pass_len;
+	size_t need = 4 * ((raw + 2) / 3) + 1;
+	char *out = malloc(need);
+
+	FUZZ_CHECK(out != NULL);
+	/* One byte short: refused, and nothing written past the end. */
+	FUZZ_CHECK(plain_encode(pc.user, pc.pass, out, need - 1) == -1);
+	FUZZ_CHECK(plain_encode(pc.user, pc.pass, out, need) == 0);
+	FUZZ_CHECK(strlen(out) == need - 1);
+	FUZZ_CHECK(plain_decode(out, need - 1, domain, &pc2) == PLAIN_OK);
+	FUZZ_CHECK(pc2.authzid_len == 0);
+	FUZZ_CHECK(pc2.user_len == pc.user_len &&
+	    strcmp(pc2.user, pc.user) == 0);
+	FUZZ_CHECK(pc2.pass_len == pc.pass_len &&
+	    memcmp(pc2.pass, pc.pass, pc.pass_len) == 0);
+	plain_wipe(&pc2);
+	free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *domain;
+	char *b64 = NULL;
+	size_t b64len;
+	uint8_t *msg = NULL;
+	long mlen;
+	gnutls_datum_t in, enc = { NULL, 0 };
+	enum plain_result got, want;
+	size_t uoff = 0, ulen = 0, poff = 0, plen = 0, zlen = 0;
+
+	if (size < 1)
+		return 0;
+	domain = domains[data[0] & 3];
+	if (data[0] & 0x80) {
+		if (size - 1 > 3 * XG_SASL_FIELD_MAX + 8)
+			return 0;
+		in.data = (unsigned char *)(uintptr_t)(data + 1);
+		in.size = (unsigned int)(size - 1);
+		FUZZ_CHECK(gnutls_base64_encode2(&in, &enc) == 0);
+		b64 = malloc(enc.size ? enc.size : 1);
+		FUZZ_CHECK(b64 != NULL);
+		memcpy(b64, enc.data, enc.size);
+		b64len = enc.size;
+		gnutls_free(enc.data);
+	} else {
+		/* An exact copy, so ASan sees a read past the text. */
+		b64len = size - 1;
+		b64 = malloc(b64len ? b64len : 1);
+		FUZZ_CHECK(b64 != NULL);
+		memcpy(b64, data + 1, b64len);
+	}
+	msg = malloc(b64len + 3);
+	FUZZ_CHECK(msg != NULL);
+	mlen = b64_decode(b64, b64len, msg);
+	want = mlen < 0 ? PLAIN_BAD_BASE64 :
+	    model(msg, (size_t)mlen, domain, &uoff, &ulen, &poff, &plen, &zlen);
+
+	memset(&pc, 0xA5, sizeof(pc));
+	got = plain_decode(b64, b64len, domain, &pc);
+	if (got != want) {
+		fprintf(stderr, "plain_decode said %d, the model %d\n",
+		    (int)got, (int)want);
+		FUZZ_CHECK(got == want);
+	}
+	if (got != PLAIN_OK) {
+		FUZZ_CHECK(fz_zero(&pc, sizeof(pc)));
+		goto done;
+	}
+	FUZZ_CHECK(pc.user_len == ulen && memcmp(pc.user, msg + uoff, ulen) ==
+	    0 && pc.user[ulen] == '\0');
+	FUZZ_CHECK(pc.pass_len == plen && memcmp(pc.pass, msg + poff, plen) ==
+	    0 && pc.pass[plen] == '\0');
+	FUZZ_CHECK(pc.authzid_len == zlen && memcmp(pc.authzid, msg, zlen) ==
+	    0 && pc.authzid[zlen] == '\0');
+	check_encode(domain);
+	plain_wipe(&pc);
+	FUZZ_CHECK(fz_zero(&pc, sizeof(pc)));
+done:
+	free(b64);
+	free(msg);
+	return 0;
+}

@@ -1,0 +1,423 @@
+#!/usr/bin/python3
+"""Write the seed corpora in fuzz/corpus/ (checked in; run again after
+changing this file: /usr/bin/python3 fuzz/gen_corpus.py).
+
+Seeds are small and each means something: a stream as a real client
+writes it, or one path through the parsers (a refusal, a limit).  The
+stream headers and SASL elements marked slixmpp are what the installed
+python3-slixmpp writes (clientxmpp.py stream_header, xmlstream/tostring.py:
+double quotes, " />"); the Prosody ones follow util/xmppstream.lua
+open_stream and util/stanza.lua (single quotes, <?xml version='1.0'?>
+first); the Conversations and Gajim ones follow the shape those clients
+write (XML declaration, double quotes, their attribute order), written
+here by hand.
+
+fuzz_preauth and fuzz_session inputs start with one byte that chooses
+the read sizes (fuzz/fuzz_common.h): 0x00 byte by byte, 0x0d reads of up
+to 8 KiB, others in between.  In fuzz_session inputs a NUL separates the
+client's bursts: it waits for the server's answer there.  fuzz_plain inputs start with a mode
+byte: 0x00 base64 text, 0x80 the decoded message (domain example.test).
+"""
+import base64
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "corpus")
+
+NS_STREAMS = "http://etherx.jabber.org/streams"
+SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+TLS = "urn:ietf:params:xml:ns:xmpp-tls"
+DOM = "example.test"
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+PLAIN_ALICE = b64(b"\0alice\0secret")
+
+# Stream headers, as clients write them.
+HDR = {
+    "slixmpp": ("<stream:stream to='%s' xmlns:stream='%s' "
+                "xmlns='jabber:client' xml:lang='en' version='1.0'>"
+                % (DOM, NS_STREAMS)),
+    "conversations": ("<?xml version='1.0'?><stream:stream to=\"%s\" "
+                      "version=\"1.0\" xml:lang=\"en\" "
+                      "xmlns=\"jabber:client\" xmlns:stream=\"%s\">"
+                      % (DOM, NS_STREAMS)),
+    "conversations-from": ("<?xml version='1.0'?><stream:stream "
+                           "from=\"alice@%s\" to=\"%s\" version=\"1.0\" "
+                           "xml:lang=\"de\" xmlns=\"jabber:client\" "
+                           "xmlns:stream=\"%s\">" % (DOM, DOM, NS_STREAMS)),
+    "gajim": ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+              "<stream:stream xmlns=\"jabber:client\" "
+              "xmlns:stream=\"%s\" version=\"1.0\" to=\"%s\" "
+              "xml:lang=\"en-US\">" % (NS_STREAMS, DOM)),
+    "prosody": ("<?xml version='1.0'?><stream:stream "
+                "xmlns:stream='%s' xml:lang='en' xmlns='jabber:client' "
+                "version='1.0' to='%s'>" % (NS_STREAMS, DOM)),
+    "prefix": ("<s:stream xmlns:s='%s' xmlns='jabber:client' to='%s' "
+               "version='1.0'>" % (NS_STREAMS, DOM)),
+    "upper-dot": ("<stream:stream xmlns='jabber:client' "
+                  "xmlns:stream='%s' to='EXAMPLE.test.' version='1.0'>"
+                  % NS_STREAMS),
+}
+
+STARTTLS = {
+    "slixmpp": '<starttls xmlns="%s" />' % TLS,
+    "plain": "<starttls xmlns='%s'/>" % TLS,
+    "open-close": "<starttls xmlns='%s'></starttls>" % TLS,
+}
+
+
+def auth(data, q="'", mech="PLAIN", prefix=None):
+    if prefix:
+        return ("<%s:auth xmlns:%s=%s%s%s mechanism=%s%s%s>%s</%s:auth>"
+                % (prefix, prefix, q, SASL, q, q, mech, q, data, prefix))
+    if data is None:
+        return "<auth xmlns=%s%s%s mechanism=%s%s%s/>" % (q, SASL, q, q,
+                                                          mech, q)
+    return "<auth xmlns=%s%s%s mechanism=%s%s%s>%s</auth>" % (
+        q, SASL, q, q, mech, q, data)
+
+
+def response(data):
+    return "<response xmlns='%s'>%s</response>" % (SASL, data)
+
+
+ABORT = "<abort xmlns='%s'/>" % SASL
+ABORT_SLIX = '<abort xmlns="%s" />' % SASL
+CLOSE = "</stream:stream>"
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def login(h, st="plain", *a):
+    """A whole client side, as bursts the client sends before waiting
+    for an answer: header and starttls; header; then each of a (by
+    default one <auth> for alice)."""
+    return [HDR[h] + STARTTLS[st], HDR[h]] + list(a or [auth(PLAIN_ALICE)])
+
+
+def streams():
+    """Client streams shared by fuzz_preauth and fuzz_session: a list of
+    bursts, or one string for a single burst."""
+    s = {}
+    s["slixmpp-login"] = login("slixmpp", "slixmpp",
+                               auth(PLAIN_ALICE, q='"'))
+    s["conversations-login"] = login(
+        "conversations", "plain",
+        auth(b64(b"alice@example.test\0alice\0secret"), q='"'))
+    s["conversations-from-login"] = login("conversations-from")
+    s["gajim-login"] = login("gajim", "open-close")
+    s["prosody-style-login"] = login("prosody")
+    s["prefixed-login"] = [HDR["prefix"] + STARTTLS["plain"], HDR["prefix"],
+                           auth(PLAIN_ALICE, prefix="sasl"), "</s:stream>"]
+    s["domain-case-dot"] = login("upper-dot")
+    s["empty-auth-response"] = login(
+        "slixmpp", "plain", auth(None), response(PLAIN_ALICE))
+    s["slixmpp-empty-auth-abort"] = login(
+        "slixmpp", "slixmpp",
+        '<auth xmlns="%s" mechanism="PLAIN" />' % SASL, ABORT_SLIX,
+        auth(PLAIN_ALICE))
+    s["abort-then-auth"] = login("slixmpp", "plain", ABORT, auth(PLAIN_ALICE))
+    s["three-wrong"] = login("slixmpp", "plain", *[
+        auth(b64(b"\0alice\0wrong%d" % i)) for i in range(3)])
+    s["wrong-then-close"] = login("slixmpp", "plain",
+                                  auth(b64(b"\0alice\0nope")), CLOSE)
+    s["scram-then-plain"] = login("slixmpp", "plain",
+                                  auth("biwsbj1hbGljZSxyPWFiY2Q=",
+                                       mech="SCRAM-SHA-1"),
+                                  auth(PLAIN_ALICE))
+    s["bad-base64"] = login("slixmpp", "plain",
+                            auth("AGFsaWNl AHNlY3JldA=="), auth("="))
+    s["foreign-authzid"] = login(
+        "slixmpp", "plain", auth(b64(b"bob@example.test\0alice\0secret")))
+    s["user-at-other-domain"] = login(
+        "slixmpp", "plain", auth(b64(b"\0alice@other.test\0secret")))
+    s["auth-entities"] = login("slixmpp", "plain",
+                               auth("AGFsaWNlAHNlY3J&#x6c;dA&#61;&#61;"))
+    s["keepalives"] = [HDR["slixmpp"] + "\n \n" + STARTTLS["plain"],
+                       " " + HDR["slixmpp"] + "\r\n\t ",
+                       auth(PLAIN_ALICE) + " ", " "]
+    s["pipelined-after-starttls"] = [HDR["slixmpp"] + STARTTLS["plain"]
+                                     + auth(PLAIN_ALICE), HDR["slixmpp"],
+                                     auth(PLAIN_ALICE)]
+    s["close-before-tls"] = HDR["slixmpp"] + CLOSE
+    s["close-after-tls"] = [HDR["slixmpp"] + STARTTLS["plain"],
+                            HDR["slixmpp"], CLOSE]
+    s["iq-before-auth"] = (HDR["slixmpp"] + "<iq type='get' id='1'>"
+                           "<query xmlns='jabber:iq:version'/></iq>")
+    s["message-after-tls"] = [HDR["slixmpp"] + STARTTLS["plain"],
+                              HDR["slixmpp"],
+                              "<message to='bob@example.test'>"]
+    s["auth-before-tls"] = HDR["slixmpp"] + auth(PLAIN_ALICE)
+    s["starttls-twice"] = [HDR["slixmpp"] + STARTTLS["plain"],
+                           HDR["slixmpp"] + STARTTLS["plain"]]
+    s["response-without-auth"] = login("slixmpp", "plain",
+                                       response(PLAIN_ALICE))
+    s["other-to-after-tls"] = [HDR["slixmpp"] + STARTTLS["plain"],
+                               HDR["slixmpp"].replace(DOM, "other.test")]
+    s["unknown-domain"] = HDR["slixmpp"].replace(DOM, "nowhere.test")
+    s["no-to"] = ("<stream:stream xmlns='jabber:client' xmlns:stream='%s' "
+                  "version='1.0'>" % NS_STREAMS)
+    s["version-0.9"] = HDR["slixmpp"].replace("'1.0'", "'0.9'")
+    s["no-version"] = HDR["slixmpp"].replace(" version='1.0'", "")
+    s["server-namespace"] = (
+        "<?xml version='1.0'?><stream:stream xmlns:stream='%s' "
+        "xmlns='jabber:server' xmlns:db='jabber:server:dialback' "
+        "version='1.0' to='%s' from='other.test'>" % (NS_STREAMS, DOM))
+    s["comment"] = HDR["slixmpp"] + "<!-- hello -->"
+    s["dtd"] = ("<?xml version='1.0'?><!DOCTYPE lol [<!ENTITY lol 'lol'>]>"
+                + HDR["slixmpp"])
+    s["pi"] = HDR["slixmpp"] + "<?foo bar?>"
+    s["cdata"] = login("slixmpp", "plain",
+                       "<auth xmlns='%s' mechanism='PLAIN'><![CDATA[x]]>"
+                       "</auth>" % SASL)
+    s["entity-ref"] = HDR["slixmpp"].replace("'en'", "'&lol;'")
+    s["latin1-decl"] = ("<?xml version='1.0' encoding='ISO-8859-1'?>"
+                        + HDR["slixmpp"])
+    s["not-utf8"] = HDR["slixmpp"].replace("'en'", "'\udcff\udcfe'")
+    s["text-then-bad-byte"] = HDR["slixmpp"] + "x\udcff"
+    s["misplaced-decl"] = HDR["slixmpp"] + "<?xml version='1.0'?>"
+    s["mismatched-end"] = (HDR["slixmpp"] + "<starttls xmlns='%s'></auth>"
+                           % TLS)
+    s["unknown-element"] = HDR["slixmpp"] + "<foo xmlns='urn:example:foo'/>"
+    s["text-in-starttls"] = (HDR["slixmpp"] + "<starttls xmlns='%s'>yes"
+                             "</starttls>" % TLS)
+    s["child-in-starttls"] = (HDR["slixmpp"] + "<starttls xmlns='%s'>"
+                              "<required/></starttls>" % TLS)
+    s["many-attrs"] = ("<stream:stream " + " ".join(
+        "a%d='%d'" % (i, i) for i in range(17)) + ">")
+    s["many-xmlns"] = ("<stream:stream xmlns='jabber:client' xmlns:stream='%s' "
+                       % NS_STREAMS + " ".join(
+                           "xmlns:p%d='urn:x:%d'" % (i, i) for i in range(8))
+                       + " to='%s' version='1.0'>" % DOM)
+    s["long-lang"] = HDR["slixmpp"].replace("'en'", "'" + "x" * 70 + "'")
+    s["long-auth"] = login("slixmpp", "plain",
+                           auth("QUFB" * (8192 // 4 + 1)))
+    s["max-auth"] = login("slixmpp", "plain",
+                          auth("QUFB" * (8192 // 4)))
+    s["after-success"] = login("slixmpp", "plain", auth(PLAIN_ALICE)
+                               + HDR["slixmpp"])
+    s["plaintext-after-starttls"] = [HDR["slixmpp"] + STARTTLS["plain"]
+                                     + HDR["slixmpp"], auth(PLAIN_ALICE)]
+    s["double-decl"] = "<?xml version='1.0'?>\n<?xml version='1.0'?>"
+    s["declare-xml-prefix"] = HDR["slixmpp"].replace(
+        " version=", " xmlns:xml='http://www.w3.org/XML/1998/namespace' "
+        "version=")
+    s["undeclare-prefix"] = HDR["slixmpp"].replace(
+        " version=", " xmlns:p='' version=")
+    s["undeclared-stream-prefix"] = HDR["slixmpp"].replace(
+        "<stream:stream", "<foo:stream", 1)
+    s["dup-expanded-attr"] = HDR["slixmpp"].replace(
+        " version=", " xmlns:a='urn:x' xmlns:b='urn:x' a:x='1' b:x='2' "
+        "version=")
+    s["dup-expanded-attr-child"] = (
+        HDR["slixmpp"] + "<starttls xmlns='%s' xmlns:a='urn:x' "
+        "xmlns:b='urn:x' a:x='1' b:x='2'/>" % TLS)
+    # 1020 bytes and a 4-byte character: 1024 bytes, over XG_DOMAIN_MAX.
+    s["to-too-long"] = HDR["slixmpp"].replace(
+        DOM, "x" * 1020 + "\U0001F600")
+    s["direct-tls-hello"] = ("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+                             .encode("latin-1").decode("utf-8",
+                                                       "surrogateescape"))
+    return s
+
+
+def enc(text):
+    return text.encode("utf-8", "surrogateescape")
+
+
+def xml_seeds():
+    x = {}
+    for k, v in HDR.items():
+        x["hdr-" + k] = v
+    x["prosody-server-header"] = (
+        "<?xml version='1.0'?><stream:stream xmlns:stream='%s' "
+        "xml:lang='en' id='3b0bcc2e-0a31-4d8e-9b7a-1e1f6e1b7a51' "
+        "xmlns='jabber:client' version='1.0' from='%s'>" % (NS_STREAMS, DOM))
+    x["features"] = ("<stream:features><mechanisms xmlns='%s'><mechanism>"
+                     "PLAIN</mechanism></mechanisms></stream:features>" % SASL)
+    x["slixmpp-auth"] = auth(PLAIN_ALICE, q='"')
+    x["slixmpp-starttls"] = STARTTLS["slixmpp"]
+    x["end-tag-ws"] = "</stream:stream \n>"
+    x["text-entities"] = "a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;"
+    x["text-charrefs"] = "&#65;&#x42;&#x10FFFF;&#xE9;&#233;&#x20AC;"
+    x["text-utf8"] = "gr\u00fc\u00dfe \u20ac \U0001F600 \u65e5\u672c"
+    x["text-ws"] = " \t\r\n  \n"
+    x["text-cr-lf"] = "line\r\nline\r\n"
+    x["attr-normalize"] = "<a b='x\ty\nz\r' c=\"'\" d='\"'/>"
+    x["attr-entities"] = "<a b='&lt;&amp;&#x3C;' c=\"&quot;\"/>"
+    x["decl-full"] = ("<?xml version='1.0' encoding='utf-8' "
+                      "standalone='yes'?>")
+    x["decl-bad-order"] = "<?xml encoding='UTF-8' version='1.0'?>"
+    x["decl-version-1.1"] = "<?xml version='1.1'?>"
+    x["long-decl"] = "<?xml version='1.0'" + " " * 4090 + "?>"
+    x["pi-stylesheet"] = "<?xml-stylesheet href='a'?>"
+    x["comment"] = "<!-- x -->"
+    x["cdata"] = "<![CDATA[ x ]]>"
+    x["doctype"] = "<!DOCTYPE a>"
+    x["entity-unknown"] = "&nbsp;"
+    x["charref-zero"] = "&#0;"
+    x["charref-surrogate"] = "&#xD800;"
+    x["charref-too-big"] = "&#x110000;"
+    x["charref-long"] = "&#000000065;"
+    x["entity-unterminated"] = "&amp"
+    x["bare-amp"] = "a & b"
+    x["gt-in-attr"] = "<a b='>'/>"
+    x["lt-in-attr"] = "<a b='<'/>"
+    x["dup-attr"] = "<a b='1' b='2'/>"
+    x["no-ws-between-attrs"] = "<a b='1'c='2'/>"
+    x["unquoted"] = "<a b=1/>"
+    x["two-colons"] = "<a:b:c/>"
+    x["trailing-colon"] = "<a:/>"
+    x["space-after-lt"] = "< a/>"
+    x["long-name"] = "<" + "n" * 65 + "/>"
+    x["name-64"] = "<" + "n" * 64 + "/>"
+    x["long-value"] = "<a b='" + "v" * 1030 + "'/>"
+    x["17-attrs"] = "<a " + " ".join("a%d='%d'" % (i, i)
+                                     for i in range(17)) + "/>"
+    x["16-attrs"] = "<a " + " ".join("a%d='%d'" % (i, i)
+                                     for i in range(16)) + "/>"
+    x["long-tag"] = "<a b='" + "v" * 4100 + "'>"
+    x["long-text"] = "t" * 4200 + "<"
+    x["overlong-utf8"] = "\udcc0\udcaf"
+    x["surrogate-utf8"] = "<a b='\udced\udca0\udc80'/>"
+    x["split-utf8"] = "ab\udce2\udc82"
+    x["control-char"] = "a\x01b"
+    # Regression: fuzz_xml's first find (text, then a byte that is not
+    # UTF-8, answered differently whole and split; fixed in lex_text).
+    x["regress-0a-e5-0a"] = "\n\udce5\n"
+    x["ffff"] = "\uffff"
+    x["several"] = ("<?xml version='1.0'?>\n<a xmlns='u'>text<b/>&amp;</a>"
+                    "</stream:stream>")
+    return x
+
+
+def plain_seeds():
+    p = {}
+    raw = {
+        "alice": b"\0alice\0secret",
+        "authzid-self": b"alice@example.test\0alice\0secret",
+        "authzid-self-upper": b"alice@EXAMPLE.TEST\0alice\0secret",
+        "authzid-foreign": b"bob@example.test\0alice\0secret",
+        "authcid-at-domain": b"\0alice@example.test\0secret",
+        "authcid-at-other": b"\0alice@other.test\0secret",
+        "authcid-two-at": b"\0a@b@example.test\0secret",
+        "authcid-only-domain": b"\0@example.test\0secret",
+        "empty-user": b"\0\0secret",
+        "empty-pass": b"\0alice\0",
+        "three-nuls": b"\0alice\0pa\0ss",
+        "one-nul": b"alice\0secret",
+        "space-in-user": b"\0al ice\0secret",
+        "slash-in-user": b"\0a/b\0secret",
+        "utf8-user": "\0j\u00fcrgen\0geheim".encode(),
+        "pass-newline-colon": b"\0alice\0a:b\nc=d",
+        "user-1023": b"\0" + b"u" * 1023 + b"\0p",
+        "user-1024": b"\0" + b"u" * 1024 + b"\0p",
+        "pass-1023": b"\0u\0" + b"p" * 1023,
+        "pass-1024": b"\0u\0" + b"p" * 1024,
+        "authzid-long": b"z" * 3100 + b"\0u\0p",
+        "control-in-user": b"\0a\x7fb\0p",
+    }
+    for k, v in raw.items():
+        p["raw-" + k] = b"\x80" + v
+    text = {
+        "alice": PLAIN_ALICE,
+        "authzid": b64(b"alice@example.test\0alice\0secret"),
+        "whitespace": "AGFsaWNl AHNlY3JldA==",
+        "newline": "AGFsaWNl\nAHNlY3JldA==",
+        "no-padding": "AGFsaWNlAHNlY3JldA",
+        "pad-in-middle": "AG=saWNlAHNlY3JldA==",
+        "equals": "=",
+        "four-equals": "====",
+        "three-pad": "QQ===",
+        "noncanonical": "QR==",
+        "url-alphabet": "AGFsaWNl-HNlY3JldA__",
+        "empty": "",
+        "one-byte": "QQ==",
+    }
+    for k, v in text.items():
+        p["b64-" + k] = b"\x00" + v.encode()
+    return p
+
+
+def helper_seeds():
+    h = {
+        "empty": "",
+        "newline": "\n",
+        "man-backend": "backend=xmpp2.internal:5222\n",
+        "man-ipv6-user": "backend=[2001:db8::25]:5222\nuser=carol.smith\n",
+        "unix": "backend=unix:/run/prosody/c2s.sock\n",
+        "user-password": "user=alice\npassword=secret\n",
+        "no-final-newline": "password=correct horse",
+        "all-three": "backend=127.0.0.1:5222\nuser=bob\npassword=s3cr=t\n",
+        "blank-lines": "\n\nuser=x\n\n",
+        "crlf": "user=alice\r\n",
+        "unknown-key": "foo=bar\n",
+        "duplicate": "user=a\nuser=b\n",
+        "empty-value": "user=\n",
+        "no-equals": "noequals\n",
+        "empty-key": "=value\n",
+        "key-case": "User=alice\n",
+        "backend-no-port": "backend=nocolon\n",
+        "backend-port-0": "backend=[::1]:0\n",
+        "backend-port-big": "backend=host:65536\n",
+        "backend-zone": "backend=[fe80::1%eth0]:5222\n",
+        "backend-unix-relative": "backend=unix:relative\n",
+        "tab-in-value": "password=a\tb\n",
+        "del-in-value": "password=a\x7fb\n",
+        "utf8-value": "user=j\u00fcrgen\n",
+        "value-1023": "password=" + "p" * 1023 + "\n",
+        "value-1024": "password=" + "p" * 1024 + "\n",
+        "backend-1100": "backend=" + "h" * 1094 + ":5222\n",
+        "long-key": "k" * 100 + "=v\n",
+    }
+    out = {k: v.encode() for k, v in h.items()}
+    out["nul"] = b"user=a\0b\n"
+    fill = b"user=alice\n" + b"\n" * (4096 - len(b"user=alice\n"))
+    out["exactly-4096"] = fill
+    out["over-4096"] = fill + b"\n"
+    return out
+
+
+def main():
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    modes = [0x00, 0x0d, 0x03, 0x15, 0x27, 0x3a, 0x46, 0x58, 0x6c, 0x7b]
+    for i, (name, bursts) in enumerate(sorted(streams().items())):
+        if isinstance(bursts, str):
+            bursts = [bursts]
+        # The parser alone sees one stream; the session sees bursts with
+        # a NUL where the client waits.  Each input is split its own way;
+        # logins byte by byte too.
+        flat = enc("".join(bursts))
+        waits = b"\0".join(enc(b) for b in bursts)
+        write("preauth", name, bytes([modes[i % len(modes)]]) + flat)
+        write("session", name, bytes([modes[(i + 3) % len(modes)]]) + waits)
+        if name.endswith("-login"):
+            write("session", name + "-bytewise", b"\x00" + waits)
+    # Regression: the split dependence fixed in lex_text, byte by byte so
+    # that every split is tried, and fuzz_preauth's first find.
+    write("preauth", "regress-text-then-bad-byte",
+          b"\x00" + enc(HDR["slixmpp"] + "x\udcff"))
+    write("preauth", "regress-60-3d-ff-ff", b"\x60=\xff\xff")
+    for name, text in xml_seeds().items():
+        write("xml", name, enc(text))
+    for name, data in plain_seeds().items():
+        write("plain", name, data)
+    for name, data in helper_seeds().items():
+        write("helper_reply", name, data)
+
+
+if __name__ == "__main__":
+    main()
