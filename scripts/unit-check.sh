@@ -1,0 +1,683 @@
+#!/bin/bash
+# scripts/unit-check.sh -- run the shipped units (units/xmppgate.socket and
+# units/xmppgate@.service, unchanged) under a real systemd and log in
+# through them.
+#
+# A manual check, not part of `make check`: it needs root, systemd-nspawn
+# (Debian package systemd-container) and a Debian 12 root file system with
+# systemd in it.  It
+#   1. puts an overlay (or, without overlayfs, a copy) over the root file
+#      system, so that the original is never written to;
+#   2. installs into it the built xmppgate as /usr/sbin/xmppgate, the units,
+#      a test certificate as /etc/xmppgate/{cert,key}.pem (root only), the
+#      sample helper contrib/xmppgate-auth-passwd with alice/secret in
+#      /etc/xmppgate/passwd (group xmppgate-auth, mode 640, and a drop-in
+#      SupplementaryGroups=xmppgate-auth, as xmppgate(8) says for
+#      DynamicUser=), /etc/default/xmppgate,
+#      and Prosody configured as in xmppgate(8) "The backend" (port 5322 on
+#      127.0.0.1);
+#   3. boots it with `systemd-nspawn -b --private-network` (the container
+#      has only its own loopback), `systemctl enable --now xmppgate.socket`
+#      inside, registers alice in Prosody;  the host need not run systemd:
+#      --register=no --keep-unit, and a tmpfs on /run/systemd/nspawn when
+#      that is on disk (unmounted again);  commands run inside through
+#      nsenter into the container's init;
+#   4. logs in through port 5222 with tests/xmpp_client.py (slixmpp:
+#      STARTTLS, PLAIN, bind, a message to itself) once with the right and
+#      once with a wrong password, and checks the summary lines in the
+#      journal, that no instance failed, that nothing xmppgate or the helper
+#      logged says EPERM/EACCES, and (with strace on the host) that no
+#      system call of xmppgate or its helper failed with EPERM, EACCES,
+#      EROFS or ENOSYS or was killed by SIGSYS;
+#   5. holds one connection open and looks at the live instance: exposure
+#      from `systemd-analyze security`, dynamic user, no capabilities,
+#      no_new_privs, seccomp, read-only root, no /proc/sys;
+#   6. prints PASS or FAIL, shuts the container down and removes the scratch
+#      directory.
+#
+# Every wait is bounded.  Exit status: 0 PASS, 1 FAIL, 77 SKIP (cannot run
+# here: not root, no systemd-nspawn, no root file system, or the container
+# does not boot).
+#
+# Environment:
+#   XG_ROOTFS    the root file system to boot (default /srv/fresh, else one
+#                made before by XG_MAKE_ROOTFS=1); only read
+#   XG_MAKE_ROOTFS=1  without a root file system, build one with debootstrap
+#                (Debian 12 minbase + systemd, prosody, python3-slixmpp) in
+#                XG_SCRATCH/rootfs-bookworm, kept for later runs
+#   XG_SCRATCH   where the run's directory is made (default /srv/unitcheck)
+#   XG_BIN       the xmppgate binary (default: ./xmppgate of the build tree)
+#   XG_KEEP=1    keep the run's directory (logs, overlay upper layer)
+#   XG_STRACE=0  do not trace the container's systemd with strace
+#   XG_MAX_EXPOSURE  highest acceptable exposure level (default 1.5, as in
+#                tests/t-units.sh)
+#   XG_DEBUG=1   PID 1 of the container logs at debug level (see below)
+#   XG_DROPIN    text of an extra drop-in for xmppgate@.service, e.g. to try
+#                a fix or to see that a breaking directive makes this FAIL
+set -u -o pipefail
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+PROG='unit-check.sh'
+ROOTFS=${XG_ROOTFS:-/srv/fresh}
+SCRATCH=${XG_SCRATCH:-/srv/unitcheck}
+BIN=${XG_BIN:-$top_builddir/xmppgate}
+PASSWD_HELPER=$top_builddir/contrib/xmppgate-auth-passwd
+MAX_EXPOSURE=${XG_MAX_EXPOSURE:-1.5}
+DOMAIN=example.org
+PKGS="systemd prosody python3-slixmpp libgnutls30 libsystemd0"
+T0=$(date +%s)
+
+log() { printf '%s: %s\n' "$PROG" "$*"; }
+check() { printf '%s: CHECK %s\n' "$PROG" "$*"; }
+pass() { printf '%s: PASS %s\n' "$PROG" "$*"; }
+skip() {
+	printf '%s: SKIP: %s\n' "$PROG" "$*"
+	RESULT=77
+	exit 77
+}
+fail() {
+	printf '%s: FAIL %s\n' "$PROG" "$*" >&2
+	RESULT=1
+	exit 1
+}
+indent() { sed 's/^/    /'; }
+
+RESULT=
+HOLD_PID=
+RUN=
+NSPAWN_PID=
+LEADER=
+STRACE_PID=
+OUR_TMPFS=
+MOUNTED=
+
+# teardown: stop strace and the container (poweroff, then SIGKILL), unmount,
+# remove the run's directory (kept on failure as far as the logs go).
+teardown() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$RESULT" ] || { [ "$rc" -eq 0 ] && RESULT=0 || RESULT=$rc; }
+	release
+	if [ -n "$LEADER" ] && [ -d "$RUN/logs" ] && [ ! -s "$RUN/logs/journal.txt" ]; then
+		in_ct 20 journalctl -b -o short-precise --no-pager >"$RUN/logs/journal.txt" 2>&1
+	fi
+	if [ -n "$STRACE_PID" ]; then
+		kill -TERM "$STRACE_PID" 2>/dev/null
+		wait "$STRACE_PID" 2>/dev/null
+	fi
+	if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
+		# SIGTERM makes systemd-nspawn power the container off.
+		kill -TERM "$NSPAWN_PID" 2>/dev/null
+		for _ in $(seq 1 300); do
+			kill -0 "$NSPAWN_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+			log "container did not power off within 30 s; killing it"
+			# The container's init: SIGKILL ends its whole PID namespace.
+			[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
+			sleep 1
+			kill -KILL "$NSPAWN_PID" 2>/dev/null
+		fi
+		wait "$NSPAWN_PID" 2>/dev/null
+	fi
+	if [ -n "$MOUNTED" ]; then
+		umount "$RUN/root" 2>/dev/null || umount -l "$RUN/root" 2>/dev/null
+	fi
+	if [ -n "$OUR_TMPFS" ]; then
+		umount /run/systemd/nspawn 2>/dev/null ||
+			log "note: /run/systemd/nspawn (tmpfs) still in use, left mounted"
+	fi
+	if [ -n "$RUN" ] && [ -d "$RUN" ]; then
+		if [ -n "${XG_KEEP:-}" ]; then
+			log "keeping $RUN"
+		elif [ "$RESULT" != 0 ]; then
+			rm -rf "$RUN/root" "$RUN/upper" "$RUN/work"
+			log "logs kept in $RUN/logs"
+		else
+			rm -rf "$RUN"
+		fi
+	fi
+	case $RESULT in
+	0) log "PASS ($(($(date +%s) - T0)) s)" ;;
+	77) ;;
+	*) log "FAIL ($(($(date +%s) - T0)) s)" ;;
+	esac
+	exit "$RESULT"
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# in_ct SECONDS CMD...: run CMD inside the container (all its namespaces),
+# with a clean environment, killed after SECONDS.
+in_ct() {
+	local secs=$1
+	shift
+	timeout -k 5 "$secs" nsenter -t "$LEADER" -a \
+		env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		LANG=C.UTF-8 TERM=dumb SYSTEMD_COLORS=0 SYSTEMD_PAGER= "$@"
+}
+
+# release: let the connection held open for the live checks go.
+release() {
+	[ -n "$HOLD_PID" ] || return 0
+	in_ct 10 touch /run/unit-check-release
+	wait "$HOLD_PID" 2>/dev/null
+	HOLD_PID=
+}
+
+# summary_field LINE KEY: the value of KEY= in a summary line.
+summary_field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# expect_fields LINE KEY=VALUE...: as tests/lib.sh expect_summary ("*" any
+# value but "-", ">0" a number above 0).
+expect_fields() {
+	local line=$1 kv k v got
+	shift
+	for kv in "$@"; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		got=$(summary_field "$line" "$k")
+		case $v in
+		'*') [ -n "$got" ] && [ "$got" != - ] ||
+			fail "summary: $k should be set: $line" ;;
+		'>0') case $got in '' | *[!0-9]*) fail "summary: $k=$got is not a number: $line" ;; esac
+			[ "$got" -gt 0 ] || fail "summary: $k should be > 0: $line" ;;
+		*) [ "$got" = "$v" ] || fail "summary: expected $k=$v, got $k=$got: $line" ;;
+		esac
+	done
+}
+
+# ---------------------------------------------------------------- can we?
+[ "$(id -u)" -eq 0 ] || skip "must run as root (systemd-nspawn, mounts)"
+command -v systemd-nspawn >/dev/null ||
+	skip "systemd-nspawn not installed (apt-get install systemd-container)"
+command -v nsenter >/dev/null || skip "nsenter (util-linux) not installed"
+command -v certtool >/dev/null || skip "certtool (gnutls-bin) not installed"
+# systemd-nspawn keeps per-machine state under /run/systemd/nspawn and
+# refuses to clean it up unless that is a tmpfs (here /run may be on disk).
+mkdir -p /run/systemd/nspawn
+if [ "$(stat -f -c %T /run/systemd/nspawn)" != tmpfs ]; then
+	mount -t tmpfs -o mode=0755,size=16m xg-unitcheck-nspawn /run/systemd/nspawn ||
+		skip "cannot mount a tmpfs on /run/systemd/nspawn"
+	OUR_TMPFS=1
+fi
+
+# install_pkgs ROOT LOG PACKAGE...: apt-get install in ROOT (systemd-nspawn,
+# not booted, host network); policy-rc.d: no daemon starts now.
+install_pkgs() {
+	local root=$1 logf=$2 rc=0
+	shift 2
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 755 "$root/usr/sbin/policy-rc.d"
+	timeout -k 10 900 systemd-nspawn -q -D "$root" --register=no --keep-unit \
+		--resolv-conf=copy-host --pipe -E DEBIAN_FRONTEND=noninteractive \
+		sh -c "apt-get update && apt-get install -y --no-install-recommends $*" \
+		</dev/null >"$logf" 2>&1 || rc=$?
+	rm -f "$root/usr/sbin/policy-rc.d"
+	return $rc
+}
+
+has_systemd() { [ -x "$1/lib/systemd/systemd" ] || [ -x "$1/usr/lib/systemd/systemd" ]; }
+# make_rootfs DIR: a Debian 12 root file system with what the check needs,
+# from the mirror the host's apt uses (debootstrap's default otherwise).
+make_rootfs() {
+	local dir=$1 mirror
+	command -v debootstrap >/dev/null || skip "XG_MAKE_ROOTFS=1 needs debootstrap"
+	mirror=$(awk '/^URIs:/ { u = $2 } /^Suites:/ && / bookworm( |$)/ && u { print u; exit }' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null)
+	[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' \
+		/etc/apt/sources.list 2>/dev/null)
+	log "building a Debian 12 root file system in $dir (debootstrap${mirror:+ from $mirror}; minutes)"
+	rm -rf "$dir.tmp"
+	mkdir -p "$(dirname "$dir")"
+	# shellcheck disable=SC2086
+	timeout -k 10 1800 debootstrap --variant=minbase --include=systemd,systemd-sysv \
+		bookworm "$dir.tmp" $mirror >"$SCRATCH/debootstrap.log" 2>&1 ||
+		{ tail -n 20 "$SCRATCH/debootstrap.log" | indent; rm -rf "$dir.tmp"; skip "debootstrap failed ($SCRATCH/debootstrap.log)"; }
+	# shellcheck disable=SC2086
+	install_pkgs "$dir.tmp" "$SCRATCH/debootstrap-apt.log" $PKGS ||
+		{ tail -n 20 "$SCRATCH/debootstrap-apt.log" | indent; rm -rf "$dir.tmp"; skip "apt-get install in the new root file system failed"; }
+	mv "$dir.tmp" "$dir"
+}
+if ! has_systemd "$ROOTFS"; then
+	# Without XG_ROOTFS: a root file system built by an earlier
+	# XG_MAKE_ROOTFS=1 run, or build one now.
+	cached=$SCRATCH/rootfs-bookworm
+	if [ -z "${XG_ROOTFS:-}" ] && ! has_systemd "$cached" && [ -n "${XG_MAKE_ROOTFS:-}" ]; then
+		make_rootfs "$cached"
+	fi
+	if [ -z "${XG_ROOTFS:-}" ] && has_systemd "$cached"; then
+		ROOTFS=$cached
+	else
+		skip "no root file system with systemd at $ROOTFS (set XG_ROOTFS, or XG_MAKE_ROOTFS=1 to debootstrap one into $cached)"
+	fi
+fi
+[ -x "$BIN" ] || fail "xmppgate not built: $BIN (run make)"
+[ -x "$PASSWD_HELPER" ] || fail "sample helper not built: $PASSWD_HELPER (run make)"
+if ldd "$BIN" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+	log "note: $BIN is a sanitizer build"
+fi
+
+mkdir -p "$SCRATCH"
+RUN=$(mktemp -d "$SCRATCH/run.XXXXXX")
+LOGS=$RUN/logs
+R=$RUN/root
+mkdir -p "$LOGS" "$R"
+MACHINE=xg-unitcheck-$$
+log "run directory $RUN, root file system $ROOTFS (not written to)"
+# The binary as it is now (the build tree may change under us).
+cp "$BIN" "$RUN/xmppgate"
+
+# ---------------------------------------------------------------- root fs
+if grep -qw overlay /proc/filesystems &&
+	mkdir -p "$RUN/upper" "$RUN/work" &&
+	mount -t overlay xg-unitcheck -o "lowerdir=$ROOTFS,upperdir=$RUN/upper,workdir=$RUN/work" "$R" 2>"$LOGS/mount.log"; then
+	MOUNTED=1
+	log "overlay over $ROOTFS at $R"
+else
+	log "no overlayfs ($(cat "$LOGS/mount.log" 2>/dev/null)); copying $ROOTFS"
+	timeout 600 cp -a "$ROOTFS/." "$R/" || fail "cp -a $ROOTFS $R failed"
+fi
+
+missing=
+for p in $PKGS; do
+	chroot "$R" dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	# Into the overlay only, with the host's network, before the container
+	# boots with a private one.
+	log "installing into the container's root:$missing"
+	# shellcheck disable=SC2086
+	install_pkgs "$R" "$LOGS/apt.log" $missing ||
+		{ tail -n 20 "$LOGS/apt.log" | indent; skip "cannot install$missing into the container's root"; }
+fi
+
+# ---------------------------------------------------------------- install
+check "install xmppgate, the units, certificate, helper, options and Prosody's config"
+C=$RUN/certs
+mkdir -p "$C"
+cat >"$C/ca.tmpl" <<EOF
+cn = "xmppgate unit-check CA"
+serial = 1
+expiration_days = 2
+ca
+cert_signing_key
+EOF
+cat >"$C/server.tmpl" <<EOF
+cn = "$DOMAIN"
+serial = 2
+expiration_days = 2
+dns_name = "$DOMAIN"
+tls_www_server
+signing_key
+encryption_key
+EOF
+{
+	certtool --generate-privkey --key-type=ecdsa --outfile "$C/ca-key.pem" &&
+	certtool --generate-self-signed --load-privkey "$C/ca-key.pem" \
+		--template "$C/ca.tmpl" --outfile "$C/ca.pem" &&
+	certtool --generate-privkey --key-type=ecdsa --outfile "$C/key.pem" &&
+	certtool --generate-certificate --load-privkey "$C/key.pem" \
+		--load-ca-certificate "$C/ca.pem" --load-ca-privkey "$C/ca-key.pem" \
+		--template "$C/server.tmpl" --outfile "$C/cert.pem"
+} >"$LOGS/certtool.log" 2>&1 || fail "certtool failed (see $LOGS/certtool.log)"
+cat "$C/cert.pem" "$C/ca.pem" >"$C/chain.pem"
+
+install -m 755 "$RUN/xmppgate" "$R/usr/sbin/xmppgate"
+install -m 644 "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate@.service" \
+	"$R/etc/systemd/system/"
+if [ -n "${XG_DROPIN:-}" ]; then
+	mkdir -p "$R/etc/systemd/system/xmppgate@.service.d"
+	printf '[Service]\n%s\n' "$XG_DROPIN" >"$R/etc/systemd/system/xmppgate@.service.d/zz-unit-check.conf"
+	log "extra drop-in for xmppgate@.service:"
+	printf '%s\n' "$XG_DROPIN" | indent
+fi
+# Readable by root only: systemd hands the service copies (LoadCredential=).
+install -d -m 700 "$R/etc/xmppgate"
+install -m 600 "$C/chain.pem" "$R/etc/xmppgate/cert.pem"
+install -m 600 "$C/key.pem" "$R/etc/xmppgate/key.pem"
+install -d -m 755 "$R/usr/local/libexec/xmppgate" "$R/usr/local/share/xmppgate-unit-check"
+# The sample helper with its passwd file set up as xmppgate(8) "systemd"
+# says for DynamicUser=: the file belongs to a group of its own, readable by
+# that group only, and a drop-in gives the service that group.  The helper
+# reads the file its wrapper names (contrib/README "Another file").
+install -m 755 "$PASSWD_HELPER" "$R/usr/local/libexec/xmppgate/xmppgate-auth-passwd"
+printf '#!/bin/sh\nexec %s %s\n' /usr/local/libexec/xmppgate/xmppgate-auth-passwd \
+	/etc/xmppgate/passwd >"$R/usr/local/libexec/xmppgate/auth"
+chmod 755 "$R/usr/local/libexec/xmppgate/auth"
+groupadd --root "$R" --system xmppgate-auth >"$LOGS/groupadd.log" 2>&1 ||
+	fail "groupadd --root $R failed (see $LOGS/groupadd.log)"
+gid=$(awk -F: '$1 == "xmppgate-auth" { print $3 }' "$R/etc/group")
+[ -n "$gid" ] || fail "no group xmppgate-auth in $R/etc/group"
+printf 'secret' | "$PASSWD_HELPER" --hash "alice@$DOMAIN" >"$R/etc/xmppgate/passwd" ||
+	fail "$PASSWD_HELPER --hash failed"
+chown "0:$gid" "$R/etc/xmppgate" "$R/etc/xmppgate/passwd"
+chmod 750 "$R/etc/xmppgate"
+chmod 640 "$R/etc/xmppgate/passwd"
+mkdir -p "$R/etc/systemd/system/xmppgate@.service.d"
+printf '[Service]\nSupplementaryGroups=xmppgate-auth\n' \
+	>"$R/etc/systemd/system/xmppgate@.service.d/passwd.conf"
+cat >"$R/etc/default/xmppgate" <<EOF
+XMPPGATE_OPTS="--domain $DOMAIN --auth /usr/local/libexec/xmppgate/auth --backend 127.0.0.1:5322"
+EOF
+install -m 644 "$C/ca.pem" "$top_srcdir/tests/xmpp_client.py" \
+	"$R/usr/local/share/xmppgate-unit-check/"
+# Prosody as the distribution runs it (prosody.service, user prosody), on a
+# loopback-only plaintext port as xmppgate(8) "The backend" says.
+cat >"$R/etc/prosody/prosody.cfg.lua" <<EOF
+-- scripts/unit-check.sh: xmppgate's backend, see xmppgate(8) "The backend"
+admins = { }
+modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "posix" }
+modules_disabled = { "s2s", "dialback", "register", "offline" }
+pidfile = "/run/prosody/prosody.pid"
+log = { info = "*syslog" }
+interfaces = { "127.0.0.1" }
+c2s_ports = { 5322 }
+c2s_interfaces = { "127.0.0.1" }
+s2s_ports = { }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+allow_registration = false
+authentication = "internal_hashed"
+certificates = "certs"
+VirtualHost "$DOMAIN"
+EOF
+install -d -m 755 "$R/etc/prosody/certs"
+install -m 644 "$C/chain.pem" "$R/etc/prosody/certs/$DOMAIN.crt"
+install -m 640 "$C/key.pem" "$R/etc/prosody/certs/$DOMAIN.key"
+pgid=$(awk -F: '$1 == "prosody" { print $3 }' "$R/etc/group")
+[ -n "$pgid" ] || fail "no group prosody in the container"
+chgrp "$pgid" "$R/etc/prosody/certs/$DOMAIN.key"
+pass "installed ($(sha256sum "$RUN/xmppgate" | cut -c1-12) xmppgate)"
+
+# ---------------------------------------------------------------- boot
+# The host may have cgroup v1, hybrid or v2; let systemd-nspawn choose,
+# then force each layout.
+check "boot the container (systemd-nspawn -b --private-network)"
+booted=
+for hier in "" 1 0; do
+	echo "=== systemd-nspawn -b${hier:+ with SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=$hier}" >>"$LOGS/nspawn.log"
+	env ${hier:+SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=$hier} setsid systemd-nspawn -b -D "$R" -M "$MACHINE" \
+		--private-network --register=no --keep-unit --console=passive \
+		</dev/null >>"$LOGS/nspawn.log" 2>&1 &
+	NSPAWN_PID=$!
+	LEADER=
+	for _ in $(seq 1 300); do
+		kill -0 "$NSPAWN_PID" 2>/dev/null || break
+		LEADER=$(pgrep -P "$NSPAWN_PID" -x systemd | head -n 1)
+		[ -n "$LEADER" ] && break
+		sleep 0.1
+	done
+	state=
+	if [ -n "$LEADER" ]; then
+		for _ in $(seq 1 180); do
+			kill -0 "$NSPAWN_PID" 2>/dev/null || break
+			state=$(in_ct 10 systemctl is-system-running 2>/dev/null)
+			case $state in running | degraded) break ;; esac
+			sleep 0.5
+		done
+	fi
+	case $state in
+	running | degraded)
+		booted=1
+		break ;;
+	esac
+	log "boot${hier:+ with SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=$hier} failed (state '${state:-none}'):"
+	tail -n 15 "$LOGS/nspawn.log" | indent
+	kill -TERM "$NSPAWN_PID" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
+	[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
+	kill -KILL "$NSPAWN_PID" 2>/dev/null
+	wait "$NSPAWN_PID" 2>/dev/null
+	NSPAWN_PID=
+done
+[ -n "$booted" ] || skip "systemd-nspawn cannot boot a container here (log above, $LOGS/nspawn.log)"
+in_ct 10 systemctl --failed --no-legend >"$LOGS/failed-at-boot.txt" 2>&1
+pass "systemd $(in_ct 10 systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p') is PID 1 in $MACHINE (leader $LEADER), state $state, $(($(date +%s) - T0)) s"
+[ "$state" = running ] || { log "failed units at boot:"; indent <"$LOGS/failed-at-boot.txt"; }
+
+# ---------------------------------------------------------------- enable
+check "systemctl enable --now xmppgate.socket; Prosody on 127.0.0.1:5322; account alice"
+in_ct 30 systemctl enable --now xmppgate.socket >"$LOGS/enable.log" 2>&1 ||
+	{ indent <"$LOGS/enable.log"; fail "systemctl enable --now xmppgate.socket failed"; }
+in_ct 60 systemctl enable --now prosody.service >>"$LOGS/enable.log" 2>&1 ||
+	{ indent <"$LOGS/enable.log"; fail "systemctl enable --now prosody.service failed"; }
+in_ct 10 systemctl is-active --quiet xmppgate.socket ||
+	fail "xmppgate.socket is not active: $(in_ct 10 systemctl status --no-pager xmppgate.socket 2>&1 | tail -n 5)"
+listening() { # PORT: a TCP socket listens on it inside the container
+	in_ct 10 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+		awk -v p="$(printf '%04X' "$1")" '$4 == "0A" && $2 ~ (":" p "$") { f = 1 } END { exit !f }'
+}
+for _ in $(seq 1 100); do
+	listening 5322 && listening 5222 && break
+	sleep 0.2
+done
+listening 5222 || fail "nothing listens on port 5222 in the container"
+listening 5322 || {
+	in_ct 10 journalctl -u prosody --no-pager -n 20 | indent
+	fail "Prosody does not listen on 127.0.0.1:5322"
+}
+in_ct 60 prosodyctl register alice "$DOMAIN" secret >"$LOGS/prosodyctl.log" 2>&1 ||
+	{ indent <"$LOGS/prosodyctl.log"; fail "prosodyctl register alice failed"; }
+# XG_DEBUG=1: PID 1's debug messages (seccomp set-up, credentials,
+# namespaces) go to the journal too, for $LOGS/journal.txt.  (systemd 252
+# then logs from the forked child before it moves into the unit's cgroup,
+# and journald's 1 s metadata cache may attribute xmppgate's first lines to
+# init.scope: systemd issue #30886.  The check of _SYSTEMD_UNIT below is
+# therefore made only without XG_DEBUG.)
+if [ -n "${XG_DEBUG:-}" ]; then
+	in_ct 10 systemd-analyze set-log-level debug || log "note: could not raise PID 1's log level"
+fi
+pass "socket listening on 5222, Prosody on 5322"
+
+# ---------------------------------------------------------------- strace
+# strace on the host follows every process the container's systemd starts;
+# xmppgate's and the helper's failed system calls show up with their errno
+# (SystemCallErrorNumber=EPERM makes a filtered call return EPERM).
+if [ "${XG_STRACE:-1}" != 0 ] && command -v strace >/dev/null; then
+	strace -f -q -e signal=none -s 80 -o "$LOGS/strace.txt" -p "$LEADER" 2>"$LOGS/strace.err" &
+	STRACE_PID=$!
+	for _ in $(seq 1 50); do
+		[ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$LEADER/status")" != 0 ] && break
+		sleep 0.1
+	done
+	[ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$LEADER/status")" != 0 ] ||
+		{ log "note: strace did not attach: $(cat "$LOGS/strace.err")"; kill "$STRACE_PID" 2>/dev/null; wait "$STRACE_PID" 2>/dev/null; STRACE_PID=; }
+else
+	log "note: no strace on the host (or XG_STRACE=0): system calls are not traced"
+fi
+
+# ---------------------------------------------------------------- logins
+CLIENT="/usr/bin/python3 /usr/local/share/xmppgate-unit-check/xmpp_client.py
+	--host 127.0.0.1 --port 5222 --ca /usr/local/share/xmppgate-unit-check/ca.pem --timeout 20"
+check "alice logs in through the socket-activated unit (STARTTLS, PLAIN, bind, message)"
+# shellcheck disable=SC2086
+out=$(in_ct 60 $CLIENT --jid "alice@$DOMAIN" --password secret \
+	--to "alice@$DOMAIN" --message "hello through xmppgate@.service" 2>"$LOGS/client-ok.err") ||
+	fail "client: $out"
+echo "    $out"
+case $out in
+*"login=ok bind=ok jid=alice@$DOMAIN/"*"message=ok"*) ;;
+*) fail "unexpected client result: $out" ;;
+esac
+pass "login through the unit"
+
+check "a wrong password is refused (not-authorized)"
+# shellcheck disable=SC2086
+out=$(in_ct 60 $CLIENT --jid "alice@$DOMAIN" --password wrong \
+	--expect auth-failure --condition not-authorized 2>"$LOGS/client-bad.err") ||
+	fail "client: $out"
+echo "    $out"
+pass "wrong password refused"
+
+check "the journal has one summary line for each: outcome=ok and outcome=refused"
+for _ in $(seq 1 100); do
+	sums=$(in_ct 10 journalctl -t xmppgate -o cat --no-pager | grep ' summary ')
+	[ "$(printf '%s\n' "$sums" | grep -c ' summary ')" -ge 2 ] && break
+	sleep 0.2
+done
+in_ct 10 journalctl -b -o short-precise --no-pager |
+	grep ' xmppgate\[[0-9]*\]: \| Started xmppgate@' >"$LOGS/xmppgate-journal.txt"
+indent <"$LOGS/xmppgate-journal.txt"
+[ "$(printf '%s\n' "$sums" | grep -c ' summary ')" -eq 2 ] ||
+	fail "expected 2 summary lines, found: $sums"
+ok_line=$(printf '%s\n' "$sums" | sed -n 1p)
+bad_line=$(printf '%s\n' "$sums" | sed -n 2p)
+expect_fields "$ok_line" outcome=ok user=alice domain=$DOMAIN backend=127.0.0.1:5322 \
+	rx='>0' tx='>0' client='*'
+expect_fields "$bad_line" outcome=refused user=alice domain=$DOMAIN backend=- client='*'
+case $bad_line in
+*'reason="client closed the stream after 1 failed attempt"'*) ;;
+*) fail "unexpected reason for the refused login: $bad_line" ;;
+esac
+pass "summary lines as expected"
+
+check "the journal parsed xmppgate's priorities (JOURNAL_STREAM): the failed attempt at notice"
+in_ct 10 journalctl -t xmppgate -o cat --no-pager | grep -q '^<[0-7]>' &&
+	fail "a log line still carries its <N> prefix: JOURNAL_STREAM not recognised"
+in_ct 10 journalctl -t xmppgate -p 5..5 -o cat --no-pager | grep -q 'authentication attempt 1 failed' ||
+	fail "the failed attempt is not logged at priority notice"
+pass "priorities ok"
+
+if [ -z "${XG_DEBUG:-}" ]; then
+	check "journalctl -u 'xmppgate@*' shows every line xmppgate and its helper logged"
+	all=$(in_ct 10 journalctl -t xmppgate -o cat --no-pager | wc -l)
+	attributed=$(in_ct 10 journalctl -t xmppgate -u 'xmppgate@*' -o cat --no-pager | wc -l)
+	[ "$all" -gt 0 ] && [ "$all" -eq "$attributed" ] ||
+		fail "$all lines from xmppgate, $attributed of them attributed to an xmppgate@ unit"
+	pass "$all of $all lines"
+fi
+
+check "every instance ended cleanly (no failed unit, no leftover instance)"
+for _ in $(seq 1 50); do
+	left=$(in_ct 10 systemctl list-units --all --no-legend --plain 'xmppgate@*.service' | awk '{ print $1 }')
+	[ -z "$left" ] && break
+	sleep 0.2
+done
+failed=$(in_ct 10 systemctl list-units --failed --no-legend --plain 'xmppgate*' | awk '{ print $1 }')
+[ -z "$failed" ] || fail "failed units: $failed"
+[ -z "$left" ] || fail "instances still loaded: $left"
+n=$(in_ct 10 journalctl -u 'xmppgate@*' -o cat --no-pager | grep -c 'Deactivated successfully')
+[ "$n" -ge 2 ] || fail "expected 2 'Deactivated successfully', found $n"
+pass "$n instances deactivated successfully, none failed"
+
+if [ -n "$STRACE_PID" ]; then
+	kill -TERM "$STRACE_PID" 2>/dev/null
+	wait "$STRACE_PID" 2>/dev/null
+	STRACE_PID=
+	check "strace: no system call of xmppgate or its helper denied (EPERM/EACCES/EROFS/ENOSYS, SIGSYS)"
+	# Pass 1: the pid that executed /usr/sbin/xmppgate (and the line it
+	# did it on: before it, that pid is systemd setting up the sandbox)
+	# and every process forked below it.  Pass 2: their failed calls.
+	awk '
+	NR == FNR {
+		if ($0 ~ /execve\("\/usr\/sbin\/xmppgate"/ && $0 ~ / = 0$/ && !($1 in at)) {
+			at[$1] = FNR
+			procs++
+		}
+		if ($0 ~ /^[0-9]+ (<\.\.\. )?(clone3?|v?fork)[ (]/ && match($0, / = [0-9]+$/)) {
+			c = substr($0, RSTART + 3)
+			parent[c] = $1
+			born[c] = FNR
+		}
+		next
+	}
+	FNR == 1 {
+		do {
+			more = 0
+			for (c in parent) {
+				p = parent[c]
+				if (!(c in kid) && (((p in at) && born[c] > at[p]) || (p in kid))) {
+					kid[c] = 1
+					more = 1
+				}
+			}
+		} while (more)
+	}
+	(($1 in at) && FNR > at[$1]) || ($1 in kid) {
+		n++
+		if ($0 ~ / = -1 (EPERM|EACCES|EROFS|ENOSYS) / || $0 ~ /killed by SIGSYS/)
+			print
+	}
+	END { printf "%d lines of %d xmppgate processes\n", n, procs > "/dev/stderr" }
+	' "$LOGS/strace.txt" "$LOGS/strace.txt" >"$LOGS/denied.txt" 2>"$LOGS/strace-count.txt"
+	traced=$(cat "$LOGS/strace-count.txt")
+	case $traced in
+	"0 lines"* | *" of 0 "*) fail "strace saw no xmppgate process ($traced)" ;;
+	esac
+	if [ -s "$LOGS/denied.txt" ]; then
+		indent <"$LOGS/denied.txt" | head -n 30
+		fail "system calls denied to xmppgate or its helper (above, $LOGS/denied.txt)"
+	fi
+	pass "none denied ($traced)"
+fi
+
+check "nothing that xmppgate or the helper logged says EPERM or EACCES"
+in_ct 10 journalctl -t xmppgate -o cat --no-pager >"$LOGS/xmppgate-stderr.txt"
+[ -s "$LOGS/xmppgate-stderr.txt" ] || fail "no log line from xmppgate in the journal"
+if grep -iE 'not permitted|permission denied|EPERM|EACCES|read-only file system|seccomp|bad system call' \
+	"$LOGS/xmppgate-stderr.txt" >"$LOGS/denied-log.txt"; then
+	indent <"$LOGS/denied-log.txt"
+	fail "xmppgate or the helper logged a denial"
+fi
+pass "$(wc -l <"$LOGS/xmppgate-stderr.txt") lines, no denial"
+
+# ---------------------------------------------------------------- live
+check "a live instance: systemd-analyze security, user, capabilities, seccomp, mounts"
+# The connection is held until /run/unit-check-release exists (at most 15 s).
+in_ct 20 /usr/bin/python3 -c '
+import os, socket, time
+s = socket.create_connection(("127.0.0.1", 5222))
+for i in range(150):
+    if os.path.exists("/run/unit-check-release"):
+        break
+    time.sleep(0.1)
+' >/dev/null 2>&1 &
+HOLD_PID=$!
+unit=
+for _ in $(seq 1 50); do
+	unit=$(in_ct 10 systemctl list-units --no-legend --plain --state=running 'xmppgate@*.service' | awk 'NR == 1 { print $1 }')
+	[ -n "$unit" ] && break
+	sleep 0.2
+done
+[ -n "$unit" ] || fail "no running xmppgate@ instance while a connection is open"
+in_ct 10 systemctl status --no-pager "$unit" >"$LOGS/status-live.txt" 2>&1
+in_ct 10 systemctl status --no-pager xmppgate.socket >"$LOGS/status-socket.txt" 2>&1
+indent <"$LOGS/status-live.txt" | head -n 12
+in_ct 30 systemd-analyze security --no-pager "$unit" >"$LOGS/security.txt" 2>&1
+# (The instance name has colons in it.)
+level=$(sed -n 's/.*Overall exposure level for .*: \([0-9][0-9.]*\) .*/\1/p' "$LOGS/security.txt")
+grep '✗' "$LOGS/security.txt" | indent
+echo "    exposure $level (live instance $unit)"
+[ -n "$level" ] || { tail -n 5 "$LOGS/security.txt"; fail "no exposure level"; }
+awk -v l="$level" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(l <= m) }' ||
+	fail "exposure $level is above $MAX_EXPOSURE"
+pid=$(in_ct 10 systemctl show -p MainPID --value "$unit")
+st=$(in_ct 10 cat "/proc/$pid/status")
+printf '%s\n' "$st" | grep -E '^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):' | indent
+uid=$(printf '%s\n' "$st" | awk '/^Uid:/ { print $2 }')
+[ -n "$uid" ] && [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] ||
+	fail "xmppgate runs as uid '$uid', not a dynamic user (61184-65519)"
+printf '%s\n' "$st" | grep -q '^CapEff:[[:space:]]*0000000000000000$' || fail "xmppgate has capabilities"
+printf '%s\n' "$st" | grep -q '^CapBnd:[[:space:]]*0000000000000000$' || fail "bounding set not empty"
+printf '%s\n' "$st" | grep -q '^NoNewPrivs:[[:space:]]*1$' || fail "no_new_privs not set"
+printf '%s\n' "$st" | grep -q '^Seccomp:[[:space:]]*2$' || fail "no seccomp filter"
+in_ct 10 cat "/proc/$pid/mountinfo" >"$LOGS/mountinfo-live.txt"
+awk '$5 == "/" { print $6 }' "$LOGS/mountinfo-live.txt" | grep -q '^ro' ||
+	fail "the root is not read-only for xmppgate (ProtectSystem=strict)"
+in_ct 10 test -e "/proc/$pid/root/proc/sys/kernel" &&
+	fail "xmppgate sees /proc/sys (ProcSubset=pid)"
+cred=$(in_ct 10 stat -c '%a %u' "/run/credentials/$unit/key")
+[ "$cred" = "400 $uid" ] || fail "credential key is '$cred', expected '400 $uid'"
+release
+pass "uid $uid, no capabilities, no_new_privs, seccomp, read-only /, no /proc/sys, key 0400; exposure $level"
+
+# ---------------------------------------------------------------- collect
+in_ct 20 journalctl -b -o short-precise --no-pager >"$LOGS/journal.txt" 2>&1
+RESULT=0
