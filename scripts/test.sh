@@ -1,31 +1,24 @@
 #!/bin/bash
 # Build xmppgate and run every test: dependencies, autoreconf, configure,
-# make, make check (the logs of failed tests are printed), make distcheck.
+# make, make check (the logs of failed tests are printed), make distcheck,
+# then the checked runs: the fuzzers (scripts/fuzz.sh), the whole suite
+# under ASan+UBSan (scripts/sanitize.sh) and under valgrind
+# (scripts/valgrind.sh).  XG_FUZZ_SECONDS sets each fuzzer's time (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 
+step() { printf '\n==== test.sh: %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "dependencies"
 bash scripts/deps.sh
+step "build"
 autoreconf -fi
 ./configure
 make -j2
-
-show_failed() {
-	local trs log
-	for trs in $(find . -name '*.trs' | sort); do
-		if grep -q '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$trs"; then
-			log=${trs%.trs}.log
-			echo "======== $log"
-			cat "$log"
-		fi
-	done
-	[ -f test-suite.log ] && tail -n 30 test-suite.log
-}
-
-if ! make -j2 check; then
-	show_failed
-	echo "test.sh: make check failed" >&2
-	exit 1
-fi
+step "make check"
+run_check test.sh
+step "make distcheck"
 if ! make -j2 distcheck; then
 	echo "test.sh: make distcheck failed" >&2
 	for f in $(find . -path './xmppgate-*/_build/*' -name '*.log' 2>/dev/null); do
@@ -34,4 +27,11 @@ if ! make -j2 distcheck; then
 	done
 	exit 1
 fi
+step "fuzzers, ${XG_FUZZ_SECONDS:-60} s each, two at a time, ASan+UBSan"
+bash scripts/fuzz.sh -j 2 "${XG_FUZZ_SECONDS:-60}"
+step "the whole suite under ASan+UBSan"
+bash scripts/sanitize.sh
+step "the whole suite under valgrind"
+bash scripts/valgrind.sh
+step "done"
 echo "test.sh: all tests passed"
