@@ -25,7 +25,6 @@
  * data reaches plain_decode only after the TLS restart; plain_decode's
  * output is bounded and NUL-terminated, and wiped when it refuses.
  */
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,26 +155,6 @@ common_event(struct session *ss, const struct xp_event *ev)
 	return 0;
 }
 
-/* main.c domain_normalize(). */
-static int
-domain_normalize(const char *in, char *out, size_t outsz)
-{
-	size_t i, n = strlen(in);
-
-	if (n > 0 && in[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= outsz || n > XG_DOMAIN_NAME_MAX)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		if (!(isalnum(ch) || ch == '-' || ch == '.'))
-			return -1;
-		out[i] = (char)tolower(ch);
-	}
-	out[n] = '\0';
-	return 0;
-}
-
 /* main.c stream_open(). */
 static int
 stream_open(struct session *ss)
@@ -189,7 +168,7 @@ stream_open(struct session *ss)
 		return end(ss, "no stream header");
 	if (!ev.has_to)
 		return end(ss, "stream header without 'to'");
-	if (domain_normalize(ev.to, dom, sizeof(dom)) != 0 ||
+	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) != 0 ||
 	    strcmp(dom, DOMAIN) != 0 ||
 	    (ss->domain[0] && strcmp(dom, ss->domain) != 0))
 		return end(ss, "unknown domain");

@@ -199,26 +199,6 @@ number(const char *opt, const char *s, long min, long max)
 	return (int)v;
 }
 
-/* Domains are compared in lower case, without a trailing dot (RFC 7622). */
-static int
-domain_normalize(const char *in, char *out, size_t outsz)
-{
-	size_t i, n = strlen(in);
-
-	if (n > 0 && in[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= outsz || n > XG_DOMAIN_NAME_MAX)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		if (!(isalnum(ch) || ch == '-' || ch == '.'))
-			return -1;
-		out[i] = (char)tolower(ch);
-	}
-	out[n] = '\0';
-	return 0;
-}
-
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -268,7 +248,7 @@ parse_options(int argc, char **argv, struct options *o)
 			if (o->ndomains >= XG_DOMAINS_MAX)
 				usage_error("at most %d --domain options",
 				    XG_DOMAINS_MAX);
-			if (domain_normalize(optarg, domains[o->ndomains],
+			if (xg_domain_normalize(optarg, domains[o->ndomains],
 			    sizeof(domains[0])) == -1)
 				usage_error("bad domain '%s' (ASCII, IDNs as "
 				    "A-labels)", optarg);
@@ -537,7 +517,7 @@ stream_open(struct session *s)
 	if (!ev.has_to)
 		return stream_error(s, XG_SE_HOST_UNKNOWN, "no 'to' attribute",
 		    XG_EXIT_REFUSED, "stream header without 'to'");
-	if (domain_normalize(ev.to, dom, sizeof(dom)) == 0)
+	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == 0)
 		for (i = 0; i < s->o->ndomains; i++)
 			if (strcmp(dom, s->o->domains[i]) == 0)
 				found = 1;

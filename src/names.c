@@ -1,4 +1,5 @@
-/* Condition names for stream errors and SASL failures. */
+/* Names: the conditions of stream errors and SASL failures, and domains. */
+#include <ctype.h>
 #include <string.h>
 #include "xmppgate.h"
 
@@ -64,4 +65,23 @@ xg_sasl_failure_from_name(const char *s, size_t len, enum xg_sasl_failure *f)
 			return 0;
 		}
 	return -1;
+}
+
+int
+xg_domain_normalize(const char *in, char *out, size_t outsz)
+{
+	size_t i, n = strlen(in);
+
+	if (n > 0 && in[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= outsz || n > XG_DOMAIN_NAME_MAX)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if (!(isalnum(ch) || ch == '-' || ch == '.'))
+			return -1;
+		out[i] = (char)tolower(ch);
+	}
+	out[n] = '\0';
+	return 0;
 }
