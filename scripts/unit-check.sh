@@ -168,29 +168,8 @@ release() {
 	HOLD_PID=
 }
 
-# summary_field LINE KEY: the value of KEY= in a summary line.
-summary_field() {
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
-}
-
-# expect_fields LINE KEY=VALUE...: as tests/lib.sh expect_summary ("*" any
-# value but "-", ">0" a number above 0).
-expect_fields() {
-	local line=$1 kv k v got
-	shift
-	for kv in "$@"; do
-		k=${kv%%=*}
-		v=${kv#*=}
-		got=$(summary_field "$line" "$k")
-		case $v in
-		'*') [ -n "$got" ] && [ "$got" != - ] ||
-			fail "summary: $k should be set: $line" ;;
-		'>0') case $got in '' | *[!0-9]*) fail "summary: $k=$got is not a number: $line" ;; esac
-			[ "$got" -gt 0 ] || fail "summary: $k should be > 0: $line" ;;
-		*) [ "$got" = "$v" ] || fail "summary: expected $k=$v, got $k=$got: $line" ;;
-		esac
-	done
-}
+# summary_field, expect_summary
+. "$top_srcdir/tests/summary.sh"
 
 # ---------------------------------------------------------------- can we?
 [ "$(id -u)" -eq 0 ] || skip "must run as root (systemd-nspawn, mounts)"
@@ -529,9 +508,9 @@ indent <"$LOGS/xmppgate-journal.txt"
 	fail "expected 2 summary lines, found: $sums"
 ok_line=$(printf '%s\n' "$sums" | sed -n 1p)
 bad_line=$(printf '%s\n' "$sums" | sed -n 2p)
-expect_fields "$ok_line" outcome=ok user=alice domain=$DOMAIN backend=127.0.0.1:5322 \
+expect_summary "$ok_line" outcome=ok user=alice domain=$DOMAIN backend=127.0.0.1:5322 \
 	rx='>0' tx='>0' client='*'
-expect_fields "$bad_line" outcome=refused user=alice domain=$DOMAIN backend=- client='*'
+expect_summary "$bad_line" outcome=refused user=alice domain=$DOMAIN backend=- client='*'
 case $bad_line in
 *'reason="client closed the stream after 1 failed attempt"'*) ;;
 *) fail "unexpected reason for the refused login: $bad_line" ;;
