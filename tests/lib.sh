@@ -353,11 +353,16 @@ prosody_adduser() {
 # start_gate PORT ARGS...: xmppgate behind systemd-socket-activate --accept
 # on ${XG_GATE_ADDR:-127.0.0.1}:PORT (use XG_GATE_ADDR='[::1]' for IPv6);
 # stderr of every xmppgate goes to $XG_GATE_LOG; sets GATE_PID.
-# XG_GATE_ENV may list NAME=VALUE words passed with -E.
+# XG_GATE_ENV may list NAME=VALUE words passed with -E.  The sanitizers'
+# options are passed too: systemd-socket-activate gives the program only
+# the variables it is told to.
 start_gate() {
 	local port=$1 addr=${XG_GATE_ADDR:-127.0.0.1} envargs="" e
 	shift
 	require_xmppgate
+	for e in ASAN_OPTIONS UBSAN_OPTIONS; do
+		[ -z "${!e:-}" ] || envargs="$envargs -E $e=${!e}"
+	done
 	for e in ${XG_GATE_ENV:-}; do
 		envargs="$envargs -E $e"
 	done

@@ -1,0 +1,140 @@
+"""Peers that misbehave in ways a real server cannot be made to, for
+tests/t-faults.sh.  Loopback only; every wait is bounded.
+
+  fault_peers.py backend MODE PORT OUT [STALL BYTES]
+      Listen on 127.0.0.1:PORT, serve one connection from xmppgate's
+      connect mode, write what happened to OUT, exit.  MODE:
+        silent       accept, read, never answer
+        garbage      answer the stream header with an HTTP error
+        close-login  a stream header and PLAIN offered; close on <auth>
+        stall        log in (<success/>), then read nothing for STALL s,
+                     then read BYTES bytes (or to the end) and close; OUT
+                     gets "stalled-until T received N" (T on the
+                     monotonic clock)
+  fault_peers.py client PORT CA BYTES
+      Log in through xmppgate (STARTTLS, PLAIN alice/right), send BYTES
+      bytes, then read until the backend's close comes through.
+      Prints "login-at T sent-at T end=close_notify|eof" (monotonic).
+"""
+import base64
+import os
+import socket
+import ssl
+import sys
+import time
+
+NS_STREAMS = "http://etherx.jabber.org/streams"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+          "xmlns:stream='%s' id='fault' from='example.test' version='1.0'>"
+          % NS_STREAMS).encode()
+FEATURES = ("<stream:features><mechanisms xmlns='%s'><mechanism>PLAIN"
+            "</mechanism></mechanisms></stream:features>" % NS_SASL).encode()
+LIMIT = 60  # seconds: no run of a case may take longer
+
+
+def until(sock, token, buf=b""):
+    """Read until token is in buf; fail on EOF or after LIMIT s."""
+    end = time.monotonic() + LIMIT
+    while token not in buf:
+        if time.monotonic() > end:
+            sys.exit("timed out waiting for %r: %r" % (token, buf[-200:]))
+        d = sock.recv(65536)
+        if not d:
+            sys.exit("EOF waiting for %r: %r" % (token, buf[-200:]))
+        buf += d
+    return buf
+
+
+def backend(mode, port, out, stall, want):
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", port))
+    lst.listen(1)
+    lst.settimeout(LIMIT)
+    c, _ = lst.accept()
+    lst.close()
+    c.settimeout(LIMIT)
+    note = mode
+    if mode == "silent":
+        until(c, b"<stream:stream")
+        # Hold the connection until xmppgate gives up (bounded).
+        end = time.monotonic() + LIMIT
+        while time.monotonic() < end and c.recv(4096):
+            pass
+        note = "silent: xmppgate closed"
+    elif mode == "garbage":
+        until(c, b"<stream:stream")
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    elif mode == "close-login":
+        until(c, b"<stream:stream")
+        c.sendall(HEADER + FEATURES)
+        until(c, b"</auth>")
+        note = "close-login: closed on <auth>"
+    elif mode == "stall":
+        until(c, b"<stream:stream")
+        c.sendall(HEADER + FEATURES)
+        until(c, b"</auth>")
+        c.sendall(("<success xmlns='%s'/>" % NS_SASL).encode())
+        time.sleep(stall)
+        t = time.monotonic()
+        n = 0
+        while n < want:
+            d = c.recv(1 << 20)
+            if not d:
+                break
+            n += len(d)
+        note = "stalled-until %.3f received %d" % (t, n)
+    c.close()
+    with open(out, "w") as f:
+        f.write(note + "\n")
+
+
+def client(port, ca, nbytes):
+    hdr = ("<?xml version='1.0'?><stream:stream to='example.test' "
+           "xmlns='jabber:client' xmlns:stream='%s' version='1.0'>"
+           % NS_STREAMS).encode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=LIMIT)
+    s.sendall(hdr)
+    until(s, b"</stream:features>")
+    s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    until(s, b"<proceed")
+    t = ssl.create_default_context(cafile=ca).wrap_socket(
+        s, server_hostname="example.test")
+    t.sendall(hdr)
+    until(t, b"</stream:features>")
+    t.sendall(("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (
+        NS_SASL, base64.b64encode(b"\0alice\0right").decode())).encode())
+    until(t, b"<success")
+    login = time.monotonic()
+    chunk = b"x" * 65536
+    left = nbytes
+    while left > 0:
+        t.sendall(chunk[:min(left, len(chunk))])
+        left -= min(left, len(chunk))
+    sent = time.monotonic()
+    # The backend reads everything, then closes: xmppgate passes that on
+    # as close_notify.
+    end = "eof"
+    try:
+        while t.recv(65536):
+            pass
+        end = "close_notify"
+    except (ssl.SSLEOFError, ConnectionResetError):
+        pass
+    print("login-at %.3f sent-at %.3f end=%s" % (login, sent, end))
+
+
+def main():
+    if len(sys.argv) >= 5 and sys.argv[1] == "backend":
+        backend(sys.argv[2], int(sys.argv[3]), sys.argv[4],
+                float(sys.argv[5]) if len(sys.argv) > 5 else 0,
+                int(sys.argv[6]) if len(sys.argv) > 6 else 0)
+    elif len(sys.argv) == 5 and sys.argv[1] == "client":
+        client(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
