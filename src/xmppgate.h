@@ -77,10 +77,10 @@ enum xg_sasl_failure {
 	XG_SF_MECHANISM_TOO_WEAK,
 };
 const char *xg_sasl_failure_name(enum xg_sasl_failure);
+int xg_sasl_failure_from_name(const char *, size_t, enum xg_sasl_failure *);
 /* A domain as it is compared (RFC 7622): lower case, no trailing dot, only
  * letters, digits, '-' and '.', at most XG_DOMAIN_NAME_MAX; -1 if not. */
 int xg_domain_normalize(const char *in, char *out, size_t outsz);
-int xg_sasl_failure_from_name(const char *, size_t, enum xg_sasl_failure *);
 
 /* ---- xml.c: a bounded lexer for one token at a time (pure) ---- */
 
