@@ -168,8 +168,9 @@ release() {
 	HOLD_PID=
 }
 
-# summary_field, expect_summary
+# summary_field, expect_summary; make_certs
 . "$top_srcdir/tests/summary.sh"
+. "$top_srcdir/tests/certs.sh"
 
 # ---------------------------------------------------------------- can we?
 [ "$(id -u)" -eq 0 ] || skip "must run as root (systemd-nspawn, mounts)"
@@ -280,33 +281,7 @@ fi
 # ---------------------------------------------------------------- install
 check "install xmppgate, the units, certificate, helper, options and Prosody's config"
 C=$RUN/certs
-mkdir -p "$C"
-cat >"$C/ca.tmpl" <<EOF
-cn = "xmppgate unit-check CA"
-serial = 1
-expiration_days = 2
-ca
-cert_signing_key
-EOF
-cat >"$C/server.tmpl" <<EOF
-cn = "$DOMAIN"
-serial = 2
-expiration_days = 2
-dns_name = "$DOMAIN"
-tls_www_server
-signing_key
-encryption_key
-EOF
-{
-	certtool --generate-privkey --key-type=ecdsa --outfile "$C/ca-key.pem" &&
-	certtool --generate-self-signed --load-privkey "$C/ca-key.pem" \
-		--template "$C/ca.tmpl" --outfile "$C/ca.pem" &&
-	certtool --generate-privkey --key-type=ecdsa --outfile "$C/key.pem" &&
-	certtool --generate-certificate --load-privkey "$C/key.pem" \
-		--load-ca-certificate "$C/ca.pem" --load-ca-privkey "$C/ca-key.pem" \
-		--template "$C/server.tmpl" --outfile "$C/cert.pem"
-} >"$LOGS/certtool.log" 2>&1 || fail "certtool failed (see $LOGS/certtool.log)"
-cat "$C/cert.pem" "$C/ca.pem" >"$C/chain.pem"
+make_certs "$C" "$DOMAIN"
 
 install -m 755 "$RUN/xmppgate" "$R/usr/sbin/xmppgate"
 install -m 644 "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate@.service" \
