@@ -14,6 +14,7 @@ PKGS=(
 	gnutls-bin prosody python3 python3-slixmpp openbsd-inetd mandoc
 	systemd lua-unbound procps
 	clang libclang-rt-14-dev valgrind testssl.sh
+	openssl python3-cryptography strace util-linux
 )
 
 SUDO=

@@ -26,7 +26,7 @@
 #include "xmppgate.h"
 
 #define HELPER_PATH_ENV	"/usr/local/bin:/usr/bin:/bin"
-#define ENV_BUF_SIZE	8192	/* user + domain + authzid at their limits */
+#define ENV_BUF_SIZE	16384	/* user, domain, authzid, certificate names */
 #define KEY_SHOW_MAX	32	/* how much of a bad key an error quotes */
 
 static int	env_add(char *, size_t, size_t *, char **, size_t, size_t *,
@@ -101,6 +101,15 @@ authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
 		{ "TCPLOCALPORT", c ? c->local_port : "", 0 },
 		{ "SSL_PROTOCOL", c ? c->tls_protocol : "", 1 },
 		{ "SSL_CIPHER", c ? c->tls_cipher : "", 1 },
+		{ "SSL_SESSION_RESUMED", c && c->tls_resumed ? "1" : "", 1 },
+		{ "AUTH_CERT_SHA256", c && c->cert_verified ? c->cert_sha256 :
+		    "", 1 },
+		{ "AUTH_CERT_SUBJECT", c && c->cert_verified ?
+		    c->cert_subject : "", 1 },
+		{ "AUTH_CERT_XMPPADDRS", c && c->cert_verified ?
+		    c->cert_xmppaddrs : "", 1 },
+		{ "AUTH_CERT_DNSNAMES", c && c->cert_verified ?
+		    c->cert_dnsnames : "", 1 },
 	};
 	size_t i;
 
@@ -198,6 +207,10 @@ authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *r,
 			dst = r->pass;
 			cap = sizeof(r->pass) - 1;
 			has = &r->has_pass;
+		} else if (klen == 8 && memcmp(l, "identity", 8) == 0) {
+			dst = r->identity;
+			cap = sizeof(r->identity) - 1;
+			has = &r->has_identity;
 		} else {
 			seterr(err, errsz, "line %zu: unknown key '%s'", line,
 			    shown);
@@ -229,6 +242,13 @@ authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *r,
 		*has = 1;
 		if (dst == r->pass)
 			r->pass_len = vlen;
+		/* The session's user: a localpart, never a JID or a path. */
+		if (dst == r->identity && (strpbrk(dst, "@/ \"&'<>:") != NULL ||
+		    vlen > XG_SASL_FIELD_MAX)) {
+			seterr(err, errsz, "line %zu: identity is not a "
+			    "localpart", line);
+			goto bad;
+		}
 		if (dst == r->backend && netaddr_parse(r->backend, &na) == -1) {
 			seterr(err, errsz, "line %zu: bad backend address",
 			    line);
@@ -356,39 +376,30 @@ wait_child(pid_t pid, int64_t deadline, int *status)
 	}
 }
 
-enum auth_verdict
-authhelper_run(const char *path, const struct auth_request *req,
-    int timeout_ms, struct auth_reply *out, char *why, size_t whysz)
+int
+helper_run(const char *path, char **envp, const void *in, size_t inlen,
+    char *out, size_t outsz, size_t *outlen, int *overflow, int timeout_ms,
+    int *status, char *why, size_t whysz)
 {
-	char envbuf[ENV_BUF_SIZE];
-	char *envp[XG_AUTH_ENV_MAX];
-	char reply[XG_HELPER_REPLY_MAX + 1], drain[512];
-	char err[128];
+	char drain[512];
 	size_t rlen = 0, wpos = 0;
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int status = 0, timed_out = 0, overflow = 0, e, n;
+	int timed_out = 0, e, n, rc = -1;
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	enum auth_verdict v = AUTH_TEMPFAIL;
 	ssize_t r;
 	pid_t pid;
 
-	memset(out, 0, sizeof(*out));
-	seterr(why, whysz, "helper: temporary failure");
-	if (authhelper_env(req, envbuf, sizeof(envbuf), envp,
-	    XG_AUTH_ENV_MAX) == -1) {
-		seterr(why, whysz, "helper: request has a control character "
-		    "or is too long");
-		return AUTH_TEMPFAIL;
-	}
+	*outlen = 0;
+	*overflow = 0;
+	*status = XG_EXIT_TEMP << 8;
 	if (pipe2(pin, O_CLOEXEC) == -1 || pipe2(pout, O_CLOEXEC) == -1 ||
 	    pipe2(perr, O_CLOEXEC) == -1) {
-		seterr(why, whysz, "helper: unable to create pipe: %s",
+		seterr(why, whysz, "unable to create pipe: %s",
 		    strerror(errno));
 		goto done;
 	}
 	if ((pid = fork()) == -1) {
-		seterr(why, whysz, "helper: unable to fork: %s",
-		    strerror(errno));
+		seterr(why, whysz, "unable to fork: %s", strerror(errno));
 		goto done;
 	}
 	if (pid == 0)
@@ -404,21 +415,20 @@ authhelper_run(const char *path, const struct auth_request *req,
 	while ((r = read(perr[0], &e, sizeof(e))) == -1 && errno == EINTR)
 		;
 	if (r == (ssize_t)sizeof(e)) {
-		waitpid(pid, &status, 0);
-		seterr(why, whysz, "helper: unable to exec %s: %s", path,
-		    strerror(e));
+		waitpid(pid, status, 0);
+		seterr(why, whysz, "unable to exec %s: %s", path, strerror(e));
 		goto done;
 	}
 
 	fcntl(pin[1], F_SETFL, O_NONBLOCK);
 	fcntl(pout[0], F_SETFL, O_NONBLOCK);
-	if (req->pass_len == 0) {
+	if (inlen == 0) {
 		close(pin[1]);
 		pin[1] = -1;
 	}
-	/* Write the password and read the reply until the helper closes
-	 * its stdout.  A reply over the limit is drained, not stored, so
-	 * the helper's exit status still decides. */
+	/* Write the input and read the output until the helper closes its
+	 * stdout.  Output over the limit is drained, not stored, so the
+	 * helper's exit status still decides. */
 	while (pout[0] != -1) {
 		struct pollfd p[2];
 		int64_t l;
@@ -435,31 +445,31 @@ authhelper_run(const char *path, const struct auth_request *req,
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			seterr(why, whysz, "helper: poll: %s", strerror(errno));
+			seterr(why, whysz, "poll: %s", strerror(errno));
 			timed_out = 1;	/* kill it: we cannot go on */
 			break;
 		}
 		if (pin[1] != -1 && p[1].revents) {
-			r = write(pin[1], req->pass + wpos, req->pass_len - wpos);
+			r = write(pin[1], (const char *)in + wpos,
+			    inlen - wpos);
 			if (r > 0)
 				wpos += (size_t)r;
 			/* EPIPE: the helper did not read it; its business. */
 			if ((r == -1 && errno != EAGAIN && errno != EINTR) ||
-			    wpos == req->pass_len) {
+			    wpos == inlen) {
 				close(pin[1]);
 				pin[1] = -1;
 			}
 		}
 		if (p[0].revents) {
-			if (rlen < sizeof(reply))
-				r = read(pout[0], reply + rlen,
-				    sizeof(reply) - rlen);
+			if (rlen < outsz)
+				r = read(pout[0], out + rlen, outsz - rlen);
 			else
 				r = read(pout[0], drain, sizeof(drain));
-			if (r > 0 && rlen < sizeof(reply))
+			if (r > 0 && rlen < outsz)
 				rlen += (size_t)r;
 			else if (r > 0)
-				overflow = 1;
+				*overflow = 1;
 			if (r == 0 || (r == -1 && errno != EAGAIN &&
 			    errno != EINTR)) {
 				close(pout[0]);
@@ -471,19 +481,67 @@ authhelper_run(const char *path, const struct auth_request *req,
 		close(pin[1]);
 		pin[1] = -1;
 	}
-	if (!timed_out && wait_child(pid, deadline, &status) == -1)
+	if (!timed_out && wait_child(pid, deadline, status) == -1)
 		timed_out = 1;
 	if (timed_out) {
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		while (waitpid(pid, status, 0) == -1 && errno == EINTR)
 			;
 		if (timeout_ms % 1000 == 0)
-			seterr(why, whysz, "helper timed out after %d s",
+			seterr(why, whysz, "timed out after %d s",
 			    timeout_ms / 1000);
 		else
-			seterr(why, whysz, "helper timed out after %d ms",
+			seterr(why, whysz, "timed out after %d ms",
 			    timeout_ms);
+		goto done;
+	}
+	*outlen = rlen;
+	rc = 0;
+done:
+	if (pin[0] != -1)
+		close(pin[0]);
+	if (pin[1] != -1)
+		close(pin[1]);
+	if (pout[0] != -1)
+		close(pout[0]);
+	if (pout[1] != -1)
+		close(pout[1]);
+	if (perr[0] != -1)
+		close(perr[0]);
+	if (perr[1] != -1)
+		close(perr[1]);
+	explicit_bzero(drain, sizeof(drain));
+	return rc;
+}
+
+enum auth_verdict
+authhelper_run(const char *path, const struct auth_request *req,
+    int timeout_ms, struct auth_reply *out, char *why, size_t whysz)
+{
+	char envbuf[ENV_BUF_SIZE];
+	char *envp[XG_AUTH_ENV_MAX];
+	char reply[XG_HELPER_REPLY_MAX + 1];
+	char err[128];
+	size_t rlen = 0;
+	int status = 0, overflow = 0;
+	enum auth_verdict v = AUTH_TEMPFAIL;
+
+	memset(out, 0, sizeof(*out));
+	seterr(why, whysz, "helper: temporary failure");
+	if (authhelper_env(req, envbuf, sizeof(envbuf), envp,
+	    XG_AUTH_ENV_MAX) == -1) {
+		seterr(why, whysz, "helper: request has a control character "
+		    "or is too long");
+		return AUTH_TEMPFAIL;
+	}
+	if (helper_run(path, envp, req->pass, req->pass_len, reply,
+	    sizeof(reply), &rlen, &overflow, timeout_ms, &status, err,
+	    sizeof(err)) == -1) {
+		if (strncmp(err, "timed out", 9) == 0)
+			seterr(why, whysz, "helper %s", err);
+		else
+			seterr(why, whysz, "helper: %s", err);
 		goto done;
 	}
 	if (rlen > XG_HELPER_REPLY_MAX)
@@ -512,20 +570,7 @@ authhelper_run(const char *path, const struct auth_request *req,
 		v = AUTH_ACCEPT;
 	}
 done:
-	if (pin[0] != -1)
-		close(pin[0]);
-	if (pin[1] != -1)
-		close(pin[1]);
-	if (pout[0] != -1)
-		close(pout[0]);
-	if (pout[1] != -1)
-		close(pout[1]);
-	if (perr[0] != -1)
-		close(perr[0]);
-	if (perr[1] != -1)
-		close(perr[1]);
 	explicit_bzero(reply, sizeof(reply));
-	explicit_bzero(drain, sizeof(drain));
 	explicit_bzero(envbuf, sizeof(envbuf));
 	if (v != AUTH_ACCEPT)
 		auth_reply_wipe(out);

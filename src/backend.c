@@ -4,7 +4,6 @@
  * backend is ours, but its bytes still go through the bounded lexer.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,8 +11,9 @@
 
 #define BACKEND_DEPTH_MAX	32	/* nesting inside <stream:features> */
 
-enum { B_HEADER, B_FEATURES, B_AUTH };
-enum { TOP_OTHER, TOP_SASL, TOP_STREAMS };
+enum { B_HEADER, B_FEATURES, B_TLS, B_AUTH };
+enum { TOP_OTHER, TOP_SASL, TOP_STREAMS, TOP_TLS };
+enum { BT_GO_ON, BT_DECIDED, BT_PROCEED };	/* btoken() results */
 
 struct bstate {
 	int	state, depth;
@@ -22,59 +22,13 @@ struct bstate {
 	int	topns;			/* TOP_* */
 	int	have_cond;
 	enum xg_sasl_failure cond;
+	int	starttls;		/* offered in the features */
 };
 
-static int
-bwrite(int fd, const char *p, size_t n, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	ssize_t w;
-	int64_t left;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w == -1 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if ((left = deadline - now_ms()) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-static ssize_t
-bread(int fd, uint8_t *p, size_t n, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	ssize_t r;
-	int64_t left;
-
-	for (;;) {
-		r = read(fd, p, n);
-		if (r >= 0)
-			return r;
-		if (errno != EAGAIN && errno != EINTR)
-			return -1;
-		if ((left = deadline - now_ms()) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
-			return -1;
-	}
-}
-
 /*
- * One token from the backend.  Returns 1 when the login is decided
- * (success 0 / failure set in *b), 0 to go on, -1 on a protocol error.
+ * One token from the backend.  Returns BT_DECIDED when the login is
+ * decided (success 0 / failure set in *b), BT_PROCEED after <proceed/>,
+ * BT_GO_ON to go on, -1 on a protocol error.
  */
 static int
 btoken(struct bstate *b, const struct xml_token *t, int *features_done,
@@ -115,7 +69,11 @@ btoken(struct bstate *b, const struct xml_token *t, int *features_done,
 			snprintf(b->top, sizeof(b->top), "%s", local);
 			b->topns = strcmp(uri, NS_SASL) == 0 ? TOP_SASL :
 			    strcmp(uri, NS_STREAMS) == 0 ? TOP_STREAMS :
-			    TOP_OTHER;
+			    strcmp(uri, NS_TLS) == 0 ? TOP_TLS : TOP_OTHER;
+		} else if (b->depth == 2 && b->topns == TOP_STREAMS &&
+		    strcmp(b->top, "features") == 0 &&
+		    strcmp(uri, NS_TLS) == 0 && strcmp(local, "starttls") == 0) {
+			b->starttls = 1;
 		} else if (b->depth == 2 && b->topns == TOP_SASL &&
 		    strcmp(b->top, "failure") == 0 && !b->have_cond &&
 		    xg_sasl_failure_from_name(local, strlen(local),
@@ -149,31 +107,53 @@ btoken(struct bstate *b, const struct xml_token *t, int *features_done,
 		snprintf(why, whysz, "backend sent a stream error");
 		return -1;
 	}
+	if (b->state == B_TLS && b->topns == TOP_TLS &&
+	    strcmp(b->top, "proceed") == 0)
+		return BT_PROCEED;
+	if (b->state == B_TLS && b->topns == TOP_TLS) {
+		snprintf(why, whysz, "backend refused STARTTLS");
+		return -1;
+	}
 	if (b->state == B_AUTH && b->topns == TOP_SASL &&
 	    strcmp(b->top, "success") == 0) {
 		*success = 1;
-		return 1;
+		return BT_DECIDED;
 	}
 	if (b->state == B_AUTH && b->topns == TOP_SASL &&
 	    strcmp(b->top, "failure") == 0) {
 		if (!b->have_cond)
 			b->cond = XG_SF_NOT_AUTHORIZED;
 		*success = 0;
-		return 1;
+		return BT_DECIDED;
 	}
 	snprintf(why, whysz, "backend sent unexpected <%s>", b->top);
 	return -1;
 }
 
+/* Our stream header to the backend; on a restart, a fresh parser too. */
+static int
+bheader(struct conn *bc, struct bstate *b, const char *domain,
+    int64_t deadline)
+{
+	char out[256 + XG_DOMAIN_MAX];
+
+	memset(b, 0, sizeof(*b));
+	snprintf(out, sizeof(out), "<?xml version='1.0'?><stream:stream "
+	    "xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS "' to='%s' "
+	    "version='1.0'>", domain);
+	return conn_write(bc, out, strlen(out), deadline);
+}
+
 int
-backend_login(const struct netaddr *addr, const char *domain,
-    const char *user, const char *pass, int64_t deadline,
-    enum xg_sasl_failure *sf, int *unreachable, char *why, size_t whysz)
+backend_login(const struct netaddr *addr, const struct backend_opts *bo,
+    const char *domain, const char *user, const char *pass,
+    int64_t deadline, struct conn *bc, enum xg_sasl_failure *sf,
+    int *unreachable, char *why, size_t whysz)
 {
 	static struct bstate b;
 	static struct xml_token tok;
 	uint8_t buf[XG_READ_BUF];
-	char out[256 + XG_DOMAIN_MAX + XG_SASL_B64_MAX];
+	char out[256 + XG_SASL_B64_MAX];
 	char b64[XG_SASL_B64_MAX];
 	size_t len = 0, used;
 	ssize_t n;
@@ -182,15 +162,19 @@ backend_login(const struct netaddr *addr, const char *domain,
 
 	*unreachable = 0;
 	*sf = XG_SF_TEMPORARY_AUTH_FAILURE;
-	memset(&b, 0, sizeof(b));
+	memset(bc, 0, sizeof(*bc));
+	bc->rfd = bc->wfd = -1;
 	if ((fd = netaddr_connect(addr, deadline, why, whysz)) == -1) {
 		*unreachable = 1;
 		return -1;
 	}
-	snprintf(out, sizeof(out), "<?xml version='1.0'?><stream:stream "
-	    "xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS "' to='%s' "
-	    "version='1.0'>", domain);
-	if (bwrite(fd, out, strlen(out), deadline) == -1)
+	bc->rfd = bc->wfd = fd;
+	if (bo->tls == XG_BTLS_DIRECT && tls_client_start(bc, bo->ca, domain,
+	    XG_BACKEND_PRIORITY, deadline, why, whysz) == -1) {
+		*unreachable = 1;
+		goto fail;
+	}
+	if (bheader(bc, &b, domain, deadline) == -1)
 		goto ioerr;
 	for (;;) {
 		while (len > 0) {
@@ -208,7 +192,25 @@ backend_login(const struct netaddr *addr, const char *domain,
 			    whysz);
 			if (rc == -1)
 				goto fail;
-			if (rc == 1) {
+			if (rc == BT_PROCEED) {
+				/* Nothing sent before the handshake counts. */
+				if (len > 0) {
+					snprintf(why, whysz, "backend sent "
+					    "data after <proceed/>");
+					goto fail;
+				}
+				if (tls_client_start(bc, bo->ca, domain,
+				    XG_BACKEND_PRIORITY, deadline, why,
+				    whysz) == -1) {
+					*unreachable = 1;
+					goto fail;
+				}
+				features_done = 0;
+				if (bheader(bc, &b, domain, deadline) == -1)
+					goto ioerr;
+				continue;
+			}
+			if (rc == BT_DECIDED) {
 				if (!success) {
 					*sf = b.cond;
 					snprintf(why, whysz, "backend refused "
@@ -222,9 +224,22 @@ backend_login(const struct netaddr *addr, const char *domain,
 					goto fail;
 				}
 				explicit_bzero(out, sizeof(out));
-				return fd;
+				return 0;
 			}
-			if (features_done && b.state == B_FEATURES) {
+			if (features_done && b.state == B_FEATURES &&
+			    bo->tls == XG_BTLS_STARTTLS && bc->tls == NULL) {
+				if (!b.starttls) {
+					snprintf(why, whysz, "backend offers "
+					    "no STARTTLS");
+					*unreachable = 1;
+					goto fail;
+				}
+				if (conn_write(bc, "<starttls xmlns='" NS_TLS
+				    "'/>", sizeof("<starttls xmlns='" NS_TLS
+				    "'/>") - 1, deadline) == -1)
+					goto ioerr;
+				b.state = B_TLS;
+			} else if (features_done && b.state == B_FEATURES) {
 				if (plain_encode(user, pass, b64,
 				    sizeof(b64)) == -1) {
 					snprintf(why, whysz, "backend "
@@ -235,7 +250,7 @@ backend_login(const struct netaddr *addr, const char *domain,
 				    NS_SASL "' mechanism='PLAIN'>%s</auth>",
 				    b64);
 				explicit_bzero(b64, sizeof(b64));
-				rc = bwrite(fd, out, strlen(out), deadline);
+				rc = conn_write(bc, out, strlen(out), deadline);
 				explicit_bzero(out, sizeof(out));
 				if (rc == -1)
 					goto ioerr;
@@ -246,7 +261,7 @@ backend_login(const struct netaddr *addr, const char *domain,
 			snprintf(why, whysz, "backend token too long");
 			goto fail;
 		}
-		n = bread(fd, buf + len, sizeof(buf) - len, deadline);
+		n = conn_read(bc, buf + len, sizeof(buf) - len, deadline);
 		if (n == 0) {
 			snprintf(why, whysz, "backend closed the connection "
 			    "during login");
@@ -262,6 +277,20 @@ ioerr:
 fail:
 	explicit_bzero(out, sizeof(out));
 	explicit_bzero(b64, sizeof(b64));
-	close(fd);
+	backend_close(bc);
 	return -1;
+}
+
+void
+backend_close(struct conn *bc)
+{
+	if (bc->tls != NULL)
+		gnutls_deinit(bc->tls);
+	if (bc->tls_cred != NULL)
+		gnutls_certificate_free_credentials(bc->tls_cred);
+	if (bc->rfd >= 0)
+		close(bc->rfd);
+	bc->tls = NULL;
+	bc->tls_cred = NULL;
+	bc->rfd = bc->wfd = -1;
 }

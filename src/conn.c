@@ -231,6 +231,25 @@ wait_fd(int fd, short ev, int64_t deadline_ms)
 	}
 }
 
+int
+conn_peek(struct conn *c, int64_t deadline_ms)
+{
+	unsigned char b;
+	ssize_t r;
+
+	for (;;) {
+		r = recv(c->rfd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (r == 1)
+			return b;
+		if (r == 0)
+			return -2;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (wait_fd(c->rfd, POLLIN, deadline_ms) == -1)
+			return -1;
+	}
+}
+
 ssize_t
 conn_read(struct conn *c, void *buf, size_t len, int64_t deadline_ms)
 {

@@ -49,10 +49,14 @@ struct session {
 	int	failed;			/* failed authentication attempts */
 	enum xg_sasl_failure last_failure;
 	int	exitcode;
+	pid_t	pump;			/* --backend-tls: the TLS child, or 0 */
 };
 
 static void std_fds_open(void);
 static void usage(FILE *, int) __attribute__((noreturn));
+static int new_ticket_key(const char *);
+static void usage_error(const char *, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
 static void parse_options(int, char **, struct options *);
 static int finish(struct session *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
@@ -60,6 +64,7 @@ static int stream_error(struct session *, enum xg_stream_error,
     const char *, int, const char *, ...)
     __attribute__((format(printf, 5, 6)));
 static int next_event(struct session *, struct xp_event *);
+static int arrive(struct session *);
 static int stream_open(struct session *);
 static int starttls(struct session *);
 static int sasl(struct session *, struct plain_creds *, struct auth_reply *,
@@ -101,10 +106,11 @@ main(int argc, char **argv)
 	s.deadline = c.start_ms + (int64_t)o.timeout * 1000;
 	xg_debug("connection from %s:%s", c.remote_ip, c.remote_port);
 
-	/* The key is read before any byte from the client.  The client
-	 * learns only that the server is broken, the log says why. */
-	if (tls_load(&tls, o.cert, o.key, o.tls_priority ? o.tls_priority :
-	    XG_DEFAULT_PRIORITY, err, sizeof(err)) == -1) {
+	/* --cert/--key, --client-ca and --ticket-key are read before any
+	 * byte from the client (--cert-dir and --cert-helper: the domain's
+	 * certificate once its name is known).  The client learns only that
+	 * the server is broken, the log says why. */
+	if (tls_load(&tls, &o, err, sizeof(err)) == -1) {
 		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "server configuration error", XG_EXIT_TEMP, "%s", err);
 		return s.exitcode;
@@ -117,10 +123,9 @@ main(int argc, char **argv)
 	}
 
 	/* Each phase returns -1 once finish() has logged the summary. */
-	if (stream_open(&s) == 0 &&		/* header, <starttls/> offer */
-	    starttls(&s) == 0 &&		/* <proceed/>, handshake */
-	    stream_open(&s) == 0 &&		/* restart, mechanisms */
-	    sasl(&s, &creds, &reply, &bfd) == 0) /* PLAIN, helper, login */
+	if (arrive(&s) == 0 &&			/* Direct TLS, or STARTTLS */
+	    stream_open(&s) == 0 &&		/* header, mechanisms */
+	    sasl(&s, &creds, &reply, &bfd) == 0) /* SASL, helper, login */
 		handoff(&s, bfd);		/* <success/>, relay */
 	/* Every path ends here: no credential outlives the session. */
 	plain_wipe(&creds);
@@ -143,18 +148,64 @@ std_fds_open(void)
 		close(fd);
 }
 
+/* --new-ticket-key FILE: a new key, written whole or not at all. */
+static int
+new_ticket_key(const char *path)
+{
+	char key[XG_TICKET_KEY_B64 + 2], tmp[PATH_MAX];
+	size_t n;
+	int fd, ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		usage_error("--new-ticket-key: path too long");
+	if (tls_new_ticket_key(key, sizeof(key)) == -1) {
+		fprintf(stderr, "xmppgate: unable to make a ticket key\n");
+		return XG_EXIT_TEMP;
+	}
+	n = strlen(key);
+	key[n++] = '\n';
+	/* mkstemp: mode 0600, and a name nobody else can have taken. */
+	if ((fd = mkstemp(tmp)) == -1) {
+		fprintf(stderr, "xmppgate: %s: %s\n", tmp, strerror(errno));
+		explicit_bzero(key, sizeof(key));
+		return XG_EXIT_TEMP;
+	}
+	ok = write(fd, key, n) == (ssize_t)n && fsync(fd) == 0;
+	explicit_bzero(key, sizeof(key));
+	if (close(fd) == -1 || !ok || rename(tmp, path) == -1) {
+		fprintf(stderr, "xmppgate: unable to write %s: %s\n", path,
+		    strerror(errno));
+		unlink(tmp);
+		return XG_EXIT_TEMP;
+	}
+	return XG_EXIT_OK;
+}
+
 static void
 usage(FILE *f, int code)
 {
 	fprintf(f,
-"usage: xmppgate [options] --cert FILE --key FILE --domain NAME --auth PATH\n"
+"usage: xmppgate [options] (--cert FILE --key FILE --domain NAME |\n"
+"                --cert-dir DIR | --cert-helper PATH) --auth PATH\n"
 "                (--backend ADDR | -- PROG [ARG ...])\n"
+"       xmppgate --new-ticket-key FILE\n"
 "  -c, --cert FILE              certificate chain (PEM)\n"
 "  -k, --key FILE               private key (PEM)\n"
+"      --ocsp FILE              OCSP response to staple, with --cert (DER)\n"
+"      --cert-dir DIR           DIR/DOMAIN/fullchain.pem and privkey.pem\n"
+"      --cert-helper PATH       certificate helper, see xmppgate-cert(5)\n"
+"      --cert-timeout SEC       certificate helper time limit (10)\n"
 "  -d, --domain NAME            a domain served (repeatable)\n"
 "  -a, --auth PATH              auth helper, see xmppgate-auth(5)\n"
 "  -b, --backend ADDR           HOST:PORT, [IPV6]:PORT or unix:PATH\n"
+"      --backend-tls MODE       starttls or direct TLS to the backend\n"
+"      --backend-ca FILE        CAs for the backend (default: system)\n"
 "  -u, --user NAME              when started as root, run as NAME\n"
+"      --direct-tls-only        only Direct TLS (XEP-0368)\n"
+"      --starttls-only          only STARTTLS\n"
+"      --ticket-key FILE        session ticket key shared by all processes\n"
+"      --new-ticket-key FILE    write a new ticket key to FILE and exit\n"
+"      --client-ca FILE         ask for client certificates (SASL EXTERNAL)\n"
 "      --tls-priority STRING    GnuTLS priority string\n"
 "      --timeout SEC            pre-authentication time limit (60)\n"
 "      --header-timeout SEC     time limit for each stream header (10)\n"
@@ -203,7 +254,8 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_PRIO = 256, O_TIMEOUT, O_HDR, O_HS, O_AUTHT, O_BT, O_IDLE,
-	    O_MAX, O_DELAY };
+	    O_MAX, O_DELAY, O_OCSP, O_CDIR, O_CHELPER, O_CTIMEOUT, O_BTLS,
+	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -220,6 +272,17 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "max-attempts", required_argument, NULL, O_MAX },
 		{ "auth-delay", required_argument, NULL, O_DELAY },
+		{ "ocsp", required_argument, NULL, O_OCSP },
+		{ "cert-dir", required_argument, NULL, O_CDIR },
+		{ "cert-helper", required_argument, NULL, O_CHELPER },
+		{ "cert-timeout", required_argument, NULL, O_CTIMEOUT },
+		{ "backend-tls", required_argument, NULL, O_BTLS },
+		{ "backend-ca", required_argument, NULL, O_BCA },
+		{ "direct-tls-only", no_argument, NULL, O_DIRECTTLS },
+		{ "starttls-only", no_argument, NULL, O_STARTTLS },
+		{ "ticket-key", required_argument, NULL, O_TICKET },
+		{ "new-ticket-key", required_argument, NULL, O_NEWTICKET },
+		{ "client-ca", required_argument, NULL, O_CLIENTCA },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -237,6 +300,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->backend_timeout = 10;
 	o->max_attempts = 3;
 	o->auth_delay_ms = 1000;
+	o->cert_timeout = 10;
 	while ((ch = getopt_long(argc, argv, "+c:k:d:a:b:u:lvhV", lo, NULL))
 	    != -1) {
 		switch (ch) {
@@ -292,6 +356,38 @@ parse_options(int argc, char **argv, struct options *o)
 			o->auth_delay_ms = number("--auth-delay", optarg, 0,
 			    AUTH_DELAY_MAX_MS);
 			break;
+		case O_OCSP: o->ocsp = optarg; break;
+		case O_CDIR: o->cert_dir = optarg; break;
+		case O_CHELPER: o->cert_helper = optarg; break;
+		case O_CTIMEOUT:
+			o->cert_timeout = number("--cert-timeout", optarg, 1,
+			    3600);
+			break;
+		case O_BTLS:
+			if (strcmp(optarg, "starttls") == 0)
+				o->backend_tls = XG_BTLS_STARTTLS;
+			else if (strcmp(optarg, "direct") == 0)
+				o->backend_tls = XG_BTLS_DIRECT;
+			else
+				usage_error("--backend-tls wants starttls or "
+				    "direct, not '%s'", optarg);
+			break;
+		case O_BCA: o->backend_ca = optarg; break;
+		case O_DIRECTTLS:
+			if (o->tls_mode == XG_TLS_STARTTLS_ONLY)
+				usage_error("--direct-tls-only and "
+				    "--starttls-only exclude each other");
+			o->tls_mode = XG_TLS_DIRECT_ONLY;
+			break;
+		case O_STARTTLS:
+			if (o->tls_mode == XG_TLS_DIRECT_ONLY)
+				usage_error("--direct-tls-only and "
+				    "--starttls-only exclude each other");
+			o->tls_mode = XG_TLS_STARTTLS_ONLY;
+			break;
+		case O_TICKET: o->ticket_key = optarg; break;
+		case O_NEWTICKET: exit(new_ticket_key(optarg));
+		case O_CLIENTCA: o->client_ca = optarg; break;
 		case 'l': o->use_syslog = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout, XG_EXIT_OK);
@@ -308,10 +404,23 @@ parse_options(int argc, char **argv, struct options *o)
 			usage_error("unexpected argument '%s'", argv[optind]);
 		o->exec_argv = argv + optind;
 	}
-	if (o->cert == NULL || o->key == NULL)
-		usage_error("--cert and --key are required");
-	if (o->ndomains == 0)
-		usage_error("at least one --domain is required");
+	if ((o->cert != NULL) != (o->key != NULL))
+		usage_error("--cert and --key go together");
+	if ((o->cert != NULL) + (o->cert_dir != NULL) +
+	    (o->cert_helper != NULL) != 1)
+		usage_error("give exactly one of --cert/--key, --cert-dir or "
+		    "--cert-helper");
+	if (o->cert != NULL && o->ndomains == 0)
+		usage_error("--cert wants at least one --domain");
+	if (o->ocsp != NULL && o->cert == NULL)
+		usage_error("--ocsp goes with --cert (with --cert-dir, put "
+		    "ocsp.der beside the certificate)");
+	if (o->cert_helper != NULL && o->cert_helper[0] != '/')
+		usage_error("--cert-helper wants an absolute path");
+	if (o->backend_ca != NULL && o->backend_tls == XG_BTLS_NONE)
+		usage_error("--backend-ca goes with --backend-tls");
+	if (o->backend_tls != XG_BTLS_NONE && !o->has_backend)
+		usage_error("--backend-tls goes with --backend");
 	if (o->auth == NULL)
 		usage_error("--auth is required");
 	if (o->auth[0] != '/')
@@ -452,7 +561,8 @@ next_event(struct session *s, struct xp_event *ev)
 		}
 		s->len += (size_t)n;
 		/* A TLS handshake record where XML must start: a client
-		 * that wants Direct TLS (XEP-0368), not enabled here. */
+		 * that wants Direct TLS (XEP-0368), and --starttls-only (or
+		 * a connection arrive() could not peek at). */
 		if (!s->first_checked && s->c->tls == NULL) {
 			s->first_checked = 1;
 			if (s->buf[0] == TLS_HANDSHAKE_RECORD)
@@ -491,14 +601,77 @@ common_event(struct session *s, const struct xp_event *ev)
 	return 0;
 }
 
+/* Direct TLS: the handshake first; SNI names the domain (tls.c). */
+static int
+direct_tls(struct session *s)
+{
+	char err[XG_REASON_MAX];
+	int64_t hs;
+
+	s->c->direct_tls = 1;
+	hs = s->c->start_ms + (int64_t)s->o->handshake_timeout * 1000;
+	if (tls_start(s->c, s->tls, 1, hs < s->deadline ? hs : s->deadline,
+	    err, sizeof(err)) == -1) {
+		close_client(s->c);
+		return finish(s, s->tls->sni_result == CERTS_ERROR ?
+		    XG_EXIT_TEMP : XG_EXIT_REFUSED, "%s", err);
+	}
+	snprintf(s->c->domain, sizeof(s->c->domain), "%s", s->c->sni);
+	xg_debug("Direct TLS up: %s %s%s", s->c->tls_protocol,
+	    s->c->tls_cipher, s->c->tls_resumed ? " (resumed)" : "");
+	return 0;
+}
+
+/*
+ * XEP-0368: on one port, a TLS handshake record as the first byte starts
+ * Direct TLS, anything else is the XML stream, which must then go
+ * through STARTTLS.  The byte is only peeked at: GnuTLS or the parser
+ * reads it.
+ */
+static int
+arrive(struct session *s)
+{
+	int64_t dl = s->c->start_ms + (int64_t)s->o->header_timeout * 1000;
+	int first = -3;
+
+	if (s->o->tls_mode != XG_TLS_STARTTLS_ONLY) {
+		first = conn_peek(s->c, dl < s->deadline ? dl : s->deadline);
+		if (first == -2) {
+			close_client(s->c);
+			return finish(s, XG_EXIT_REFUSED, "client closed the "
+			    "connection before authenticating");
+		}
+		if (first == -1 && errno == ETIMEDOUT)
+			return stream_error(s, XG_SE_CONNECTION_TIMEOUT,
+			    "no stream header in time", XG_EXIT_REFUSED,
+			    "no stream header within %d s",
+			    s->o->header_timeout);
+		if (first == -1 && errno != ENOTSOCK) {
+			close_client(s->c);
+			return finish(s, XG_EXIT_REFUSED, "client read: %s",
+			    strerror(errno));
+		}
+	}
+	if (first == TLS_HANDSHAKE_RECORD || (first == -1 &&
+	    s->o->tls_mode == XG_TLS_DIRECT_ONLY))
+		return direct_tls(s);
+	if (s->o->tls_mode == XG_TLS_DIRECT_ONLY)
+		return stream_error(s, XG_SE_POLICY_VIOLATION, "only Direct "
+		    "TLS (XEP-0368) is spoken here", XG_EXIT_REFUSED,
+		    "plaintext on a --direct-tls-only port");
+	if (stream_open(s) == -1 || starttls(s) == -1)
+		return -1;
+	return 0;
+}
+
 /* Read the client's stream header, answer with ours and the features. */
 static int
 stream_open(struct session *s)
 {
 	struct xp_event ev;
-	char dom[XG_DOMAIN_MAX + 1];
-	size_t i;
-	int found = 0, r;
+	char dom[XG_DOMAIN_MAX + 1], err[XG_REASON_MAX];
+	enum certs_result cr = CERTS_UNKNOWN;
+	int r;
 
 	/* The first header is timed from the connection's start, the one
 	 * after TLS from the end of the handshake. */
@@ -517,13 +690,25 @@ stream_open(struct session *s)
 	if (!ev.has_to)
 		return stream_error(s, XG_SE_HOST_UNKNOWN, "no 'to' attribute",
 		    XG_EXIT_REFUSED, "stream header without 'to'");
-	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == 0)
-		for (i = 0; i < s->o->ndomains; i++)
-			if (strcmp(dom, s->o->domains[i]) == 0)
-				found = 1;
-	if (!found || (s->c->domain[0] && strcmp(dom, s->c->domain) != 0))
+	/* Before TLS the 'to' picks the certificate; after it, the 'to'
+	 * must be what the first header (or SNI) named. */
+	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == 0) {
+		if (s->c->tls == NULL)
+			cr = certs_select(s->tls, dom, err, sizeof(err));
+		else
+			cr = certs_domain_allowed(s->o, dom) ? CERTS_OK :
+			    CERTS_UNKNOWN;
+	}
+	if (cr == CERTS_ERROR)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+	if (cr == CERTS_UNKNOWN)
 		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
 		    "not served here", XG_EXIT_REFUSED, "unknown domain");
+	if (s->c->domain[0] && strcmp(dom, s->c->domain) != 0)
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
+		    "not served here", XG_EXIT_REFUSED, s->c->direct_tls ?
+		    "stream 'to' is not the SNI name" : "unknown domain");
 	snprintf(s->c->domain, sizeof(s->c->domain), "%s", dom);
 	/* RFC 6120 4.7.5: we speak 1.0; a missing version means pre-1.0. */
 	if (!ev.has_version || strncmp(ev.version, "1.", 2) != 0 ||
@@ -543,10 +728,14 @@ stream_open(struct session *s)
 			return finish(s, XG_EXIT_REFUSED, "client write: %s",
 			    strerror(errno));
 	} else {
-		xg_debug("sent: features mechanisms PLAIN");
+		/* XEP-0178: EXTERNAL first when a certificate verified. */
+		xg_debug("sent: features mechanisms %sPLAIN",
+		    s->c->cert_verified ? "EXTERNAL " : "");
 		if (conn_printf(s->c, s->deadline, "<stream:features>"
-		    "<mechanisms xmlns='" NS_SASL "'><mechanism>PLAIN"
-		    "</mechanism></mechanisms></stream:features>") == -1)
+		    "<mechanisms xmlns='" NS_SASL "'>%s<mechanism>PLAIN"
+		    "</mechanism></mechanisms></stream:features>",
+		    s->c->cert_verified ? "<mechanism>EXTERNAL</mechanism>" :
+		    "") == -1)
 			return finish(s, XG_EXIT_REFUSED, "client write: %s",
 			    strerror(errno));
 	}
@@ -579,12 +768,13 @@ starttls(struct session *s)
 	explicit_bzero(s->buf, sizeof(s->buf));
 	s->len = 0;
 	hs = now_ms() + (int64_t)s->o->handshake_timeout * 1000;
-	if (tls_start(s->c, s->tls, hs < s->deadline ? hs : s->deadline, err,
-	    sizeof(err)) == -1) {
+	if (tls_start(s->c, s->tls, 0, hs < s->deadline ? hs : s->deadline,
+	    err, sizeof(err)) == -1) {
 		close_client(s->c);
 		return finish(s, XG_EXIT_REFUSED, "%s", err);
 	}
-	xg_debug("TLS up: %s %s", s->c->tls_protocol, s->c->tls_cipher);
+	xg_debug("TLS up: %s %s%s", s->c->tls_protocol, s->c->tls_cipher,
+	    s->c->tls_resumed ? " (resumed)" : "");
 	xp_init(&s->xp);
 	s->header_sent = 0;
 	return 0;
@@ -658,6 +848,49 @@ plain_payload(struct session *s, struct xp_event *ev, int *again)
 }
 
 /*
+ * --backend-tls: a child of ours carries the backend's TLS, relaying it
+ * to one end of a socket pair; we relay the client to the other end as
+ * to a plain backend.  The same relay code runs on both sides.  Returns
+ * our end, or -1 with errno.
+ */
+static int
+tls_pump(struct session *s, struct conn *bc)
+{
+	char why[XG_REASON_MAX];
+	int sp[2], fl;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(sp[0]);
+		close(sp[1]);
+		backend_close(bc);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		close(s->c->rfd);
+		if (s->c->wfd != s->c->rfd)
+			close(s->c->wfd);
+		if ((fl = fcntl(sp[1], F_GETFL)) != -1)
+			(void)fcntl(sp[1], F_SETFL, fl | O_NONBLOCK);
+		(void)relay_run(bc, sp[1], NULL, 0, s->o->idle_timeout, why,
+		    sizeof(why));
+		if (why[0] != '\0')
+			xg_debug("backend TLS relay: %s", why);
+		_exit(0);
+	}
+	close(sp[1]);
+	/* Only the child speaks TLS to the backend now. */
+	backend_close(bc);
+	if ((fl = fcntl(sp[0], F_GETFL)) != -1)
+		(void)fcntl(sp[0], F_SETFL, fl | O_NONBLOCK);
+	s->pump = pid;
+	return sp[0];
+}
+
+/*
  * Connect mode: log in at the backend the helper named, or ours.  0 with
  * *fd on success, 1 when the backend refused (*sf), -1 when the session
  * ended because the backend cannot be reached.
@@ -667,6 +900,8 @@ login(struct session *s, const struct plain_creds *pc,
     const struct auth_reply *ar, int *fd, enum xg_sasl_failure *sf,
     char *why, size_t whysz)
 {
+	static struct conn bc;
+	struct backend_opts bo;
 	struct netaddr na;
 	int unreachable;
 
@@ -687,13 +922,23 @@ login(struct session *s, const struct plain_creds *pc,
 			    strchr(na.host, ':') ? "[%s]:%s" : "%s:%s",
 			    na.host, na.port);
 	}
-	*fd = backend_login(&na, s->c->domain,
+	bo.tls = s->o->backend_tls;
+	bo.ca = s->o->backend_ca;
+	if (backend_login(&na, &bo, s->c->domain,
 	    ar->has_user ? ar->user : pc->user,
 	    ar->has_pass ? ar->pass : pc->pass,
-	    now_ms() + (int64_t)s->o->backend_timeout * 1000, sf,
-	    &unreachable, why, whysz);
-	if (*fd >= 0)
-		return 0;
+	    now_ms() + (int64_t)s->o->backend_timeout * 1000, &bc, sf,
+	    &unreachable, why, whysz) == 0) {
+		if (bc.tls == NULL) {
+			*fd = bc.rfd;
+			return 0;
+		}
+		if ((*fd = tls_pump(s, &bc)) >= 0)
+			return 0;
+		snprintf(why, whysz, "unable to start the backend TLS relay: "
+		    "%s", strerror(errno));
+		unreachable = 1;
+	}
 	if (unreachable)
 		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
 		    "the server is not reachable", XG_EXIT_TEMP, "%s", why);
@@ -722,6 +967,121 @@ secrets_wipe(struct plain_creds *pc, struct auth_reply *ar)
 	stack_wipe();
 }
 
+/*
+ * PLAIN: the payload decoded and checked.  0 with pc and req filled, 1
+ * when the attempt failed (the failure was sent), -1 when the session
+ * ended.
+ */
+static int
+plain_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
+    struct auth_request *req)
+{
+	int again, rc;
+
+	if (plain_payload(s, ev, &again) == -1)
+		return -1;
+	if (again)
+		return 1;
+	rc = plain_decode(ev->data, ev->data_len, s->c->domain, pc);
+	/* The payload's base64 text, whatever it held. */
+	explicit_bzero(s->xp.data, sizeof(s->xp.data));
+	explicit_bzero(&s->xp.tok, sizeof(s->xp.tok));
+	switch (rc) {
+	case PLAIN_OK:
+		break;
+	case PLAIN_BAD_BASE64:
+		return sasl_failure(s, XG_SF_INCORRECT_ENCODING,
+		    "bad base64") == -1 ? -1 : 1;
+	case PLAIN_BAD_AUTHZID:
+		return sasl_failure(s, XG_SF_INVALID_AUTHZID,
+		    "foreign authzid") == -1 ? -1 : 1;
+	default:
+		return sasl_failure(s, XG_SF_MALFORMED_REQUEST,
+		    "malformed PLAIN") == -1 ? -1 : 1;
+	}
+	req->mechanism = "PLAIN";
+	req->user = pc->user;
+	req->authzid = pc->authzid_len ? pc->authzid : NULL;
+	req->pass = pc->pass;
+	req->pass_len = pc->pass_len;
+	return 0;
+}
+
+/*
+ * EXTERNAL (XEP-0178), offered only after a client certificate verified:
+ * the user is the one the client names, or the certificate's only
+ * XmppAddr of this domain, or left to the helper (AUTH_USER empty).
+ */
+static int
+external_attempt(struct session *s, struct xp_event *ev,
+    struct plain_creds *pc, struct auth_request *req)
+{
+	int again, rc;
+
+	if (plain_payload(s, ev, &again) == -1)
+		return -1;
+	if (again)
+		return 1;
+	rc = external_decode(ev->data, ev->data_len, s->c->domain, pc->user,
+	    sizeof(pc->user));
+	if (rc == PLAIN_BAD_BASE64)
+		return sasl_failure(s, XG_SF_INCORRECT_ENCODING,
+		    "bad base64") == -1 ? -1 : 1;
+	if (rc != PLAIN_OK)
+		return sasl_failure(s, XG_SF_INVALID_AUTHZID, "EXTERNAL "
+		    "authzid is not a JID of %s", s->c->domain) == -1 ? -1 : 1;
+	if (pc->user[0] != '\0')
+		snprintf(pc->authzid, sizeof(pc->authzid), "%s@%s", pc->user,
+		    s->c->domain);
+	else
+		external_cert_user(s->c->cert_xmppaddrs, s->c->domain,
+		    pc->user, sizeof(pc->user));
+	pc->user_len = strlen(pc->user);
+	req->mechanism = "EXTERNAL";
+	req->user = pc->user;
+	req->authzid = pc->authzid[0] ? pc->authzid : NULL;
+	req->pass = NULL;
+	req->pass_len = 0;
+	return 0;
+}
+
+/*
+ * After the helper accepted EXTERNAL: the session's user is the helper's
+ * identity (it may not change one the client asked for), and connect
+ * mode needs the backend password from the helper.  0, or 1 with sf and
+ * why for a failed attempt.
+ */
+static int
+external_accepted(struct session *s, struct plain_creds *pc,
+    const struct auth_reply *ar, enum xg_sasl_failure *sf, char *why,
+    size_t whysz)
+{
+	*sf = XG_SF_TEMPORARY_AUTH_FAILURE;
+	if (ar->has_identity && pc->authzid[0] != '\0' &&
+	    strcmp(ar->identity, pc->user) != 0) {
+		*sf = XG_SF_INVALID_AUTHZID;
+		snprintf(why, whysz, "helper mapped the certificate to %.64s, "
+		    "not to the requested %.64s", ar->identity, pc->user);
+		return 1;
+	}
+	if (ar->has_identity)
+		snprintf(pc->user, sizeof(pc->user), "%s", ar->identity);
+	if (pc->user[0] == '\0') {
+		snprintf(why, whysz, "helper accepted EXTERNAL without an "
+		    "identity");
+		return 1;
+	}
+	if (s->o->exec_argv == NULL || ar->has_backend) {
+		if (!ar->has_pass) {
+			snprintf(why, whysz, "helper gave no backend password "
+			    "for EXTERNAL");
+			return 1;
+		}
+	}
+	pc->user_len = strlen(pc->user);
+	return 0;
+}
+
 static int
 sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
     int *bfd)
@@ -731,7 +1091,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 	enum auth_verdict v;
 	enum xg_sasl_failure sf;
 	char why[XG_REASON_MAX];
-	int again, rc;
+	int rc;
 
 	for (;;) {
 		if (next_event(s, &ev) == -1 || common_event(s, &ev) == -1)
@@ -753,53 +1113,32 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		}
 		xg_debug("client: auth mechanism=%s (payload not logged)",
 		    ev.mechanism);
-		if (strcmp(ev.mechanism, "PLAIN") != 0) {
-			if (sasl_failure(s,
-			    XG_SF_INVALID_MECHANISM, "mechanism '%.32s'",
-			    ev.mechanism) == -1)
-				return -1;
-			continue;
-		}
-		if (plain_payload(s, &ev, &again) == -1)
-			return -1;
-		if (again)
-			continue;
-		rc = plain_decode(ev.data, ev.data_len, s->c->domain, pc);
-		/* The payload's base64 text, whatever it held. */
-		explicit_bzero(s->xp.data, sizeof(s->xp.data));
-		explicit_bzero(&s->xp.tok, sizeof(s->xp.tok));
-		switch (rc) {
-		case PLAIN_OK:
-			break;
-		case PLAIN_BAD_BASE64:
-			if (sasl_failure(s,
-			    XG_SF_INCORRECT_ENCODING, "bad base64") == -1)
-				return -1;
-			continue;
-		case PLAIN_BAD_AUTHZID:
-			if (sasl_failure(s, XG_SF_INVALID_AUTHZID,
-			    "foreign authzid") == -1)
-				return -1;
-			continue;
-		default:
-			if (sasl_failure(s,
-			    XG_SF_MALFORMED_REQUEST, "malformed PLAIN") == -1)
-				return -1;
-			continue;
-		}
-		snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
 		memset(&req, 0, sizeof(req));
-		req.mechanism = "PLAIN";
-		req.user = pc->user;
+		plain_wipe(pc);
+		if (strcmp(ev.mechanism, "PLAIN") == 0)
+			rc = plain_attempt(s, &ev, pc, &req);
+		else if (strcmp(ev.mechanism, "EXTERNAL") == 0 &&
+		    s->c->cert_verified)
+			rc = external_attempt(s, &ev, pc, &req);
+		else
+			rc = sasl_failure(s, XG_SF_INVALID_MECHANISM,
+			    "mechanism '%.32s'", ev.mechanism) == -1 ? -1 : 1;
+		if (rc == -1)
+			return -1;
+		if (rc == 1)
+			continue;
+		snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
 		req.domain = s->c->domain;
-		req.authzid = pc->authzid_len ? pc->authzid : NULL;
-		req.pass = pc->pass;
-		req.pass_len = pc->pass_len;
 		req.attempt = s->failed + 1;
 		req.conn = s->c;
 		v = authhelper_run(s->o->auth, &req,
 		    s->o->auth_timeout * 1000, ar, why, sizeof(why));
-		if (v == AUTH_ACCEPT) {
+		if (v == AUTH_ACCEPT && req.pass == NULL &&
+		    external_accepted(s, pc, ar, &sf, why, sizeof(why)) == 1)
+			v = AUTH_TEMPFAIL;	/* sf and why are set */
+		else if (v == AUTH_ACCEPT) {
+			snprintf(s->c->user, sizeof(s->c->user), "%s",
+			    pc->user);
 			if (!ar->has_backend && s->o->exec_argv != NULL) {
 				secrets_wipe(pc, ar);
 				*bfd = -1;	/* exec mode */
@@ -852,21 +1191,39 @@ relay(struct session *s, int fd)
 	return finish(s, XG_EXIT_OK, "%s", why);
 }
 
+/* A child that has seen end of file: a moment to exit, then SIGKILL. */
+static void
+reap(pid_t pid)
+{
+	int64_t until = now_ms() + EXEC_WAIT_MS;
+	int status;
+
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ms() > until) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		usleep(10000);
+	}
+}
+
 /* After the login: <success/>, then the relay to the backend or PROG. */
 static int
 handoff(struct session *s, int bfd)
 {
 	char why[XG_REASON_MAX];
-	int fd, status;
+	int fd;
 	pid_t pid;
-	int64_t until;
 
 	if (bfd >= 0) {
-		if (send_success(s) == -1) {
+		if (send_success(s) == -1)
 			close(bfd);
-			return -1;
-		}
-		return relay(s, bfd);
+		else
+			relay(s, bfd);
+		if (s->pump > 0)
+			reap(s->pump);
+		return -1;
 	}
 	snprintf(s->c->backend, sizeof(s->c->backend), "exec:%s",
 	    s->o->exec_argv[0]);
@@ -881,15 +1238,6 @@ handoff(struct session *s, int bfd)
 		return -1;
 	}
 	relay(s, fd);
-	/* The program has seen end of file; give it a moment to exit. */
-	until = now_ms() + EXEC_WAIT_MS;
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_ms() > until) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			break;
-		}
-		usleep(10000);
-	}
+	reap(pid);
 	return -1;
 }

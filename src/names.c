@@ -70,15 +70,21 @@ xg_sasl_failure_from_name(const char *s, size_t len, enum xg_sasl_failure *f)
 int
 xg_domain_normalize(const char *in, char *out, size_t outsz)
 {
-	size_t i, n = strlen(in);
+	size_t i, label, n = strlen(in);
 
 	if (n > 0 && in[n - 1] == '.')
 		n--;
-	if (n == 0 || n >= outsz || n > XG_DOMAIN_NAME_MAX)
+	if (n == 0 || n >= outsz || n > XG_DOMAIN_NAME_MAX || in[n - 1] == '.')
 		return -1;
-	for (i = 0; i < n; i++) {
+	for (i = 0, label = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)in[i];
 		if (!(isalnum(ch) || ch == '-' || ch == '.'))
+			return -1;
+		/* No empty label ("a..b", ".a"): the name is also a file
+		 * name under --cert-dir, where "." and ".." must not be. */
+		label = ch == '.' ? 0 : label + 1;
+		if ((ch == '.' && (i == 0 || in[i - 1] == '.')) ||
+		    label > XG_LABEL_MAX)
 			return -1;
 		out[i] = (char)tolower(ch);
 	}

@@ -141,3 +141,80 @@ plain_wipe(struct plain_creds *pc)
 {
 	explicit_bzero(pc, sizeof(*pc));
 }
+
+/*
+ * SASL EXTERNAL (RFC 4422 appendix A, XEP-0178): the message is only the
+ * authorization identity, "=" when empty (RFC 6120 6.4.2).  A non-empty
+ * one must be a bare JID of our domain; its localpart goes to user.
+ */
+enum plain_result
+external_decode(const char *b64, size_t b64len, const char *domain,
+    char *user, size_t usersz)
+{
+	gnutls_datum_t in, out = { NULL, 0 };
+	const char *p, *at;
+	size_t dlen = strlen(domain), ulen;
+	enum plain_result r = PLAIN_BAD_AUTHZID;
+
+	user[0] = '\0';
+	if (b64len == 1 && b64[0] == '=')
+		return PLAIN_OK;
+	if (b64_strict(b64, b64len) == -1)
+		return PLAIN_BAD_BASE64;
+	in.data = (unsigned char *)(uintptr_t)b64;
+	in.size = (unsigned int)b64len;
+	if (gnutls_base64_decode2(&in, &out) < 0)
+		return PLAIN_BAD_BASE64;
+	p = (const char *)out.data;
+	if (memchr(p, '\0', out.size) != NULL) {
+		r = PLAIN_MALFORMED;
+		goto done;
+	}
+	if ((at = memchr(p, '@', out.size)) == NULL)
+		goto done;
+	ulen = (size_t)(at - p);
+	if (ulen >= usersz || ulen > XG_SASL_FIELD_MAX ||
+	    !localpart_ok(p, ulen) || out.size - ulen - 1 != dlen ||
+	    strncasecmp(at + 1, domain, dlen) != 0)
+		goto done;
+	memcpy(user, p, ulen);
+	user[ulen] = '\0';
+	r = PLAIN_OK;
+done:
+	explicit_bzero(out.data, out.size);
+	gnutls_free(out.data);
+	return r;
+}
+
+/*
+ * The localpart of the one XmppAddr in the space separated list that is
+ * in domain; "" when there is none or more than one (XEP-0178 3: then
+ * the client must name the identity it wants).
+ */
+void
+external_cert_user(const char *xmppaddrs, const char *domain, char *user,
+    size_t usersz)
+{
+	const char *p = xmppaddrs, *e, *at;
+	size_t dlen = strlen(domain), found = 0, ulen;
+
+	user[0] = '\0';
+	while (*p != '\0') {
+		e = strchr(p, ' ');
+		if (e == NULL)
+			e = p + strlen(p);
+		at = memchr(p, '@', (size_t)(e - p));
+		if (at != NULL && (size_t)(e - at - 1) == dlen &&
+		    strncasecmp(at + 1, domain, dlen) == 0 &&
+		    (ulen = (size_t)(at - p)) < usersz &&
+		    localpart_ok(p, ulen)) {
+			if (found++ == 0) {
+				memcpy(user, p, ulen);
+				user[ulen] = '\0';
+			}
+		}
+		p = *e ? e + 1 : e;
+	}
+	if (found != 1)
+		user[0] = '\0';
+}

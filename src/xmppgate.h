@@ -40,6 +40,12 @@
 #define XG_DRAIN_BUF		1024	/* bytes read and dropped at the end */
 #define XG_STREAM_ID_BYTES	12	/* random bytes in our stream id */
 #define XG_DOMAIN_NAME_MAX	253	/* a --domain (DNS name, RFC 1035) */
+#define XG_LABEL_MAX		63	/* one label of a domain (RFC 1035) */
+#define XG_CERT_FILE_MAX	(256 * 1024)	/* a PEM chain, key or OCSP file */
+#define XG_CERT_REPLY_MAX	(256 * 1024)	/* a certificate helper's stdout */
+#define XG_CERT_IDS_MAX		2048	/* a client certificate's names, joined */
+#define XG_CERT_SUBJECT_MAX	1024	/* a client certificate's subject DN */
+#define XG_TICKET_KEY_B64	88	/* base64 of a 64-byte ticket key */
 
 /* Stream error conditions (RFC 6120 4.9.3) and SASL failures (6.5). */
 enum xg_stream_error {
@@ -79,7 +85,8 @@ enum xg_sasl_failure {
 const char *xg_sasl_failure_name(enum xg_sasl_failure);
 int xg_sasl_failure_from_name(const char *, size_t, enum xg_sasl_failure *);
 /* A domain as it is compared (RFC 7622): lower case, no trailing dot, only
- * letters, digits, '-' and '.', at most XG_DOMAIN_NAME_MAX; -1 if not. */
+ * letters, digits, '-' and '.', labels of 1 to XG_LABEL_MAX characters, at
+ * most XG_DOMAIN_NAME_MAX in all; -1 if not.  Safe as a file name. */
 int xg_domain_normalize(const char *in, char *out, size_t outsz);
 
 /* ---- xml.c: a bounded lexer for one token at a time (pure) ---- */
@@ -212,6 +219,13 @@ enum plain_result plain_decode(const char *b64, size_t b64len,
 /* Encode NUL user NUL pass as base64 into out (size at least 4/3 + 4). */
 int plain_encode(const char *user, const char *pass, char *out, size_t outsz);
 void plain_wipe(struct plain_creds *);
+/* SASL EXTERNAL's message: "=" or a bare JID of domain (its localpart to
+ * user, "" for none). */
+enum plain_result external_decode(const char *b64, size_t b64len,
+    const char *domain, char *user, size_t usersz);
+/* The localpart of the only XmppAddr of domain in the list, or "". */
+void external_cert_user(const char *xmppaddrs, const char *domain,
+    char *user, size_t usersz);
 
 /* ---- netaddr.c: backend addresses (parse is pure) ---- */
 struct netaddr {
@@ -228,8 +242,19 @@ int netaddr_connect(const struct netaddr *, int64_t deadline_ms,
 int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
 
 /* ---- options (main.c) ---- */
+enum xg_tls_mode { XG_TLS_BOTH, XG_TLS_STARTTLS_ONLY, XG_TLS_DIRECT_ONLY };
+enum xg_backend_tls { XG_BTLS_NONE, XG_BTLS_STARTTLS, XG_BTLS_DIRECT };
 struct options {
 	const char *cert, *key, *auth, *tls_priority, *user;
+	const char *ocsp;		/* --ocsp, with --cert */
+	const char *cert_dir;		/* certbot live/ layout */
+	const char *cert_helper;	/* xmppgate-cert(5) */
+	const char *ticket_key;		/* shared session ticket key */
+	const char *client_ca;		/* request client certificates */
+	const char *backend_ca;		/* for --backend-tls, or system */
+	enum xg_tls_mode tls_mode;
+	enum xg_backend_tls backend_tls;
+	int	cert_timeout;		/* seconds, one certificate helper run */
 	const char *domains[XG_DOMAINS_MAX];
 	size_t	ndomains;
 	struct netaddr backend;
@@ -254,7 +279,17 @@ struct conn {
 	char	remote_ip[64], remote_port[8];
 	char	local_ip[64], local_port[8];
 	gnutls_session_t tls;		/* NULL before STARTTLS */
+	gnutls_certificate_credentials_t tls_cred;	/* ours, client side */
 	char	tls_protocol[32], tls_cipher[64];
+	int	direct_tls;		/* XEP-0368: TLS from the first byte */
+	int	tls_resumed;
+	char	sni[XG_DOMAIN_NAME_MAX + 1];	/* Direct TLS: the expected domain */
+	/* A client certificate that verified against --client-ca. */
+	int	cert_verified;
+	char	cert_sha256[65];
+	char	cert_subject[XG_CERT_SUBJECT_MAX + 1];
+	char	cert_xmppaddrs[XG_CERT_IDS_MAX + 1];	/* space separated */
+	char	cert_dnsnames[XG_CERT_IDS_MAX + 1];	/* space separated */
 	uint64_t rx, tx;		/* plaintext bytes from / to the client */
 	int64_t	start_ms;
 	char	domain[XG_DOMAIN_MAX + 1];
@@ -267,6 +302,9 @@ int conn_init(struct conn *);
  * ETIMEDOUT when the deadline passed). */
 ssize_t conn_read(struct conn *, void *, size_t, int64_t deadline_ms);
 int conn_write(struct conn *, const void *, size_t, int64_t deadline_ms);
+/* The first unread byte, left in place: 0-255, -2 at end of file, -1 with
+ * errno (ETIMEDOUT; ENOTSOCK when the connection cannot be peeked at). */
+int conn_peek(struct conn *, int64_t deadline_ms);
 int conn_printf(struct conn *, int64_t deadline_ms, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -282,19 +320,49 @@ void log_summary(const struct conn *, int exitcode);
 
 /* ---- tls.c ---- */
 struct tlsctx {
+	const struct options *o;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
+	gnutls_datum_t ticket_key;	/* data NULL: no resumption */
+	int	have_cert;		/* cred holds the server certificate */
+	struct conn *c;			/* during a Direct TLS handshake */
+	int	sni_result;		/* CERTS_* from the SNI callback */
+	char	sni_err[XG_REASON_MAX];
 };
 #define XG_DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
 	"-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-COMP-ALL:" \
 	"%SERVER_PRECEDENCE"
-int tls_load(struct tlsctx *, const char *cert, const char *key,
-    const char *priority, char *err, size_t errsz);
-/* Handshake on the client connection; fills c->tls and the details. */
-int tls_start(struct conn *, struct tlsctx *, int64_t deadline_ms,
+/* Before the first client byte (and before privileges are dropped): the
+ * priorities, --cert/--key, --client-ca and --ticket-key. */
+int tls_load(struct tlsctx *, const struct options *, char *err, size_t errsz);
+/* Handshake on the client connection; fills c->tls and the details.  With
+ * direct, the certificate is chosen by SNI (certs_select) and ALPN
+ * xmpp-client is required when the client offers ALPN. */
+int tls_start(struct conn *, struct tlsctx *, int direct, int64_t deadline_ms,
     char *err, size_t errsz);
 void tls_free(struct tlsctx *);
+/* A new random ticket key, base64, into out (XG_TICKET_KEY_B64 + 1). */
+int tls_new_ticket_key(char *out, size_t outsz);
+/* Client side, for --backend-tls: handshake on c (rfd/wfd set) and check
+ * the server's certificate for name against ca (or the system store). */
+int tls_client_start(struct conn *, const char *ca, const char *name,
+    const char *priority, int64_t deadline_ms, char *err, size_t errsz);
+
+/* ---- certs.c: which certificate serves a domain ---- */
+enum certs_result { CERTS_OK = 0, CERTS_UNKNOWN = 1, CERTS_ERROR = -1 };
+/* Put the certificate for domain (normalized) into ctx->cred, from
+ * --cert, --cert-dir or --cert-helper, with its OCSP response when there
+ * is a fresh one.  CERTS_UNKNOWN: no certificate for that domain. */
+enum certs_result certs_select(struct tlsctx *, const char *domain,
+    char *err, size_t errsz);
+/* Staple der (an OCSP response) to certificate idx if it is successful,
+ * current and about that certificate; otherwise a warning. */
+void certs_ocsp(gnutls_certificate_credentials_t, int idx,
+    const gnutls_datum_t *der, const char *what);
+/* Pure: 1 when domain is one of --domain, or no --domain was given
+ * with --cert-dir or --cert-helper. */
+int certs_domain_allowed(const struct options *, const char *domain);
 
 /* ---- privdrop.c: after the key is read, before the client is parsed ---- */
 /* No core dumps, --user when root, no new privileges.  0, or -1 + err. */
@@ -317,8 +385,10 @@ struct auth_reply {
 	char	pass[XG_SASL_FIELD_MAX + 1];
 	size_t	pass_len;
 	int	has_pass;
+	char	identity[XG_SASL_FIELD_MAX + 1];	/* EXTERNAL: the user */
+	int	has_identity;
 };
-#define XG_AUTH_ENV_MAX	24
+#define XG_AUTH_ENV_MAX	32
 /* Pure: build the helper's environment into buf; envp NULL-terminated. */
 int authhelper_env(const struct auth_request *, char *buf, size_t bufsz,
     char **envp, size_t nenvp);
@@ -327,15 +397,32 @@ int authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *,
     char *err, size_t errsz);
 enum auth_verdict authhelper_run(const char *path, const struct auth_request *,
     int timeout_ms, struct auth_reply *, char *why, size_t whysz);
+/* Run a helper program: path with envp (no arguments), in[0..inlen) on
+ * its stdin, its stdout into out (at most outsz bytes kept, the rest read
+ * and dropped with *overflow set), all within timeout_ms, after which its
+ * process group is killed.  0 with *status (a wait status), or -1 with
+ * why set (exec failure, timeout, system error). */
+int helper_run(const char *path, char **envp, const void *in, size_t inlen,
+    char *out, size_t outsz, size_t *outlen, int *overflow, int timeout_ms,
+    int *status, char *why, size_t whysz);
 void auth_reply_wipe(struct auth_reply *);
 
 /* ---- backend.c: connect mode login ---- */
-/* Log in to the backend as user/pass for domain.  Returns the fd (login
- * done), or -1 with *sf set: NOT_AUTHORIZED etc. for a backend <failure/>,
- * TEMPORARY_AUTH_FAILURE when it cannot be reached (why says which). */
-int backend_login(const struct netaddr *, const char *domain,
-    const char *user, const char *pass, int64_t deadline_ms,
-    enum xg_sasl_failure *sf, int *unreachable, char *why, size_t whysz);
+#define XG_BACKEND_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+struct backend_opts {
+	enum xg_backend_tls tls;
+	const char *ca;			/* NULL: the system trust store */
+};
+/* Log in to the backend as user/pass for domain, over TLS when bo says
+ * so (the certificate must name domain).  0 with bc open (fds and
+ * maybe TLS), or -1 with *sf set: NOT_AUTHORIZED etc. for a backend
+ * <failure/>, and *unreachable when it cannot be reached or its TLS
+ * failed (why says which). */
+int backend_login(const struct netaddr *, const struct backend_opts *,
+    const char *domain, const char *user, const char *pass,
+    int64_t deadline_ms, struct conn *bc, enum xg_sasl_failure *sf,
+    int *unreachable, char *why, size_t whysz);
+void backend_close(struct conn *);
 
 /* ---- exec.c: exec mode ---- */
 /* In a forked child: default actions for every signal, empty mask. */

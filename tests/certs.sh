@@ -42,3 +42,30 @@ EOF
 	cat "$dir/cert.pem" "$dir/ca.pem" >"$dir/chain.pem"
 	chmod 644 "$dir"/*.pem
 }
+
+# make_leaf CADIR OUTDIR CN [TEMPLATE-LINE ...]: OUTDIR/privkey.pem (ECDSA),
+# OUTDIR/cert.pem signed by CADIR's CA (from make_certs), OUTDIR/fullchain.pem
+# (cert + CA: certbot's live/ layout).  The template lines add names and
+# purposes, e.g. 'dns_name = "a.test"' 'tls_www_server'; a random serial
+# tells a renewed certificate from the old one.
+make_leaf() {
+	local ca=$1 dir=$2 cn=$3 line
+	shift 3
+	mkdir -p "$dir"
+	{
+		printf 'cn = "%s"\nserial = %d%05d\nexpiration_days = 30\n' "$cn" "$(date +%s)" "$RANDOM"
+		printf 'signing_key\nencryption_key\n'
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} >"$dir/leaf.tmpl"
+	{
+		certtool --generate-privkey --key-type=ecdsa --outfile "$dir/privkey.pem" &&
+		certtool --generate-certificate --load-privkey "$dir/privkey.pem" \
+			--load-ca-certificate "$ca/ca.pem" --load-ca-privkey "$ca/ca-key.pem" \
+			--template "$dir/leaf.tmpl" --outfile "$dir/cert.pem"
+	} >"$dir/certtool.log" 2>&1 || {
+		! declare -F show_log >/dev/null || show_log "$dir/certtool.log"
+		fail "certtool failed for $cn (see $dir/certtool.log)"
+	}
+	cat "$dir/cert.pem" "$ca/ca.pem" >"$dir/fullchain.pem"
+	rm -f "$dir/leaf.tmpl" "$dir/certtool.log"
+}

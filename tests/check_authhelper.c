@@ -245,6 +245,65 @@ START_TEST(reply_good)
 }
 END_TEST
 
+START_TEST(reply_identity)
+{
+	struct auth_reply r;
+	char err[128] = "";
+
+	ck_assert_int_eq(parse("identity=alice\npassword=pw\n", &r, err,
+	    sizeof(err)), 0);
+	ck_assert(r.has_identity && r.has_pass && !r.has_user);
+	ck_assert_str_eq(r.identity, "alice");
+	/* A localpart only: no JID, no path, no markup. */
+	ck_assert_int_eq(parse("identity=alice@example.org\n", &r, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "identity is not a localpart"));
+	ck_assert_int_eq(parse("identity=a/b\n", &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(parse("identity=a b\n", &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(parse("identity=<a>\n", &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(parse("identity=x\nidentity=y\n", &r, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "duplicate key"));
+}
+END_TEST
+
+START_TEST(env_cert)
+{
+	struct auth_request r = mkreq("", "");
+	struct conn c;
+	char buf[16384], *envp[XG_AUTH_ENV_MAX];
+	int n, i, seen = 0;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.id, sizeof(c.id), "c0ffee");
+	c.tls_resumed = 1;
+	r.conn = &c;
+	r.mechanism = "EXTERNAL";
+	/* Not verified: none of the certificate's names are passed. */
+	snprintf(c.cert_xmppaddrs, sizeof(c.cert_xmppaddrs), "a@example.org");
+	n = authhelper_env(&r, buf, sizeof(buf), envp, XG_AUTH_ENV_MAX);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++)
+		ck_assert_ptr_null(strstr(envp[i], "AUTH_CERT_"));
+	c.cert_verified = 1;
+	snprintf(c.cert_sha256, sizeof(c.cert_sha256), "%064d", 7);
+	snprintf(c.cert_subject, sizeof(c.cert_subject), "CN=Alice,O=X");
+	snprintf(c.cert_dnsnames, sizeof(c.cert_dnsnames), "a.example b.example");
+	n = authhelper_env(&r, buf, sizeof(buf), envp, XG_AUTH_ENV_MAX);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++) {
+		if (strcmp(envp[i], "AUTH_CERT_XMPPADDRS=a@example.org") == 0 ||
+		    strcmp(envp[i], "AUTH_CERT_SUBJECT=CN=Alice,O=X") == 0 ||
+		    strcmp(envp[i], "AUTH_CERT_DNSNAMES=a.example b.example")
+		    == 0 || strcmp(envp[i], "SSL_SESSION_RESUMED=1") == 0 ||
+		    strcmp(envp[i], "AUTH_MECHANISM=EXTERNAL") == 0 ||
+		    strncmp(envp[i], "AUTH_CERT_SHA256=0000", 21) == 0)
+			seen++;
+	}
+	ck_assert_int_eq(seen, 6);
+}
+END_TEST
+
 START_TEST(reply_bad)
 {
 	static const struct { const char *in, *err; } t[] = {
@@ -668,6 +727,8 @@ authhelper_suite(void)
 
 	tc = tcase_create("reply");
 	tcase_add_test(tc, reply_good);
+	tcase_add_test(tc, reply_identity);
+	tcase_add_test(tc, env_cert);
 	tcase_add_test(tc, reply_bad);
 	tcase_add_test(tc, reply_wiped_on_error);
 	tcase_add_test(tc, reply_nul);

@@ -96,6 +96,91 @@ START_TEST(t_limits)
 }
 END_TEST
 
+static enum plain_result
+ext(const char *raw, char *user, size_t usersz)
+{
+	const char *e = raw[0] ? b64(raw, strlen(raw)) : "=";
+	return external_decode(e, strlen(e), "example.test", user, usersz);
+}
+
+START_TEST(t_external)
+{
+	char u[64];
+
+	/* "=" is the empty authzid: the certificate decides. */
+	ck_assert_int_eq(ext("", u, sizeof(u)), PLAIN_OK);
+	ck_assert_str_eq(u, "");
+	ck_assert_int_eq(ext("juliet@Example.Test", u, sizeof(u)), PLAIN_OK);
+	ck_assert_str_eq(u, "juliet");
+	/* Another domain, a full JID, no localpart, no '@'. */
+	ck_assert_int_eq(ext("juliet@other.test", u, sizeof(u)),
+	    PLAIN_BAD_AUTHZID);
+	ck_assert_int_eq(ext("juliet@example.test/balcony", u, sizeof(u)),
+	    PLAIN_BAD_AUTHZID);
+	ck_assert_int_eq(ext("@example.test", u, sizeof(u)),
+	    PLAIN_BAD_AUTHZID);
+	ck_assert_int_eq(ext("example.test", u, sizeof(u)),
+	    PLAIN_BAD_AUTHZID);
+	ck_assert_int_eq(ext("ju liet@example.test", u, sizeof(u)),
+	    PLAIN_BAD_AUTHZID);
+	ck_assert_str_eq(u, "");
+	/* A NUL inside, bad base64, and a user that does not fit. */
+	ck_assert_int_eq(external_decode(b64("a\0b@example.test", 16), 24,
+	    "example.test", u, sizeof(u)), PLAIN_MALFORMED);
+	ck_assert_int_eq(external_decode("a b=", 4, "example.test", u,
+	    sizeof(u)), PLAIN_BAD_BASE64);
+	ck_assert_int_eq(ext("juliet@example.test", u, 6), PLAIN_BAD_AUTHZID);
+}
+END_TEST
+
+START_TEST(t_external_cert_user)
+{
+	char u[64];
+
+	external_cert_user("romeo@example.test", "example.test", u, sizeof(u));
+	ck_assert_str_eq(u, "romeo");
+	external_cert_user("a@other.test romeo@EXAMPLE.test", "example.test",
+	    u, sizeof(u));
+	ck_assert_str_eq(u, "romeo");
+	/* Two in the domain: the client must choose (XEP-0178). */
+	external_cert_user("romeo@example.test juliet@example.test",
+	    "example.test", u, sizeof(u));
+	ck_assert_str_eq(u, "");
+	external_cert_user("", "example.test", u, sizeof(u));
+	ck_assert_str_eq(u, "");
+	external_cert_user("romeo@example.test.evil", "example.test", u,
+	    sizeof(u));
+	ck_assert_str_eq(u, "");
+	external_cert_user("ro/meo@example.test", "example.test", u,
+	    sizeof(u));
+	ck_assert_str_eq(u, "");
+}
+END_TEST
+
+START_TEST(t_domain_normalize)
+{
+	char d[XG_DOMAIN_NAME_MAX + 1];
+	char long_label[80];
+
+	ck_assert_int_eq(xg_domain_normalize("Example.TEST.", d, sizeof(d)), 0);
+	ck_assert_str_eq(d, "example.test");
+	ck_assert_int_eq(xg_domain_normalize("a-b.c", d, sizeof(d)), 0);
+	/* Empty labels: "." and ".." can never be file names under
+	 * --cert-dir. */
+	ck_assert_int_eq(xg_domain_normalize("..", d, sizeof(d)), -1);
+	ck_assert_int_eq(xg_domain_normalize(".", d, sizeof(d)), -1);
+	ck_assert_int_eq(xg_domain_normalize("a..b", d, sizeof(d)), -1);
+	ck_assert_int_eq(xg_domain_normalize(".a", d, sizeof(d)), -1);
+	ck_assert_int_eq(xg_domain_normalize("a..", d, sizeof(d)), -1);
+	ck_assert_int_eq(xg_domain_normalize("a/b", d, sizeof(d)), -1);
+	memset(long_label, 'x', 64);
+	long_label[64] = '\0';
+	ck_assert_int_eq(xg_domain_normalize(long_label, d, sizeof(d)), -1);
+	long_label[63] = '\0';
+	ck_assert_int_eq(xg_domain_normalize(long_label, d, sizeof(d)), 0);
+}
+END_TEST
+
 START_TEST(t_encode_roundtrip)
 {
 	char out[256];
@@ -124,6 +209,9 @@ main(void)
 	tcase_add_test(tc, t_bad);
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_encode_roundtrip);
+	tcase_add_test(tc, t_external);
+	tcase_add_test(tc, t_external_cert_user);
+	tcase_add_test(tc, t_domain_normalize);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

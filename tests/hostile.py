@@ -810,10 +810,24 @@ def direct_tls(c):
         c.notes.append("TLS client: %s" % (e.reason or e))
 
 
-case("direct-tls", "Direct TLS", "a real ClientHello as the first bytes", direct_tls,
+case("direct-tls", "Direct TLS", "a real ClientHello as the first bytes, --starttls-only",
+     direct_tls,
      [HDR_OUT(False), ERR("not-well-formed",
                           "TLS is not spoken here before STARTTLS (Direct TLS is not enabled)")],
-     reason="not-well-formed: TLS ClientHello on the STARTTLS port (Direct TLS is not enabled)")
+     reason="not-well-formed: TLS ClientHello on the STARTTLS port (Direct TLS is not enabled)",
+     args=["--starttls-only"])
+
+
+def plain_header(c):
+    c.send(HDR)
+    c.read_to_eof()
+
+
+case("plaintext-direct-only", "Direct TLS", "a plaintext stream header, --direct-tls-only",
+     plain_header,
+     [HDR_OUT(False), ERR("policy-violation", "only Direct TLS (XEP-0368) is spoken here")],
+     reason="policy-violation: plaintext on a --direct-tls-only port",
+     args=["--direct-tls-only"])
 
 # -- slow clients
 

@@ -5,10 +5,13 @@
 
 require_xmppgate
 
-check "systemd-analyze verify units/xmppgate.socket units/xmppgate@.service"
+check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service"
 U=$XG_TMP/units
 mkdir -p "$U"
-cp "$top_srcdir/units/xmppgate.socket" "$U/"
+cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" "$U/"
+# As installed (make install-data-hook): the Direct TLS socket's template
+# is an alias of xmppgate@.service.
+ln -s xmppgate@.service "$U/xmppgate-direct@.service"
 # The units name the installed binary; point them at the built one.
 sed "s|/usr/sbin/xmppgate|$xg_bin|g" "$top_srcdir/units/xmppgate@.service" \
 	>"$U/xmppgate@.service"
@@ -16,7 +19,8 @@ grep -q "^ExecStart=-$xg_bin " "$U/xmppgate@.service" ||
 	fail "ExecStart= does not run /usr/sbin/xmppgate"
 rc=0
 out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 \
-	systemd-analyze verify --man=no ./xmppgate.socket ./xmppgate@.service 2>&1) || rc=$?
+	systemd-analyze verify --man=no ./xmppgate.socket ./xmppgate-direct.socket \
+	./xmppgate@.service 2>&1) || rc=$?
 if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
 	printf '%s\n' "$out" | sed 's/^/    /'
 	fail "systemd-analyze verify: exit $rc, messages above"
@@ -28,6 +32,10 @@ S=$top_srcdir/units/xmppgate.socket
 T=$top_srcdir/units/xmppgate@.service
 for d in 'ListenStream=5222' 'Accept=yes' 'MaxConnections='; do
 	grep -q "^$d" "$S" || fail "xmppgate.socket lacks $d"
+done
+for d in 'ListenStream=5223' 'Accept=yes' 'MaxConnections='; do
+	grep -q "^$d" "$top_srcdir/units/xmppgate-direct.socket" ||
+		fail "xmppgate-direct.socket lacks $d"
 done
 for d in 'StandardInput=socket' 'StandardError=journal' 'DynamicUser=yes' \
 	'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' \
@@ -42,7 +50,7 @@ awk '/^\[Unit\]/ { u = 1 } /^\[Service\]/ { u = 0 } u && /^CollectMode=/ { f = 1
 pass "directives present"
 
 check "every Documentation=man:PAGE(S) of the units is in man/"
-for ref in $(sed -n 's/^Documentation=//p' "$S" "$T"); do
+for ref in $(sed -n 's/^Documentation=//p' "$S" "$T" "$top_srcdir/units/xmppgate-direct.socket"); do
 	case $ref in
 	man:*'('*')')
 		page=${ref#man:}

@@ -42,6 +42,13 @@ def parse_args():
     p.add_argument("--condition", default="",
                    help="comma separated acceptable failure conditions")
     p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--direct-tls", action="store_true",
+                   help="XEP-0368: TLS from the first byte, SNI = the domain")
+    p.add_argument("--alpn", default="",
+                   help="comma separated ALPN protocols to offer")
+    p.add_argument("--certfile", help="client certificate (SASL EXTERNAL)")
+    p.add_argument("--keyfile", help="its key")
+    p.add_argument("--mechanism", help="offer only this SASL mechanism")
     p.add_argument("--debug", action="store_true")
     return p.parse_args()
 
@@ -65,6 +72,15 @@ def make_client(jid, password, args, outcome, tag):
     c = slixmpp.ClientXMPP(jid, password)
     c.ca_certs = Path(args.ca)
     c.whitespace_keepalive = False
+    # --direct-tls, --alpn, --certfile and --mechanism are the first
+    # client's; the --jid2 client uses STARTTLS and PLAIN.
+    c.direct = args.direct_tls and not tag
+    if args.alpn and not tag:
+        c.ssl_context.set_alpn_protocols(args.alpn.split(","))
+    if args.certfile and not tag:
+        c.certfile, c.keyfile = args.certfile, args.keyfile
+    if args.mechanism and not tag:
+        c["feature_mechanisms"].use_mech = args.mechanism
     host, port, domain = args.host, args.port, c.boundjid.domain
 
     # Connect to --host/--port, but keep the JID's domain as the TLS server
@@ -105,6 +121,9 @@ def make_client(jid, password, args, outcome, tag):
 
     def session_start(_ev):
         outcome.fields[f"{tag}login"] = "ok"
+        ssl_obj = c.transport.get_extra_info("ssl_object") if c.transport else None
+        if ssl_obj is not None and not tag:
+            outcome.fields["alpn"] = ssl_obj.selected_alpn_protocol() or "none"
         bound = c.boundjid
         outcome.fields[f"{tag}bind"] = "ok" if bound.resource else "failed"
         outcome.fields[f"{tag}jid"] = bound.full
@@ -131,7 +150,8 @@ async def run(args, outcome, clients):
         clients.append(make_client(args.jid2, args.password2 or "", args,
                                    outcome, "peer_"))
     for c in clients:
-        c.connect(address=(args.host, args.port))
+        c.connect(address=(args.host, args.port), use_ssl=c.direct,
+                  disable_starttls=c.direct)
         # connect() takes a non-IPv4 host (e.g. ::1) for the server name;
         # the TLS name must stay the JID's domain.
         c.default_domain = c.boundjid.domain
