@@ -49,7 +49,8 @@ struct session {
 	int	failed;			/* failed authentication attempts */
 	enum xg_sasl_failure last_failure;
 	int	exitcode;
-	pid_t	pump;			/* --backend-tls: the TLS child, or 0 */
+	struct conn bc;			/* --backend-tls: the backend's TLS */
+	pid_t	pump;			/* ... carried by this child, or 0 */
 };
 
 static void std_fds_open(void);
@@ -851,7 +852,9 @@ plain_payload(struct session *s, struct xp_event *ev, int *again)
  * --backend-tls: a child of ours carries the backend's TLS, relaying it
  * to one end of a socket pair; we relay the client to the other end as
  * to a plain backend.  The same relay code runs on both sides.  Returns
- * our end, or -1 with errno.
+ * our end, or -1 with errno.  Started only after the credentials and the
+ * stack were wiped, so the child never holds them; it drops the client's
+ * TLS session and our certificate keys before it relays.
  */
 static int
 tls_pump(struct session *s, struct conn *bc)
@@ -860,8 +863,10 @@ tls_pump(struct session *s, struct conn *bc)
 	int sp[2], fl;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		backend_close(bc);
 		return -1;
+	}
 	if ((pid = fork()) == -1) {
 		close(sp[0]);
 		close(sp[1]);
@@ -870,6 +875,10 @@ tls_pump(struct session *s, struct conn *bc)
 	}
 	if (pid == 0) {
 		close(sp[0]);
+		/* No alert, no bye: deinit only forgets the session. */
+		gnutls_deinit(s->c->tls);
+		s->c->tls = NULL;
+		tls_free(s->tls);
 		close(s->c->rfd);
 		if (s->c->wfd != s->c->rfd)
 			close(s->c->wfd);
@@ -900,7 +909,7 @@ login(struct session *s, const struct plain_creds *pc,
     const struct auth_reply *ar, int *fd, enum xg_sasl_failure *sf,
     char *why, size_t whysz)
 {
-	static struct conn bc;
+	struct conn *bc = &s->bc;
 	struct backend_opts bo;
 	struct netaddr na;
 	int unreachable;
@@ -927,17 +936,10 @@ login(struct session *s, const struct plain_creds *pc,
 	if (backend_login(&na, &bo, s->c->domain,
 	    ar->has_user ? ar->user : pc->user,
 	    ar->has_pass ? ar->pass : pc->pass,
-	    now_ms() + (int64_t)s->o->backend_timeout * 1000, &bc, sf,
+	    now_ms() + (int64_t)s->o->backend_timeout * 1000, bc, sf,
 	    &unreachable, why, whysz) == 0) {
-		if (bc.tls == NULL) {
-			*fd = bc.rfd;
-			return 0;
-		}
-		if ((*fd = tls_pump(s, &bc)) >= 0)
-			return 0;
-		snprintf(why, whysz, "unable to start the backend TLS relay: "
-		    "%s", strerror(errno));
-		unreachable = 1;
+		*fd = bc->rfd;		/* handoff() starts tls_pump() */
+		return 0;
 	}
 	if (unreachable)
 		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
@@ -1216,6 +1218,14 @@ handoff(struct session *s, int bfd)
 	int fd;
 	pid_t pid;
 
+	if (bfd >= 0 && s->bc.tls != NULL) {
+		if ((fd = tls_pump(s, &s->bc)) == -1)
+			return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+			    "the server is not reachable", XG_EXIT_TEMP,
+			    "unable to start the backend TLS relay: %s",
+			    strerror(errno));
+		bfd = fd;
+	}
 	if (bfd >= 0) {
 		if (send_success(s) == -1)
 			close(bfd);

@@ -3,7 +3,9 @@
 # relayed to a real Prosody, neither the client's password nor the
 # backend password the helper named is anywhere in xmppgate's memory --
 # not as text and not as the base64 of a SASL PLAIN payload.  Then the
-# same after a failed attempt, while the connection waits for the next.
+# same after a failed attempt, while the connection waits for the next;
+# and with --backend-tls, in both processes of the connection (the relay
+# and the child that carries the backend's TLS).
 # (tests/memscan.py reads /proc/PID/mem as root.)
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -87,15 +89,20 @@ if passwords and b"<success" in r:
 sys.stdin.read()       # hold until the test is done
 PYEOF
 
-# scan NEEDLE...: memscan xmppgate's only process; fails on a hit.
+# scan NEEDLE...: memscan each of the ${SCAN_PROCS:-1} xmppgate processes
+# of the connection; fails on a hit.
 scan() {
-	local pids out rc=0
+	local pids pid out rc
 	pids=$(xmppgate_pids)
-	[ "$(echo "$pids" | wc -w)" -eq 1 ] || fail "expected one xmppgate, found: $pids"
-	out=$($XG_PY "$top_srcdir/tests/memscan.py" "$pids" "$@") || rc=$?
-	echo "    $out" | tail -n 3
-	[ "$rc" -ne 2 ] || fail "could not read xmppgate's memory"
-	[ "$rc" -eq 0 ] || fail "secrets found in xmppgate's memory (needle numbers above)"
+	[ "$(echo "$pids" | wc -w)" -eq "${SCAN_PROCS:-1}" ] ||
+		fail "expected ${SCAN_PROCS:-1} xmppgate process(es), found: $pids"
+	for pid in $pids; do
+		rc=0
+		out=$($XG_PY "$top_srcdir/tests/memscan.py" "$pid" "$@") || rc=$?
+		echo "    pid $pid: $out" | tail -n 3
+		[ "$rc" -ne 2 ] || fail "could not read xmppgate's memory"
+		[ "$rc" -eq 0 ] || fail "secrets found in xmppgate's memory (needle numbers above)"
+	done
 }
 
 b64() { printf '\0alice\0%s' "$1" | base64 -w0; }
@@ -151,5 +158,15 @@ scan "$WRONG_PASS" "$(b64 "$WRONG_PASS")"
 release
 pass "nothing found"
 
+check "--backend-tls: no password in the relay nor in the child that holds the backend's TLS"
 wait_summaries 2 10 | sed 's/^/    /'
+new_gate memtls --auth "$XG_TMP/helper" --backend "127.0.0.1:$PPORT" \
+	--auth-delay 0 --timeout 30 --backend-tls starttls --backend-ca "$XG_TMP/ca.pem"
+hold "$CLIENT_PASS"
+grep -qx relaying "$XG_TMP/hold.out" || fail "no session"
+SCAN_PROCS=2 scan "$CLIENT_PASS" "$(b64 "$CLIENT_PASS")" "$BACKEND_PASS" "$(b64 "$BACKEND_PASS")"
+release
+pass "nothing found in either process"
+
+wait_summaries 1 10 | sed 's/^/    /'
 assert_no_leftovers
