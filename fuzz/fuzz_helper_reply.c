@@ -11,10 +11,11 @@
  * The verdict and every field are compared with a model written here
  * from the man page: at most 4096 bytes, no NUL, lines split at '\n'
  * (the last may lack it), empty lines ignored, otherwise key=value with
- * the key one of backend, user, password, each at most once, the value
- * everything after the first '=', non-empty, at most 1023 bytes (1100
- * for backend), without control characters (< 0x20 and 0x7f, so a '\r'
- * before the newline is refused), and a backend netaddr_parse accepts.
+ * the key one of backend, user, password, identity, each at most once,
+ * the value everything after the first '=', non-empty, at most 1023
+ * bytes (1100 for backend), without control characters (< 0x20 and 0x7f,
+ * so a '\r' before the newline is refused), a backend netaddr_parse
+ * accepts, and an identity without any of @/ "&'<>: (a localpart).
  * On refusal the reply must be wiped and the error message terminated
  * within its buffer; on success every field is NUL-terminated and
  * absent fields are empty.  An accepted reply, written out again, must
@@ -64,6 +65,10 @@ model(const char *b, size_t n, struct auth_reply *m)
 			dst = m->pass;
 			has = &m->has_pass;
 			cap = XG_SASL_FIELD_MAX;
+		} else if (klen == 8 && memcmp(l, "identity", 8) == 0) {
+			dst = m->identity;
+			has = &m->has_identity;
+			cap = XG_SASL_FIELD_MAX;
 		} else
 			return -1;
 		if (*has || vlen == 0 || vlen > cap)
@@ -78,6 +83,10 @@ model(const char *b, size_t n, struct auth_reply *m)
 			m->pass_len = vlen;
 		if (dst == m->backend && netaddr_parse(dst, &na) == -1)
 			return -1;
+		if (dst == m->identity)
+			for (i = 0; i < vlen; i++)
+				if (strchr("@/ \"&'<>:", v[i]) != NULL)
+					return -1;
 	}
 	return 0;
 }
@@ -92,6 +101,8 @@ check_fields(const struct auth_reply *r)
 	FUZZ_CHECK(r->has_user == (r->user[0] != '\0'));
 	FUZZ_CHECK(r->has_pass == (r->pass[0] != '\0'));
 	FUZZ_CHECK(r->pass_len == strlen(r->pass));
+	FUZZ_CHECK(fz_terminated(r->identity, sizeof(r->identity)));
+	FUZZ_CHECK(r->has_identity == (r->identity[0] != '\0'));
 }
 
 static int
@@ -101,7 +112,9 @@ same(const struct auth_reply *a, const struct auth_reply *b)
 	    a->has_user == b->has_user && a->has_pass == b->has_pass &&
 	    strcmp(a->backend, b->backend) == 0 &&
 	    strcmp(a->user, b->user) == 0 &&
-	    a->pass_len == b->pass_len && strcmp(a->pass, b->pass) == 0;
+	    a->pass_len == b->pass_len && strcmp(a->pass, b->pass) == 0 &&
+	    a->has_identity == b->has_identity &&
+	    strcmp(a->identity, b->identity) == 0;
 }
 
 /* Write the fields out again as a helper would. */
@@ -114,6 +127,8 @@ serialize(const struct auth_reply *r, char *out)
 		o += (size_t)sprintf(out + o, "user=%s\n", r->user);
 	if (r->has_pass)
 		o += (size_t)sprintf(out + o, "password=%s\n", r->pass);
+	if (r->has_identity)
+		o += (size_t)sprintf(out + o, "identity=%s\n", r->identity);
 	if (r->has_backend)
 		o += (size_t)sprintf(out + o, "backend=%s", r->backend);
 	return o;

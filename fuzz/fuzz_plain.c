@@ -20,6 +20,11 @@
  * password are encoded again with plain_encode, into a buffer of the
  * exact size (and one byte less, which must be refused), and must
  * decode to themselves.
+ *
+ * The same text also goes to external_decode (SASL EXTERNAL, XEP-0178),
+ * checked against its own model: "=" is the empty authorization
+ * identity; otherwise strict base64 of a bare JID of the served domain,
+ * no NUL, whose localpart passes the same checks and comes back.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -141,6 +146,52 @@ model(const uint8_t *m, size_t n, const char *domain, size_t *uoff,
 	return PLAIN_OK;
 }
 
+/* The model of external_decode for the decoded message m. */
+static enum plain_result
+ext_model(const uint8_t *m, size_t n, const char *domain, size_t *ulen)
+{
+	const uint8_t *at;
+	size_t dl = strlen(domain);
+
+	if (memchr(m, 0, n) != NULL)
+		return PLAIN_MALFORMED;
+	if ((at = memchr(m, '@', n)) == NULL)
+		return PLAIN_BAD_AUTHZID;
+	*ulen = (size_t)(at - m);
+	if (*ulen > XG_SASL_FIELD_MAX || !localpart_ok(m, *ulen) ||
+	    n - *ulen - 1 != dl ||
+	    strncasecmp((const char *)at + 1, domain, dl) != 0)
+		return PLAIN_BAD_AUTHZID;
+	return PLAIN_OK;
+}
+
+static void
+check_external(const char *b64, size_t b64len, const uint8_t *msg, long mlen,
+    const char *domain)
+{
+	static char user[XG_SASL_FIELD_MAX + 1];
+	enum plain_result got, want;
+	size_t ulen = 0;
+
+	if (b64len == 1 && b64[0] == '=')
+		want = PLAIN_OK;
+	else
+		want = mlen < 0 ? PLAIN_BAD_BASE64 :
+		    ext_model(msg, (size_t)mlen, domain, &ulen);
+	memset(user, 0xA5, sizeof(user));
+	got = external_decode(b64, b64len, domain, user, sizeof(user));
+	if (got != want) {
+		fprintf(stderr, "external_decode said %d, the model %d\n",
+		    (int)got, (int)want);
+		FUZZ_CHECK(got == want);
+	}
+	if (got != PLAIN_OK || (b64len == 1 && b64[0] == '=')) {
+		FUZZ_CHECK(user[0] == '\0');
+		return;
+	}
+	FUZZ_CHECK(strlen(user) == ulen && memcmp(user, msg, ulen) == 0);
+}
+
 static void
 check_encode(const char *domain)
 {
@@ -204,6 +255,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	want = mlen < 0 ? PLAIN_BAD_BASE64 :
 	    model(msg, (size_t)mlen, domain, &uoff, &ulen, &poff, &plen, &zlen);
 
+	check_external(b64, b64len, msg, mlen, domain);
 	memset(&pc, 0xA5, sizeof(pc));
 	got = plain_decode(b64, b64len, domain, &pc);
 	if (got != want) {
