@@ -1,6 +1,6 @@
 #!/bin/bash
-# scripts/unit-check.sh -- run the shipped units (units/xmppgate.socket and
-# units/xmppgate@.service, unchanged) under a real systemd and log in
+# scripts/unit-check.sh -- run the shipped units (units/xmppgate.socket,
+# units/xmppgate-direct.socket and units/xmppgate@.service, unchanged) under a real systemd and log in
 # through them.
 #
 # A manual check, not part of `make check`: it needs root, systemd-nspawn
@@ -24,8 +24,10 @@
 #      nsenter into the container's init;
 #   4. logs in through port 5222 with tests/xmpp_client.py (slixmpp:
 #      STARTTLS, PLAIN, bind, a message to itself) once with the right and
-#      once with a wrong password, and checks the summary lines in the
-#      journal, that no instance failed, that nothing xmppgate or the helper
+#      once with a wrong password, then through xmppgate-direct.socket on
+#      5223 (installed with its alias xmppgate-direct@.service, as make
+#      install does) with Direct TLS and ALPN, and checks the summary lines
+#      in the journal, that no instance failed, that nothing xmppgate or the helper
 #      logged says EPERM/EACCES, and (with strace on the host) that no
 #      system call of xmppgate or its helper failed with EPERM, EACCES,
 #      EROFS or ENOSYS or was killed by SIGSYS;
@@ -285,7 +287,9 @@ make_certs "$C" "$DOMAIN"
 
 install -m 755 "$RUN/xmppgate" "$R/usr/sbin/xmppgate"
 install -m 644 "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate@.service" \
-	"$R/etc/systemd/system/"
+	"$top_srcdir/units/xmppgate-direct.socket" "$R/etc/systemd/system/"
+# As make install does: the Direct TLS socket's instances are an alias.
+ln -sf xmppgate@.service "$R/etc/systemd/system/xmppgate-direct@.service"
 if [ -n "${XG_DROPIN:-}" ]; then
 	mkdir -p "$R/etc/systemd/system/xmppgate@.service.d"
 	printf '[Service]\n%s\n' "$XG_DROPIN" >"$R/etc/systemd/system/xmppgate@.service.d/zz-unit-check.conf"
@@ -498,6 +502,33 @@ in_ct 10 journalctl -t xmppgate -o cat --no-pager | grep -q '^<[0-7]>' &&
 in_ct 10 journalctl -t xmppgate -p 5..5 -o cat --no-pager | grep -q 'authentication attempt 1 failed' ||
 	fail "the failed attempt is not logged at priority notice"
 pass "priorities ok"
+
+check "xmppgate-direct.socket (5223): a Direct TLS login with ALPN runs the same service"
+in_ct 30 systemctl enable --now xmppgate-direct.socket >>"$LOGS/enable.log" 2>&1 ||
+	{ indent <"$LOGS/enable.log"; fail "systemctl enable --now xmppgate-direct.socket failed"; }
+for _ in $(seq 1 50); do
+	listening 5223 && break
+	sleep 0.2
+done
+listening 5223 || fail "nothing listens on port 5223 in the container"
+# shellcheck disable=SC2086
+out=$(in_ct 60 $CLIENT --port 5223 --direct-tls --alpn xmpp-client --jid "alice@$DOMAIN" \
+	--password secret --to "alice@$DOMAIN" 2>"$LOGS/client-direct.err") || fail "client: $out"
+echo "    $out"
+case $out in
+*"login=ok bind=ok jid=alice@$DOMAIN/"*"message=ok"*"alpn=xmpp-client"*) ;;
+*) fail "unexpected client result: $out" ;;
+esac
+for _ in $(seq 1 100); do
+	n=$(in_ct 10 journalctl -t xmppgate -o cat --no-pager | grep -c ' summary .*outcome=ok')
+	[ "$n" -ge 2 ] && break
+	sleep 0.2
+done
+[ "$n" -ge 2 ] || fail "no second outcome=ok summary in the journal"
+in_ct 10 journalctl -b --no-pager | grep 'Started xmppgate.*:5223-' | indent
+in_ct 10 journalctl -b --no-pager | grep -q 'Started xmppgate.*:5223-' ||
+	fail "no service instance for a 5223 connection in the journal"
+pass "Direct TLS through the alias unit, with the passwd drop-in applied"
 
 if [ -z "${XG_DEBUG:-}" ]; then
 	check "journalctl -u 'xmppgate@*' shows every line xmppgate and its helper logged"
