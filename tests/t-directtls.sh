@@ -193,6 +193,41 @@ expect_summary "$line" outcome=ok user=alice "domain=$DOMAIN"
 grep -q 'sent: features mechanisms EXTERNAL PLAIN' "$XG_GATE_LOG" || fail "EXTERNAL was not offered first"
 pass "EXTERNAL as alice, identities given to the helper"
 
+check "alice's certificate cannot log in as bob: <invalid-authzid/> (the helper named alice)"
+r=$($XG_PY - "$GPORT" "$XG_TMP/ca.pem" "$XG_TMP/alice/cert.pem" "$XG_TMP/alice/privkey.pem" <<'EOF'
+import base64, re, socket, ssl, sys
+port, ca, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+HDR = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+       b"xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>")
+def until(c, tok):
+    buf = b""
+    while tok not in buf:
+        d = c.recv(4096)
+        if not d:
+            sys.exit("EOF waiting for %r: %r" % (tok, buf))
+        buf += d
+    return buf
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                    server_hostname="example.test")
+t.sendall(HDR)
+f = until(t, b"</stream:features>")
+if b"<mechanism>EXTERNAL</mechanism>" not in f:
+    sys.exit("EXTERNAL not offered: %r" % f)
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" +
+          base64.b64encode(b"bob@example.test") + b"</auth>")
+r = until(t, b"</failure>")
+m = re.search(rb"<failure[^>]*><([a-z-]+)", r)
+print(m.group(1).decode() if m else "no failure: %r" % r)
+EOF
+)
+[ "$r" = invalid-authzid ] || fail "expected invalid-authzid, got $r"
+wait_log 'helper mapped the certificate to alice, not to the requested bob' ||
+	{ show_log "$XG_GATE_LOG"; fail "the refusal's reason was not logged"; }
+grep -qx "AUTH_USER=bob" "$XG_TMP/helper-env.EXTERNAL" || fail "the helper did not see AUTH_USER=bob"
+pass "refused"
+
 check "a certificate from another CA is not verified: EXTERNAL is not offered"
 out=$(client --jid "alice@$DOMAIN" --password '' --certfile "$XG_TMP/mallory/cert.pem" \
 	--keyfile "$XG_TMP/mallory/privkey.pem" --mechanism EXTERNAL --expect error) ||
