@@ -35,7 +35,7 @@ static void	seterr(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	show_key(char *, size_t, const char *, size_t);
 static int	has_ctl(const char *, size_t);
-static void	child(const char *, int, int, int, char **)
+static void	child(const struct helper_spec *, int, int, int)
 		    __attribute__((noreturn));
 static void	close_above(int);
 static int	wait_child(pid_t, int64_t, int *);
@@ -296,35 +296,44 @@ close_above(int fd)
 }
 
 /* In the child: only async-signal-safe calls.  An exec failure is
- * reported as errno on errfd (close-on-exec, so EOF means success). */
+ * reported as errno on errfd (close-on-exec, so EOF means success).  The
+ * input pipe becomes fd 0, or fd 3 (checkpassword) with fd 0 on
+ * /dev/null; the output pipe fd 1. */
 static void
-child(const char *path, int in, int out, int errfd, char **envp)
+child(const struct helper_spec *h, int in, int out, int errfd)
 {
 	char *argv[2];
-	int e, fd;
+	int e, fd, keep;
 
 	setpgid(0, 0);
-	/* Move our pipe ends above 2 first, in case one of them is 0-2. */
-	if ((errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    (in = fcntl(in, F_DUPFD, 3)) == -1 ||
-	    (out = fcntl(out, F_DUPFD, 3)) == -1 ||
-	    dup2(in, 0) == -1 || dup2(out, 1) == -1)
+	/* Move our pipe ends above 4 first, in case one of them is 0-4. */
+	if ((errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 5)) == -1 ||
+	    (in = fcntl(in, F_DUPFD, 5)) == -1 ||
+	    (out = fcntl(out, F_DUPFD, 5)) == -1 ||
+	    dup2(in, h->infd) == -1 || dup2(out, 1) == -1)
 		goto fail;
+	if (h->infd != 0) {
+		if ((fd = open("/dev/null", O_RDONLY)) == -1)
+			goto fail;
+		if (fd != 0 && (dup2(fd, 0) == -1 || close(fd) == -1))
+			goto fail;
+	}
 	if (!log_stderr_usable()) {
 		if ((fd = open("/dev/null", O_WRONLY)) == -1)
 			goto fail;
 		if (fd != 2 && dup2(fd, 2) == -1)
 			goto fail;
 	}
-	/* Keep only 0-2 and errfd (close-on-exec) for the exec. */
-	for (fd = 3; fd < errfd; fd++)
+	/* Keep only 0-2 (and 3), and errfd (close-on-exec) for the exec. */
+	keep = h->infd > 2 ? h->infd : 2;
+	for (fd = keep + 1; fd < errfd; fd++)
 		close(fd);
 	close_above(errfd);
 	/* Ignored signals (SIGPIPE) stay ignored across exec: reset. */
 	child_default_signals();
-	argv[0] = (char *)path;
+	argv[0] = (char *)h->path;
 	argv[1] = NULL;
-	execve(path, argv, envp);
+	execve(h->path, h->argv ? h->argv : argv, h->envp);
 fail:
 	e = errno;
 	(void)!write(errfd, &e, sizeof(e));
@@ -377,10 +386,13 @@ wait_child(pid_t pid, int64_t deadline, int *status)
 }
 
 int
-helper_run(const char *path, char **envp, const void *in, size_t inlen,
-    char *out, size_t outsz, size_t *outlen, int *overflow, int timeout_ms,
+helper_run(const struct helper_spec *h, size_t *outlen, int *overflow,
     int *status, char *why, size_t whysz)
 {
+	const char *in = h->in;
+	char *out = h->out;
+	size_t inlen = h->inlen, outsz = h->outsz;
+	int timeout_ms = h->timeout_ms;
 	char drain[512];
 	size_t rlen = 0, wpos = 0;
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
@@ -403,7 +415,7 @@ helper_run(const char *path, char **envp, const void *in, size_t inlen,
 		goto done;
 	}
 	if (pid == 0)
-		child(path, pin[0], pout[1], perr[1], envp);
+		child(h, pin[0], pout[1], perr[1]);
 	/* Also here, so that kill(-pid) cannot race the child's setpgid. */
 	setpgid(pid, pid);
 	close(pin[0]);
@@ -416,7 +428,8 @@ helper_run(const char *path, char **envp, const void *in, size_t inlen,
 		;
 	if (r == (ssize_t)sizeof(e)) {
 		waitpid(pid, status, 0);
-		seterr(why, whysz, "unable to exec %s: %s", path, strerror(e));
+		seterr(why, whysz, "unable to exec %s: %s", h->path,
+		    strerror(e));
 		goto done;
 	}
 
@@ -450,8 +463,7 @@ helper_run(const char *path, char **envp, const void *in, size_t inlen,
 			break;
 		}
 		if (pin[1] != -1 && p[1].revents) {
-			r = write(pin[1], (const char *)in + wpos,
-			    inlen - wpos);
+			r = write(pin[1], in + wpos, inlen - wpos);
 			if (r > 0)
 				wpos += (size_t)r;
 			/* EPIPE: the helper did not read it; its business. */
@@ -470,8 +482,10 @@ helper_run(const char *path, char **envp, const void *in, size_t inlen,
 				rlen += (size_t)r;
 			else if (r > 0)
 				*overflow = 1;
+			/* EOF, an error, or all we wait for is here. */
 			if (r == 0 || (r == -1 && errno != EAGAIN &&
-			    errno != EINTR)) {
+			    errno != EINTR) || (h->stop_when_full &&
+			    rlen == outsz)) {
 				close(pout[0]);
 				pout[0] = -1;
 			}
@@ -481,6 +495,7 @@ helper_run(const char *path, char **envp, const void *in, size_t inlen,
 		close(pin[1]);
 		pin[1] = -1;
 	}
+	*outlen = rlen;
 	if (!timed_out && wait_child(pid, deadline, status) == -1)
 		timed_out = 1;
 	if (timed_out) {
@@ -496,7 +511,6 @@ helper_run(const char *path, char **envp, const void *in, size_t inlen,
 			    timeout_ms);
 		goto done;
 	}
-	*outlen = rlen;
 	rc = 0;
 done:
 	if (pin[0] != -1)
@@ -526,6 +540,9 @@ authhelper_run(const char *path, const struct auth_request *req,
 	size_t rlen = 0;
 	int status = 0, overflow = 0;
 	enum auth_verdict v = AUTH_TEMPFAIL;
+	struct helper_spec h = { .path = path, .envp = envp, .in = req->pass,
+	    .inlen = req->pass_len, .out = reply, .outsz = sizeof(reply),
+	    .timeout_ms = timeout_ms };
 
 	memset(out, 0, sizeof(*out));
 	seterr(why, whysz, "helper: temporary failure");
@@ -535,8 +552,7 @@ authhelper_run(const char *path, const struct auth_request *req,
 		    "or is too long");
 		return AUTH_TEMPFAIL;
 	}
-	if (helper_run(path, envp, req->pass, req->pass_len, reply,
-	    sizeof(reply), &rlen, &overflow, timeout_ms, &status, err,
+	if (helper_run(&h, &rlen, &overflow, &status, err,
 	    sizeof(err)) == -1) {
 		if (strncmp(err, "timed out", 9) == 0)
 			seterr(why, whysz, "helper %s", err);

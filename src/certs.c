@@ -313,6 +313,9 @@ from_helper(struct tlsctx *ctx, const char *domain, char *err, size_t errsz)
 		{ "TCPLOCALPORT", c ? c->local_port : "" },
 		{ "TCPREMOTEIP", c ? c->remote_ip : "" },
 	};
+	struct helper_spec h = { .path = ctx->o->cert_helper, .envp = envp,
+	    .out = out, .outsz = sizeof(out) - 1,
+	    .timeout_ms = ctx->o->cert_timeout * 1000 };
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		int w = snprintf(envbuf + used, sizeof(envbuf) - used, "%s=%s",
@@ -323,9 +326,8 @@ from_helper(struct tlsctx *ctx, const char *domain, char *err, size_t errsz)
 		used += (size_t)w + 1;
 	}
 	envp[n] = NULL;
-	if (helper_run(ctx->o->cert_helper, envp, NULL, 0, out,
-	    sizeof(out) - 1, &outlen, &overflow, ctx->o->cert_timeout * 1000,
-	    &status, why, sizeof(why)) == -1) {
+	if (helper_run(&h, &outlen, &overflow, &status, why,
+	    sizeof(why)) == -1) {
 		snprintf(err, errsz, "certificate helper: %s", why);
 		goto done;
 	}

@@ -86,6 +86,9 @@ main(int argc, char **argv)
 
 	/* Writes to a gone peer or helper are errors, not deaths; SIGCHLD
 	 * stays default so that waitpid() sees the helper's status. */
+	/* Run by a checkpassword program that accepted (authproto.c). */
+	if (argc == 2 && strcmp(argv[1], "--checkpassword-reply") == 0)
+		return checkpassword_reply();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	/* Until the relay, glibc overwrites every freed block: what GnuTLS
@@ -198,6 +201,7 @@ usage(FILE *f, int code)
 "      --cert-timeout SEC       certificate helper time limit (10)\n"
 "  -d, --domain NAME            a domain served (repeatable)\n"
 "  -a, --auth PATH              auth helper, see xmppgate-auth(5)\n"
+"      --auth-protocol NAME     xmppgate, checkpassword or ejabberd\n"
 "  -b, --backend ADDR           HOST:PORT, [IPV6]:PORT or unix:PATH\n"
 "      --backend-tls MODE       starttls or direct TLS to the backend\n"
 "      --backend-ca FILE        CAs for the backend (default: system)\n"
@@ -256,7 +260,8 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_PRIO = 256, O_TIMEOUT, O_HDR, O_HS, O_AUTHT, O_BT, O_IDLE,
 	    O_MAX, O_DELAY, O_OCSP, O_CDIR, O_CHELPER, O_CTIMEOUT, O_BTLS,
-	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA };
+	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA,
+	    O_AUTHPROTO };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -284,6 +289,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "ticket-key", required_argument, NULL, O_TICKET },
 		{ "new-ticket-key", required_argument, NULL, O_NEWTICKET },
 		{ "client-ca", required_argument, NULL, O_CLIENTCA },
+		{ "auth-protocol", required_argument, NULL, O_AUTHPROTO },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -291,6 +297,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	static char domains[XG_DOMAINS_MAX][XG_DOMAIN_NAME_MAX + 1];
+	static char self[PATH_MAX];
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -389,6 +396,18 @@ parse_options(int argc, char **argv, struct options *o)
 		case O_TICKET: o->ticket_key = optarg; break;
 		case O_NEWTICKET: exit(new_ticket_key(optarg));
 		case O_CLIENTCA: o->client_ca = optarg; break;
+		case O_AUTHPROTO:
+			if (strcmp(optarg, "xmppgate") == 0)
+				o->auth_protocol = XG_AP_NATIVE;
+			else if (strcmp(optarg, "checkpassword") == 0)
+				o->auth_protocol = XG_AP_CHECKPASSWORD;
+			else if (strcmp(optarg, "ejabberd") == 0)
+				o->auth_protocol = XG_AP_EJABBERD;
+			else
+				usage_error("--auth-protocol wants xmppgate, "
+				    "checkpassword or ejabberd, not '%s'",
+				    optarg);
+			break;
 		case 'l': o->use_syslog = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout, XG_EXIT_OK);
@@ -422,6 +441,15 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("--backend-ca goes with --backend-tls");
 	if (o->backend_tls != XG_BTLS_NONE && !o->has_backend)
 		usage_error("--backend-tls goes with --backend");
+	/* The checkpassword program execs us again as its next program. */
+	if (o->auth_protocol == XG_AP_CHECKPASSWORD) {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+			usage_error("--auth-protocol checkpassword: cannot find "
+			    "this program in /proc/self/exe");
+		self[n] = '\0';
+		o->self = self;
+	}
 	if (o->auth == NULL)
 		usage_error("--auth is required");
 	if (o->auth[0] != '/')
@@ -729,14 +757,17 @@ stream_open(struct session *s)
 			return finish(s, XG_EXIT_REFUSED, "client write: %s",
 			    strerror(errno));
 	} else {
-		/* XEP-0178: EXTERNAL first when a certificate verified. */
+		/* XEP-0178: EXTERNAL first when a certificate verified (and
+		 * the helper speaks the native protocol). */
+		int ext = s->c->cert_verified &&
+		    s->o->auth_protocol == XG_AP_NATIVE;
+
 		xg_debug("sent: features mechanisms %sPLAIN",
-		    s->c->cert_verified ? "EXTERNAL " : "");
+		    ext ? "EXTERNAL " : "");
 		if (conn_printf(s->c, s->deadline, "<stream:features>"
 		    "<mechanisms xmlns='" NS_SASL "'>%s<mechanism>PLAIN"
 		    "</mechanism></mechanisms></stream:features>",
-		    s->c->cert_verified ? "<mechanism>EXTERNAL</mechanism>" :
-		    "") == -1)
+		    ext ? "<mechanism>EXTERNAL</mechanism>" : "") == -1)
 			return finish(s, XG_EXIT_REFUSED, "client write: %s",
 			    strerror(errno));
 	}
@@ -1084,6 +1115,25 @@ external_accepted(struct session *s, struct plain_creds *pc,
 	return 0;
 }
 
+/* One attempt's verdict, from the helper in its --auth-protocol. */
+static enum auth_verdict
+check(struct session *s, const struct auth_request *req,
+    struct auth_reply *ar, char *why, size_t whysz)
+{
+	int t = s->o->auth_timeout * 1000;
+
+	switch (s->o->auth_protocol) {
+	case XG_AP_CHECKPASSWORD:
+		return authproto_checkpassword(s->o->auth, s->o->self, req, t,
+		    ar, why, whysz);
+	case XG_AP_EJABBERD:
+		memset(ar, 0, sizeof(*ar));
+		return authproto_ejabberd(s->o->auth, req, t, why, whysz);
+	default:
+		return authhelper_run(s->o->auth, req, t, ar, why, whysz);
+	}
+}
+
 static int
 sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
     int *bfd)
@@ -1120,7 +1170,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		if (strcmp(ev.mechanism, "PLAIN") == 0)
 			rc = plain_attempt(s, &ev, pc, &req);
 		else if (strcmp(ev.mechanism, "EXTERNAL") == 0 &&
-		    s->c->cert_verified)
+		    s->c->cert_verified && s->o->auth_protocol == XG_AP_NATIVE)
 			rc = external_attempt(s, &ev, pc, &req);
 		else
 			rc = sasl_failure(s, XG_SF_INVALID_MECHANISM,
@@ -1133,8 +1183,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		req.domain = s->c->domain;
 		req.attempt = s->failed + 1;
 		req.conn = s->c;
-		v = authhelper_run(s->o->auth, &req,
-		    s->o->auth_timeout * 1000, ar, why, sizeof(why));
+		v = check(s, &req, ar, why, sizeof(why));
 		if (v == AUTH_ACCEPT && req.pass == NULL &&
 		    external_accepted(s, pc, ar, &sf, why, sizeof(why)) == 1)
 			v = AUTH_TEMPFAIL;	/* sf and why are set */

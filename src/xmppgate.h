@@ -244,6 +244,7 @@ int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
 /* ---- options (main.c) ---- */
 enum xg_tls_mode { XG_TLS_BOTH, XG_TLS_STARTTLS_ONLY, XG_TLS_DIRECT_ONLY };
 enum xg_backend_tls { XG_BTLS_NONE, XG_BTLS_STARTTLS, XG_BTLS_DIRECT };
+enum xg_auth_protocol { XG_AP_NATIVE, XG_AP_CHECKPASSWORD, XG_AP_EJABBERD };
 struct options {
 	const char *cert, *key, *auth, *tls_priority, *user;
 	const char *ocsp;		/* --ocsp, with --cert */
@@ -254,6 +255,8 @@ struct options {
 	const char *backend_ca;		/* for --backend-tls, or system */
 	enum xg_tls_mode tls_mode;
 	enum xg_backend_tls backend_tls;
+	enum xg_auth_protocol auth_protocol;
+	const char *self;		/* our program, for checkpassword */
 	int	cert_timeout;		/* seconds, one certificate helper run */
 	const char *domains[XG_DOMAINS_MAX];
 	size_t	ndomains;
@@ -397,15 +400,37 @@ int authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *,
     char *err, size_t errsz);
 enum auth_verdict authhelper_run(const char *path, const struct auth_request *,
     int timeout_ms, struct auth_reply *, char *why, size_t whysz);
-/* Run a helper program: path with envp (no arguments), in[0..inlen) on
- * its stdin, its stdout into out (at most outsz bytes kept, the rest read
- * and dropped with *overflow set), all within timeout_ms, after which its
- * process group is killed.  0 with *status (a wait status), or -1 with
- * why set (exec failure, timeout, system error). */
-int helper_run(const char *path, char **envp, const void *in, size_t inlen,
-    char *out, size_t outsz, size_t *outlen, int *overflow, int timeout_ms,
+/* A helper program to run: path (argv, or just the path) with envp, in
+ * on fd infd (0, or 3 for checkpassword, fd 0 then /dev/null), its stdout
+ * into out (at most outsz bytes kept, the rest read and dropped with
+ * *overflow set; with stop_when_full, reading ends once out is full), all
+ * within timeout_ms, after which its process group is killed. */
+struct helper_spec {
+	const char *path;
+	char *const *argv;
+	char **envp;
+	int	infd;
+	const char *in;
+	size_t	inlen;
+	char   *out;
+	size_t	outsz;
+	int	stop_when_full;
+	int	timeout_ms;
+};
+/* 0 with *status (a wait status), or -1 with why set (exec failure,
+ * timeout, system error); *outlen is what was read either way. */
+int helper_run(const struct helper_spec *, size_t *outlen, int *overflow,
     int *status, char *why, size_t whysz);
 void auth_reply_wipe(struct auth_reply *);
+
+/* ---- authproto.c: checkpassword and ejabberd extauth ---- */
+enum auth_verdict authproto_checkpassword(const char *path, const char *self,
+    const struct auth_request *, int timeout_ms, struct auth_reply *,
+    char *why, size_t whysz);
+enum auth_verdict authproto_ejabberd(const char *path,
+    const struct auth_request *, int timeout_ms, char *why, size_t whysz);
+/* xmppgate --checkpassword-reply: Dovecot's USER/EXTRA to reply lines. */
+int checkpassword_reply(void);
 
 /* ---- backend.c: connect mode login ---- */
 #define XG_BACKEND_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
