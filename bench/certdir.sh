@@ -23,15 +23,7 @@ make_certs "$tmp/ca" ca.test
 make_leaf "$tmp/ca" "$tmp/one/a.test" a.test 'dns_name = "a.test"' tls_www_server
 mkdir -p "$tmp/many"
 cp -r "$tmp/one/a.test" "$tmp/many/"
-/usr/bin/python3 - "$tmp/many" "$tmp/one/a.test" <<'PY'
-import os, sys
-many, src = sys.argv[1], sys.argv[2]
-for i in range(1, 10000):
-    d = os.path.join(many, "d%05d.test" % i)
-    os.mkdir(d)
-    for f in ("fullchain.pem", "privkey.pem"):
-        os.link(os.path.join(src, f), os.path.join(d, f))
-PY
+many_domains "$tmp/many" "$tmp/one/a.test" 10000
 printf '#!/bin/sh\nexit 1\n' >"$tmp/helper"
 chmod 755 "$tmp/helper"
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -30,6 +30,19 @@ b64_strict(const char *s, size_t n)
 	return pad > 2 ? -1 : 0;
 }
 
+/* Strict base64 (RFC 6120 6.4.2) decoded by GnuTLS into out; -1 if bad. */
+static int
+b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out)
+{
+	gnutls_datum_t in;
+
+	if (b64_strict(b64, b64len) == -1)
+		return -1;
+	in.data = (unsigned char *)(uintptr_t)b64;
+	in.size = (unsigned int)b64len;
+	return gnutls_base64_decode2(&in, out) < 0 ? -1 : 0;
+}
+
 /* RFC 7622 3.3.1 forbids these in a localpart; controls are never OK. */
 static int
 localpart_ok(const char *s, size_t n)
@@ -50,17 +63,13 @@ enum plain_result
 plain_decode(const char *b64, size_t b64len, const char *domain,
     struct plain_creds *pc)
 {
-	gnutls_datum_t in, out = { NULL, 0 };
+	gnutls_datum_t out = { NULL, 0 };
 	const char *p, *z1, *z2, *end, *at;
 	size_t ulen, dlen = strlen(domain);
 	enum plain_result r = PLAIN_MALFORMED;
 
 	memset(pc, 0, sizeof(*pc));
-	if (b64_strict(b64, b64len) == -1)
-		return PLAIN_BAD_BASE64;
-	in.data = (unsigned char *)(uintptr_t)b64;
-	in.size = (unsigned int)b64len;
-	if (gnutls_base64_decode2(&in, &out) < 0)
+	if (b64_decode(b64, b64len, &out) == -1)
 		return PLAIN_BAD_BASE64;
 	p = (const char *)out.data;
 	end = p + out.size;
@@ -151,7 +160,7 @@ enum plain_result
 external_decode(const char *b64, size_t b64len, const char *domain,
     char *user, size_t usersz)
 {
-	gnutls_datum_t in, out = { NULL, 0 };
+	gnutls_datum_t out = { NULL, 0 };
 	const char *p, *at;
 	size_t dlen = strlen(domain), ulen;
 	enum plain_result r = PLAIN_BAD_AUTHZID;
@@ -159,11 +168,7 @@ external_decode(const char *b64, size_t b64len, const char *domain,
 	user[0] = '\0';
 	if (b64len == 1 && b64[0] == '=')
 		return PLAIN_OK;
-	if (b64_strict(b64, b64len) == -1)
-		return PLAIN_BAD_BASE64;
-	in.data = (unsigned char *)(uintptr_t)b64;
-	in.size = (unsigned int)b64len;
-	if (gnutls_base64_decode2(&in, &out) < 0)
+	if (b64_decode(b64, b64len, &out) == -1)
 		return PLAIN_BAD_BASE64;
 	p = (const char *)out.data;
 	if (memchr(p, '\0', out.size) != NULL) {

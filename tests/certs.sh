@@ -69,3 +69,18 @@ make_leaf() {
 	cat "$dir/cert.pem" "$ca/ca.pem" >"$dir/fullchain.pem"
 	rm -f "$dir/leaf.tmpl" "$dir/certtool.log"
 }
+
+# many_domains DIR SRCDIR N: N-1 more domain directories d00001.test ...
+# in DIR, each with hard links to SRCDIR's fullchain.pem and privkey.pem
+# (certbot's layout, at the cost of directories only).
+many_domains() {
+	/usr/bin/python3 - "$@" <<'EOF' || fail "making $3 domains in $1 failed"
+import os, sys
+many, src, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(1, n):
+    d = os.path.join(many, "d%05d.test" % i)
+    os.mkdir(d)
+    for f in ("fullchain.pem", "privkey.pem"):
+        os.link(os.path.join(src, f), os.path.join(d, f))
+EOF
+}

@@ -288,6 +288,19 @@ VirtualHost "$domain"
 EOF
 }
 
+# test_prosody DOMAIN: the test CA and certificate for DOMAIN in $XG_TMP
+# (make_certs) and a Prosody configuration for DOMAIN in $XG_TMP/prosody
+# on a free port; sets PRO and PPORT.  Then prosody_adduser and
+# start_prosody "$PRO" "$PPORT" DOMAIN.
+test_prosody() {
+	PRO=$XG_TMP/prosody
+	make_certs "$XG_TMP" "$1"
+	mkdir -p "$PRO"
+	cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO/"
+	PPORT=$(free_port)
+	prosody_config "$PRO" "$PPORT" "$1"
+}
+
 # start_prosody DIR PORT DOMAIN [ADDR]: start Prosody (foreground, in the
 # background of this shell) and wait until PORT listens; sets PROSODY_PID.
 start_prosody() {

@@ -10,12 +10,7 @@
 DOMAIN=example.test
 require_xmppgate
 
-PRO=$XG_TMP/prosody
-make_certs "$XG_TMP" "$DOMAIN"
-mkdir -p "$PRO"
-cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO/"
-PPORT=$(free_port)
-prosody_config "$PRO" "$PPORT" "$DOMAIN"
+test_prosody "$DOMAIN"
 prosody_adduser "$PRO" alice "$DOMAIN" 'pa:ss word'
 prosody_adduser "$PRO" bob "$DOMAIN" 'bob-backend'
 start_prosody "$PRO" "$PPORT" "$DOMAIN"

@@ -9,15 +9,10 @@
 DOMAIN=example.test
 require_xmppgate
 
-PRO=$XG_TMP/prosody
-make_certs "$XG_TMP" "$DOMAIN"
+test_prosody "$DOMAIN"
 make_certs "$XG_TMP/other" other.test
 make_certs "$XG_TMP/stranger" "$DOMAIN"	# same name, another CA
-mkdir -p "$PRO"
-cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO/"
-PPORT=$(free_port)
 DPORT=$(free_port)
-prosody_config "$PRO" "$PPORT" "$DOMAIN"
 sed -i -e 's/^c2s_require_encryption = false/c2s_require_encryption = true/' \
 	-e "s/^c2s_ports = .*/&\nc2s_direct_tls_ports = { $DPORT }/" \
 	-e 's/^allow_unencrypted_plain_auth = true/allow_unencrypted_plain_auth = false/' \

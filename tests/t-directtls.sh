@@ -12,12 +12,7 @@ for t in openssl gnutls-cli certtool; do
 	command -v $t >/dev/null || fail "$t not installed (scripts/deps.sh)"
 done
 
-PRO=$XG_TMP/prosody
-make_certs "$XG_TMP" "$DOMAIN"
-mkdir -p "$PRO"
-cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO/"
-PPORT=$(free_port)
-prosody_config "$PRO" "$PPORT" "$DOMAIN"
+test_prosody "$DOMAIN"
 prosody_adduser "$PRO" alice "$DOMAIN" 'alice-pass'
 prosody_adduser "$PRO" bob "$DOMAIN" 'bob-pass'
 start_prosody "$PRO" "$PPORT" "$DOMAIN"

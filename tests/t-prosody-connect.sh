@@ -10,12 +10,7 @@ PASSWD_HELPER=$top_builddir/contrib/xmppgate-auth-passwd
 require_xmppgate
 [ -x "$PASSWD_HELPER" ] || fail "contrib helper not built: $PASSWD_HELPER"
 
-PRO=$XG_TMP/prosody
-make_certs "$XG_TMP" "$DOMAIN"
-mkdir -p "$PRO"
-cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO/"
-PPORT=$(free_port)
-prosody_config "$PRO" "$PPORT" "$DOMAIN"
+test_prosody "$DOMAIN"
 prosody_adduser "$PRO" alice "$DOMAIN" 'alice pass 1'
 prosody_adduser "$PRO" bob "$DOMAIN" 'b0b-Secret'
 start_prosody "$PRO" "$PPORT" "$DOMAIN"

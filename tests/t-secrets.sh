@@ -32,12 +32,7 @@ CLIENT_PASS="cl1ent-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 BACKEND_PASS="b4ckend-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 WRONG_PASS="wr0ng-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 
-PRO=$XG_TMP/prosody
-make_certs "$XG_TMP" "$DOMAIN"
-mkdir -p "$PRO"
-cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO/"
-PPORT=$(free_port)
-prosody_config "$PRO" "$PPORT" "$DOMAIN"
+test_prosody "$DOMAIN"
 prosody_adduser "$PRO" alice "$DOMAIN" "$BACKEND_PASS"
 start_prosody "$PRO" "$PPORT" "$DOMAIN"
 
