@@ -102,6 +102,7 @@ authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
 		{ "SSL_PROTOCOL", c ? c->tls_protocol : "", 1 },
 		{ "SSL_CIPHER", c ? c->tls_cipher : "", 1 },
 		{ "SSL_SESSION_RESUMED", c && c->tls_resumed ? "1" : "", 1 },
+		{ "SSL_TLS_SNI", c ? c->sni : "", 1 },
 		{ "AUTH_CERT_SHA256", c && c->cert_verified ? c->cert_sha256 :
 		    "", 1 },
 		{ "AUTH_CERT_SUBJECT", c && c->cert_verified ?

@@ -277,6 +277,7 @@ START_TEST(env_cert)
 	memset(&c, 0, sizeof(c));
 	snprintf(c.id, sizeof(c.id), "c0ffee");
 	c.tls_resumed = 1;
+	snprintf(c.sni, sizeof(c.sni), "example.org");
 	r.conn = &c;
 	r.mechanism = "EXTERNAL";
 	/* Not verified: none of the certificate's names are passed. */
@@ -297,10 +298,11 @@ START_TEST(env_cert)
 		    strcmp(envp[i], "AUTH_CERT_DNSNAMES=a.example b.example")
 		    == 0 || strcmp(envp[i], "SSL_SESSION_RESUMED=1") == 0 ||
 		    strcmp(envp[i], "AUTH_MECHANISM=EXTERNAL") == 0 ||
+		    strcmp(envp[i], "SSL_TLS_SNI=example.org") == 0 ||
 		    strncmp(envp[i], "AUTH_CERT_SHA256=0000", 21) == 0)
 			seen++;
 	}
-	ck_assert_int_eq(seen, 6);
+	ck_assert_int_eq(seen, 7);
 }
 END_TEST
 

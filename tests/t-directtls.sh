@@ -101,8 +101,11 @@ pass "the SNI name is the domain"
 
 check "--direct-tls-only logs in over Direct TLS; a STARTTLS client is refused"
 gate direct --direct-tls-only
+rm -f "$XG_TMP"/helper-env.*
 out=$(client --jid "bob@$DOMAIN" --password bob-pass --direct-tls) || fail "client: $out"
 echo "    $out"
+grep -qx "SSL_TLS_SNI=$DOMAIN" "$XG_TMP/helper-env.PLAIN" ||
+	fail "the helper of a Direct TLS login did not see SSL_TLS_SNI=$DOMAIN"
 out=$(client --jid "bob@$DOMAIN" --password bob-pass --expect error) || fail "client: $out"
 echo "    $out"
 wait_log 'reason="policy-violation: plaintext on a --direct-tls-only port"' ||
@@ -182,6 +185,7 @@ grep -qx "AUTH_CERT_XMPPADDRS=alice@$DOMAIN" "$env" || fail "AUTH_CERT_XMPPADDRS
 grep -qx "AUTH_CERT_SUBJECT=CN=Alice" "$env" || fail "AUTH_CERT_SUBJECT: $(grep CERT "$env")"
 grep -qx "AUTH_USER=alice" "$env" || fail "AUTH_USER should come from the XmppAddr: $(grep AUTH_USER "$env")"
 grep -qx "AUTH_MECHANISM=EXTERNAL" "$env" || fail "AUTH_MECHANISM"
+grep -q "^SSL_TLS_SNI=" "$env" && fail "SSL_TLS_SNI set after STARTTLS"
 sed -n 's/^\(AUTH_CERT_[A-Z0-9]*\)=.*/    helper saw \1/p' "$env"
 line=$(wait_summaries 1 | tail -n 1)
 expect_summary "$line" outcome=ok user=alice "domain=$DOMAIN"
