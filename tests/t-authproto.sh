@@ -4,7 +4,8 @@
 # length; one as ejabberd's documentation writes it) and a checkpassword
 # program (DJB's interface, fd 3, exec of the next program) authenticate
 # slixmpp through xmppgate to a real Prosody, unchanged.  The
-# checkpassword program also routes a user with Dovecot's EXTRA fields.
+# checkpassword program also routes a user with Dovecot's EXTRA fields,
+# and the native helper sends two users of one domain to two Prosodys.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 DOMAIN=example.test
@@ -88,8 +89,38 @@ echo "    $out"
 wait_log 'checkpassword: misuse (exit 2)' || fail "misuse not logged"
 pass "temporary-auth-failure"
 
+check "the native helper routes two users of one domain to two Prosody instances"
+# A second Prosody for the same domain; alice's account is only on the
+# first, dave's only on the second, so a wrong route cannot log in.
+PRO2=$XG_TMP/prosody2
+PPORT2=$(free_port)
+mkdir -p "$PRO2"
+cp "$XG_TMP"/cert.pem "$XG_TMP"/key.pem "$XG_TMP"/ca.pem "$XG_TMP"/chain.pem "$PRO2/"
+prosody_config "$PRO2" "$PPORT2" "$DOMAIN"
+prosody_adduser "$PRO2" dave "$DOMAIN" 'dave-pass'
+start_prosody "$PRO2" "$PPORT2" "$DOMAIN"
+write_helper "$XG_TMP/route" "pw=\$(cat)
+case \$AUTH_USER:\$pw in
+'alice:pa:ss word') echo backend=127.0.0.1:$PPORT ;;
+dave:dave-pass) echo backend=127.0.0.1:$PPORT2 ;;
+*) exit 1 ;;
+esac"
+gate route --auth "$XG_TMP/route"
+for u in alice dave; do
+	pw='pa:ss word'
+	[ $u = dave ] && pw=dave-pass
+	out=$(client --jid "$u@$DOMAIN" --password "$pw" --to "$u@$DOMAIN") || fail "client: $out"
+	echo "    $out"
+done
+lines=$(wait_summaries 2)
+expect_summary "$(printf '%s\n' "$lines" | grep ' user=alice ')" outcome=ok "backend=127.0.0.1:$PPORT"
+expect_summary "$(printf '%s\n' "$lines" | grep ' user=dave ')" outcome=ok "backend=127.0.0.1:$PPORT2"
+grep -q 'dave@example.test' "$PRO2/prosody.log" || fail "the second Prosody has no session for dave"
+grep -q 'dave@example.test' "$PRO/prosody.log" && fail "dave reached the first Prosody"
+pass "each user on its own Prosody"
+
 check "no password in the logs, nothing left running"
-if grep -q 'pa:ss word\|carol-pass\|alias-pass\|bob-backend' "$XG_TMP"/gate*.log; then
+if grep -q 'pa:ss word\|carol-pass\|alias-pass\|bob-backend\|dave-pass' "$XG_TMP"/gate*.log; then
 	fail "a password appears in a log"
 fi
 assert_no_leftovers
