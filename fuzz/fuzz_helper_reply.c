@@ -15,7 +15,10 @@
  * the value everything after the first '=', non-empty, at most 1023
  * bytes (1100 for backend), without control characters (< 0x20 and 0x7f,
  * so a '\r' before the newline is refused), a backend netaddr_parse
- * accepts, and an identity without any of @/ "&'<>: (a localpart).
+ * accepts, an identity without any of @/ "&'<>: (a localpart), and a
+ * redirect that is a domain or a host:port.  The same input also goes
+ * to authhelper_parse_failure, whose model knows only message (at most
+ * 256 bytes) and delay (1 to 5 digits, at most 30000).
  * On refusal the reply must be wiped and the error message terminated
  * within its buffer; on success every field is NUL-terminated and
  * absent fields are empty.  An accepted reply, written out again, must
@@ -30,8 +33,9 @@
 static struct auth_reply got, again, want;
 
 static int
-model(const char *b, size_t n, struct auth_reply *m)
+model(const char *b, size_t n, struct auth_reply *m, int failure)
 {
+	char d[XG_DOMAIN_NAME_MAX + 1], delay[8];
 	struct netaddr na;
 	size_t pos = 0, llen, klen, vlen, cap, i;
 	const char *l, *nl, *eq, *v;
@@ -53,7 +57,21 @@ model(const char *b, size_t n, struct auth_reply *m)
 		klen = (size_t)(eq - l);
 		v = eq + 1;
 		vlen = llen - klen - 1;
-		if (klen == 7 && memcmp(l, "backend", 7) == 0) {
+		if (failure && klen == 7 && memcmp(l, "message", 7) == 0) {
+			dst = m->message;
+			has = &m->has_message;
+			cap = XG_FAILURE_TEXT_MAX;
+		} else if (failure && klen == 5 && memcmp(l, "delay", 5) == 0) {
+			dst = delay;
+			has = &m->has_delay;
+			cap = 5;
+		} else if (failure) {
+			return -1;
+		} else if (klen == 8 && memcmp(l, "redirect", 8) == 0) {
+			dst = m->redirect;
+			has = &m->has_redirect;
+			cap = XG_BACKEND_ADDR_MAX;
+		} else if (klen == 7 && memcmp(l, "backend", 7) == 0) {
 			dst = m->backend;
 			has = &m->has_backend;
 			cap = XG_BACKEND_ADDR_MAX;
@@ -78,7 +96,19 @@ model(const char *b, size_t n, struct auth_reply *m)
 			    (unsigned char)v[i] == 0x7f)
 				return -1;
 		memcpy(dst, v, vlen);
+		dst[vlen] = '\0';
 		*has = 1;
+		if (dst == delay) {
+			for (i = 0; i < vlen; i++)
+				if (v[i] < '0' || v[i] > '9')
+					return -1;
+			if ((m->delay_ms = atoi(delay)) > XG_FAILURE_DELAY_MAX)
+				return -1;
+		}
+		if (dst == m->redirect && (strchr(dst, ':') != NULL ?
+		    netaddr_parse(dst, &na) == -1 || na.is_unix :
+		    xg_domain_normalize(dst, d, sizeof(d)) == -1))
+			return -1;
 		if (dst == m->pass)
 			m->pass_len = vlen;
 		if (dst == m->backend && netaddr_parse(dst, &na) == -1)
@@ -103,6 +133,11 @@ check_fields(const struct auth_reply *r)
 	FUZZ_CHECK(r->pass_len == strlen(r->pass));
 	FUZZ_CHECK(fz_terminated(r->identity, sizeof(r->identity)));
 	FUZZ_CHECK(r->has_identity == (r->identity[0] != '\0'));
+	FUZZ_CHECK(fz_terminated(r->redirect, sizeof(r->redirect)));
+	FUZZ_CHECK(r->has_redirect == (r->redirect[0] != '\0'));
+	FUZZ_CHECK(fz_terminated(r->message, sizeof(r->message)));
+	FUZZ_CHECK(r->has_message == (r->message[0] != '\0'));
+	FUZZ_CHECK(r->has_delay || r->delay_ms == 0);
 }
 
 static int
@@ -114,7 +149,12 @@ same(const struct auth_reply *a, const struct auth_reply *b)
 	    strcmp(a->user, b->user) == 0 &&
 	    a->pass_len == b->pass_len && strcmp(a->pass, b->pass) == 0 &&
 	    a->has_identity == b->has_identity &&
-	    strcmp(a->identity, b->identity) == 0;
+	    strcmp(a->identity, b->identity) == 0 &&
+	    a->has_redirect == b->has_redirect &&
+	    strcmp(a->redirect, b->redirect) == 0 &&
+	    a->has_message == b->has_message &&
+	    strcmp(a->message, b->message) == 0 &&
+	    a->has_delay == b->has_delay && a->delay_ms == b->delay_ms;
 }
 
 /* Write the fields out again as a helper would. */
@@ -129,6 +169,12 @@ serialize(const struct auth_reply *r, char *out)
 		o += (size_t)sprintf(out + o, "password=%s\n", r->pass);
 	if (r->has_identity)
 		o += (size_t)sprintf(out + o, "identity=%s\n", r->identity);
+	if (r->has_redirect)
+		o += (size_t)sprintf(out + o, "redirect=%s\n", r->redirect);
+	if (r->has_message)
+		o += (size_t)sprintf(out + o, "message=%s\n", r->message);
+	if (r->has_delay)
+		o += (size_t)sprintf(out + o, "delay=%d\n", r->delay_ms);
 	if (r->has_backend)
 		o += (size_t)sprintf(out + o, "backend=%s", r->backend);
 	return o;
@@ -156,8 +202,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 'E', errsz ? errsz : 1);
 	memset(&got, 0xA5, sizeof(got));
 
+	/* A rejection's reply: message= and delay= only. */
+	memset(&got, 0xA5, sizeof(got));
+	rc = authhelper_parse_failure(buf, n, &got, NULL, 0);
+	mrc = model(buf, n, &want, 1);
+	FUZZ_CHECK(rc == mrc);
+	if (rc == 0) {
+		check_fields(&got);
+		FUZZ_CHECK(same(&got, &want));
+	} else
+		FUZZ_CHECK(fz_zero(&got, sizeof(got)));
+	memset(&got, 0xA5, sizeof(got));
+
 	rc = authhelper_parse_reply(buf, n, &got, errsz ? err : NULL, errsz);
-	mrc = model(buf, n, &want);
+	mrc = model(buf, n, &want, 0);
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	FUZZ_CHECK(rc == mrc);
 	if (rc == -1) {

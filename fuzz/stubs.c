@@ -33,3 +33,11 @@ log_stderr_usable(void)
 {
 	stray("log_stderr_usable");
 }
+
+void
+xg_log(int prio, const char *fmt, ...)
+{
+	(void)prio;
+	(void)fmt;
+	stray("xg_log");
+}

@@ -20,7 +20,9 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include "xmppgate.h"
@@ -34,6 +36,10 @@ static int	env_add(char *, size_t, size_t *, char **, size_t, size_t *,
 static void	seterr(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	show_key(char *, size_t, const char *, size_t);
+static int	parse(const char *, size_t, struct auth_reply *, int, char *,
+		    size_t);
+static int	redirect_ok(const char *);
+static void	keep_failure(struct auth_reply *);
 static int	has_ctl(const char *, size_t);
 static void	child(const struct helper_spec *, int, int, int)
 		    __attribute__((noreturn));
@@ -159,7 +165,35 @@ int
 authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *r,
     char *err, size_t errsz)
 {
+	return parse(buf, len, r, 0, err, errsz);
+}
+
+int
+authhelper_parse_failure(const char *buf, size_t len, struct auth_reply *r,
+    char *err, size_t errsz)
+{
+	return parse(buf, len, r, 1, err, errsz);
+}
+
+/* A redirect target (RFC 6120 4.9.3.19): a domain, or host:port. */
+static int
+redirect_ok(const char *v)
+{
 	struct netaddr na;
+	char d[XG_DOMAIN_NAME_MAX + 1];
+
+	if (strchr(v, ':') != NULL)
+		return netaddr_parse(v, &na) == 0 && !na.is_unix;
+	return xg_domain_normalize(v, d, sizeof(d)) == 0;
+}
+
+/* The reply after an accept, or (failure) after a rejection. */
+static int
+parse(const char *buf, size_t len, struct auth_reply *r, int failure,
+    char *err, size_t errsz)
+{
+	struct netaddr na;
+	char delay[8];
 	size_t pos = 0, line = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -196,7 +230,23 @@ authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *r,
 			goto bad;
 		}
 		show_key(shown, sizeof(shown), l, klen);
-		if (klen == 7 && memcmp(l, "backend", 7) == 0) {
+		if (failure && klen == 7 && memcmp(l, "message", 7) == 0) {
+			dst = r->message;
+			cap = sizeof(r->message) - 1;
+			has = &r->has_message;
+		} else if (failure && klen == 5 && memcmp(l, "delay", 5) == 0) {
+			dst = delay;
+			cap = 5;
+			has = &r->has_delay;
+		} else if (failure) {
+			seterr(err, errsz, "line %zu: key '%s' is not for a "
+			    "rejection", line, shown);
+			goto bad;
+		} else if (klen == 8 && memcmp(l, "redirect", 8) == 0) {
+			dst = r->redirect;
+			cap = sizeof(r->redirect) - 1;
+			has = &r->has_redirect;
+		} else if (klen == 7 && memcmp(l, "backend", 7) == 0) {
 			dst = r->backend;
 			cap = sizeof(r->backend) - 1;
 			has = &r->has_backend;
@@ -250,6 +300,20 @@ authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *r,
 			    "localpart", line);
 			goto bad;
 		}
+		if (dst == delay) {
+			if (strspn(delay, "0123456789") != vlen ||
+			    (r->delay_ms = atoi(delay)) > XG_FAILURE_DELAY_MAX) {
+				seterr(err, errsz, "line %zu: delay is not a "
+				    "number of ms up to %d", line,
+				    XG_FAILURE_DELAY_MAX);
+				goto bad;
+			}
+		}
+		if (dst == r->redirect && !redirect_ok(r->redirect)) {
+			seterr(err, errsz, "line %zu: redirect is not a domain "
+			    "or host:port", line);
+			goto bad;
+		}
 		if (dst == r->backend && netaddr_parse(r->backend, &na) == -1) {
 			seterr(err, errsz, "line %zu: bad backend address",
 			    line);
@@ -266,6 +330,22 @@ void
 auth_reply_wipe(struct auth_reply *r)
 {
 	explicit_bzero(r, sizeof(*r));
+}
+
+/* Wipe all but the failure's message= and delay=. */
+static void
+keep_failure(struct auth_reply *r)
+{
+	char msg[sizeof(r->message)];
+	int has_msg = r->has_message, has_delay = r->has_delay;
+	int delay = r->delay_ms;
+
+	memcpy(msg, r->message, sizeof(msg));
+	auth_reply_wipe(r);
+	memcpy(r->message, msg, sizeof(msg));
+	r->has_message = has_msg;
+	r->has_delay = has_delay;
+	r->delay_ms = delay;
 }
 
 /* ---- running the helper ---- */
@@ -569,11 +649,19 @@ authhelper_run(const char *path, const struct auth_request *req,
 		    WTERMSIG(status));
 	} else if (!WIFEXITED(status)) {
 		seterr(why, whysz, "helper: unknown wait status %d", status);
-	} else if (WEXITSTATUS(status) == 1) {
-		seterr(why, whysz, "helper rejected the credentials");
-		v = AUTH_REJECT;
-	} else if (WEXITSTATUS(status) == XG_EXIT_TEMP) {
-		seterr(why, whysz, "helper: temporary failure");
+	} else if (WEXITSTATUS(status) == 1 ||
+	    WEXITSTATUS(status) == XG_EXIT_TEMP) {
+		v = WEXITSTATUS(status) == 1 ? AUTH_REJECT : AUTH_TEMPFAIL;
+		seterr(why, whysz, v == AUTH_REJECT ? "helper rejected the "
+		    "credentials" : "helper: temporary failure");
+		/* message= and delay= for the failure; a bad one is only
+		 * logged, the rejection stands. */
+		if (rlen > 0 && (overflow || rlen > XG_HELPER_REPLY_MAX ||
+		    authhelper_parse_failure(reply, rlen, out, err,
+		    sizeof(err)) == -1))
+			xg_log(LOG_WARNING, "helper failure reply ignored: %s",
+			    overflow || rlen > XG_HELPER_REPLY_MAX ?
+			    "too long" : err);
 	} else if (WEXITSTATUS(status) != 0) {
 		seterr(why, whysz, "helper exited %d", WEXITSTATUS(status));
 	} else if (overflow) {
@@ -589,7 +677,8 @@ authhelper_run(const char *path, const struct auth_request *req,
 done:
 	explicit_bzero(reply, sizeof(reply));
 	explicit_bzero(envbuf, sizeof(envbuf));
+	/* A failure keeps only what its reply may say. */
 	if (v != AUTH_ACCEPT)
-		auth_reply_wipe(out);
+		keep_failure(out);
 	return v;
 }

@@ -49,6 +49,8 @@ struct session {
 	int	failed;			/* failed authentication attempts */
 	enum xg_sasl_failure last_failure;
 	int	exitcode;
+	char	fail_text[XG_FAILURE_TEXT_MAX + 1];	/* helper's message= */
+	int	fail_delay_ms;		/* helper's delay=, or -1 */
 	struct conn bc;			/* --backend-tls: the backend's TLS */
 	pid_t	pump;			/* ... carried by this child, or 0 */
 };
@@ -108,6 +110,7 @@ main(int argc, char **argv)
 	s.c = &c;
 	s.tls = &tls;
 	s.deadline = c.start_ms + (int64_t)o.timeout * 1000;
+	s.fail_delay_ms = -1;
 	xg_debug("connection from %s:%s", c.remote_ip, c.remote_port);
 
 	/* --cert/--key, --client-ca and --ticket-key are read before any
@@ -821,9 +824,10 @@ static int
 sasl_failure(struct session *s, enum xg_sasl_failure f,
     const char *fmt, ...)
 {
-	char why[XG_REASON_MAX];
+	char why[XG_REASON_MAX], text[8 * XG_FAILURE_TEXT_MAX];
 	va_list ap;
 	int64_t d;
+	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
@@ -835,14 +839,31 @@ sasl_failure(struct session *s, enum xg_sasl_failure f,
 	d = (int64_t)s->o->auth_delay_ms << (s->failed - 1);
 	if (d > AUTH_DELAY_MAX_MS)
 		d = AUTH_DELAY_MAX_MS;
+	/* The helper's delay= replaces ours for this answer. */
+	if (s->fail_delay_ms >= 0) {
+		d = s->fail_delay_ms;
+		xg_debug("helper's delay: %lld ms", (long long)d);
+	}
+	s->fail_delay_ms = -1;
+	/* RFC 6120 6.5: a <text/> for the user, from the helper's message=. */
+	text[0] = '\0';
+	if (s->fail_text[0] != '\0') {
+		snprintf(text, sizeof(text), "<text xml:lang='en'>");
+		n = strlen(text);
+		xml_escape(text + n, sizeof(text) - n - sizeof("</text>"),
+		    s->fail_text, strlen(s->fail_text));
+		strcat(text, "</text>");
+		s->fail_text[0] = '\0';
+	}
 	if (d > 0) {
 		struct timespec ts = { d / 1000, (d % 1000) * 1000000 };
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 			;
 	}
-	xg_debug("sent: failure %s", xg_sasl_failure_name(f));
+	xg_debug("sent: failure %s%s", xg_sasl_failure_name(f),
+	    text[0] ? " with text" : "");
 	if (conn_printf(s->c, s->deadline, "<failure xmlns='" NS_SASL
-	    "'><%s/></failure>", xg_sasl_failure_name(f)) == -1)
+	    "'><%s/>%s</failure>", xg_sasl_failure_name(f), text) == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
 	if (s->failed >= s->o->max_attempts)
@@ -1115,6 +1136,26 @@ external_accepted(struct session *s, struct plain_creds *pc,
 	return 0;
 }
 
+/*
+ * The helper sent the user elsewhere (redirect=): RFC 6120 4.9.3.19, the
+ * stream error <see-other-host/> naming the host; the client reconnects
+ * there.  The session ended as the helper wanted: exit 0.
+ */
+static int
+see_other_host(struct session *s, const char *host)
+{
+	char esc[6 * XG_BACKEND_ADDR_MAX + 1];
+
+	xml_escape(esc, sizeof(esc), host, strlen(host));
+	xg_debug("sent: stream error see-other-host %s", host);
+	conn_printf(s->c, now_ms() + 5000, "<stream:error><see-other-host "
+	    "xmlns='" NS_STREAM_ERR "'>%s</see-other-host></stream:error>"
+	    "</stream:stream>", esc);
+	close_client(s->c);
+	return finish(s, XG_EXIT_OK, "see-other-host: the helper sent %s to "
+	    "%s", s->c->user, host);
+}
+
 /* One attempt's verdict, from the helper in its --auth-protocol. */
 static enum auth_verdict
 check(struct session *s, const struct auth_request *req,
@@ -1142,7 +1183,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 	struct auth_request req;
 	enum auth_verdict v;
 	enum xg_sasl_failure sf;
-	char why[XG_REASON_MAX];
+	char why[XG_REASON_MAX], host[XG_BACKEND_ADDR_MAX + 1];
 	int rc;
 
 	for (;;) {
@@ -1187,7 +1228,11 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		if (v == AUTH_ACCEPT && req.pass == NULL &&
 		    external_accepted(s, pc, ar, &sf, why, sizeof(why)) == 1)
 			v = AUTH_TEMPFAIL;	/* sf and why are set */
-		else if (v == AUTH_ACCEPT) {
+		else if (v == AUTH_ACCEPT && ar->has_redirect) {
+			snprintf(host, sizeof(host), "%s", ar->redirect);
+			secrets_wipe(pc, ar);
+			return see_other_host(s, host);
+		} else if (v == AUTH_ACCEPT) {
 			snprintf(s->c->user, sizeof(s->c->user), "%s",
 			    pc->user);
 			if (!ar->has_backend && s->o->exec_argv != NULL) {
@@ -1204,6 +1249,11 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 			    XG_SF_TEMPORARY_AUTH_FAILURE;
 			if (v == AUTH_REJECT)
 				snprintf(why, sizeof(why), "helper rejected");
+			if (ar->has_message)
+				snprintf(s->fail_text, sizeof(s->fail_text),
+				    "%s", ar->message);
+			if (ar->has_delay)
+				s->fail_delay_ms = ar->delay_ms;
 		}
 		secrets_wipe(pc, ar);
 		if (sasl_failure(s, sf, "%s", why) == -1)

@@ -21,6 +21,7 @@ static const char *const stream_errors[] = {
 	[XG_SE_UNSUPPORTED_STANZA_TYPE] = "unsupported-stanza-type",
 	[XG_SE_UNSUPPORTED_VERSION] = "unsupported-version",
 	[XG_SE_UNDEFINED_CONDITION] = "undefined-condition",
+	[XG_SE_SEE_OTHER_HOST] = "see-other-host",
 };
 
 static const char *const sasl_failures[] = {

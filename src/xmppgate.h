@@ -31,6 +31,8 @@
 #define XG_DOMAINS_MAX		64	/* --domain options */
 #define XG_READ_BUF		8192	/* pre-auth read buffer (holds <= 1 tag) */
 #define XG_HELPER_REPLY_MAX	4096	/* auth helper's whole stdout */
+#define XG_FAILURE_TEXT_MAX	256	/* a helper's message for <failure> */
+#define XG_FAILURE_DELAY_MAX	30000	/* a helper's delay= (ms) */
 #define XG_RELAY_BUF		16384	/* relay buffer per direction */
 #define XG_TLS_RECORD_MAX	(16384 + 2048)	/* a record and its overhead */
 #define XG_TLS_QUEUE		(3 * XG_TLS_RECORD_MAX)	/* TLS bytes to send */
@@ -66,6 +68,7 @@ enum xg_stream_error {
 	XG_SE_UNSUPPORTED_STANZA_TYPE,
 	XG_SE_UNSUPPORTED_VERSION,
 	XG_SE_UNDEFINED_CONDITION,
+	XG_SE_SEE_OTHER_HOST,
 };
 const char *xg_stream_error_name(enum xg_stream_error);
 
@@ -390,13 +393,23 @@ struct auth_reply {
 	int	has_pass;
 	char	identity[XG_SASL_FIELD_MAX + 1];	/* EXTERNAL: the user */
 	int	has_identity;
+	char	redirect[XG_BACKEND_ADDR_MAX + 1];	/* <see-other-host/> */
+	int	has_redirect;
+	char	message[XG_FAILURE_TEXT_MAX + 1];	/* <failure><text> */
+	int	has_message;
+	int	delay_ms;			/* before a failure's answer */
+	int	has_delay;
 };
 #define XG_AUTH_ENV_MAX	32
 /* Pure: build the helper's environment into buf; envp NULL-terminated. */
 int authhelper_env(const struct auth_request *, char *buf, size_t bufsz,
     char **envp, size_t nenvp);
-/* Pure: parse the helper's stdout.  0 ok, -1 with err set. */
+/* Pure: parse the helper's stdout (after an accept, or with accept 0
+ * after a rejection, when only message= and delay= may appear).  0 ok, -1
+ * with err set. */
 int authhelper_parse_reply(const char *buf, size_t len, struct auth_reply *,
+    char *err, size_t errsz);
+int authhelper_parse_failure(const char *buf, size_t len, struct auth_reply *,
     char *err, size_t errsz);
 enum auth_verdict authhelper_run(const char *path, const struct auth_request *,
     int timeout_ms, struct auth_reply *, char *why, size_t whysz);

@@ -267,6 +267,50 @@ START_TEST(reply_identity)
 }
 END_TEST
 
+START_TEST(reply_routing)
+{
+	struct auth_reply r;
+	char err[128] = "";
+
+	ck_assert_int_eq(parse("redirect=xmpp2.example.org\n", &r, err,
+	    sizeof(err)), 0);
+	ck_assert(r.has_redirect);
+	ck_assert_str_eq(r.redirect, "xmpp2.example.org");
+	ck_assert_int_eq(parse("redirect=[2001:db8::1]:5222\n", &r, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(parse("redirect=x.example:5223", &r, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(parse("redirect=unix:/run/x\n", &r, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(parse("redirect=a..b\n", &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(parse("redirect=<x>\n", &r, err, sizeof(err)), -1);
+	/* message= and delay= belong to a rejection. */
+	ck_assert_int_eq(parse("message=hi\n", &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(parse("delay=5\n", &r, err, sizeof(err)), -1);
+
+	ck_assert_int_eq(authhelper_parse_failure("message=Your account is "
+	    "locked <see the web site>\ndelay=2500\n", 61, &r, err,
+	    sizeof(err)), 0);
+	ck_assert(r.has_message && r.has_delay);
+	ck_assert_str_eq(r.message, "Your account is locked <see the web "
+	    "site>");
+	ck_assert_int_eq(r.delay_ms, 2500);
+	ck_assert_int_eq(authhelper_parse_failure("delay=0", 7, &r, err,
+	    sizeof(err)), 0);
+	ck_assert(r.has_delay && r.delay_ms == 0);
+	ck_assert_int_eq(authhelper_parse_failure("delay=30001", 11, &r, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(authhelper_parse_failure("delay=-1", 8, &r, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(authhelper_parse_failure("delay=1e3", 9, &r, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(authhelper_parse_failure("password=x", 10, &r, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not for a rejection"));
+	ck_assert(!r.has_pass);
+}
+END_TEST
+
 START_TEST(env_cert)
 {
 	struct auth_request r = mkreq("", "");
@@ -730,6 +774,7 @@ authhelper_suite(void)
 	tc = tcase_create("reply");
 	tcase_add_test(tc, reply_good);
 	tcase_add_test(tc, reply_identity);
+	tcase_add_test(tc, reply_routing);
 	tcase_add_test(tc, env_cert);
 	tcase_add_test(tc, reply_bad);
 	tcase_add_test(tc, reply_wiped_on_error);

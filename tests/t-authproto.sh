@@ -119,6 +119,66 @@ grep -q 'dave@example.test' "$PRO2/prosody.log" || fail "the second Prosody has 
 grep -q 'dave@example.test' "$PRO/prosody.log" && fail "dave reached the first Prosody"
 pass "each user on its own Prosody"
 
+# plain_probe PORT USER PASS: STARTTLS and one SASL PLAIN attempt by hand;
+# prints what came back: "failure COND TEXT", "stream-error COND TEXT" or
+# "success".
+plain_probe() {
+	$XG_PY - "$@" "$XG_TMP/ca.pem" <<'EOF'
+import base64, re, socket, ssl, sys
+port, user, pw, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+HDR = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+       b"xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>")
+def until(c, *toks):
+    buf = b""
+    while not any(t in buf for t in toks):
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+s.sendall(HDR)
+until(s, b"</stream:features>")
+s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+until(s, b"<proceed")
+t = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="example.test")
+t.sendall(HDR)
+until(t, b"</stream:features>")
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+          base64.b64encode(b"\0" + user.encode() + b"\0" + pw.encode()) + b"</auth>")
+r = until(t, b"</failure>", b"</stream:stream>", b"<success")
+m = re.search(rb"<failure[^>]*><([a-z-]+)/>(?:<text[^>]*>(.*)</text>)?</failure>", r)
+e = re.search(rb"<stream:error><([a-z-]+)[^>]*>([^<]*)<", r)
+if m:
+    print("failure", m.group(1).decode(), (m.group(2) or b"").decode())
+elif e:
+    print("stream-error", e.group(1).decode(), e.group(2).decode())
+else:
+    print("success" if b"<success" in r else "other %r" % r)
+EOF
+}
+
+check "the native helper: redirect= is <see-other-host/>; message= and delay= shape a failure"
+write_helper "$XG_TMP/steer" 'pw=$(cat)
+case $AUTH_USER in
+moved) echo redirect=xmpp2.example.test:5223 ;;
+locked) printf "message=Your account is locked <see https://example.test/?a&b>\ndelay=50\n"; exit 1 ;;
+*) exit 1 ;;
+esac'
+gate steer --auth "$XG_TMP/steer" --auth-delay 5000 -v
+r=$(plain_probe "$GPORT" moved any)
+echo "    moved: $r"
+[ "$r" = "stream-error see-other-host xmpp2.example.test:5223" ] || fail "moved: $r"
+wait_log 'reason="see-other-host: the helper sent moved to xmpp2.example.test:5223"' ||
+	{ show_log "$XG_GATE_LOG"; fail "no summary for the redirect"; }
+r=$(plain_probe "$GPORT" locked any)
+echo "    locked: $r"
+[ "$r" = "failure not-authorized Your account is locked &lt;see https://example.test/?a&amp;b&gt;" ] ||
+	fail "locked: $r"
+# --auth-delay is 5000 ms; the helper's delay=50 replaced it (logged).
+wait_log "helper's delay: 50 ms" || fail "the helper's delay was not used"
+pass "redirected, and a failure with the helper's text (escaped) and delay"
+
 check "no password in the logs, nothing left running"
 if grep -q 'pa:ss word\|carol-pass\|alias-pass\|bob-backend\|dave-pass' "$XG_TMP"/gate*.log; then
 	fail "a password appears in a log"
