@@ -27,6 +27,8 @@ export top_srcdir top_builddir
 
 xg_real_bin=$top_builddir/xmppgate
 XG_PY=/usr/bin/python3
+# tests/xmpp_raw.py and the other helpers import from tests/.
+export PYTHONPATH="$top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
 XG_CLIENT="$XG_PY $top_srcdir/tests/xmpp_client.py"
 XG_TEST=$(basename "$0" .sh)
 

@@ -124,29 +124,13 @@ pass "each user on its own Prosody"
 # "success".
 plain_probe() {
 	$XG_PY - "$@" "$XG_TMP/ca.pem" <<'EOF'
-import base64, re, socket, ssl, sys
+import base64, re, sys
+from xmpp_raw import starttls, until
 port, user, pw, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-HDR = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-       b"xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>")
-def until(c, *toks):
-    buf = b""
-    while not any(t in buf for t in toks):
-        d = c.recv(4096)
-        if not d:
-            break
-        buf += d
-    return buf
-s = socket.create_connection(("127.0.0.1", port), timeout=20)
-s.sendall(HDR)
-until(s, b"</stream:features>")
-s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-until(s, b"<proceed")
-t = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="example.test")
-t.sendall(HDR)
-until(t, b"</stream:features>")
+t, _ = starttls(port, ca)
 t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
           base64.b64encode(b"\0" + user.encode() + b"\0" + pw.encode()) + b"</auth>")
-r = until(t, b"</failure>", b"</stream:stream>", b"<success")
+r = until(t, b"</failure>", b"</stream:stream>", b"<success", eof_ok=True)
 m = re.search(rb"<failure[^>]*><([a-z-]+)/>(?:<text[^>]*>(.*)</text>)?</failure>", r)
 e = re.search(rb"<stream:error><([a-z-]+)[^>]*>([^<]*)<", r)
 if m:

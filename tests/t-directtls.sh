@@ -195,17 +195,9 @@ pass "EXTERNAL as alice, identities given to the helper"
 check "alice's certificate cannot log in as bob: <invalid-authzid/> (the helper named alice)"
 r=$($XG_PY - "$GPORT" "$XG_TMP/ca.pem" "$XG_TMP/alice/cert.pem" "$XG_TMP/alice/privkey.pem" <<'EOF'
 import base64, re, socket, ssl, sys
+from xmpp_raw import header, until
 port, ca, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-HDR = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-       b"xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>")
-def until(c, tok):
-    buf = b""
-    while tok not in buf:
-        d = c.recv(4096)
-        if not d:
-            sys.exit("EOF waiting for %r: %r" % (tok, buf))
-        buf += d
-    return buf
+HDR = header()
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cert, key)
 t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),

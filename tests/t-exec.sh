@@ -76,25 +76,10 @@ start_gate "$GPORT2" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
 	--domain "$DOMAIN" --auth "$XG_TMP/helper-check" --auth-delay 0 \
 	--timeout 15 --idle-timeout 2 -- "$XG_PY" "$top_srcdir/tests/exec_backend.py"
 cat >"$XG_TMP/idle.py" <<'EOF'
-import base64, socket, ssl, sys, time
+import base64, ssl, sys, time
+from xmpp_raw import starttls, until
 port, ca = int(sys.argv[1]), sys.argv[2]
-HDR = (b"<stream:stream to='example.test' xmlns='jabber:client' "
-       b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
-def until(conn, token, buf=b""):
-    while token not in buf:
-        d = conn.recv(4096)
-        if not d:
-            sys.exit("EOF waiting for %r: %r" % (token, buf))
-        buf += d
-    return buf
-s = socket.create_connection(("127.0.0.1", port), timeout=20)
-s.sendall(HDR)
-until(s, b"</stream:features>")
-s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-until(s, b"<proceed")
-t = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="example.test")
-t.sendall(HDR)
-until(t, b"</stream:features>")
+t, _ = starttls(port, ca)
 t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
           + base64.b64encode(b"\0alice\0s3cret exec") + b"</auth>")
 until(t, b"<success")

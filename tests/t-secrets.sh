@@ -48,29 +48,12 @@ new_gate mem --auth "$XG_TMP/helper" --backend "127.0.0.1:$PPORT" \
 # The client: STARTTLS, then PLAIN attempts in order, then it holds the
 # session (or the connection) open until its stdin closes.
 cat >"$XG_TMP/hold.py" <<'PYEOF'
-import base64, socket, ssl, sys, time
+import base64, sys
+from xmpp_raw import header, starttls, until
 port, ca = int(sys.argv[1]), sys.argv[2]
 passwords = sys.argv[3:]
-HDR = (b"<?xml version='1.0'?><stream:stream to='example.test' xmlns='jabber:client' "
-       b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
-def until(c, tok, buf=b""):
-    end = time.monotonic() + 30
-    while tok not in buf:
-        if time.monotonic() > end:
-            sys.exit("timeout waiting for %r: %r" % (tok, buf))
-        d = c.recv(65536)
-        if not d:
-            sys.exit("EOF waiting for %r: %r" % (tok, buf))
-        buf += d
-    return buf
-s = socket.create_connection(("127.0.0.1", port), timeout=30)
-s.sendall(HDR)
-until(s, b"</stream:features>")
-s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-until(s, b"<proceed")
-t = ssl.create_default_context(cafile=ca).wrap_socket(s, server_hostname="example.test")
-t.sendall(HDR)
-until(t, b"</stream:features>")
+HDR = header()
+t, _ = starttls(port, ca)
 for pw in passwords:
     payload = base64.b64encode(b"\0alice\0" + pw.encode()).decode()
     t.sendall(("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>"
