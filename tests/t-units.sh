@@ -9,8 +9,12 @@ check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket
 U=$XG_TMP/units
 mkdir -p "$U"
 cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" "$U/"
-# As installed (make install-data-hook): the Direct TLS socket's template
-# is an alias of xmppgate@.service.
+# The Direct TLS socket's template is an alias of xmppgate@.service, a
+# symlink in units/ as in an installed system (make install-data-hook).
+# (make dist copies it as a file: then it must be the same file.)
+A=$top_srcdir/units/xmppgate-direct@.service
+[ "$(readlink "$A")" = xmppgate@.service ] || cmp -s "$A" "$top_srcdir/units/xmppgate@.service" ||
+	fail "units/xmppgate-direct@.service is not xmppgate@.service"
 ln -s xmppgate@.service "$U/xmppgate-direct@.service"
 # The units name the installed binary; point them at the built one.
 sed "s|/usr/sbin/xmppgate|$xg_bin|g" "$top_srcdir/units/xmppgate@.service" \
