@@ -260,9 +260,17 @@ sni_hook(gnutls_session_t s)
 	size_t len = sizeof(name);
 	unsigned int type;
 	const char *want = NULL;
+	int r;
 
-	if (gnutls_server_name_get(s, name, &len, &type, 0) == 0 &&
-	    type == GNUTLS_NAME_DNS) {
+	r = gnutls_server_name_get(s, name, &len, &type, 0);
+	if (r != 0 && r != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		/* Longer than any domain: not one of ours. */
+		ctx->sni_result = CERTS_UNKNOWN;
+		snprintf(ctx->sni_err, sizeof(ctx->sni_err), "SNI name is "
+		    "not a domain name");
+		return GNUTLS_E_UNRECOGNIZED_NAME;
+	}
+	if (r == 0 && type == GNUTLS_NAME_DNS) {
 		if (xg_domain_normalize(name, dom, sizeof(dom)) == -1) {
 			ctx->sni_result = CERTS_UNKNOWN;
 			snprintf(ctx->sni_err, sizeof(ctx->sni_err), "SNI "
