@@ -31,14 +31,6 @@
 #define CP_REQUEST_MAX	(2 * XG_SASL_FIELD_MAX + 32)
 #define CP_ENV_PORT	"5222"		/* Dovecot's port, when none is given */
 
-static void	wipe(void *, size_t);
-
-static void
-wipe(void *p, size_t n)
-{
-	explicit_bzero(p, n);
-}
-
 /* The native reply parsed, or AUTH_TEMPFAIL with why. */
 static enum auth_verdict
 reply(const char *buf, size_t len, int overflow, struct auth_reply *out,
@@ -72,10 +64,10 @@ authproto_checkpassword(const char *path, const char *self,
 	int overflow = 0, status, n;
 	enum auth_verdict v = AUTH_TEMPFAIL;
 	struct helper_spec h = { .path = path, .argv = argv, .envp = envp,
-	    .infd = 3, .in = request, .out = buf, .outsz = sizeof(buf) };
+	    .infd = 3, .in = request, .out = buf, .outsz = sizeof(buf),
+	    .timeout_ms = timeout_ms };
 
 	memset(out, 0, sizeof(*out));
-	h.timeout_ms = timeout_ms;
 	if (authhelper_env(req, envbuf, sizeof(envbuf), envp,
 	    XG_AUTH_ENV_MAX) == -1) {
 		snprintf(why, whysz, "checkpassword: request has a control "
@@ -92,8 +84,8 @@ authproto_checkpassword(const char *path, const char *self,
 	len += (size_t)n + 1;
 	h.inlen = len;
 	if (helper_run(&h, &rlen, &overflow, &status, err, sizeof(err)) == -1)
-		snprintf(why, whysz, "checkpassword %s%s",
-		    strncmp(err, "timed out", 9) == 0 ? "" : ": ", err);
+		snprintf(why, whysz, "checkpassword%s%s",
+		    strncmp(err, "timed out", 9) == 0 ? " " : ": ", err);
 	else if (WIFSIGNALED(status))
 		snprintf(why, whysz, "checkpassword killed by signal %d",
 		    WTERMSIG(status));
@@ -110,9 +102,9 @@ authproto_checkpassword(const char *path, const char *self,
 	else
 		v = reply(buf, rlen, overflow, out, "checkpassword", why,
 		    whysz);
-	wipe(request, sizeof(request));
-	wipe(buf, sizeof(buf));
-	wipe(envbuf, sizeof(envbuf));
+	explicit_bzero(request, sizeof(request));
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(envbuf, sizeof(envbuf));
 	if (v != AUTH_ACCEPT)
 		auth_reply_wipe(out);
 	return v;
@@ -128,9 +120,9 @@ authproto_ejabberd(const char *path, const struct auth_request *req,
 	int overflow = 0, status, rc;
 	enum auth_verdict v = AUTH_TEMPFAIL;
 	struct helper_spec h = { .path = path, .envp = envp, .in = request,
-	    .out = ans, .outsz = sizeof(ans), .stop_when_full = 1 };
+	    .out = ans, .outsz = sizeof(ans), .stop_when_full = 1,
+	    .timeout_ms = timeout_ms };
 
-	h.timeout_ms = timeout_ms;
 	if (authhelper_env(req, envbuf, sizeof(envbuf), envp,
 	    XG_AUTH_ENV_MAX) == -1) {
 		snprintf(why, whysz, "ejabberd helper: request has a control "
@@ -165,16 +157,16 @@ authproto_ejabberd(const char *path, const struct auth_request *req,
 		    "(%zu bytes: %02x %02x ...)", alen,
 		    (unsigned char)ans[0], alen > 1 ? (unsigned char)ans[1] : 0);
 	else if (rc == -1)
-		snprintf(why, whysz, "ejabberd helper %s%s",
-		    strncmp(err, "timed out", 9) == 0 ? "" : ": ", err);
+		snprintf(why, whysz, "ejabberd helper%s%s",
+		    strncmp(err, "timed out", 9) == 0 ? " " : ": ", err);
 	else if (WIFSIGNALED(status))
 		snprintf(why, whysz, "ejabberd helper killed by signal %d "
 		    "without an answer", WTERMSIG(status));
 	else
 		snprintf(why, whysz, "ejabberd helper exited %d without an "
 		    "answer", WEXITSTATUS(status));
-	wipe(request, sizeof(request));
-	wipe(envbuf, sizeof(envbuf));
+	explicit_bzero(request, sizeof(request));
+	explicit_bzero(envbuf, sizeof(envbuf));
 	return v;
 }
 
