@@ -390,6 +390,40 @@ def helper_seeds():
     return out
 
 
+def proxy_seeds():
+    """PROXY headers as HAProxy 2.6 sends them (send-proxy, send-proxy-v2)
+    and as xmppgate builds them, then refusals, and build inputs: four
+    strings split by NUL (client address and port, ours)."""
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    v4 = bytes([198, 51, 100, 9, 127, 0, 0, 1]) + (41000).to_bytes(2, "big") + (5222).to_bytes(2, "big")
+    v6 = bytes(15) + b"\x01" + bytes(15) + b"\x01" + b"\x00\x01\x00\x02"
+    return {
+        "v1-tcp4": b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 5222\r\n<stream",
+        "v1-tcp6": b"PROXY TCP6 2001:db8::7 ::1 1 5222\r\n\x16\x03\x01",
+        "v1-unknown": b"PROXY UNKNOWN\r\n",
+        "v1-unknown-text": b"PROXY UNKNOWN ::1 ::1 1 2\r\n",
+        "v1-max": b"PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n",
+        "v1-cut": b"PROXY TCP4 192.0.2.7 127.0.0.1 40",
+        "v1-leading-zero": b"PROXY TCP4 192.0.2.7 127.0.0.1 040000 5222\r\n",
+        "v1-lf-only": b"PROXY TCP4 192.0.2.7 127.0.0.1 1 2\n",
+        "v2-tcp4": sig + b"\x21\x11\x00\x0c" + v4,
+        "v2-tcp4-tlv": sig + b"\x21\x11\x00\x17" + v4 + b"\x02\x00\x08a.test\x00\x00",
+        "v2-tcp6": sig + b"\x21\x21\x00\x24" + v6 + b"<",
+        "v2-local": sig + b"\x20\x00\x00\x00",
+        "v2-unspec": sig + b"\x21\x00\x00\x00",
+        "v2-unix": sig + b"\x21\x31\x00\xd8" + bytes(216),
+        "v2-udp": sig + b"\x21\x12\x00\x0c" + v4,
+        "v2-short-block": sig + b"\x21\x21\x00\x0c" + v4,
+        "v2-tlv-overrun": sig + b"\x21\x11\x00\x10" + v4 + b"\x04\x00\x09x",
+        "v2-too-long": sig + b"\x21\x11\x10\x00",
+        "not-proxy-stream": b"<?xml version='1.0'?>",
+        "not-proxy-tls": b"\x16\x03\x01\x00\xa5",
+        "build-v4": b"192.0.2.7\x0040000\x00127.0.0.1\x005222",
+        "build-mixed": b"192.0.2.7\x001\x00::1\x005222",
+        "build-unix": b"unix\x00-\x00/run/x\x00-",
+    }
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -417,6 +451,8 @@ def main():
         write("plain", name, data)
     for name, data in helper_seeds().items():
         write("helper_reply", name, data)
+    for name, data in proxy_seeds().items():
+        write("proxy", name, data)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Install the packages needed to build and test xmppgate (Debian 12).
 #
-# Installing prosody and openbsd-inetd as packages starts them as system
-# services (prosody on 5222/5269; inetd with the stock /etc/inetd.conf).
+# Installing prosody, ejabberd, haproxy and openbsd-inetd as packages
+# starts them as system services (prosody and ejabberd on 5222/5269; inetd
+# with the stock /etc/inetd.conf; haproxy with an empty configuration).
 # The tests use private loopback ports and configs, so those would not break
 # them, but a stray system XMPP server is unwelcome on a build machine:
 # services that this script newly installed are stopped and disabled again.
@@ -15,6 +16,7 @@ PKGS=(
 	systemd lua-unbound procps
 	clang libclang-rt-14-dev valgrind testssl.sh
 	openssl python3-cryptography strace util-linux
+	ejabberd haproxy
 )
 
 SUDO=
@@ -40,6 +42,10 @@ new_prosody=no
 new_inetd=no
 installed prosody || new_prosody=yes
 installed openbsd-inetd || new_inetd=yes
+new_ejabberd=no
+new_haproxy=no
+installed ejabberd || new_ejabberd=yes
+installed haproxy || new_haproxy=yes
 
 systemd_running=no
 [ -d /run/systemd/system ] && systemd_running=yes
@@ -84,5 +90,11 @@ if [ "$new_prosody" = yes ]; then
 fi
 if [ "$new_inetd" = yes ]; then
 	stop_service inetd.service /run/inetd.pid
+fi
+if [ "$new_ejabberd" = yes ]; then
+	stop_service ejabberd.service /run/ejabberd/ejabberd.pid
+fi
+if [ "$new_haproxy" = yes ]; then
+	stop_service haproxy.service /run/haproxy.pid
 fi
 echo "deps.sh: done"

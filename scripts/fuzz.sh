@@ -56,7 +56,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -67,6 +67,7 @@ sources() {
 	fuzz_session) echo "$src/xml.c $src/preauth.c $src/names.c $src/sasl_plain.c" ;;
 	fuzz_plain) echo "$src/sasl_plain.c" ;;
 	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
+	fuzz_proxy) echo "$src/proxyproto.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -80,6 +81,7 @@ max_len() {
 	fuzz_xml|fuzz_preauth) echo 9000 ;;	# > XG_TAG_MAX, > XG_READ_BUF
 	fuzz_session|fuzz_plain) echo 12000 ;;	# > XG_SASL_B64_MAX + stream
 	fuzz_helper_reply) echo 4200 ;;		# > XG_HELPER_REPLY_MAX
+	fuzz_proxy) echo 4200 ;;		# > XG_PROXY_HDR_MAX
 	esac
 }
 corpus_of() {
@@ -251,7 +253,7 @@ done
 "$profdata" merge -sparse "$work"/cov/*.profraw -o "$work/cov/all.profdata"
 # The files of interest that the chosen targets compiled in.
 files=()
-for f in xml.c preauth.c sasl_plain.c authhelper.c; do
+for f in xml.c preauth.c sasl_plain.c authhelper.c proxyproto.c; do
 	for t in $targets; do
 		case " $(sources "$t") " in
 		*" $src/$f "*) files+=("$src/$f"); break ;;

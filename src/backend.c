@@ -169,6 +169,10 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 		return -1;
 	}
 	bc->rfd = bc->wfd = fd;
+	/* The PROXY header comes before anything, TLS included. */
+	if (bo->proxy_hdr != NULL && conn_write(bc, bo->proxy_hdr,
+	    bo->proxy_len, deadline) == -1)
+		goto ioerr;
 	if (bo->tls == XG_BTLS_DIRECT && tls_client_start(bc, bo->ca, domain,
 	    XG_BACKEND_PRIORITY, deadline, why, whysz) == -1) {
 		*unreachable = 1;

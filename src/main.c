@@ -67,6 +67,7 @@ static int stream_error(struct session *, enum xg_stream_error,
     const char *, int, const char *, ...)
     __attribute__((format(printf, 5, 6)));
 static int next_event(struct session *, struct xp_event *);
+static int proxy_accept(struct session *);
 static int arrive(struct session *);
 static int stream_open(struct session *);
 static int starttls(struct session *);
@@ -130,7 +131,8 @@ main(int argc, char **argv)
 	}
 
 	/* Each phase returns -1 once finish() has logged the summary. */
-	if (arrive(&s) == 0 &&			/* Direct TLS, or STARTTLS */
+	if (proxy_accept(&s) == 0 &&		/* the load balancer's word */
+	    arrive(&s) == 0 &&			/* Direct TLS, or STARTTLS */
 	    stream_open(&s) == 0 &&		/* header, mechanisms */
 	    sasl(&s, &creds, &reply, &bfd) == 0) /* SASL, helper, login */
 		handoff(&s, bfd);		/* <success/>, relay */
@@ -208,6 +210,9 @@ usage(FILE *f, int code)
 "  -b, --backend ADDR           HOST:PORT, [IPV6]:PORT or unix:PATH\n"
 "      --backend-tls MODE       starttls or direct TLS to the backend\n"
 "      --backend-ca FILE        CAs for the backend (default: system)\n"
+"      --proxy-protocol v1|v2   send a PROXY header to the backend\n"
+"      --accept-proxy-protocol  read a PROXY header (v1 or v2) first ...\n"
+"      --trusted-proxy ADDR[/BITS]  ... from these peers only (repeatable)\n"
 "  -u, --user NAME              when started as root, run as NAME\n"
 "      --direct-tls-only        only Direct TLS (XEP-0368)\n"
 "      --starttls-only          only STARTTLS\n"
@@ -264,7 +269,7 @@ parse_options(int argc, char **argv, struct options *o)
 	enum { O_PRIO = 256, O_TIMEOUT, O_HDR, O_HS, O_AUTHT, O_BT, O_IDLE,
 	    O_MAX, O_DELAY, O_OCSP, O_CDIR, O_CHELPER, O_CTIMEOUT, O_BTLS,
 	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA,
-	    O_AUTHPROTO };
+	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -293,6 +298,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "new-ticket-key", required_argument, NULL, O_NEWTICKET },
 		{ "client-ca", required_argument, NULL, O_CLIENTCA },
 		{ "auth-protocol", required_argument, NULL, O_AUTHPROTO },
+		{ "proxy-protocol", required_argument, NULL, O_PROXYOUT },
+		{ "accept-proxy-protocol", no_argument, NULL, O_PROXYIN },
+		{ "trusted-proxy", required_argument, NULL, O_TRUSTED },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -411,6 +419,26 @@ parse_options(int argc, char **argv, struct options *o)
 				    "checkpassword or ejabberd, not '%s'",
 				    optarg);
 			break;
+		case O_PROXYOUT:
+			if (strcmp(optarg, "v1") == 0)
+				o->proxy_protocol = 1;
+			else if (strcmp(optarg, "v2") == 0)
+				o->proxy_protocol = 2;
+			else
+				usage_error("--proxy-protocol wants v1 or v2, "
+				    "not '%s'", optarg);
+			break;
+		case O_PROXYIN: o->accept_proxy = 1; break;
+		case O_TRUSTED:
+			if (o->ntrusted >= XG_TRUSTED_PROXY_MAX)
+				usage_error("at most %d --trusted-proxy options",
+				    XG_TRUSTED_PROXY_MAX);
+			if (cidr_parse(optarg, &o->trusted[o->ntrusted]) == -1)
+				usage_error("--trusted-proxy wants an IP address "
+				    "or ADDR/BITS with no host bits set, not "
+				    "'%s'", optarg);
+			o->ntrusted++;
+			break;
 		case 'l': o->use_syslog = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout, XG_EXIT_OK);
@@ -444,6 +472,11 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("--backend-ca goes with --backend-tls");
 	if (o->backend_tls != XG_BTLS_NONE && !o->has_backend)
 		usage_error("--backend-tls goes with --backend");
+	if (o->proxy_protocol && !o->has_backend)
+		usage_error("--proxy-protocol goes with --backend");
+	if (o->accept_proxy != (o->ntrusted > 0))
+		usage_error("--accept-proxy-protocol and --trusted-proxy go "
+		    "together");
 	/* The checkpassword program execs us again as its next program. */
 	if (o->auth_protocol == XG_AP_CHECKPASSWORD) {
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -651,6 +684,74 @@ direct_tls(struct session *s)
 	snprintf(s->c->domain, sizeof(s->c->domain), "%s", s->c->sni);
 	xg_debug("Direct TLS up: %s %s%s", s->c->tls_protocol,
 	    s->c->tls_cipher, s->c->tls_resumed ? " (resumed)" : "");
+	return 0;
+}
+
+/*
+ * --accept-proxy-protocol: a load balancer in front says who the client
+ * is, in a PROXY header (v1 or v2) before the client's first byte.  Only
+ * a --trusted-proxy may say so; from any other peer the connection is
+ * refused.  The header is read exactly, no byte of the client's with it,
+ * so that Direct TLS detection and the stream follow as without one.
+ */
+static int
+proxy_accept(struct session *s)
+{
+	uint8_t hdr[XG_PROXY_HDR_MAX];
+	struct proxy_info pi;
+	struct conn *c = s->c;
+	int64_t dl = c->start_ms + (int64_t)s->o->header_timeout * 1000;
+	const char *why;
+	size_t len = 0, want;
+	ssize_t n;
+	int r;
+
+	if (!s->o->accept_proxy)
+		return 0;
+	if (dl > s->deadline)
+		dl = s->deadline;
+	if (!cidr_match(s->o->trusted, s->o->ntrusted, c->remote_ip)) {
+		close_client(c);
+		return finish(s, XG_EXIT_REFUSED, "peer %s is not a "
+		    "--trusted-proxy", c->remote_ip);
+	}
+	while ((r = proxy_parse(hdr, len, &pi, &want, &why)) == PP_MORE) {
+		n = conn_read(c, hdr + len, want - len, dl);
+		if (n > 0) {
+			len += (size_t)n;
+			continue;
+		}
+		close_client(c);
+		if (n == 0)
+			return finish(s, XG_EXIT_REFUSED, "proxy closed the "
+			    "connection before its PROXY header");
+		if (errno == ETIMEDOUT)
+			return finish(s, XG_EXIT_REFUSED, "no PROXY header "
+			    "within %d s", s->o->header_timeout);
+		return finish(s, XG_EXIT_REFUSED, "proxy read: %s",
+		    strerror(errno));
+	}
+	if (r == PP_BAD) {
+		close_client(c);
+		return finish(s, XG_EXIT_REFUSED, "bad PROXY header: %s", why);
+	}
+	snprintf(c->proxy_ip, sizeof(c->proxy_ip), "%s", c->remote_ip);
+	snprintf(c->proxy_port, sizeof(c->proxy_port), "%s", c->remote_port);
+	if (!pi.local) {
+		snprintf(c->remote_ip, sizeof(c->remote_ip), "%s", pi.src_ip);
+		snprintf(c->remote_port, sizeof(c->remote_port), "%s",
+		    pi.src_port);
+		snprintf(c->local_ip, sizeof(c->local_ip), "%s", pi.dst_ip);
+		snprintf(c->local_port, sizeof(c->local_port), "%s",
+		    pi.dst_port);
+	}
+	xg_log(LOG_INFO, "proxied client=%s%s%s:%s via=%s%s%s:%s version=%d%s",
+	    strchr(c->remote_ip, ':') ? "[" : "", c->remote_ip,
+	    strchr(c->remote_ip, ':') ? "]" : "", c->remote_port,
+	    strchr(c->proxy_ip, ':') ? "[" : "", c->proxy_ip,
+	    strchr(c->proxy_ip, ':') ? "]" : "", c->proxy_port, pi.version,
+	    pi.local ? " (no client address: LOCAL or UNKNOWN)" : "");
+	explicit_bzero(hdr, sizeof(hdr));
 	return 0;
 }
 
@@ -964,6 +1065,7 @@ login(struct session *s, const struct plain_creds *pc,
 	struct conn *bc = &s->bc;
 	struct backend_opts bo;
 	struct netaddr na;
+	uint8_t ph[XG_PROXY_OUT_MAX];
 	int unreachable;
 
 	if (ar->has_backend) {
@@ -985,6 +1087,20 @@ login(struct session *s, const struct plain_creds *pc,
 	}
 	bo.tls = s->o->backend_tls;
 	bo.ca = s->o->backend_ca;
+	bo.proxy_hdr = NULL;
+	bo.proxy_len = 0;
+	if (s->o->proxy_protocol) {
+		/* The client as we know it: after --accept-proxy-protocol,
+		 * the load balancer's client. */
+		bo.proxy_len = proxy_build(s->o->proxy_protocol,
+		    s->c->remote_ip, s->c->remote_port, s->c->local_ip,
+		    s->c->local_port, ph, sizeof(ph));
+		if (bo.proxy_len == 0)
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP,
+			    "PROXY header does not fit");
+		bo.proxy_hdr = ph;
+	}
 	if (backend_login(&na, &bo, s->c->domain,
 	    ar->has_user ? ar->user : pc->user,
 	    ar->has_pass ? ar->pass : pc->pass,

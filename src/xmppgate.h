@@ -48,6 +48,9 @@
 #define XG_CERT_IDS_MAX		2048	/* a client certificate's names, joined */
 #define XG_CERT_SUBJECT_MAX	1024	/* a client certificate's subject DN */
 #define XG_TICKET_KEY_B64	88	/* base64 of a 64-byte ticket key */
+#define XG_PROXY_V1_MAX		107	/* a PROXY v1 line, CRLF included */
+#define XG_PROXY_HDR_MAX	4096	/* a PROXY v2 header, TLVs included */
+#define XG_TRUSTED_PROXY_MAX	32	/* --trusted-proxy options */
 
 /* Stream error conditions (RFC 6120 4.9.3) and SASL failures (6.5). */
 enum xg_stream_error {
@@ -248,6 +251,13 @@ int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
 enum xg_tls_mode { XG_TLS_BOTH, XG_TLS_STARTTLS_ONLY, XG_TLS_DIRECT_ONLY };
 enum xg_backend_tls { XG_BTLS_NONE, XG_BTLS_STARTTLS, XG_BTLS_DIRECT };
 enum xg_auth_protocol { XG_AP_NATIVE, XG_AP_CHECKPASSWORD, XG_AP_EJABBERD };
+/* A --trusted-proxy range (proxyproto.c). */
+struct xg_cidr {
+	int	family;			/* AF_INET or AF_INET6 */
+	uint8_t	addr[16];
+	int	bits;
+};
+
 struct options {
 	const char *cert, *key, *auth, *tls_priority, *user;
 	const char *ocsp;		/* --ocsp, with --cert */
@@ -261,6 +271,11 @@ struct options {
 	enum xg_auth_protocol auth_protocol;
 	const char *self;		/* our program, for checkpassword */
 	int	cert_timeout;		/* seconds, one certificate helper run */
+	int	proxy_protocol;		/* 1 or 2: a PROXY header to the
+					 * backend; 0 none */
+	int	accept_proxy;		/* read a PROXY header first */
+	struct xg_cidr trusted[XG_TRUSTED_PROXY_MAX];	/* ... from these */
+	size_t	ntrusted;
 	const char *domains[XG_DOMAINS_MAX];
 	size_t	ndomains;
 	struct netaddr backend;
@@ -278,12 +293,34 @@ struct options {
 	int	use_syslog;
 };
 
+/* ---- proxyproto.c: the PROXY protocol, v1 and v2 ---- */
+enum { PP_BAD = -1, PP_OK = 0, PP_MORE = 1 };
+struct proxy_info {
+	int	version;		/* 1 or 2 */
+	int	local;			/* LOCAL, UNKNOWN, UNSPEC etc.: keep
+					 * the connection's own addresses */
+	char	src_ip[64], src_port[8];	/* the client */
+	char	dst_ip[64], dst_port[8];	/* where it connected to */
+};
+/* One header at the start of b[0..len): PP_OK with *used its length,
+ * PP_MORE with *used the length to have before calling again, or PP_BAD
+ * with *why.  Decides as early as the bytes allow. */
+int proxy_parse(const uint8_t *b, size_t len, struct proxy_info *,
+    size_t *used, const char **why);
+/* A header for the backend (version 1 or 2); its length, 0 if too long. */
+#define XG_PROXY_OUT_MAX	128	/* >= 104, v1's longest, and v2's 52 */
+size_t proxy_build(int version, const char *src_ip, const char *src_port,
+    const char *dst_ip, const char *dst_port, uint8_t *out, size_t outsz);
+int cidr_parse(const char *, struct xg_cidr *);
+int cidr_match(const struct xg_cidr *, size_t, const char *ip);
+
 /* ---- conn.c: the client connection ---- */
 struct conn {
 	int	rfd, wfd;		/* fd 3, or fds 0 and 1 */
 	char	id[16];			/* connection id for logs */
 	char	remote_ip[64], remote_port[8];
 	char	local_ip[64], local_port[8];
+	char	proxy_ip[64], proxy_port[8];	/* the load balancer, if any */
 	gnutls_session_t tls;		/* NULL before STARTTLS */
 	gnutls_certificate_credentials_t tls_cred;	/* ours, client side */
 	char	tls_protocol[32], tls_cipher[64];
@@ -450,6 +487,8 @@ int checkpassword_reply(void);
 struct backend_opts {
 	enum xg_backend_tls tls;
 	const char *ca;			/* NULL: the system trust store */
+	const uint8_t *proxy_hdr;	/* sent first, or NULL */
+	size_t	proxy_len;
 };
 /* Log in to the backend as user/pass for domain, over TLS when bo says
  * so (the certificate must name domain).  0 with bc open (fds and

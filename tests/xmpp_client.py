@@ -34,6 +34,8 @@ def parse_args():
     p.add_argument("--password2")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--source", help="connect from this local address "
+                   "(any 127.0.0.0/8 address is ours on loopback)")
     p.add_argument("--ca", required=True, help="CA file to verify the server")
     p.add_argument("--to", help="send a message to this JID")
     p.add_argument("--message", help="message body (default: random)")
@@ -124,6 +126,9 @@ def make_client(jid, password, args, outcome, tag):
         ssl_obj = c.transport.get_extra_info("ssl_object") if c.transport else None
         if ssl_obj is not None and not tag:
             outcome.fields["alpn"] = ssl_obj.selected_alpn_protocol() or "none"
+        if args.source and c.transport and not tag:
+            # Where this connection came from, as the server side sees it.
+            outcome.fields["local"] = "%s:%s" % c.transport.get_extra_info("sockname")[:2]
         bound = c.boundjid
         outcome.fields[f"{tag}bind"] = "ok" if bound.resource else "failed"
         outcome.fields[f"{tag}jid"] = bound.full
@@ -195,6 +200,15 @@ def main():
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    if args.source:
+        # slixmpp has no source address option: every connection this
+        # loop opens is bound to --source.
+        create = loop.create_connection
+
+        def create_from(*a, **kw):
+            kw.setdefault("local_addr", (args.source, 0))
+            return create(*a, **kw)
+        loop.create_connection = create_from
     outcome = Outcome()
     start = time.monotonic()
     clients = []
