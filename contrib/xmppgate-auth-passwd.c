@@ -11,6 +11,13 @@
  *	xmppgate-auth-passwd --hash [JID]
  *					print a yescrypt hash (or a whole
  *					JID:HASH line) of the password on stdin
+ *	xmppgate-auth-passwd --checkpassword FILE PROG [ARG ...]
+ *					DJB's checkpassword interface (for
+ *					--auth-protocol checkpassword, or any
+ *					program that runs one): user NUL
+ *					password NUL timestamp NUL on fd 3;
+ *					right: exec PROG with USER set; wrong:
+ *					exit 1; misuse: exit 2
  *
  * FILE is argv[1], else $XMPPGATE_PASSWD_FILE, else SYSCONFDIR/xmppgate/
  * passwd.  Exit 0 accept (nothing printed: xmppgate logs in to the backend
@@ -36,7 +43,9 @@
 
 #define EXIT_ACCEPT	0
 #define EXIT_REJECT	1
+#define EXIT_MISUSE	2	/* checkpassword: bad request */
 #define EXIT_TEMP	111
+#define CP_REQUEST_MAX	512	/* checkpassword: what fd 3 may hold */
 
 /* Hashed instead of a real entry for unknown users, so that the time
  * taken does not tell which user names exist. */
@@ -51,6 +60,8 @@ static size_t	read_pass(void);
 static int	same(const char *, const char *);
 static int	check(const char *, const char *);
 static void	hash_mode(const char *) __attribute__((noreturn));
+static int	lookup(const char *, const char *, size_t);
+static void	checkpassword_mode(int, char **) __attribute__((noreturn));
 
 static void
 done(int code)
@@ -152,32 +163,18 @@ hash_mode(const char *jid)
 	done(0);
 }
 
-int
-main(int argc, char **argv)
+/*
+ * 1 if the file has want (user@domain) with a hash the password matches.
+ * An unknown user costs a hash too, so that timing does not tell.
+ */
+static int
+lookup(const char *file, const char *want, size_t len)
 {
-	const char *file, *user, *domain, *colon;
-	char line[LINE_MAX_LEN], want[LINE_MAX_LEN];
-	size_t len, lineno = 0;
+	char line[LINE_MAX_LEN];
+	const char *colon;
+	size_t lineno = 0;
 	int found = 0, ok = 0;
 	FILE *f;
-
-	if (argc > 1 && strcmp(argv[1], "--hash") == 0)
-		hash_mode(argc > 2 ? argv[2] : NULL);
-	if (argc > 1)
-		file = argv[1];
-	else if ((file = getenv("XMPPGATE_PASSWD_FILE")) == NULL)
-		file = DEFAULT_FILE;
-
-	user = getenv("AUTH_USER");
-	domain = getenv("AUTH_DOMAIN");
-	errno = 0;
-	if (user == NULL || domain == NULL)
-		fatal("AUTH_USER or AUTH_DOMAIN not set; see xmppgate-auth(5)",
-		    NULL);
-	if (snprintf(want, sizeof(want), "%s@%s", user, domain) >=
-	    (int)sizeof(want))
-		done(EXIT_REJECT);
-	len = read_pass();
 
 	if ((f = fopen(file, "re")) == NULL)
 		fatal("unable to open", file);
@@ -215,5 +212,100 @@ main(int argc, char **argv)
 	explicit_bzero(line, sizeof(line));
 	if (!found)
 		(void)check(DUMMY_SETTING, "the built-in dummy hash");
-	done(found && ok ? EXIT_ACCEPT : EXIT_REJECT);
+	return found && ok;
+}
+
+/*
+ * DJB's checkpassword: the request on fd 3, the next program in argv.
+ * A user without '@' is of AUTH_DOMAIN (which xmppgate sets).
+ */
+static void
+checkpassword_mode(int argc, char **argv)
+{
+	static char req[CP_REQUEST_MAX + 1];
+	char want[LINE_MAX_LEN];
+	const char *file, *user, *domain, *pw, *end;
+	size_t len = 0, plen;
+	ssize_t r;
+
+	if (argc < 2) {
+		fprintf(stderr, "%s: usage: %s --checkpassword FILE PROG "
+		    "[ARG ...]\n", PROG, PROG);
+		done(EXIT_MISUSE);
+	}
+	file = argv[0];
+	while (len < CP_REQUEST_MAX) {
+		r = read(3, req + len, CP_REQUEST_MAX - len);
+		if (r == 0)
+			break;
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			explicit_bzero(req, sizeof(req));
+			fprintf(stderr, "%s: unable to read fd 3: %s\n", PROG,
+			    strerror(errno));
+			done(EXIT_MISUSE);
+		}
+		len += (size_t)r;
+	}
+	close(3);
+	user = req;
+	if ((end = memchr(req, '\0', len)) == NULL ||
+	    (pw = end + 1, end = memchr(pw, '\0', len - (size_t)(pw - req)))
+	    == NULL) {
+		explicit_bzero(req, sizeof(req));
+		done(EXIT_MISUSE);
+	}
+	plen = (size_t)(end - pw);
+	if (plen > PASS_MAX) {
+		explicit_bzero(req, sizeof(req));
+		done(EXIT_REJECT);
+	}
+	memcpy(pass, pw, plen);
+	pass[plen] = '\0';
+	explicit_bzero(req + strlen(user), sizeof(req) - strlen(user));
+	domain = getenv("AUTH_DOMAIN");
+	if (strchr(user, '@') != NULL)
+		snprintf(want, sizeof(want), "%s", user);
+	else if (domain != NULL && domain[0] != '\0')
+		snprintf(want, sizeof(want), "%s@%s", user, domain);
+	else
+		done(EXIT_REJECT);
+	if (!lookup(file, want, plen))
+		done(EXIT_REJECT);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(&cdata, sizeof(cdata));
+	if (setenv("USER", user, 1) == -1)
+		fatal("setenv", NULL);
+	execvp(argv[1], argv + 1);
+	fatal("unable to run", argv[1]);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *file, *user, *domain;
+	char want[LINE_MAX_LEN];
+	size_t len;
+
+	if (argc > 1 && strcmp(argv[1], "--hash") == 0)
+		hash_mode(argc > 2 ? argv[2] : NULL);
+	if (argc > 1 && strcmp(argv[1], "--checkpassword") == 0)
+		checkpassword_mode(argc - 2, argv + 2);
+	if (argc > 1)
+		file = argv[1];
+	else if ((file = getenv("XMPPGATE_PASSWD_FILE")) == NULL)
+		file = DEFAULT_FILE;
+
+	user = getenv("AUTH_USER");
+	domain = getenv("AUTH_DOMAIN");
+	errno = 0;
+	if (user == NULL || domain == NULL)
+		fatal("AUTH_USER or AUTH_DOMAIN not set; see xmppgate-auth(5)",
+		    NULL);
+	if (snprintf(want, sizeof(want), "%s@%s", user, domain) >=
+	    (int)sizeof(want))
+		done(EXIT_REJECT);
+	len = read_pass();
+	done(lookup(file, want, len) ? EXIT_ACCEPT : EXIT_REJECT);
 }

@@ -119,29 +119,6 @@ grep -q 'dave@example.test' "$PRO2/prosody.log" || fail "the second Prosody has 
 grep -q 'dave@example.test' "$PRO/prosody.log" && fail "dave reached the first Prosody"
 pass "each user on its own Prosody"
 
-# plain_probe PORT USER PASS: STARTTLS and one SASL PLAIN attempt by hand;
-# prints what came back: "failure COND TEXT", "stream-error COND TEXT" or
-# "success".
-plain_probe() {
-	$XG_PY - "$@" "$XG_TMP/ca.pem" <<'EOF'
-import base64, re, sys
-from xmpp_raw import starttls, until
-port, user, pw, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-t, _ = starttls(port, ca)
-t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
-          base64.b64encode(b"\0" + user.encode() + b"\0" + pw.encode()) + b"</auth>")
-r = until(t, b"</failure>", b"</stream:stream>", b"<success", eof_ok=True)
-m = re.search(rb"<failure[^>]*><([a-z-]+)/>(?:<text[^>]*>(.*)</text>)?</failure>", r)
-e = re.search(rb"<stream:error><([a-z-]+)[^>]*>([^<]*)<", r)
-if m:
-    print("failure", m.group(1).decode(), (m.group(2) or b"").decode())
-elif e:
-    print("stream-error", e.group(1).decode(), e.group(2).decode())
-else:
-    print("success" if b"<success" in r else "other %r" % r)
-EOF
-}
-
 check "the native helper: redirect= is <see-other-host/>; message= and delay= shape a failure"
 write_helper "$XG_TMP/steer" 'pw=$(cat)
 case $AUTH_USER in
