@@ -67,7 +67,7 @@ sources() {
 	fuzz_session) echo "$src/xml.c $src/preauth.c $src/names.c $src/sasl_plain.c" ;;
 	fuzz_plain) echo "$src/sasl_plain.c" ;;
 	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
-	fuzz_proxy) echo "$src/proxyproto.c" ;;
+	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }

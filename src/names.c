@@ -92,3 +92,22 @@ xg_domain_normalize(const char *in, char *out, size_t outsz)
 	out[n] = '\0';
 	return 0;
 }
+
+/* A decimal number of 1 to maxdigits digits, nothing else (no sign, no
+ * space); leading zeros are the caller's to refuse. */
+int
+xg_decimal(const char *s, size_t maxdigits, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= maxdigits)
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (i == 0)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -32,15 +32,9 @@ static int	connect_tcp(const struct netaddr *, int64_t, char *, size_t);
 static int
 parse_port(const char *s, char *out, size_t outsz)
 {
-	unsigned long v = 0;
-	size_t i;
+	unsigned long v;
 
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5)
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (i == 0 || v == 0 || v > 65535)
+	if (xg_decimal(s, 5, &v) == -1 || v == 0 || v > 65535)
 		return -1;
 	snprintf(out, outsz, "%lu", v);
 	return 0;

@@ -39,15 +39,10 @@ static int	addr_text(int, const void *, char *, size_t);
 static int
 v1_port(const char *s, char *out, size_t outsz)
 {
-	unsigned long v = 0;
-	size_t i;
+	unsigned long v;
 
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5)
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (i == 0 || (i > 1 && s[0] == '0') || v > 65535)
+	if (xg_decimal(s, 5, &v) == -1 || (s[0] == '0' && s[1] != '\0') ||
+	    v > 65535)
 		return -1;
 	snprintf(out, outsz, "%lu", v);
 	return 0;

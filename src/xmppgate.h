@@ -293,6 +293,9 @@ struct options {
 	int	use_syslog;
 };
 
+/* names.c: 1 to maxdigits decimal digits and nothing else. */
+int xg_decimal(const char *, size_t maxdigits, unsigned long *);
+
 /* ---- proxyproto.c: the PROXY protocol, v1 and v2 ---- */
 enum { PP_BAD = -1, PP_OK = 0, PP_MORE = 1 };
 struct proxy_info {

@@ -26,6 +26,19 @@ start_prosody "$PRO" "$PPORT" "$DOMAIN"
 DEAD_PORT=$(free_port)
 
 client() { $XG_CLIENT --ca "$XG_TMP/ca.pem" --port "$GPORT" --timeout 20 "$@"; }
+# right_and_wrong USER: alice logs in with her password and sends herself
+# a message, USER is refused a wrong one; both summaries are checked.
+right_and_wrong() {
+	out=$(client --jid "alice@$DOMAIN" --password "$ALICE_PW" --to "alice@$DOMAIN") ||
+		fail "client: $out"
+	echo "    $out"
+	out=$(client --jid "$1@$DOMAIN" --password wrong --expect auth-failure \
+		--condition not-authorized) || fail "client: $out"
+	echo "    $out"
+	lines=$(wait_summaries 2)
+	expect_summary "$(printf '%s\n' "$lines" | sed -n 1p)" outcome=ok user=alice
+	expect_summary "$(printf '%s\n' "$lines" | sed -n 2p)" outcome=refused "user=$1"
+}
 gate() {
 	local name=$1
 	shift
@@ -95,15 +108,7 @@ write_helper "$XG_TMP/cp" "exec '$contrib/xmppgate-auth-passwd' --checkpassword 
 
 check "xmppgate-auth-passwd --checkpassword under --auth-protocol checkpassword: alice logs in, a wrong password is refused"
 gate cp --auth-protocol checkpassword --auth "$XG_TMP/cp" --backend "127.0.0.1:$PPORT"
-out=$(client --jid "alice@$DOMAIN" --password "$ALICE_PW" --to "alice@$DOMAIN") ||
-	fail "client: $out"
-echo "    $out"
-out=$(client --jid "bob@$DOMAIN" --password wrong --expect auth-failure --condition not-authorized) ||
-	fail "client: $out"
-echo "    $out"
-lines=$(wait_summaries 2)
-expect_summary "$(printf '%s\n' "$lines" | sed -n 1p)" outcome=ok user=alice
-expect_summary "$(printf '%s\n' "$lines" | sed -n 2p)" outcome=refused user=bob
+right_and_wrong bob
 pass "accepted and refused"
 
 check "xmppgate-auth-passwd --checkpassword by hand: the next program runs with USER; misuse exits 2"
@@ -133,15 +138,7 @@ exec '$contrib/xmppgate-auth-extauth' '$XG_TMP/ej-script' 3"
 
 check "xmppgate-auth-extauth: an unchanged extauth script decides for a native helper"
 gate ej --auth "$XG_TMP/native" --backend "127.0.0.1:$PPORT"
-out=$(client --jid "alice@$DOMAIN" --password "$ALICE_PW" --to "alice@$DOMAIN") ||
-	fail "client: $out"
-echo "    $out"
-out=$(client --jid "alice@$DOMAIN" --password wrong --expect auth-failure --condition not-authorized) ||
-	fail "client: $out"
-echo "    $out"
-lines=$(wait_summaries 2)
-expect_summary "$(printf '%s\n' "$lines" | sed -n 1p)" outcome=ok user=alice
-expect_summary "$(printf '%s\n' "$lines" | sed -n 2p)" outcome=refused user=alice
+right_and_wrong alice
 grep -q "request: auth alice@$DOMAIN" "$XG_TMP/ej.log" || fail "the script did not log the request"
 pass "accepted and refused by the script"
 

@@ -36,6 +36,17 @@ gate() {
 	new_gate "$name" --auth "$XG_TMP/helper" --auth-delay 0 "$@"
 }
 field() { summary_field "$2" "$1"; }	# also reads RESULT lines
+# client_from SRC PORT ARGS...: log alice in from SRC through PORT; sets
+# out and from (SRC:SRCPORT), and checks the summary names that client.
+client_from() {
+	local src=$1 port=$2
+	shift 2
+	out=$(client --port "$port" --source "$src" "$@") || fail "client: $out"
+	echo "    $out"
+	from=$(field local "$out")
+	[ "${from%:*}" = "$src" ] || fail "client not from $src: $out"
+	expect_summary "$(wait_summaries 1)" outcome=ok user=alice "client=$from"
+}
 # ej_saw IP PORT: ejabberd logged a proxied connection from IP:PORT and
 # alice's login from IP.
 ej_saw() {
@@ -53,13 +64,7 @@ ej_saw() {
 for v in v1 v2; do
 	check "--proxy-protocol $v: ejabberd sees the client's own address and port"
 	gate "out-$v" --backend "127.0.0.1:$EJ_PROXY_PORT" --proxy-protocol "$v"
-	out=$(client --port "$GPORT" --source 127.0.0.5 --to "alice@$DOMAIN") ||
-		fail "client: $out"
-	echo "    $out"
-	from=$(field local "$out")
-	[ "${from%:*}" = 127.0.0.5 ] || fail "client not from 127.0.0.5: $out"
-	line=$(wait_summaries 1)
-	expect_summary "$line" outcome=ok user=alice "client=$from"
+	client_from 127.0.0.5 "$GPORT" --to "alice@$DOMAIN"
 	ej_saw 127.0.0.5 "${from##*:}"
 	# ... and the address the client connected to is xmppgate's.
 	grep -q "Accepted proxied connection $from -> 127.0.0.1:$GPORT\$" "$EJLOG" ||
@@ -67,13 +72,13 @@ for v in v1 v2; do
 	pass "ejabberd: $(grep -o "Accepted proxied connection $from -> [^ ]*" "$EJLOG")"
 done
 
-check "ejabberd's use_proxy_protocol listener refuses a connection without the header (so the header is what it used)"
+check "ejabberd's use_proxy_protocol listener refuses a connection without the header (it closes or resets it): the header is what it used"
 gate plain --backend "127.0.0.1:$EJ_PROXY_PORT"
 out=$(client --port "$GPORT" --expect error 2>&1) || fail "client: $out"
 echo "    $out"
 line=$(wait_summaries 1)
 expect_summary "$line" outcome=tempfail
-wait_log 'authentication attempt 1 failed: backend closed the connection during login' ||
+wait_log 'authentication attempt 1 failed: backend .* during login' ||
 	fail "the backend's refusal was not logged"
 pass "refused without the header"
 
@@ -110,13 +115,7 @@ for send in send-proxy-v2 send-proxy; do
 		--accept-proxy-protocol --trusted-proxy 127.0.0.1 --trusted-proxy ::1
 	start_haproxy "$send" "$send"
 	: >"$XG_TMP/helper-env"
-	out=$(client --port "$HPORT" --source 127.0.0.6 --to "alice@$DOMAIN") ||
-		fail "client: $out"
-	echo "    $out"
-	from=$(field local "$out")
-	[ "${from%:*}" = 127.0.0.6 ] || fail "client not from 127.0.0.6: $out"
-	line=$(wait_summaries 1)
-	expect_summary "$line" outcome=ok user=alice "client=$from"
+	client_from 127.0.0.6 "$HPORT" --to "alice@$DOMAIN"
 	want=2
 	[ "$send" = send-proxy ] && want=1
 	wait_log "proxied client=$from via=127\.0\.0\.1:[0-9]* version=$want\$" ||
@@ -134,12 +133,7 @@ check "HAProxy (send-proxy-v2) in front of Direct TLS: the first byte after the 
 gate in-direct --backend "127.0.0.1:$EJ_PORT" --accept-proxy-protocol \
 	--trusted-proxy 127.0.0.0/8
 start_haproxy direct send-proxy-v2
-out=$(client --port "$HPORT" --source 127.0.0.7 --direct-tls --alpn xmpp-client) ||
-	fail "client: $out"
-echo "    $out"
-from=$(field local "$out")
-line=$(wait_summaries 1)
-expect_summary "$line" outcome=ok user=alice "client=$from"
+client_from 127.0.0.7 "$HPORT" --direct-tls --alpn xmpp-client
 kill_bg "$BG_PID"
 pass "Direct TLS behind HAProxy, client $from"
 
