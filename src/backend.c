@@ -285,6 +285,170 @@ fail:
 	return -1;
 }
 
+/* Where a restart's token goes (restart_token()). */
+enum { RS_GO_ON, RS_DONE };
+
+struct rstate {
+	int	depth;			/* 1: at stream level */
+	int	skip;			/* depth of a <starttls/> being left out */
+	int	features;		/* inside <features> */
+	size_t	out;			/* bytes in the caller's buffer */
+};
+
+/*
+ * One token of the backend's restarted stream, after its header: the
+ * features' children are copied as they came (raw bytes), except a
+ * <starttls/> subtree.  RS_DONE after </features>, -1 on anything else.
+ */
+static int
+restart_token(struct bstate *b, struct rstate *r, const struct xml_token *t,
+    const uint8_t *raw, size_t rawlen, char *out, size_t outsz, char *why,
+    size_t whysz)
+{
+	const char *uri, *local;
+	struct xml_ns ns;
+	int copy = r->features && r->skip == 0;
+
+	switch (t->type) {
+	case XML_TOK_DECL:
+		snprintf(why, whysz, "backend sent a misplaced declaration");
+		return -1;
+	case XML_TOK_TEXT:
+		break;
+	case XML_TOK_START:
+		ns = b->ns;
+		if (xml_ns_push(&ns, t) < 0 ||
+		    (uri = xml_ns_resolve(&ns, t->name, &local)) == NULL)
+			uri = "", local = t->name;
+		if (r->depth == 1) {
+			if (strcmp(uri, NS_STREAMS) != 0 ||
+			    strcmp(local, "features") != 0) {
+				snprintf(why, whysz, "backend sent <%s> instead "
+				    "of its features after the login", local);
+				return -1;
+			}
+			if (t->empty)
+				return RS_DONE;
+			r->features = 1;
+			r->depth = 2;
+			return RS_GO_ON;
+		}
+		/* RFC 6120 5.3.1: TLS is up (with us); not again. */
+		if (r->depth == 2 && strcmp(uri, NS_TLS) == 0 &&
+		    strcmp(local, "starttls") == 0) {
+			copy = 0;
+			if (!t->empty)
+				r->skip = r->depth;
+		}
+		if (!t->empty && ++r->depth > BACKEND_DEPTH_MAX) {
+			snprintf(why, whysz, "backend XML too deep");
+			return -1;
+		}
+		break;
+	case XML_TOK_END:
+		if (--r->depth <= 1) {
+			if (r->depth == 1 && r->features)
+				return RS_DONE;
+			snprintf(why, whysz, "backend closed its stream");
+			return -1;
+		}
+		if (r->skip == r->depth) {
+			r->skip = 0;
+			copy = 0;
+		}
+		break;
+	}
+	if (!copy)
+		return RS_GO_ON;
+	if (rawlen >= outsz - r->out) {
+		snprintf(why, whysz, "backend features too long");
+		return -1;
+	}
+	memcpy(out + r->out, raw, rawlen);
+	r->out += rawlen;
+	return RS_GO_ON;
+}
+
+int
+backend_restart(struct conn *bc, const char *domain, int64_t deadline,
+    char *out, size_t outsz, size_t *outlen, char *why, size_t whysz)
+{
+	static const char open[] = "<stream:features>";
+	static const char close_tag[] = "</stream:features>";
+	static struct bstate b;
+	static struct xml_token tok;
+	struct rstate r;
+	uint8_t buf[XG_READ_BUF];
+	size_t len = 0, used;
+	ssize_t n;
+	int rc, features_done = 0, success = 0;
+	enum xml_result xr;
+
+	memset(&r, 0, sizeof(r));
+	if (outsz < sizeof(open) + sizeof(close_tag)) {
+		snprintf(why, whysz, "no room for the backend's features");
+		return -1;
+	}
+	memcpy(out, open, sizeof(open) - 1);
+	r.out = sizeof(open) - 1;
+	outsz -= sizeof(close_tag);	/* kept for the end tag and NUL */
+	if (bheader(bc, &b, domain, deadline) == -1)
+		goto ioerr;
+	for (;;) {
+		while (len > 0) {
+			xr = xml_lex(buf, len, &tok, &used);
+			if (xr == XML_MORE)
+				break;
+			if (xr != XML_OK) {
+				snprintf(why, whysz, "backend sent bad XML: %s",
+				    xml_result_str(xr));
+				return -1;
+			}
+			if (b.state == B_HEADER) {
+				if (btoken(&b, &tok, &features_done, &success,
+				    why, whysz) == -1)
+					return -1;
+				if (b.state != B_HEADER)
+					r.depth = 1;
+				rc = RS_GO_ON;
+			} else
+				rc = restart_token(&b, &r, &tok, buf, used, out,
+				    outsz, why, whysz);
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			if (rc == -1)
+				return -1;
+			if (rc == RS_DONE) {
+				if (len > 0) {
+					snprintf(why, whysz, "backend sent "
+					    "data after its features");
+					return -1;
+				}
+				memcpy(out + r.out, close_tag, sizeof(close_tag));
+				*outlen = r.out + sizeof(close_tag) - 1;
+				return 0;
+			}
+		}
+		if (len == sizeof(buf)) {
+			snprintf(why, whysz, "backend token too long");
+			return -1;
+		}
+		n = conn_read(bc, buf + len, sizeof(buf) - len, deadline);
+		if (n == 0) {
+			snprintf(why, whysz, "backend closed the connection "
+			    "after the login");
+			return -1;
+		}
+		if (n == -1)
+			goto ioerr;
+		len += (size_t)n;
+	}
+ioerr:
+	snprintf(why, whysz, "backend %s after the login", errno == ETIMEDOUT ?
+	    "timed out" : strerror(errno));
+	return -1;
+}
+
 void
 backend_close(struct conn *bc)
 {

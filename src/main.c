@@ -51,7 +51,9 @@ struct session {
 	int	exitcode;
 	char	fail_text[XG_FAILURE_TEXT_MAX + 1];	/* helper's message= */
 	int	fail_delay_ms;		/* helper's delay=, or -1 */
-	struct conn bc;			/* --backend-tls: the backend's TLS */
+	struct conn bc;			/* the backend (and its TLS) */
+	char	bfeat[XG_FEATURES_MAX];	/* its features after the login */
+	size_t	bfeat_len;
 	pid_t	pump;			/* ... carried by this child, or 0 */
 };
 
@@ -69,7 +71,9 @@ static int stream_error(struct session *, enum xg_stream_error,
 static int next_event(struct session *, struct xp_event *);
 static int proxy_accept(struct session *);
 static int arrive(struct session *);
+static int stream_header(struct session *);
 static int stream_open(struct session *);
+static int stream_restart(struct session *);
 static int starttls(struct session *);
 static int sasl(struct session *, struct plain_creds *, struct auth_reply *,
     int *);
@@ -797,9 +801,9 @@ arrive(struct session *s)
 	return 0;
 }
 
-/* Read the client's stream header, answer with ours and the features. */
+/* Read the client's stream header and answer with ours. */
 static int
-stream_open(struct session *s)
+stream_header(struct session *s)
 {
 	struct xp_event ev;
 	char dom[XG_DOMAIN_MAX + 1], err[XG_REASON_MAX];
@@ -853,6 +857,15 @@ stream_open(struct session *s)
 	if (send_header(s) == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
+	return 0;
+}
+
+/* The client's stream header, ours, and the features. */
+static int
+stream_open(struct session *s)
+{
+	if (stream_header(s) == -1)
+		return -1;
 	if (s->c->tls == NULL) {
 		xg_debug("sent: features starttls required");
 		if (conn_printf(s->c, s->deadline, "<stream:features>"
@@ -1106,6 +1119,14 @@ login(struct session *s, const struct plain_creds *pc,
 	    ar->has_pass ? ar->pass : pc->pass,
 	    now_ms() + (int64_t)s->o->backend_timeout * 1000, bc, sf,
 	    &unreachable, why, whysz) == 0) {
+		if (backend_restart(bc, s->c->domain, now_ms() +
+		    (int64_t)s->o->backend_timeout * 1000, s->bfeat,
+		    sizeof(s->bfeat), &s->bfeat_len, why, whysz) == -1) {
+			backend_close(bc);
+			return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+			    "the server is not reachable", XG_EXIT_TEMP,
+			    "%s", why);
+		}
 		*fd = bc->rfd;		/* handoff() starts tls_pump() */
 		return 0;
 	}
@@ -1377,6 +1398,26 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 	}
 }
 
+/*
+ * Connect mode, after <success/>: the client restarts its stream with us,
+ * and gets the features the backend sent us when we restarted ours with
+ * it (backend_restart(), without <starttls/>).  From then on the bytes
+ * are copied.
+ */
+static int
+stream_restart(struct session *s)
+{
+	xp_init(&s->xp);
+	s->deadline = now_ms() + (int64_t)s->o->header_timeout * 1000;
+	if (stream_header(s) == -1)
+		return -1;
+	xg_debug("sent: the backend's features");
+	if (conn_write(s->c, s->bfeat, s->bfeat_len, s->deadline) == -1)
+		return finish(s, XG_EXIT_OK, "client write: %s",
+		    strerror(errno));
+	return 0;
+}
+
 static int
 send_success(struct session *s)
 {
@@ -1442,7 +1483,7 @@ handoff(struct session *s, int bfd)
 		bfd = fd;
 	}
 	if (bfd >= 0) {
-		if (send_success(s) == -1)
+		if (send_success(s) == -1 || stream_restart(s) == -1)
 			close(bfd);
 		else
 			relay(s, bfd);

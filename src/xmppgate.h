@@ -502,6 +502,13 @@ int backend_login(const struct netaddr *, const struct backend_opts *,
     const char *domain, const char *user, const char *pass,
     int64_t deadline_ms, struct conn *bc, enum xg_sasl_failure *sf,
     int *unreachable, char *why, size_t whysz);
+/* After the login: the stream restart with the backend, done by us (a
+ * client that has TLS with us must not be offered STARTTLS again).  out
+ * gets the backend's <stream:features> without <starttls/>, NUL ended;
+ * 0, or -1 with why set. */
+#define XG_FEATURES_MAX		XG_READ_BUF	/* the backend's features */
+int backend_restart(struct conn *, const char *domain, int64_t deadline_ms,
+    char *out, size_t outsz, size_t *outlen, char *why, size_t whysz);
 void backend_close(struct conn *);
 
 /* ---- exec.c: exec mode ---- */

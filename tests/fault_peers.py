@@ -7,7 +7,7 @@ tests/t-faults.sh.  Loopback only; every wait is bounded.
         silent       accept, read, never answer
         garbage      answer the stream header with an HTTP error
         close-login  a stream header and PLAIN offered; close on <auth>
-        stall        log in (<success/>), then read nothing for STALL s,
+        stall        log in (<success/>, the restart), then read nothing for STALL s,
                      then read BYTES bytes (or to the end) and close; OUT
                      gets "stalled-until T received N" (T on the
                      monotonic clock)
@@ -30,6 +30,9 @@ HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
           % NS_STREAMS).encode()
 FEATURES = ("<stream:features><mechanisms xmlns='%s'><mechanism>PLAIN"
             "</mechanism></mechanisms></stream:features>" % NS_SASL).encode()
+# After the login, xmppgate restarts the stream itself and passes these on.
+BOUND_FEATURES = (b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
+                  b"xmpp-bind'/></stream:features>")
 LIMIT = 60  # seconds: no run of a case may take longer
 
 
@@ -76,6 +79,8 @@ def backend(mode, port, out, stall, want):
         c.sendall(HEADER + FEATURES)
         until(c, b"</auth>")
         c.sendall(("<success xmlns='%s'/>" % NS_SASL).encode())
+        until(c, b"<stream:stream")
+        c.sendall(HEADER + BOUND_FEATURES)
         time.sleep(stall)
         t = time.monotonic()
         n = 0
@@ -106,6 +111,8 @@ def client(port, ca, nbytes):
     t.sendall(("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (
         NS_SASL, base64.b64encode(b"\0alice\0right").decode())).encode())
     until(t, b"<success")
+    t.sendall(hdr)
+    until(t, b"</stream:features>")
     login = time.monotonic()
     chunk = b"x" * 65536
     left = nbytes

@@ -76,6 +76,31 @@ for u in alice bob; do
 done
 pass "summary lines ok"
 
+check "after <success/>, the restarted stream has Prosody's features without <starttls/>"
+# Prosody offers STARTTLS after SASL on its plaintext port; a client that
+# has TLS with xmppgate must not see it (RFC 6120 5.3.1: mcabber answered
+# it and broke its own connection, found by tests/interop/run.sh).
+feats=$($XG_PY - "$GPORT" "$XG_TMP/ca.pem" <<'EOF'
+import base64, sys
+from xmpp_raw import starttls, until, header
+t, _ = starttls(int(sys.argv[1]), sys.argv[2])
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+          base64.b64encode(b"\0alice\0alice pass 1") + b"</auth>")
+until(t, b"<success")
+t.sendall(header())
+r = until(t, b"</stream:features>")
+t.sendall(b"</stream:stream>")
+print(r.decode())
+EOF
+) || fail "raw client: $feats"
+echo "    ${feats:0:400}"
+case $feats in *"<starttls"*) fail "<starttls/> offered after the login" ;; esac
+case $feats in *"urn:ietf:params:xml:ns:xmpp-bind"*) ;; *) fail "Prosody's <bind/> not passed on" ;; esac
+grep -q 'Sending\[c2s_unbound\]: <stream:features>' "$PRO/prosody.log" ||
+	fail "Prosody's log shows no post-login features"
+wait_summaries 3 >/dev/null
+pass "bind offered, STARTTLS not"
+
 check "a wrong password is refused by the contrib helper (not-authorized)"
 out=$($XG_CLIENT --jid "alice@$DOMAIN" --password 'not it' --port "$GPORT" \
 	--ca "$XG_TMP/ca.pem" --expect auth-failure --condition not-authorized \
