@@ -17,7 +17,12 @@ PKGS=(
 	clang libclang-rt-14-dev valgrind testssl.sh
 	openssl python3-cryptography strace util-linux
 	ejabberd haproxy
+	sendxmpp mcabber tmux curl
 )
+# xmpp.js for the interop matrix runs on the machine's Node.js: Debian's
+# nodejs and npm unless a node is installed already.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,8 +37,18 @@ missing=()
 for p in "${PKGS[@]}"; do
 	installed "$p" || missing+=("$p")
 done
+# npm_modules: the interop matrix's npm clients, exactly as locked in
+# tests/interop/package-lock.json.
+npm_modules() {
+	local dir
+	dir=$(cd "$(dirname "$0")/../tests/interop" && pwd)
+	echo "deps.sh: npm ci in $dir"
+	(cd "$dir" && npm ci --no-audit --no-fund)
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
 	echo "deps.sh: all packages installed"
+	npm_modules
 	exit 0
 fi
 echo "deps.sh: installing ${missing[*]}"
@@ -97,4 +112,5 @@ fi
 if [ "$new_haproxy" = yes ]; then
 	stop_service haproxy.service /run/haproxy.pid
 fi
+npm_modules
 echo "deps.sh: done"

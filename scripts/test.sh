@@ -1,6 +1,7 @@
 #!/bin/bash
 # Build xmppgate and run every test: dependencies, autoreconf, configure,
 # make, make check (the logs of failed tests are printed), make distcheck,
+# the interop matrix (make interop: real clients x Prosody and ejabberd),
 # then the checked runs: the fuzzers (scripts/fuzz.sh), the whole suite
 # under ASan+UBSan (scripts/sanitize.sh) and under valgrind
 # (scripts/valgrind.sh).  XG_FUZZ_SECONDS sets each fuzzer's time (60).
@@ -27,6 +28,8 @@ if ! make -j2 distcheck; then
 	done
 	exit 1
 fi
+step "interop matrix (make interop)"
+make interop
 step "fuzzers, ${XG_FUZZ_SECONDS:-60} s each, two at a time, ASan+UBSan"
 bash scripts/fuzz.sh -j 2 "${XG_FUZZ_SECONDS:-60}"
 step "the whole suite under ASan+UBSan"

@@ -380,8 +380,11 @@ EOF
 	# ejabberd runs as its own user: it must reach and own its directory.
 	chown -R ejabberd: "$EJ"
 	chmod 711 "$XG_TMP"
+	# A private epmd on a port of our own: a shared one (port 4369) would
+	# be killed by whichever test started it, under the other's nodes.
+	EJ_EPMD_PORT=$(free_port)
 	EJ_CMD=(setpriv --reuid=ejabberd --regid=ejabberd --init-groups
-		env HOME="$EJ" ejabberdctl --config-dir "$EJ/cfg"
+		env HOME="$EJ" ERL_EPMD_PORT="$EJ_EPMD_PORT" ejabberdctl --config-dir "$EJ/cfg"
 		--logs "$EJ/logs" --spool "$EJ/spool" --node "$EJ_NODE")
 }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""One cell of the interop matrix for slixmpp: log in through xmppgate
+(STARTTLS, SASL, resource binding), send BODY to TO, wait for the server
+to answer a ping (so the message has gone out), and log out with a
+closing stream tag.  Every wait is bounded.
+
+usage: slixmpp_send.py HOST PORT CA JID PASSWORD TO BODY
+"""
+import asyncio
+import sys
+from pathlib import Path
+
+import slixmpp
+
+host, port, ca, jid, password, to, body = sys.argv[1:8]
+loop = asyncio.new_event_loop()
+asyncio.set_event_loop(loop)
+c = slixmpp.ClientXMPP(jid, password)
+c.ca_certs = Path(ca)
+c.register_plugin("xep_0199")
+domain = c.boundjid.domain
+done = loop.create_future()
+
+
+async def records(_domain, _port=None):
+    return [(domain, host, int(port))]
+c.get_dns_records = records
+
+
+async def session_start(_ev):
+    try:
+        c.send_message(mto=to, mbody=body, mtype="chat")
+        await c["xep_0199"].ping(jid=domain, timeout=10)
+        bound = c.boundjid.full
+        await c.disconnect(wait=5.0)
+        done.set_result("login=ok bind=ok jid=%s message=sent logout=ok" % bound)
+    except Exception as e:  # noqa: BLE001 - any failure fails the cell
+        if not done.done():
+            done.set_result("login=ok error=%r" % e)
+
+
+def failed(*_a):
+    if not done.done():
+        done.set_result("login=failed")
+
+
+c.add_event_handler("session_start", session_start)
+c.add_event_handler("failed_auth", failed)
+c.add_event_handler("connection_failed", failed)
+c.connect(address=(host, int(port)))
+try:
+    r = loop.run_until_complete(asyncio.wait_for(done, 30))
+except asyncio.TimeoutError:
+    r = "login=failed error=timeout"
+print("RESULT " + r, flush=True)
+sys.exit(0 if "logout=ok" in r else 1)
