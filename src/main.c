@@ -44,6 +44,7 @@ struct session {
 	int64_t	deadline;		/* end of the pre-auth phase */
 	int64_t	header_deadline;	/* for the awaited stream header */
 	int	want_header;		/* next_event waits for a header */
+	int	restarting;		/* after <success/>: stream_restart() */
 	int	first_checked;		/* first byte looked at (Direct TLS) */
 	int	header_sent;
 	int	failed;			/* failed authentication attempts */
@@ -609,6 +610,11 @@ next_event(struct session *s, struct xp_event *ev)
 			dl = s->header_deadline;
 		n = conn_read(s->c, s->buf + s->len, sizeof(s->buf) - s->len,
 		    dl);
+		if (n == 0 && s->restarting) {
+			close_client(s->c);
+			return finish(s, XG_EXIT_OK, "client closed the "
+			    "connection before its stream restart");
+		}
 		if (n == 0) {
 			close_client(s->c);
 			return finish(s, XG_EXIT_REFUSED, "client closed the "
@@ -1408,7 +1414,10 @@ static int
 stream_restart(struct session *s)
 {
 	xp_init(&s->xp);
-	s->deadline = now_ms() + (int64_t)s->o->header_timeout * 1000;
+	/* --header-timeout bounds it, with its own error; a second later
+	 * than that, the phase's. */
+	s->deadline = now_ms() + ((int64_t)s->o->header_timeout + 1) * 1000;
+	s->restarting = 1;
 	if (stream_header(s) == -1)
 		return -1;
 	xg_debug("sent: the backend's features");

@@ -101,6 +101,35 @@ grep -q 'Sending\[c2s_unbound\]: <stream:features>' "$PRO/prosody.log" ||
 wait_summaries 3 >/dev/null
 pass "bind offered, STARTTLS not"
 
+check "after <success/>: a restart to another domain is refused, a client that leaves is a session that ended"
+# login_then ACTION: log alice in by hand, then restart to another domain
+# (other) or close the connection (leave); prints what came back.
+login_then() {
+	$XG_PY - "$GPORT" "$XG_TMP/ca.pem" "$1" <<'EOF'
+import base64, sys
+from xmpp_raw import starttls, until, header
+t, _ = starttls(int(sys.argv[1]), sys.argv[2])
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+          base64.b64encode(b"\0alice\0alice pass 1") + b"</auth>")
+until(t, b"<success")
+if sys.argv[3] == "other":
+    t.sendall(header("other.test"))
+    print(until(t, b"</stream:stream>", eof_ok=True).decode())
+t.close()
+EOF
+}
+n=$(summaries | wc -l)
+r=$(login_then other)
+case $r in *"<host-unknown"*) ;; *) fail "restart to other.test: $r" ;; esac
+line=$(wait_summaries $((n + 1)) | tail -n 1)
+expect_summary "$line" outcome=refused user=alice
+login_then leave >/dev/null
+line=$(wait_summaries $((n + 2)) | tail -n 1)
+expect_summary "$line" outcome=ok user=alice
+case $line in *'reason="client closed the connection before its stream restart"'*) ;;
+*) fail "leaving after <success/>: $line" ;; esac
+pass "host-unknown; and exit 0, said as it was"
+
 check "a wrong password is refused by the contrib helper (not-authorized)"
 out=$($XG_CLIENT --jid "alice@$DOMAIN" --password 'not it' --port "$GPORT" \
 	--ca "$XG_TMP/ca.pem" --expect auth-failure --condition not-authorized \
