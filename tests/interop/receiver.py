@@ -10,9 +10,7 @@ usage: receiver.py --jid JID --password PW --host H --port P --ca CA
 import argparse
 import asyncio
 import sys
-from pathlib import Path
-
-import slixmpp
+from xmpp_common import make_client
 
 p = argparse.ArgumentParser()
 p.add_argument("--jid", required=True)
@@ -24,16 +22,7 @@ p.add_argument("--out", required=True)
 p.add_argument("--timeout", type=float, default=900)
 args = p.parse_args()
 
-loop = asyncio.new_event_loop()
-asyncio.set_event_loop(loop)
-c = slixmpp.ClientXMPP(args.jid, args.password)
-c.ca_certs = Path(args.ca)
-domain = c.boundjid.domain
-
-
-async def records(_domain, _port=None):
-    return [(domain, args.host, args.port)]
-c.get_dns_records = records
+loop, c = make_client(args.host, args.port, args.ca, args.jid, args.password)
 
 
 def session_start(_ev):

@@ -8,23 +8,13 @@ usage: slixmpp_send.py HOST PORT CA JID PASSWORD TO BODY
 """
 import asyncio
 import sys
-from pathlib import Path
-
-import slixmpp
+from xmpp_common import make_client
 
 host, port, ca, jid, password, to, body = sys.argv[1:8]
-loop = asyncio.new_event_loop()
-asyncio.set_event_loop(loop)
-c = slixmpp.ClientXMPP(jid, password)
-c.ca_certs = Path(ca)
+loop, c = make_client(host, port, ca, jid, password)
 c.register_plugin("xep_0199")
 domain = c.boundjid.domain
 done = loop.create_future()
-
-
-async def records(_domain, _port=None):
-    return [(domain, host, int(port))]
-c.get_dns_records = records
 
 
 async def session_start(_ev):

@@ -9,24 +9,14 @@ usage: smacks_resume.py HOST PORT CA JID PASSWORD
 """
 import asyncio
 import sys
-from pathlib import Path
-
-import slixmpp
+from xmpp_common import make_client
 
 host, port, ca, jid, password = sys.argv[1:6]
-loop = asyncio.new_event_loop()
-asyncio.set_event_loop(loop)
-c = slixmpp.ClientXMPP(jid, password)
-c.ca_certs = Path(ca)
+loop, c = make_client(host, port, ca, jid, password)
 c.register_plugin("xep_0198")
 domain = c.boundjid.domain
 done = loop.create_future()
 state = {"first": None, "cut": False}
-
-
-async def records(_domain, _port=None):
-    return [(domain, host, int(port))]
-c.get_dns_records = records
 
 
 def finish(r):
