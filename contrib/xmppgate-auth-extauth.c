@@ -18,6 +18,7 @@
  * reason on stderr).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ main(int argc, char **argv)
 	long t = TIMEOUT_DEFAULT;
 	enum auth_verdict v;
 
+	/* A script that dies before reading its request must be an error
+	 * reported (111), not a SIGPIPE that kills us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2 || argc > 3 || argv[1][0] != '/')
 		done(XG_EXIT_TEMP, "usage: " PROG " /PATH/TO/SCRIPT [TIMEOUT]");
 	if (argc == 3) {

@@ -143,6 +143,9 @@ grep -q "request: auth alice@$DOMAIN" "$XG_TMP/ej.log" || fail "the script did n
 pass "accepted and refused by the script"
 
 check "xmppgate-auth-extauth by hand: a script that dies is exit 111 with a reason; bad usage is 111"
+# When it is gone before the request is written, the write meets a closed
+# pipe: that once killed the adapter by SIGPIPE (exit 141, seen once in
+# repeated runs under load; the race cannot be forced from here).
 write_helper "$XG_TMP/ej-dies" 'kill -KILL $$'
 rc=0
 err=$(printf 'pw' | AUTH_USER=alice AUTH_DOMAIN=$DOMAIN "$contrib/xmppgate-auth-extauth" "$XG_TMP/ej-dies" 2>&1) || rc=$?
