@@ -103,7 +103,8 @@ pass "bind offered, STARTTLS not"
 
 check "after <success/>: a restart to another domain is refused, a client that leaves is a session that ended"
 # login_then ACTION: log alice in by hand, then restart to another domain
-# (other) or close the connection (leave); prints what came back.
+# (other), wait without restarting (idle) or close the connection (leave);
+# prints what came back.
 login_then() {
 	$XG_PY - "$GPORT" "$XG_TMP/ca.pem" "$1" <<'EOF'
 import base64, sys
@@ -114,6 +115,7 @@ t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
 until(t, b"<success")
 if sys.argv[3] == "other":
     t.sendall(header("other.test"))
+if sys.argv[3] in ("other", "idle"):
     print(until(t, b"</stream:stream>", eof_ok=True).decode())
 t.close()
 EOF
@@ -129,6 +131,23 @@ expect_summary "$line" outcome=ok user=alice
 case $line in *'reason="client closed the connection before its stream restart"'*) ;;
 *) fail "leaving after <success/>: $line" ;; esac
 pass "host-unknown; and exit 0, said as it was"
+
+check "after <success/>: no restart within --header-timeout is a connection-timeout"
+GPORT_SAVED=$GPORT
+GPORT=$(free_port)
+XG_GATE_LOG=$XG_TMP/gate-idle.log
+start_gate "$GPORT" --cert "$XG_TMP/chain.pem" --key "$XG_TMP/key.pem" \
+	--domain "$DOMAIN" --auth "$XG_TMP/helper-passwd" \
+	--backend "127.0.0.1:$PPORT" --auth-delay 0 --header-timeout 1
+r=$(login_then idle)
+case $r in *"<connection-timeout"*) ;; *) fail "no restart: $r" ;; esac
+line=$(wait_summaries 1)
+expect_summary "$line" outcome=refused user=alice
+case $line in *'reason="connection-timeout: no stream header within 1 s"'*) ;;
+*) fail "no restart: $line" ;; esac
+GPORT=$GPORT_SAVED
+XG_GATE_LOG=$XG_TMP/gate.log
+pass "connection-timeout after 1 s"
 
 check "a wrong password is refused by the contrib helper (not-authorized)"
 out=$($XG_CLIENT --jid "alice@$DOMAIN" --password 'not it' --port "$GPORT" \

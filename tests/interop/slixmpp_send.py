@@ -6,9 +6,8 @@ closing stream tag.  Every wait is bounded.
 
 usage: slixmpp_send.py HOST PORT CA JID PASSWORD TO BODY
 """
-import asyncio
 import sys
-from xmpp_common import make_client
+from xmpp_common import make_client, run
 
 host, port, ca, jid, password, to, body = sys.argv[1:8]
 loop, c = make_client(host, port, ca, jid, password)
@@ -37,10 +36,5 @@ def failed(*_a):
 c.add_event_handler("session_start", session_start)
 c.add_event_handler("failed_auth", failed)
 c.add_event_handler("connection_failed", failed)
-c.connect(address=(host, int(port)))
-try:
-    r = loop.run_until_complete(asyncio.wait_for(done, 30))
-except asyncio.TimeoutError:
-    r = "login=failed error=timeout"
-print("RESULT " + r, flush=True)
+r = run(loop, c, host, port, done, 30, "login=failed error=timeout")
 sys.exit(0 if "logout=ok" in r else 1)

@@ -7,9 +7,8 @@ full JID) instead of binding a new one.  Then a clean logout.
 
 usage: smacks_resume.py HOST PORT CA JID PASSWORD
 """
-import asyncio
 import sys
-from xmpp_common import make_client
+from xmpp_common import make_client, run
 
 host, port, ca, jid, password = sys.argv[1:6]
 loop, c = make_client(host, port, ca, jid, password)
@@ -61,10 +60,5 @@ c.add_event_handler("sm_enabled", sm_enabled)
 c.add_event_handler("disconnected", disconnected)
 c.add_event_handler("session_resumed", resumed)
 c.add_event_handler("failed_auth", lambda _s: finish("error=auth failed"))
-c.connect(address=(host, int(port)))
-try:
-    r = loop.run_until_complete(asyncio.wait_for(done, 45))
-except asyncio.TimeoutError:
-    r = "error=timeout"
-print("RESULT " + r, flush=True)
+r = run(loop, c, host, port, done, 45, "error=timeout")
 sys.exit(0 if r.startswith("resumed=ok") else 1)

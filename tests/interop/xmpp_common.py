@@ -20,3 +20,15 @@ def make_client(host, port, ca, jid, password):
         return [(domain, host, int(port))]
     c.get_dns_records = records
     return loop, c
+
+
+def run(loop, c, host, port, done, secs, timeout_result):
+    """Connect, wait (at most secs) for the future done, print its result
+    as "RESULT ..." and return it (timeout_result when time ran out)."""
+    c.connect(address=(host, int(port)))
+    try:
+        r = loop.run_until_complete(asyncio.wait_for(done, secs))
+    except asyncio.TimeoutError:
+        r = timeout_result
+    print("RESULT " + r, flush=True)
+    return r
