@@ -144,6 +144,32 @@ bheader(struct conn *bc, struct bstate *b, const char *domain,
 	return conn_write(bc, out, strlen(out), deadline);
 }
 
+/* More bytes from the backend after buf[0..*len); 0, or -1 with why set
+ * ("during login" or "after the login" says when). */
+static int
+bfill(struct conn *bc, uint8_t *buf, size_t bufsz, size_t *len,
+    int64_t deadline, const char *when, char *why, size_t whysz)
+{
+	ssize_t n;
+
+	if (*len == bufsz) {
+		snprintf(why, whysz, "backend token too long");
+		return -1;
+	}
+	n = conn_read(bc, buf + *len, bufsz - *len, deadline);
+	if (n == 0) {
+		snprintf(why, whysz, "backend closed the connection %s", when);
+		return -1;
+	}
+	if (n == -1) {
+		snprintf(why, whysz, "backend %s %s", errno == ETIMEDOUT ?
+		    "timed out" : strerror(errno), when);
+		return -1;
+	}
+	*len += (size_t)n;
+	return 0;
+}
+
 int
 backend_login(const struct netaddr *addr, const struct backend_opts *bo,
     const char *domain, const char *user, const char *pass,
@@ -156,7 +182,6 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 	char out[256 + XG_SASL_B64_MAX];
 	char b64[XG_SASL_B64_MAX];
 	size_t len = 0, used;
-	ssize_t n;
 	int fd, rc, features_done = 0, success = 0;
 	enum xml_result r;
 
@@ -261,19 +286,9 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 				b.state = B_AUTH;
 			}
 		}
-		if (len == sizeof(buf)) {
-			snprintf(why, whysz, "backend token too long");
+		if (bfill(bc, buf, sizeof(buf), &len, deadline, "during login",
+		    why, whysz) == -1)
 			goto fail;
-		}
-		n = conn_read(bc, buf + len, sizeof(buf) - len, deadline);
-		if (n == 0) {
-			snprintf(why, whysz, "backend closed the connection "
-			    "during login");
-			goto fail;
-		}
-		if (n == -1)
-			goto ioerr;
-		len += (size_t)n;
 	}
 ioerr:
 	snprintf(why, whysz, "backend %s during login", errno == ETIMEDOUT ?
@@ -380,7 +395,6 @@ backend_restart(struct conn *bc, const char *domain, int64_t deadline,
 	struct rstate r;
 	uint8_t buf[XG_READ_BUF];
 	size_t len = 0, used;
-	ssize_t n;
 	int rc, features_done = 0, success = 0;
 	enum xml_result xr;
 
@@ -429,19 +443,9 @@ backend_restart(struct conn *bc, const char *domain, int64_t deadline,
 				return 0;
 			}
 		}
-		if (len == sizeof(buf)) {
-			snprintf(why, whysz, "backend token too long");
+		if (bfill(bc, buf, sizeof(buf), &len, deadline,
+		    "after the login", why, whysz) == -1)
 			return -1;
-		}
-		n = conn_read(bc, buf + len, sizeof(buf) - len, deadline);
-		if (n == 0) {
-			snprintf(why, whysz, "backend closed the connection "
-			    "after the login");
-			return -1;
-		}
-		if (n == -1)
-			goto ioerr;
-		len += (size_t)n;
 	}
 ioerr:
 	snprintf(why, whysz, "backend %s after the login", errno == ETIMEDOUT ?
