@@ -229,6 +229,22 @@ rc=0
 	--auth "$XG_TMP/helper" --proxy-protocol v1 -- /bin/cat </dev/null \
 	>"$XG_TMP/usage.out" 2>&1 || rc=$?
 [ "$rc" = 100 ] || fail "--proxy-protocol in exec mode: exit $rc, not 100"
+# 32 --trusted-proxy ranges are taken (XG_TRUSTED_PROXY_MAX), a 33rd is not.
+many=""
+for i in $(seq 1 33); do many="$many --trusted-proxy 10.0.$i.0/24"; done
+rc=0
+# shellcheck disable=SC2086
+"$xg_real_bin" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" --domain "$DOMAIN" \
+	--auth "$XG_TMP/helper" --backend 127.0.0.1:1 --accept-proxy-protocol $many \
+	--version >"$XG_TMP/usage.out" 2>&1 || rc=$?
+[ "$rc" = 100 ] && grep -q "at most 32 --trusted-proxy" "$XG_TMP/usage.out" ||
+	fail "33 --trusted-proxy: exit $rc, $(cat "$XG_TMP/usage.out")"
+rc=0
+# shellcheck disable=SC2086
+"$xg_real_bin" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" --domain "$DOMAIN" \
+	--auth "$XG_TMP/helper" --backend 127.0.0.1:1 --accept-proxy-protocol \
+	${many% --trusted-proxy *} --version >"$XG_TMP/usage.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "32 --trusted-proxy: exit $rc, $(cat "$XG_TMP/usage.out")"
 pass "usage errors (exit 100)"
 
 assert_no_leftovers
