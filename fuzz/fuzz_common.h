@@ -32,6 +32,23 @@ fz_show(void)
 	return show;
 }
 
+/* A base64 character's value (RFC 4648), or -1: for the models. */
+static inline int
+fz_b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
 /* s holds a NUL within its first sz bytes. */
 static inline int
 fz_terminated(const char *s, size_t sz)

@@ -16,7 +16,11 @@
  * bytes (1100 for backend), without control characters (< 0x20 and 0x7f,
  * so a '\r' before the newline is refused), a backend netaddr_parse
  * accepts, an identity without any of @/ "&'<>: (a localpart), and a
- * redirect that is a domain or a host:port.  The same input also goes
+ * redirect that is a domain or a host:port, and scram (at most 1023
+ * bytes) an RFC 5803 value: SCRAM-SHA-1$ or SCRAM-SHA-256$, an iteration
+ * count of 1 to 8 digits from 1 to 10000000, ':', strict base64 of 1 to
+ * 128 salt bytes, '$', then StoredKey ':' ServerKey, each strict base64
+ * of exactly the hash's length (20 or 32 bytes).  The same input also goes
  * to authhelper_parse_failure, whose model knows only message (at most
  * 256 bytes) and delay (1 to 5 digits, at most 30000).
  * On refusal the reply must be wiped and the error message terminated
@@ -31,6 +35,63 @@
 #include "fuzz_common.h"
 
 static struct auth_reply got, again, want;
+
+
+/* The length strict base64 (RFC 4648, zero pad bits) decodes to, or -1. */
+static long
+b64len(const char *s, size_t n)
+{
+	size_t i, pad = 0;
+
+	if (n == 0 || n % 4 != 0)
+		return -1;
+	while (pad < 2 && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++)
+		if (fz_b64val(s[i]) < 0)
+			return -1;
+	if ((pad == 1 && (fz_b64val(s[n - 2]) & 3) != 0) ||
+	    (pad == 2 && (fz_b64val(s[n - 3]) & 15) != 0))
+		return -1;
+	return (long)(n / 4 * 3 - pad);
+}
+
+/* RFC 5803's authPassword value for SCRAM-SHA-1 or SCRAM-SHA-256. */
+static int
+scram_ok(const char *v, size_t n)
+{
+	const char *e = v + n, *p, *q;
+	long hl, it = 0;
+
+	if (n > 12 && memcmp(v, "SCRAM-SHA-1$", 12) == 0) {
+		hl = 20;
+		p = v + 12;
+	} else if (n > 14 && memcmp(v, "SCRAM-SHA-256$", 14) == 0) {
+		hl = 32;
+		p = v + 14;
+	} else
+		return 0;
+	for (q = p; q < e && *q >= '0' && *q <= '9'; q++)
+		if (q - p < 8)
+			it = it * 10 + (*q - '0');
+	if (q == p || q - p > 8 || it < 1 || it > 10000000 || q == e ||
+	    *q != ':')
+		return 0;
+	p = q + 1;
+	if ((q = memchr(p, '$', (size_t)(e - p))) == NULL)
+		return 0;
+	{
+		long sl = b64len(p, (size_t)(q - p));
+		if (sl < 1 || sl > 128)
+			return 0;
+	}
+	p = q + 1;
+	if ((q = memchr(p, ':', (size_t)(e - p))) == NULL ||
+	    b64len(p, (size_t)(q - p)) != hl ||
+	    b64len(q + 1, (size_t)(e - q - 1)) != hl)
+		return 0;
+	return 1;
+}
 
 static int
 model(const char *b, size_t n, struct auth_reply *m, int failure)
@@ -87,6 +148,10 @@ model(const char *b, size_t n, struct auth_reply *m, int failure)
 			dst = m->identity;
 			has = &m->has_identity;
 			cap = XG_SASL_FIELD_MAX;
+		} else if (klen == 5 && memcmp(l, "scram", 5) == 0) {
+			dst = m->scram;
+			has = &m->has_scram;
+			cap = XG_SASL_FIELD_MAX;
 		} else
 			return -1;
 		if (*has || vlen == 0 || vlen > cap)
@@ -113,6 +178,8 @@ model(const char *b, size_t n, struct auth_reply *m, int failure)
 			m->pass_len = vlen;
 		if (dst == m->backend && netaddr_parse(dst, &na) == -1)
 			return -1;
+		if (dst == m->scram && !scram_ok(v, vlen))
+			return -1;
 		if (dst == m->identity)
 			for (i = 0; i < vlen; i++)
 				if (strchr("@/ \"&'<>:", v[i]) != NULL)
@@ -133,6 +200,8 @@ check_fields(const struct auth_reply *r)
 	FUZZ_CHECK(r->pass_len == strlen(r->pass));
 	FUZZ_CHECK(fz_terminated(r->identity, sizeof(r->identity)));
 	FUZZ_CHECK(r->has_identity == (r->identity[0] != '\0'));
+	FUZZ_CHECK(fz_terminated(r->scram, sizeof(r->scram)));
+	FUZZ_CHECK(r->has_scram == (r->scram[0] != '\0'));
 	FUZZ_CHECK(fz_terminated(r->redirect, sizeof(r->redirect)));
 	FUZZ_CHECK(r->has_redirect == (r->redirect[0] != '\0'));
 	FUZZ_CHECK(fz_terminated(r->message, sizeof(r->message)));
@@ -150,6 +219,7 @@ same(const struct auth_reply *a, const struct auth_reply *b)
 	    a->pass_len == b->pass_len && strcmp(a->pass, b->pass) == 0 &&
 	    a->has_identity == b->has_identity &&
 	    strcmp(a->identity, b->identity) == 0 &&
+	    a->has_scram == b->has_scram && strcmp(a->scram, b->scram) == 0 &&
 	    a->has_redirect == b->has_redirect &&
 	    strcmp(a->redirect, b->redirect) == 0 &&
 	    a->has_message == b->has_message &&
@@ -169,6 +239,8 @@ serialize(const struct auth_reply *r, char *out)
 		o += (size_t)sprintf(out + o, "password=%s\n", r->pass);
 	if (r->has_identity)
 		o += (size_t)sprintf(out + o, "identity=%s\n", r->identity);
+	if (r->has_scram)
+		o += (size_t)sprintf(out + o, "scram=%s\n", r->scram);
 	if (r->has_redirect)
 		o += (size_t)sprintf(out + o, "redirect=%s\n", r->redirect);
 	if (r->has_message)

@@ -40,21 +40,6 @@ static const char *const domains[] = {
 
 static struct plain_creds pc, pc2;
 
-static int
-b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /* Strict base64 into out; the decoded length, or -1. */
 static long
@@ -69,7 +54,7 @@ b64_decode(const char *s, size_t n, uint8_t *out)
 	while (pad < 2 && s[n - 1 - pad] == '=')
 		pad++;
 	for (i = 0; i < n - pad; i++) {
-		if ((k = b64val(s[i])) < 0)
+		if ((k = fz_b64val(s[i])) < 0)
 			return -1;
 		acc = (acc << 6) | (uint32_t)k;
 		if (i % 4 == 3) {

@@ -381,6 +381,13 @@ def helper_seeds():
         "value-1024": "password=" + "p" * 1024 + "\n",
         "backend-1100": "backend=" + "h" * 1094 + ":5222\n",
         "long-key": "k" * 100 + "=v\n",
+        # RFC 5803's example (SHA-1) and RFC 7677's user (SHA-256)
+        "scram-sha1": "scram=SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$"
+        "6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE=\n"
+        "password=x\n",
+        "scram-sha256": "scram=SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"
+        "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
+        "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\n",
     }
     out = {k: v.encode() for k, v in h.items()}
     out["nul"] = b"user=a\0b\n"
@@ -388,6 +395,27 @@ def helper_seeds():
     out["exactly-4096"] = fill
     out["over-4096"] = fill + b"\n"
     return out
+
+
+def scram_seeds():
+    """fuzz_scram: a mode byte (bit 0 SHA-256, bit 1 -PLUS, bits 2-4 the
+    binding types offered, bit 5 the harness writes the client-final),
+    the client-first message, NUL, the client-final message."""
+    return {
+        "rfc5802": bytes([0]) + b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL\0"
+        b"c=biws,r=fyko+d2lbbFgONRv9qkxdawLSNONCE,"
+        b"p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+        "rfc7677-own": bytes([1 | 32]) + b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+        "plus-exporter-own": bytes([1 | 2 | (4 << 2) | 32]) +
+        b"p=tls-exporter,,n=alice,r=abcdef",
+        "plus-endpoint-own": bytes([2 | (2 << 2) | 32]) +
+        b"p=tls-server-end-point,a=alice@example.test,n=alice,r=abc,x=y",
+        "plus-unique": bytes([1 | 2 | (1 << 2)]) +
+        b"p=tls-unique,,n=a=3Db=2Cc,r=xyz\0c=cD10bHMtdW5pcXVlLCxCAQID,"
+        b"r=xyzSNONCE,p=AAAA",
+        "y-flag": bytes([1]) + b"y,,n=juliet@example.test,r=n1\0c=eSws,"
+        b"r=n1SNONCE,ext=1,p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    }
 
 
 def proxy_seeds():
@@ -453,6 +481,8 @@ def main():
         write("helper_reply", name, data)
     for name, data in proxy_seeds().items():
         write("proxy", name, data)
+    for name, data in scram_seeds().items():
+        write("scram", name, data)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ PKGS=(
 	openssl python3-cryptography strace util-linux
 	ejabberd haproxy
 	sendxmpp mcabber tmux curl
+	libgsasl-dev lua5.4
 )
 # xmpp.js for the interop matrix runs on the machine's Node.js: Debian's
 # nodejs and npm unless a node is installed already.

@@ -56,7 +56,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy fuzz_scram}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -66,14 +66,15 @@ sources() {
 	fuzz_preauth) echo "$src/xml.c $src/preauth.c $src/names.c" ;;
 	fuzz_session) echo "$src/xml.c $src/preauth.c $src/names.c $src/sasl_plain.c" ;;
 	fuzz_plain) echo "$src/sasl_plain.c" ;;
-	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
+	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $root/fuzz/stubs.c" ;;
+	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/names.c" ;;
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
 libs() {
 	case $1 in
-	fuzz_session|fuzz_plain) pkg-config --libs gnutls ;;
+	fuzz_session|fuzz_plain|fuzz_helper_reply|fuzz_scram) pkg-config --libs gnutls ;;
 	esac
 }
 max_len() {
@@ -82,6 +83,7 @@ max_len() {
 	fuzz_session|fuzz_plain) echo 12000 ;;	# > XG_SASL_B64_MAX + stream
 	fuzz_helper_reply) echo 4200 ;;		# > XG_HELPER_REPLY_MAX
 	fuzz_proxy) echo 4200 ;;		# > XG_PROXY_HDR_MAX
+	fuzz_scram) echo 4200 ;;		# > 2 * XG_SCRAM_MSG_MAX
 	esac
 }
 corpus_of() {

@@ -98,6 +98,8 @@ authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
 		{ "AUTH_USER", req->user ? req->user : "", 0 },
 		{ "AUTH_DOMAIN", req->domain ? req->domain : "", 0 },
 		{ "AUTH_AUTHZID", req->authzid ? req->authzid : "", 1 },
+		{ "AUTH_SCRAM_HASH", req->scram_hash ? req->scram_hash : "", 1 },
+		{ "AUTH_CHANNEL_BINDING", req->cbtype ? req->cbtype : "", 1 },
 		{ "AUTH_ATTEMPT", attempt, 0 },
 		{ "XMPPGATE_CONN_ID", c ? c->id : "", 0 },
 		{ "PROTO", "TCP", 0 },
@@ -262,6 +264,10 @@ parse(const char *buf, size_t len, struct auth_reply *r, int failure,
 			dst = r->identity;
 			cap = sizeof(r->identity) - 1;
 			has = &r->has_identity;
+		} else if (klen == 5 && memcmp(l, "scram", 5) == 0) {
+			dst = r->scram;
+			cap = sizeof(r->scram) - 1;
+			has = &r->has_scram;
 		} else {
 			seterr(err, errsz, "line %zu: unknown key '%s'", line,
 			    shown);
@@ -306,6 +312,18 @@ parse(const char *buf, size_t len, struct auth_reply *r, int failure,
 				seterr(err, errsz, "line %zu: delay is not a "
 				    "number of ms up to %d", line,
 				    XG_FAILURE_DELAY_MAX);
+				goto bad;
+			}
+		}
+		if (dst == r->scram) {
+			struct scram_creds cr;
+			int ok = scram_creds_parse(r->scram, vlen, &cr) == 0;
+
+			explicit_bzero(&cr, sizeof(cr));
+			if (!ok) {
+				seterr(err, errsz, "line %zu: scram is not an "
+				    "RFC 5803 SCRAM-SHA-1 or SCRAM-SHA-256 "
+				    "value", line);
 				goto bad;
 			}
 		}

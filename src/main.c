@@ -52,6 +52,11 @@ struct session {
 	int	exitcode;
 	char	fail_text[XG_FAILURE_TEXT_MAX + 1];	/* helper's message= */
 	int	fail_delay_ms;		/* helper's delay=, or -1 */
+	int	cb_mask;		/* SCRAM_CB_* this connection has */
+	int	plus_offered;		/* a -PLUS mechanism was offered */
+	struct scram scram;		/* the SCRAM exchange */
+	struct scram_creds screds;	/* ... and the helper's credentials */
+	char	success_data[128];	/* SCRAM's server-final, base64 */
 	struct conn bc;			/* the backend (and its TLS) */
 	char	bfeat[XG_FEATURES_MAX];	/* its features after the login */
 	size_t	bfeat_len;
@@ -64,6 +69,7 @@ static int new_ticket_key(const char *);
 static void usage_error(const char *, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
 static void parse_options(int, char **, struct options *);
+static void parse_mechanisms(const char *, struct options *);
 static int finish(struct session *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static int stream_error(struct session *, enum xg_stream_error,
@@ -79,6 +85,8 @@ static int starttls(struct session *);
 static int sasl(struct session *, struct plain_creds *, struct auth_reply *,
     int *);
 static int handoff(struct session *, int);
+static enum auth_verdict check(struct session *, const struct auth_request *,
+    struct auth_reply *, char *, size_t);
 
 int
 main(int argc, char **argv)
@@ -146,6 +154,8 @@ main(int argc, char **argv)
 	auth_reply_wipe(&reply);
 	explicit_bzero(s.buf, sizeof(s.buf));
 	explicit_bzero(&s.xp, sizeof(s.xp));
+	scram_wipe(&s.scram);
+	explicit_bzero(&s.screds, sizeof(s.screds));
 	tls_free(&tls);
 	return s.exitcode;
 }
@@ -212,6 +222,8 @@ usage(FILE *f, int code)
 "  -d, --domain NAME            a domain served (repeatable)\n"
 "  -a, --auth PATH              auth helper, see xmppgate-auth(5)\n"
 "      --auth-protocol NAME     xmppgate, checkpassword or ejabberd\n"
+"      --auth-scram             the helper serves SCRAM credentials\n"
+"      --sasl-mechanisms LIST   mechanisms offered, in order, comma separated\n"
 "  -b, --backend ADDR           HOST:PORT, [IPV6]:PORT or unix:PATH\n"
 "      --backend-tls MODE       starttls or direct TLS to the backend\n"
 "      --backend-ca FILE        CAs for the backend (default: system)\n"
@@ -274,7 +286,7 @@ parse_options(int argc, char **argv, struct options *o)
 	enum { O_PRIO = 256, O_TIMEOUT, O_HDR, O_HS, O_AUTHT, O_BT, O_IDLE,
 	    O_MAX, O_DELAY, O_OCSP, O_CDIR, O_CHELPER, O_CTIMEOUT, O_BTLS,
 	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA,
-	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED };
+	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -306,6 +318,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "proxy-protocol", required_argument, NULL, O_PROXYOUT },
 		{ "accept-proxy-protocol", no_argument, NULL, O_PROXYIN },
 		{ "trusted-proxy", required_argument, NULL, O_TRUSTED },
+		{ "auth-scram", no_argument, NULL, O_SCRAM },
+		{ "sasl-mechanisms", required_argument, NULL, O_MECHS },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -314,6 +328,7 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	static char domains[XG_DOMAINS_MAX][XG_DOMAIN_NAME_MAX + 1];
 	static char self[PATH_MAX];
+	const char *mechs = NULL;
 	int ch;
 
 	memset(o, 0, sizeof(*o));
@@ -434,6 +449,8 @@ parse_options(int argc, char **argv, struct options *o)
 				    "not '%s'", optarg);
 			break;
 		case O_PROXYIN: o->accept_proxy = 1; break;
+		case O_SCRAM: o->auth_scram = 1; break;
+		case O_MECHS: mechs = optarg; break;
 		case O_TRUSTED:
 			if (o->ntrusted >= XG_TRUSTED_PROXY_MAX)
 				usage_error("at most %d --trusted-proxy options",
@@ -491,12 +508,80 @@ parse_options(int argc, char **argv, struct options *o)
 		self[n] = '\0';
 		o->self = self;
 	}
+	if (o->auth_scram && o->auth_protocol != XG_AP_NATIVE)
+		usage_error("--auth-scram needs --auth-protocol xmppgate: only "
+		    "its helpers can serve stored SCRAM credentials");
+	parse_mechanisms(mechs, o);
 	if (o->auth == NULL)
 		usage_error("--auth is required");
 	if (o->auth[0] != '/')
 		usage_error("--auth wants an absolute path");
 	if (o->has_backend == (o->exec_argv != NULL))
 		usage_error("give exactly one of --backend or -- PROG");
+}
+
+/*
+ * --sasl-mechanisms: names from PLAIN and the four SCRAM ones, each once.
+ * By default SCRAM is offered, strongest first and before PLAIN, when the
+ * helper serves its credentials (--auth-scram); PLAIN alone otherwise.
+ * EXTERNAL is not listed: it is offered first whenever a client
+ * certificate verified.
+ */
+static void
+parse_mechanisms(const char *list, struct options *o)
+{
+	static const char *const with_scram[] = { "SCRAM-SHA-256-PLUS",
+	    "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN" };
+	static char copy[256];
+	enum scram_hash h;
+	char *p, *tok;
+	size_t i;
+	int plus = 0;
+
+	if (list == NULL) {
+		if (o->auth_scram)
+			for (i = 0; i < 5; i++)
+				o->mechs[o->nmechs++] = with_scram[i];
+		else
+			o->mechs[o->nmechs++] = "PLAIN";
+		return;
+	}
+	if (strlen(list) >= sizeof(copy))
+		usage_error("--sasl-mechanisms: list too long");
+	strcpy(copy, list);
+	for (p = copy; (tok = strsep(&p, ",")) != NULL; ) {
+		if (strcmp(tok, "PLAIN") != 0 && scram_mech(tok, &h, &plus) ==
+		    -1)
+			usage_error("--sasl-mechanisms: unknown mechanism "
+			    "'%s' (PLAIN, SCRAM-SHA-1, SCRAM-SHA-256 and their "
+			    "-PLUS forms)", tok);
+		if (strcmp(tok, "PLAIN") != 0 && !o->auth_scram)
+			usage_error("--sasl-mechanisms: %s needs a helper "
+			    "that serves SCRAM credentials (--auth-scram)",
+			    tok);
+		for (i = 0; i < o->nmechs; i++)
+			if (strcmp(o->mechs[i], tok) == 0)
+				usage_error("--sasl-mechanisms: %s twice", tok);
+		if (o->nmechs >= XG_MECHS_MAX)
+			usage_error("--sasl-mechanisms: too many");
+		o->mechs[o->nmechs++] = tok;
+	}
+}
+
+/* This connection offers the mechanism (after TLS, in stream_open()). */
+static int
+mech_offered(const struct session *s, const char *name)
+{
+	enum scram_hash h;
+	int plus = 0;
+	size_t i;
+
+	if (scram_mech(name, &h, &plus) == 0 && plus && !s->plus_offered)
+		return 0;
+	for (i = 0; i < s->o->nmechs; i++)
+		if (strcmp(s->o->mechs[i], name) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -866,6 +951,86 @@ stream_header(struct session *s)
 	return 0;
 }
 
+/*
+ * The channel binding types this TLS connection has, of those offered:
+ * tls-server-end-point always, tls-exporter on TLS 1.3 (RFC 9266),
+ * tls-unique only on TLS 1.2 (it is not defined for 1.3), each only when
+ * GnuTLS can give its data.
+ */
+static int
+cb_types(struct conn *c)
+{
+	static const struct { int bit; gnutls_channel_binding_t t; } ts[] = {
+		{ SCRAM_CB_TLS_EXPORTER, GNUTLS_CB_TLS_EXPORTER },
+		{ SCRAM_CB_TLS_SERVER_END_POINT, GNUTLS_CB_TLS_SERVER_END_POINT },
+		{ SCRAM_CB_TLS_UNIQUE, GNUTLS_CB_TLS_UNIQUE },
+	};
+	gnutls_protocol_t v = gnutls_protocol_get_version(c->tls);
+	gnutls_datum_t d;
+	int mask = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		if ((ts[i].bit == SCRAM_CB_TLS_UNIQUE && v != GNUTLS_TLS1_2) ||
+		    (ts[i].bit == SCRAM_CB_TLS_EXPORTER && v != GNUTLS_TLS1_3))
+			continue;
+		if (gnutls_session_channel_binding(c->tls, ts[i].t, &d) == 0) {
+			if (d.size > 0 && d.size <= XG_SCRAM_CB_MAX)
+				mask |= ts[i].bit;
+			gnutls_free(d.data);
+		}
+	}
+	return mask;
+}
+
+/*
+ * The SASL feature after TLS: EXTERNAL first when a certificate verified,
+ * then --sasl-mechanisms in order (-PLUS only when the connection has a
+ * binding type), and XEP-0440's list of binding types with -PLUS.
+ */
+static void
+mechanisms(struct session *s, int ext, char *out, size_t outsz,
+    char *names, size_t namesz)
+{
+	enum scram_hash h;
+	int plus = 0, bit;
+	size_t i;
+
+	s->cb_mask = cb_types(s->c);
+	s->plus_offered = 0;
+	snprintf(out, outsz, "<mechanisms xmlns='" NS_SASL "'>%s",
+	    ext ? "<mechanism>EXTERNAL</mechanism>" : "");
+	snprintf(names, namesz, "%s", ext ? "EXTERNAL" : "");
+	for (i = 0; i < s->o->nmechs; i++) {
+		if (scram_mech(s->o->mechs[i], &h, &plus) == 0 && plus) {
+			if (s->cb_mask == 0)
+				continue;
+			s->plus_offered = 1;
+		}
+		snprintf(out + strlen(out), outsz - strlen(out),
+		    "<mechanism>%s</mechanism>", s->o->mechs[i]);
+		snprintf(names + strlen(names), namesz - strlen(names),
+		    "%s%s", names[0] ? " " : "", s->o->mechs[i]);
+	}
+	snprintf(out + strlen(out), outsz - strlen(out), "</mechanisms>");
+	if (!s->plus_offered)
+		return;
+	snprintf(out + strlen(out), outsz - strlen(out),
+	    "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>");
+	snprintf(names + strlen(names), namesz - strlen(names), "; binding");
+	for (bit = SCRAM_CB_TLS_UNIQUE; bit <= SCRAM_CB_TLS_EXPORTER;
+	    bit <<= 1) {
+		if ((s->cb_mask & bit) == 0)
+			continue;
+		snprintf(out + strlen(out), outsz - strlen(out),
+		    "<channel-binding type='%s'/>", scram_cb_name(bit));
+		snprintf(names + strlen(names), namesz - strlen(names),
+		    " %s", scram_cb_name(bit));
+	}
+	snprintf(out + strlen(out), outsz - strlen(out),
+	    "</sasl-channel-binding>");
+}
+
 /* The client's stream header, ours, and the features. */
 static int
 stream_open(struct session *s)
@@ -885,12 +1050,12 @@ stream_open(struct session *s)
 		int ext = s->c->cert_verified &&
 		    s->o->auth_protocol == XG_AP_NATIVE;
 
-		xg_debug("sent: features mechanisms %sPLAIN",
-		    ext ? "EXTERNAL " : "");
-		if (conn_printf(s->c, s->deadline, "<stream:features>"
-		    "<mechanisms xmlns='" NS_SASL "'>%s<mechanism>PLAIN"
-		    "</mechanism></mechanisms></stream:features>",
-		    ext ? "<mechanism>EXTERNAL</mechanism>" : "") == -1)
+		char m[1024], names[256];
+
+		mechanisms(s, ext, m, sizeof(m), names, sizeof(names));
+		xg_debug("sent: features mechanisms %s", names);
+		if (conn_printf(s->c, s->deadline, "<stream:features>%s"
+		    "</stream:features>", m) == -1)
 			return finish(s, XG_EXIT_REFUSED, "client write: %s",
 			    strerror(errno));
 	}
@@ -1157,10 +1322,12 @@ stack_wipe(void)
 }
 
 static void
-secrets_wipe(struct plain_creds *pc, struct auth_reply *ar)
+secrets_wipe(struct session *s, struct plain_creds *pc, struct auth_reply *ar)
 {
 	plain_wipe(pc);
 	auth_reply_wipe(ar);
+	scram_wipe(&s->scram);
+	explicit_bzero(&s->screds, sizeof(s->screds));
 	stack_wipe();
 }
 
@@ -1280,6 +1447,212 @@ external_accepted(struct session *s, struct plain_creds *pc,
 }
 
 /*
+ * The helper rejected (exit 1) or failed: its message= and delay= go to
+ * the <failure/> that sasl_failure() sends.  1, or -1 if the session ended.
+ */
+static int
+helper_refused(struct session *s, enum auth_verdict v,
+    const struct auth_reply *ar, const char *why)
+{
+	if (ar->has_message)
+		snprintf(s->fail_text, sizeof(s->fail_text), "%s",
+		    ar->message);
+	if (ar->has_delay)
+		s->fail_delay_ms = ar->delay_ms;
+	if (v == AUTH_REJECT)
+		return sasl_failure(s, XG_SF_NOT_AUTHORIZED, "helper rejected")
+		    == -1 ? -1 : 1;
+	return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "%s", why) == -1 ?
+	    -1 : 1;
+}
+
+/* A SCRAM message refused: its <failure/>.  1, or -1 if the session
+ * ended. */
+static int
+scram_refused(struct session *s, enum scram_result r)
+{
+	enum xg_sasl_failure f = XG_SF_NOT_AUTHORIZED;
+	const char *why;
+
+	switch (r) {
+	case SCRAM_BAD_BASE64:
+		f = XG_SF_INCORRECT_ENCODING;
+		why = "bad base64";
+		break;
+	case SCRAM_BAD_AUTHZID:
+		f = XG_SF_INVALID_AUTHZID;
+		why = "foreign authzid";
+		break;
+	case SCRAM_CB_UNSUPPORTED:
+		why = "channel binding type not offered on this connection";
+		break;
+	case SCRAM_CB_DOWNGRADE:
+		why = "client says we cannot bind to the channel, but -PLUS "
+		    "was offered (a downgrade?)";
+		break;
+	case SCRAM_BAD_BINDING:
+		why = "channel binding data is not this connection's";
+		break;
+	case SCRAM_BAD_NONCE:
+		why = "nonce is not this exchange's (a replay?)";
+		break;
+	case SCRAM_BAD_PROOF:
+		why = "wrong password (bad proof)";
+		break;
+	default:
+		f = XG_SF_MALFORMED_REQUEST;
+		why = "malformed message";
+		break;
+	}
+	return sasl_failure(s, f, "SCRAM: %s", why) == -1 ? -1 : 1;
+}
+
+/* Base64 of n bytes into out, NUL ended; -1 if it does not fit. */
+static int
+b64_encode(const void *d, size_t n, char *out, size_t outsz)
+{
+	gnutls_datum_t in = { (unsigned char *)(uintptr_t)d, (unsigned)n };
+	gnutls_datum_t enc = { NULL, 0 };
+	int rc = -1;
+
+	if (gnutls_base64_encode2(&in, &enc) == 0 && enc.size < outsz) {
+		memcpy(out, enc.data, enc.size);
+		out[enc.size] = '\0';
+		rc = 0;
+	}
+	gnutls_free(enc.data);
+	return rc;
+}
+
+/* The SCRAM messages the client sends, decoded: client-first in <auth>
+ * or the <response> after an empty challenge, client-final in the next
+ * <response>.  0, or the scram_refused() / session end result. */
+static int
+scram_message(struct session *s, const struct xp_event *ev,
+    gnutls_datum_t *d)
+{
+	d->data = NULL;
+	d->size = 0;
+	if (ev->data_empty || xg_b64_decode(ev->data, ev->data_len, d) == -1)
+		return scram_refused(s, ev->data_empty ? SCRAM_MALFORMED :
+		    SCRAM_BAD_BASE64);
+	return 0;
+}
+
+/*
+ * SCRAM (RFC 5802, RFC 7677) with the helper's stored credentials; the
+ * password never reaches us.  client-first; the helper is asked for the
+ * user's credentials (AUTH_SCRAM_HASH); server-first; client-final with
+ * the proof and, for -PLUS, this TLS channel's binding.  0 when the proof
+ * verified (ar is the helper's accept, s->success_data the server's final
+ * message); 1 when the attempt failed and was answered; -1 when the
+ * session ended.
+ */
+static int
+scram_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
+    struct auth_request *req, struct auth_reply *ar)
+{
+	static const gnutls_channel_binding_t cbt[] = { 0,
+	    GNUTLS_CB_TLS_UNIQUE, GNUTLS_CB_TLS_SERVER_END_POINT, 0,
+	    GNUTLS_CB_TLS_EXPORTER };
+	struct scram *sc = &s->scram;
+	gnutls_datum_t d, cb = { NULL, 0 };
+	enum scram_hash h;
+	enum scram_result r;
+	enum auth_verdict v;
+	char why[XG_REASON_MAX], sn[40], ch[4 * XG_SCRAM_MSG_MAX / 3 + 8];
+	char final[96];
+	uint8_t rnd[18];
+	int plus = 0, again, rc;
+
+	(void)scram_mech(ev->mechanism, &h, &plus);
+	if (plain_payload(s, ev, &again) == -1)
+		return -1;
+	if (again)
+		return 1;
+	if ((rc = scram_message(s, ev, &d)) != 0)
+		return rc;
+	r = scram_client_first(sc, h, plus, s->plus_offered ? s->cb_mask : 0,
+	    d.data, d.size, s->c->domain);
+	explicit_bzero(d.data, d.size);
+	gnutls_free(d.data);
+	if (r != SCRAM_OK)
+		return scram_refused(s, r);
+	snprintf(pc->user, sizeof(pc->user), "%s", sc->user);
+	pc->user_len = strlen(pc->user);
+	snprintf(pc->authzid, sizeof(pc->authzid), "%s", sc->authzid);
+	snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
+	req->mechanism = ev->mechanism;
+	req->user = pc->user;
+	req->authzid = pc->authzid[0] ? pc->authzid : NULL;
+	req->scram_hash = scram_hash_name(h);
+	req->cbtype = sc->cbtype ? scram_cb_name(sc->cbtype) : NULL;
+	req->domain = s->c->domain;
+	req->attempt = s->failed + 1;
+	req->conn = s->c;
+	xg_debug("SCRAM: user %s, binding %s; asking the helper for "
+	    "SCRAM-%s credentials", pc->user, scram_cb_name(sc->cbtype),
+	    req->scram_hash);
+	if ((v = check(s, req, ar, why, sizeof(why))) != AUTH_ACCEPT)
+		return helper_refused(s, v, ar, why);
+	if (!ar->has_scram)
+		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
+		    "accepted %s without SCRAM credentials (scram=)",
+		    ev->mechanism) == -1 ? -1 : 1;
+	if (scram_creds_parse(ar->scram, strlen(ar->scram), &s->screds) ==
+	    -1 || s->screds.hash != h)
+		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper's "
+		    "scram= is not for SCRAM-%s", scram_hash_name(h)) == -1 ?
+		    -1 : 1;
+	/* Connect mode logs in with the helper's password: we never learn
+	 * the client's (xmppgate-auth(5)). */
+	if (!ar->has_redirect && !ar->has_pass &&
+	    (s->o->exec_argv == NULL || ar->has_backend))
+		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
+		    "gave no backend password (password=) for %s in connect "
+		    "mode", ev->mechanism) == -1 ? -1 : 1;
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0 ||
+	    b64_encode(rnd, sizeof(rnd), sn, sizeof(sn)) == -1 ||
+	    scram_server_first(sc, &s->screds, sn) == -1 ||
+	    b64_encode(sc->sfirst, sc->sfirst_len, ch, sizeof(ch)) == -1)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "SCRAM: server-first");
+	xg_debug("sent: challenge (server-first)");
+	if (conn_printf(s->c, s->deadline, "<challenge xmlns='" NS_SASL
+	    "'>%s</challenge>", ch) == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	if (next_event(s, ev) == -1 || common_event(s, ev) == -1)
+		return -1;
+	if (ev->type == XP_EV_ABORT)
+		return sasl_failure(s, XG_SF_ABORTED, "aborted") == -1 ? -1 : 1;
+	if (ev->type != XP_EV_RESPONSE)
+		return stream_error(s, XG_SE_POLICY_VIOLATION,
+		    "expected <response/>", XG_EXIT_REFUSED,
+		    "no <response/> after the SCRAM challenge");
+	if ((rc = scram_message(s, ev, &d)) != 0)
+		return rc;
+	if (sc->cbtype != 0 && gnutls_session_channel_binding(s->c->tls,
+	    cbt[sc->cbtype], &cb) < 0) {
+		cb.data = NULL;
+		cb.size = 0;
+	}
+	r = scram_client_final(sc, &s->screds, d.data, d.size, cb.data,
+	    cb.size, final, sizeof(final));
+	explicit_bzero(d.data, d.size);
+	gnutls_free(d.data);
+	gnutls_free(cb.data);
+	explicit_bzero(s->xp.data, sizeof(s->xp.data));
+	if (r != SCRAM_OK)
+		return scram_refused(s, r);
+	if (b64_encode(final, strlen(final), s->success_data,
+	    sizeof(s->success_data)) == -1)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "SCRAM: server-final");
+	return 0;
+}
+
+/*
  * The helper sent the user elsewhere (redirect=): RFC 6120 4.9.3.19, the
  * stream error <see-other-host/> naming the host; the client reconnects
  * there.  The session ended as the helper wanted: exit 0.
@@ -1327,7 +1700,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 	enum auth_verdict v;
 	enum xg_sasl_failure sf;
 	char why[XG_REASON_MAX], host[XG_BACKEND_ADDR_MAX + 1];
-	int rc;
+	int rc, scram;
 
 	for (;;) {
 		if (next_event(s, &ev) == -1 || common_event(s, &ev) == -1)
@@ -1351,54 +1724,60 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		    ev.mechanism);
 		memset(&req, 0, sizeof(req));
 		plain_wipe(pc);
-		if (strcmp(ev.mechanism, "PLAIN") == 0)
+		s->success_data[0] = '\0';
+		scram = 0;
+		if (strcmp(ev.mechanism, "PLAIN") == 0 &&
+		    mech_offered(s, "PLAIN"))
 			rc = plain_attempt(s, &ev, pc, &req);
 		else if (strcmp(ev.mechanism, "EXTERNAL") == 0 &&
 		    s->c->cert_verified && s->o->auth_protocol == XG_AP_NATIVE)
 			rc = external_attempt(s, &ev, pc, &req);
-		else
+		else if (strncmp(ev.mechanism, "SCRAM-", 6) == 0 &&
+		    mech_offered(s, ev.mechanism)) {
+			rc = scram_attempt(s, &ev, pc, &req, ar);
+			scram = 1;
+		} else
 			rc = sasl_failure(s, XG_SF_INVALID_MECHANISM,
 			    "mechanism '%.32s'", ev.mechanism) == -1 ? -1 : 1;
 		if (rc == -1)
 			return -1;
-		if (rc == 1)
+		if (rc == 1) {
+			secrets_wipe(s, pc, ar);
 			continue;
+		}
 		snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
 		req.domain = s->c->domain;
 		req.attempt = s->failed + 1;
 		req.conn = s->c;
-		v = check(s, &req, ar, why, sizeof(why));
-		if (v == AUTH_ACCEPT && req.pass == NULL &&
+		/* SCRAM asked the helper already, and checked the proof. */
+		v = scram ? AUTH_ACCEPT : check(s, &req, ar, why, sizeof(why));
+		if (v == AUTH_ACCEPT && strcmp(req.mechanism, "EXTERNAL") == 0 &&
 		    external_accepted(s, pc, ar, &sf, why, sizeof(why)) == 1)
 			v = AUTH_TEMPFAIL;	/* sf and why are set */
 		else if (v == AUTH_ACCEPT && ar->has_redirect) {
 			snprintf(host, sizeof(host), "%s", ar->redirect);
-			secrets_wipe(pc, ar);
+			secrets_wipe(s, pc, ar);
 			return see_other_host(s, host);
 		} else if (v == AUTH_ACCEPT) {
 			snprintf(s->c->user, sizeof(s->c->user), "%s",
 			    pc->user);
 			if (!ar->has_backend && s->o->exec_argv != NULL) {
-				secrets_wipe(pc, ar);
+				secrets_wipe(s, pc, ar);
 				*bfd = -1;	/* exec mode */
 				return 0;
 			}
 			rc = login(s, pc, ar, bfd, &sf, why, sizeof(why));
-			secrets_wipe(pc, ar);
+			secrets_wipe(s, pc, ar);
 			if (rc <= 0)
 				return rc;
 		} else {
-			sf = v == AUTH_REJECT ? XG_SF_NOT_AUTHORIZED :
-			    XG_SF_TEMPORARY_AUTH_FAILURE;
-			if (v == AUTH_REJECT)
-				snprintf(why, sizeof(why), "helper rejected");
-			if (ar->has_message)
-				snprintf(s->fail_text, sizeof(s->fail_text),
-				    "%s", ar->message);
-			if (ar->has_delay)
-				s->fail_delay_ms = ar->delay_ms;
+			rc = helper_refused(s, v, ar, why);
+			secrets_wipe(s, pc, ar);
+			if (rc == -1)
+				return -1;
+			continue;
 		}
-		secrets_wipe(pc, ar);
+		secrets_wipe(s, pc, ar);
 		if (sasl_failure(s, sf, "%s", why) == -1)
 			return -1;
 	}
@@ -1430,9 +1809,11 @@ stream_restart(struct session *s)
 static int
 send_success(struct session *s)
 {
-	xg_debug("sent: success");
+	xg_debug("sent: success%s", s->success_data[0] ?
+	    " (server-final)" : "");
 	if (conn_printf(s->c, now_ms() + 10000, "<success xmlns='" NS_SASL
-	    "'/>") == -1)
+	    "'%s%s%s", s->success_data[0] ? ">" : "/>", s->success_data,
+	    s->success_data[0] ? "</success>" : "") == -1)
 		return finish(s, XG_EXIT_OK, "client write: %s",
 		    strerror(errno));
 	return 0;

@@ -30,9 +30,8 @@ b64_strict(const char *s, size_t n)
 	return pad > 2 ? -1 : 0;
 }
 
-/* Strict base64 (RFC 6120 6.4.2) decoded by GnuTLS into out; -1 if bad. */
-static int
-b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out)
+int
+xg_b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out)
 {
 	gnutls_datum_t in;
 
@@ -44,8 +43,8 @@ b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out)
 }
 
 /* RFC 7622 3.3.1 forbids these in a localpart; controls are never OK. */
-static int
-localpart_ok(const char *s, size_t n)
+int
+xg_localpart_ok(const char *s, size_t n)
 {
 	size_t i;
 
@@ -69,7 +68,7 @@ plain_decode(const char *b64, size_t b64len, const char *domain,
 	enum plain_result r = PLAIN_MALFORMED;
 
 	memset(pc, 0, sizeof(*pc));
-	if (b64_decode(b64, b64len, &out) == -1)
+	if (xg_b64_decode(b64, b64len, &out) == -1)
 		return PLAIN_BAD_BASE64;
 	p = (const char *)out.data;
 	end = p + out.size;
@@ -93,7 +92,7 @@ plain_decode(const char *b64, size_t b64len, const char *domain,
 			goto done;
 		ulen = (size_t)(at - z1 - 1);
 	}
-	if (!localpart_ok(z1 + 1, ulen))
+	if (!xg_localpart_ok(z1 + 1, ulen))
 		goto done;
 	memcpy(pc->user, z1 + 1, ulen);
 	pc->user_len = ulen;
@@ -168,7 +167,7 @@ external_decode(const char *b64, size_t b64len, const char *domain,
 	user[0] = '\0';
 	if (b64len == 1 && b64[0] == '=')
 		return PLAIN_OK;
-	if (b64_decode(b64, b64len, &out) == -1)
+	if (xg_b64_decode(b64, b64len, &out) == -1)
 		return PLAIN_BAD_BASE64;
 	p = (const char *)out.data;
 	if (memchr(p, '\0', out.size) != NULL) {
@@ -179,7 +178,7 @@ external_decode(const char *b64, size_t b64len, const char *domain,
 		goto done;
 	ulen = (size_t)(at - p);
 	if (ulen >= usersz || ulen > XG_SASL_FIELD_MAX ||
-	    !localpart_ok(p, ulen) || out.size - ulen - 1 != dlen ||
+	    !xg_localpart_ok(p, ulen) || out.size - ulen - 1 != dlen ||
 	    strncasecmp(at + 1, domain, dlen) != 0)
 		goto done;
 	memcpy(user, p, ulen);
@@ -212,7 +211,7 @@ external_cert_user(const char *xmppaddrs, const char *domain, char *user,
 		if (at != NULL && (size_t)(e - at - 1) == dlen &&
 		    strncasecmp(at + 1, domain, dlen) == 0 &&
 		    (ulen = (size_t)(at - p)) < usersz &&
-		    localpart_ok(p, ulen)) {
+		    xg_localpart_ok(p, ulen)) {
 			if (found++ == 0) {
 				memcpy(user, p, ulen);
 				user[ulen] = '\0';

@@ -51,6 +51,12 @@
 #define XG_PROXY_V1_MAX		107	/* a PROXY v1 line, CRLF included */
 #define XG_PROXY_HDR_MAX	4096	/* a PROXY v2 header, TLVs included */
 #define XG_TRUSTED_PROXY_MAX	32	/* --trusted-proxy options */
+#define XG_SCRAM_MSG_MAX	2048	/* one decoded SCRAM message */
+#define XG_SCRAM_NONCE_MAX	256	/* the client's nonce */
+#define XG_SCRAM_SALT_MAX	128	/* decoded salt bytes */
+#define XG_SCRAM_ITER_MAX	10000000	/* iteration count */
+#define XG_SCRAM_CB_MAX		64	/* channel binding data (a hash) */
+#define XG_MECHS_MAX		8	/* --sasl-mechanisms entries */
 
 /* Stream error conditions (RFC 6120 4.9.3) and SASL failures (6.5). */
 enum xg_stream_error {
@@ -90,6 +96,11 @@ enum xg_sasl_failure {
 };
 const char *xg_sasl_failure_name(enum xg_sasl_failure);
 int xg_sasl_failure_from_name(const char *, size_t, enum xg_sasl_failure *);
+/* Strict base64 (RFC 6120 6.4.2, no white space) decoded by GnuTLS into
+ * out, which the caller wipes and frees; -1 if bad. */
+int xg_b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out);
+/* A localpart as a helper may get it: no control, space or "&'/:<>@. */
+int xg_localpart_ok(const char *s, size_t n);
 /* A domain as it is compared (RFC 7622): lower case, no trailing dot, only
  * letters, digits, '-' and '.', labels of 1 to XG_LABEL_MAX characters, at
  * most XG_DOMAIN_NAME_MAX in all; -1 if not.  Safe as a file name. */
@@ -233,6 +244,83 @@ enum plain_result external_decode(const char *b64, size_t b64len,
 void external_cert_user(const char *xmppaddrs, const char *domain,
     char *user, size_t usersz);
 
+/* ---- sasl_scram.c: SCRAM (RFC 5802, RFC 7677), the server side (pure) ---- */
+enum scram_hash { SCRAM_SHA1 = 0, SCRAM_SHA256 = 1 };
+/* Channel binding types (RFC 5929, RFC 9266), as bits of a mask. */
+#define SCRAM_CB_TLS_UNIQUE		0x1
+#define SCRAM_CB_TLS_SERVER_END_POINT	0x2
+#define SCRAM_CB_TLS_EXPORTER		0x4
+#define SCRAM_HASH_MAX			32	/* SHA-256's length */
+/* Stored credentials: RFC 5803's authPassword value,
+ * SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY (base64). */
+struct scram_creds {
+	enum scram_hash hash;
+	unsigned long iter;
+	uint8_t	salt[XG_SCRAM_SALT_MAX];
+	size_t	salt_len;
+	uint8_t	stored_key[SCRAM_HASH_MAX];
+	uint8_t	server_key[SCRAM_HASH_MAX];
+};
+enum scram_result {
+	SCRAM_OK = 0,
+	SCRAM_BAD_BASE64,	/* <incorrect-encoding/> */
+	SCRAM_MALFORMED,	/* <malformed-request/> */
+	SCRAM_BAD_AUTHZID,	/* <invalid-authzid/> */
+	SCRAM_CB_UNSUPPORTED,	/* a binding type not offered here */
+	SCRAM_CB_DOWNGRADE,	/* "y" although -PLUS was offered */
+	SCRAM_BAD_BINDING,	/* c= is not our channel's */
+	SCRAM_BAD_NONCE,	/* r= is not this exchange's */
+	SCRAM_BAD_PROOF,	/* wrong password */
+};
+struct scram {
+	enum scram_hash hash;
+	int	plus;			/* the mechanism is -PLUS */
+	int	cbtype;			/* SCRAM_CB_*, 0 without binding */
+	char	user[XG_SASL_FIELD_MAX + 1];	/* the localpart */
+	char	authzid[XG_SASL_FIELD_MAX * 3 + 2];
+	char	gs2[XG_SCRAM_MSG_MAX];	/* gs2-header */
+	size_t	gs2_len;
+	char	cfirst[XG_SCRAM_MSG_MAX];	/* client-first-message-bare */
+	size_t	cfirst_len;
+	char	sfirst[XG_SCRAM_MSG_MAX];	/* server-first-message */
+	size_t	sfirst_len;
+	char	nonce[XG_SCRAM_NONCE_MAX * 2 + 1];	/* client's + ours */
+	size_t	nonce_len;
+};
+/* A mechanism name to its hash and -PLUS flag; -1 if not SCRAM. */
+int scram_mech(const char *name, enum scram_hash *, int *plus);
+const char *scram_hash_name(enum scram_hash);	/* "SHA-256" */
+size_t scram_hash_len(enum scram_hash);
+const char *scram_cb_name(int cbtype);		/* "tls-exporter" */
+/* client-first-message (decoded) for the mechanism: cb_allowed is the
+ * mask of binding types this connection offers (0: no -PLUS offered).
+ * Sets the user (user@domain reduced) and the authzid (the user's own
+ * bare JID or nothing). */
+enum scram_result scram_client_first(struct scram *, enum scram_hash,
+    int plus, int cb_allowed, const uint8_t *msg, size_t len,
+    const char *domain);
+/* server-first-message for creds with our nonce (printable, no ','). */
+int scram_server_first(struct scram *, const struct scram_creds *,
+    const char *snonce);
+/* client-final-message: the binding (cb, cblen: the channel's data for
+ * s->cbtype), the nonce and the proof.  SCRAM_OK with the server's final
+ * message ("v=...") in out. */
+enum scram_result scram_client_final(struct scram *,
+    const struct scram_creds *, const uint8_t *msg, size_t len,
+    const uint8_t *cb, size_t cblen, char *out, size_t outsz);
+int scram_creds_parse(const char *s, size_t n, struct scram_creds *);
+/* The authPassword value of creds; its length, or 0 if out is short. */
+size_t scram_creds_format(const struct scram_creds *, char *out,
+    size_t outsz);
+/* Stored credentials from a password (PBKDF2 with GnuTLS); 0 or -1. */
+int scram_creds_from_password(enum scram_hash, const char *pass,
+    size_t passlen, const uint8_t *salt, size_t saltlen, unsigned long iter,
+    struct scram_creds *);
+/* 1 when pass matches creds (for a PLAIN check against them), else 0. */
+int scram_creds_check(const struct scram_creds *, const char *pass,
+    size_t passlen);
+void scram_wipe(struct scram *);
+
 /* ---- netaddr.c: backend addresses (parse is pure) ---- */
 struct netaddr {
 	int	is_unix;
@@ -291,6 +379,9 @@ struct options {
 	int	auth_delay_ms;		/* first failure delay; doubles */
 	int	verbose;
 	int	use_syslog;
+	int	auth_scram;		/* the helper serves SCRAM credentials */
+	const char *mechs[XG_MECHS_MAX];	/* --sasl-mechanisms, in order */
+	size_t	nmechs;
 };
 
 /* names.c: 1 to maxdigits decimal digits and nothing else. */
@@ -417,6 +508,9 @@ int priv_drop(const char *user, char *err, size_t errsz);
 /* ---- authhelper.c: the xmppgate-auth(5) protocol ---- */
 struct auth_request {
 	const char *mechanism, *user, *domain, *authzid;
+	const char *scram_hash;		/* SCRAM: "SHA-256", the request for
+					 * stored credentials */
+	const char *cbtype;		/* SCRAM -PLUS: "tls-exporter" */
 	const char *pass;
 	size_t	pass_len;
 	int	attempt;
@@ -433,6 +527,8 @@ struct auth_reply {
 	int	has_pass;
 	char	identity[XG_SASL_FIELD_MAX + 1];	/* EXTERNAL: the user */
 	int	has_identity;
+	char	scram[XG_SASL_FIELD_MAX + 1];	/* SCRAM: RFC 5803 value */
+	int	has_scram;
 	char	redirect[XG_BACKEND_ADDR_MAX + 1];	/* <see-other-host/> */
 	int	has_redirect;
 	char	message[XG_FAILURE_TEXT_MAX + 1];	/* <failure><text> */

@@ -267,6 +267,56 @@ START_TEST(reply_identity)
 }
 END_TEST
 
+/* SCRAM: the request's variables, and scram= in the reply. */
+START_TEST(scram_request)
+{
+	struct auth_request q = mkreq("alice", "");
+	struct auth_reply r;
+	char buf[4096], *envp[XG_AUTH_ENV_MAX], err[128] = "";
+	int n, i, seen = 0;
+
+	q.mechanism = "SCRAM-SHA-256-PLUS";
+	q.pass = NULL;
+	q.pass_len = 0;
+	q.scram_hash = "SHA-256";
+	q.cbtype = "tls-exporter";
+	n = authhelper_env(&q, buf, sizeof(buf), envp, XG_AUTH_ENV_MAX);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++) {
+		seen += strcmp(envp[i], "AUTH_MECHANISM=SCRAM-SHA-256-PLUS") == 0;
+		seen += strcmp(envp[i], "AUTH_SCRAM_HASH=SHA-256") == 0;
+		seen += strcmp(envp[i], "AUTH_CHANNEL_BINDING=tls-exporter") == 0;
+	}
+	ck_assert_int_eq(seen, 3);
+	/* Without SCRAM neither variable is there. */
+	q = mkreq("alice", "pw");
+	n = authhelper_env(&q, buf, sizeof(buf), envp, XG_AUTH_ENV_MAX);
+	for (i = 0; i < n; i++) {
+		ck_assert(strncmp(envp[i], "AUTH_SCRAM_HASH=", 16) != 0);
+		ck_assert(strncmp(envp[i], "AUTH_CHANNEL_BINDING=", 21) != 0);
+	}
+	ck_assert_int_eq(parse("scram=SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$"
+	    "6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE=\n"
+	    "password=pw\n", &r, err, sizeof(err)), 0);
+	ck_assert(r.has_scram && r.has_pass);
+	ck_assert_str_eq(r.scram, "SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$"
+	    "6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE=");
+	ck_assert_int_eq(parse("scram=SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$"
+	    "6dlGYMOdZcOPutkcNY8U2g7vK9Y=\n", &r, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "scram is not an RFC 5803"));
+	ck_assert(!r.has_scram && r.scram[0] == '\0');
+	ck_assert_int_eq(parse("scram=x\nscram=y\n", &r, err, sizeof(err)),
+	    -1);
+	/* Not a key for a rejection. */
+	{
+		static const char f[] = "scram=SCRAM-SHA-1$1:AA==$"
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAA=:AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+		ck_assert_int_eq(authhelper_parse_failure(f, sizeof(f) - 1,
+		    &r, err, sizeof(err)), -1);
+	}
+}
+END_TEST
+
 START_TEST(reply_routing)
 {
 	struct auth_reply r;
@@ -765,6 +815,7 @@ authhelper_suite(void)
 	tc = tcase_create("env");
 	tcase_add_test(tc, env_full);
 	tcase_add_test(tc, env_optional);
+	tcase_add_test(tc, scram_request);
 	tcase_add_test(tc, env_utf8_ok);
 	tcase_add_test(tc, env_control_chars);
 	tcase_add_test(tc, env_too_small);

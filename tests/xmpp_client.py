@@ -51,6 +51,8 @@ def parse_args():
     p.add_argument("--certfile", help="client certificate (SASL EXTERNAL)")
     p.add_argument("--keyfile", help="its key")
     p.add_argument("--mechanism", help="offer only this SASL mechanism")
+    p.add_argument("--tls12", action="store_true",
+                   help="TLS 1.2 at most (SCRAM -PLUS with tls-unique)")
     p.add_argument("--debug", action="store_true")
     return p.parse_args()
 
@@ -83,6 +85,9 @@ def make_client(jid, password, args, outcome, tag):
         c.certfile, c.keyfile = args.certfile, args.keyfile
     if args.mechanism and not tag:
         c["feature_mechanisms"].use_mech = args.mechanism
+    if args.tls12 and not tag:
+        import ssl
+        c.ssl_context.maximum_version = ssl.TLSVersion.TLSv1_2
     host, port, domain = args.host, args.port, c.boundjid.domain
 
     # Connect to --host/--port, but keep the JID's domain as the TLS server
@@ -123,6 +128,12 @@ def make_client(jid, password, args, outcome, tag):
 
     def session_start(_ev):
         outcome.fields[f"{tag}login"] = "ok"
+        mech = c["feature_mechanisms"].mech
+        if mech is not None and not tag:
+            # The mechanism that logged in (slixmpp checked SCRAM's
+            # server signature), and the first one it tried.
+            outcome.fields["mech"] = mech.name
+            outcome.fields["offered"] = ",".join(sorted(c["feature_mechanisms"].mech_list))
         ssl_obj = c.transport.get_extra_info("ssl_object") if c.transport else None
         if ssl_obj is not None and not tag:
             outcome.fields["alpn"] = ssl_obj.selected_alpn_protocol() or "none"
