@@ -568,8 +568,9 @@ parse_mechanisms(const char *list, struct options *o)
 	}
 }
 
-/* This connection offers the mechanism (after TLS, in stream_open()). */
-static int
+/* The mechanism's name if this connection offers it (after TLS, in
+ * stream_open()), else NULL.  The name outlives the client's event. */
+static const char *
 mech_offered(const struct session *s, const char *name)
 {
 	enum scram_hash h;
@@ -577,11 +578,11 @@ mech_offered(const struct session *s, const char *name)
 	size_t i;
 
 	if (scram_mech(name, &h, &plus) == 0 && plus && !s->plus_offered)
-		return 0;
+		return NULL;
 	for (i = 0; i < s->o->nmechs; i++)
 		if (strcmp(s->o->mechs[i], name) == 0)
-			return 1;
-	return 0;
+			return s->o->mechs[i];
+	return NULL;
 }
 
 /*
@@ -1549,8 +1550,8 @@ scram_message(struct session *s, const struct xp_event *ev,
  * session ended.
  */
 static int
-scram_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
-    struct auth_request *req, struct auth_reply *ar)
+scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
+    struct plain_creds *pc, struct auth_request *req, struct auth_reply *ar)
 {
 	static const gnutls_channel_binding_t cbt[] = { 0,
 	    GNUTLS_CB_TLS_UNIQUE, GNUTLS_CB_TLS_SERVER_END_POINT, 0,
@@ -1565,7 +1566,7 @@ scram_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
 	uint8_t rnd[18];
 	int plus = 0, again, rc;
 
-	(void)scram_mech(ev->mechanism, &h, &plus);
+	(void)scram_mech(mech, &h, &plus);
 	if (plain_payload(s, ev, &again) == -1)
 		return -1;
 	if (again)
@@ -1582,7 +1583,7 @@ scram_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
 	pc->user_len = strlen(pc->user);
 	snprintf(pc->authzid, sizeof(pc->authzid), "%s", sc->authzid);
 	snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
-	req->mechanism = ev->mechanism;
+	req->mechanism = mech;
 	req->user = pc->user;
 	req->authzid = pc->authzid[0] ? pc->authzid : NULL;
 	req->scram_hash = scram_hash_name(h);
@@ -1598,7 +1599,7 @@ scram_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
 	if (!ar->has_scram)
 		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
 		    "accepted %s without SCRAM credentials (scram=)",
-		    ev->mechanism) == -1 ? -1 : 1;
+		    mech) == -1 ? -1 : 1;
 	if (scram_creds_parse(ar->scram, strlen(ar->scram), &s->screds) ==
 	    -1 || s->screds.hash != h)
 		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper's "
@@ -1610,7 +1611,7 @@ scram_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
 	    (s->o->exec_argv == NULL || ar->has_backend))
 		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
 		    "gave no backend password (password=) for %s in connect "
-		    "mode", ev->mechanism) == -1 ? -1 : 1;
+		    "mode", mech) == -1 ? -1 : 1;
 	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0 ||
 	    b64_encode(rnd, sizeof(rnd), sn, sizeof(sn)) == -1 ||
 	    scram_server_first(sc, &s->screds, sn) == -1 ||
@@ -1700,6 +1701,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 	enum auth_verdict v;
 	enum xg_sasl_failure sf;
 	char why[XG_REASON_MAX], host[XG_BACKEND_ADDR_MAX + 1];
+	const char *mech;
 	int rc, scram;
 
 	for (;;) {
@@ -1727,14 +1729,14 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		s->success_data[0] = '\0';
 		scram = 0;
 		if (strcmp(ev.mechanism, "PLAIN") == 0 &&
-		    mech_offered(s, "PLAIN"))
+		    mech_offered(s, "PLAIN") != NULL)
 			rc = plain_attempt(s, &ev, pc, &req);
 		else if (strcmp(ev.mechanism, "EXTERNAL") == 0 &&
 		    s->c->cert_verified && s->o->auth_protocol == XG_AP_NATIVE)
 			rc = external_attempt(s, &ev, pc, &req);
 		else if (strncmp(ev.mechanism, "SCRAM-", 6) == 0 &&
-		    mech_offered(s, ev.mechanism)) {
-			rc = scram_attempt(s, &ev, pc, &req, ar);
+		    (mech = mech_offered(s, ev.mechanism)) != NULL) {
+			rc = scram_attempt(s, mech, &ev, pc, &req, ar);
 			scram = 1;
 		} else
 			rc = sasl_failure(s, XG_SF_INVALID_MECHANISM,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Search a live process's memory for secrets.
 
-    memscan.py PID NEEDLE...
+    memscan.py PID NEEDLE...      (NEEDLE: text, or hex:HEXDIGITS for bytes)
 
 reads every readable mapping of PID through /proc/PID/mem (root may do so
 even when the process is not dumpable) and prints one line per hit:
@@ -19,7 +19,9 @@ CHUNK = 1 << 20
 SKIP_ABOVE = 1 << 30
 
 pid = int(sys.argv[1])
-needles = [n.encode() for n in sys.argv[2:]]
+# A needle "hex:..." is those bytes (a key that is not text).
+needles = [bytes.fromhex(n[4:]) if n.startswith("hex:") else n.encode()
+           for n in sys.argv[2:]]
 overlap = max(len(n) for n in needles) - 1
 found = 0
 read_bytes = skipped = 0

@@ -195,7 +195,7 @@ for args in "--sasl-mechanisms SCRAM-SHA-256" "--auth-scram --auth-protocol ejab
 done
 pass "exit 100 with a message"
 
-check "ejabberd backend: slixmpp SCRAM-SHA-256-PLUS and libgsasl SCRAM-SHA-256-PLUS (tls-exporter)"
+check "ejabberd backend: slixmpp SCRAM-SHA-256-PLUS, libgsasl SCRAM-SHA-256-PLUS (tls-exporter) and SCRAM-SHA-256"
 test_ejabberd "$DOMAIN"
 start_ejabberd
 ejabberd_adduser alice "$DOMAIN" 'alice-backend'
@@ -203,13 +203,16 @@ new_gate ej --backend "127.0.0.1:$EJ_PORT" --auth-delay 0 --auth "$XG_TMP/helper
 out=$(slix --tls12 --jid "alice@$DOMAIN" --password 'alice front' --to "alice@$DOMAIN") || fail "slixmpp: $out"
 echo "    $out"
 expect_line "$out" "message=ok mech=SCRAM-SHA-256-PLUS " "slixmpp to ejabberd"
-out=$(gsasl alice 'alice front' SCRAM-SHA-256-PLUS "$XG_TMP/ca.pem" | grep RESULT) || fail "gsasl: $out"
-echo "    $out"
-wait_summaries 2 >/dev/null
+for m in SCRAM-SHA-256-PLUS SCRAM-SHA-256; do
+	out=$(gsasl alice 'alice front' "$m" "$XG_TMP/ca.pem" | grep RESULT) || fail "gsasl $m: $out"
+	echo "    $out"
+	expect_line "$out" "login=ok mech=$m " "gsasl $m to ejabberd"
+done
+wait_summaries 3 >/dev/null
 for i in $(seq 1 50); do
 	n=$(grep -c "Accepted c2s PLAIN authentication for alice@$DOMAIN" "$EJ/logs/ejabberd.log") || :
-	[ "$n" -ge 2 ] && break
+	[ "$n" -ge 3 ] && break
 	sleep 0.1
 done
-[ "$n" -ge 2 ] || { show_log "$EJ/logs/ejabberd.log"; fail "ejabberd logged $n logins for alice, not 2"; }
-pass "ejabberd logged both logins (PLAIN, with the helper's password)"
+[ "$n" -ge 3 ] || { show_log "$EJ/logs/ejabberd.log"; fail "ejabberd logged $n logins for alice, not 3"; }
+pass "ejabberd logged the three logins (PLAIN, with the helper's password)"

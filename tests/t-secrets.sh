@@ -6,6 +6,7 @@
 # same after a failed attempt, while the connection waits for the next;
 # and with --backend-tls, in both processes of the connection (the relay
 # and the child that carries the backend's TLS).
+# And a SCRAM session: no stored key either.
 # (tests/memscan.py reads /proc/PID/mem as root.)
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -145,6 +146,64 @@ grep -qx relaying "$XG_TMP/hold.out" || fail "no session"
 SCAN_PROCS=2 scan "$CLIENT_PASS" "$(b64 "$CLIENT_PASS")" "$BACKEND_PASS" "$(b64 "$BACKEND_PASS")"
 release
 pass "nothing found in either process"
+
+check "SCRAM: no password, no stored key (text, base64 or bytes) in xmppgate's memory during the relay"
+wait_summaries 1 10 >/dev/null	# the --backend-tls session ended
+# The helper serves alice's credentials, made from the client's password,
+# and the backend password; the client logs in with SCRAM-SHA-256-PLUS.
+printf '%s' "$CLIENT_PASS" | "$top_builddir/contrib/xmppgate-auth-scram" --hash -a SHA-256 \
+	"alice@$DOMAIN" >"$XG_TMP/scram.db"
+echo "alice@$DOMAIN password=$BACKEND_PASS" >>"$XG_TMP/scram.db"
+write_helper "$XG_TMP/scram-helper" "exec '$top_builddir/contrib/xmppgate-auth-scram' '$XG_TMP/scram.db'"
+cred=$(sed -n 's/^alice@[^ ]* //p' "$XG_TMP/scram.db" | head -n 1)
+stored=${cred#*\$*\$}; stored=${stored%%:*}
+server=${cred##*:}
+hexof() { printf '%s' "$1" | base64 -d | od -An -tx1 | tr -d ' \n'; }
+cat >"$XG_TMP/hold-scram.py" <<'PYEOF'
+import argparse, sys
+import scram_raw
+a = argparse.Namespace(port=int(sys.argv[1]), ca=sys.argv[2],
+                       domain="example.test", user="alice",
+                       password=sys.argv[3], mech="SCRAM-SHA-256-PLUS",
+                       cb="tls-server-end-point", flag=None, tls12=False,
+                       tamper=False)
+t, _ = scram_raw.connect(a)
+outcome, _ = scram_raw.exchange(a, t)
+print(outcome, flush=True)
+if outcome == "ok":
+    print("bound " + scram_raw.bind(a, t), flush=True)
+sys.stdin.read()
+PYEOF
+new_gate memscram --auth "$XG_TMP/scram-helper" --auth-scram \
+	--backend "127.0.0.1:$PPORT" --auth-delay 0 --timeout 30
+rm -f "$XG_TMP/hold.out" "$XG_TMP/hold.in"
+mkfifo "$XG_TMP/hold.in"
+setsid $XG_PY "$XG_TMP/hold-scram.py" "$GPORT" "$XG_TMP/ca.pem" "$CLIENT_PASS" \
+	<"$XG_TMP/hold.in" >"$XG_TMP/hold.out" 2>&1 &
+HOLD_PID=$!
+XG_SIDS="$XG_SIDS $HOLD_PID"
+exec 9>"$XG_TMP/hold.in"
+for i in $(seq 1 $((300 * XG_TIME_FACTOR))); do
+	grep -q '^bound ' "$XG_TMP/hold.out" && break
+	kill -0 "$HOLD_PID" 2>/dev/null || break
+	sleep 0.1
+done
+sed 's/^/    client: /' "$XG_TMP/hold.out"
+grep -q '^bound alice@' "$XG_TMP/hold.out" || fail "no SCRAM session"
+# A control for the byte needles: found in a process that holds them.
+setsid $XG_PY -c "import sys, time; k = bytes.fromhex(sys.argv[1]); time.sleep(30)" "$(hexof "$server")" &
+ctl=$!
+XG_SIDS="$XG_SIDS $ctl"
+sleep 0.5
+rc=0
+$XG_PY "$top_srcdir/tests/memscan.py" "$ctl" "hex:$(hexof "$server")" >/dev/null || rc=$?
+kill "$ctl" 2>/dev/null || :
+[ "$rc" -eq 1 ] || fail "memscan.py did not find bytes that are there (exit $rc)"
+echo "    needles: the password, the backend password, the scram= value, StoredKey and ServerKey in base64 and as bytes"
+scan "$CLIENT_PASS" "$BACKEND_PASS" "$(b64 "$BACKEND_PASS")" "$cred" "$stored" "$server" \
+	"hex:$(hexof "$stored")" "hex:$(hexof "$server")"
+release
+pass "nothing found"
 
 wait_summaries 1 10 | sed 's/^/    /'
 assert_no_leftovers
