@@ -11,8 +11,9 @@
 #
 # --coverage  then build the targets again with -fprofile-instr-generate
 #             -fcoverage-mapping, replay each final corpus and print
-#             llvm-cov's report for xml.c, preauth.c, sasl_plain.c and
-#             authhelper.c (needs llvm-14: apt-get install llvm-14).
+#             llvm-cov's report for xml.c, preauth.c, sasl_plain.c,
+#             sasl_scram.c, authhelper.c and proxyproto.c (needs
+#             llvm-14: apt-get install llvm-14).
 # -j JOBS     run up to JOBS targets at once (default 1; the machine has
 #             2 cores, so -j 2 halves the wall time).
 #
@@ -255,7 +256,7 @@ done
 "$profdata" merge -sparse "$work"/cov/*.profraw -o "$work/cov/all.profdata"
 # The files of interest that the chosen targets compiled in.
 files=()
-for f in xml.c preauth.c sasl_plain.c authhelper.c proxyproto.c; do
+for f in xml.c preauth.c sasl_plain.c sasl_scram.c authhelper.c proxyproto.c; do
 	for t in $targets; do
 		case " $(sources "$t") " in
 		*" $src/$f "*) files+=("$src/$f"); break ;;

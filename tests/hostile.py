@@ -598,6 +598,77 @@ sasl_case("sasl-abort", "<abort/> instead of <auth>",
           ("<abort xmlns='%s'/>" % NS_SASL).encode(), "aborted", "aborted")
 
 
+# -- SCRAM (--auth-scram): bad messages get a <failure/>; the helper runs
+# only once the client-first message is taken.  Its credentials are for
+# another password, so no proof here can be right.
+FEAT_SCRAM = (lit("<stream:features><mechanisms xmlns='%s'>" % NS_SASL) +
+              b"".join(lit("<mechanism>%s</mechanism>" % m) for m in (
+                  "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
+                  "SCRAM-SHA-1", "PLAIN")) +
+              lit("</mechanisms><sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>") +
+              rb"(<channel-binding type='[a-z-]+'/>)+" +
+              lit("</sasl-channel-binding></stream:features>"))
+CHALLENGE = (lit("<challenge xmlns='%s'>" % NS_SASL) + rb"[A-Za-z0-9+/]+=*" +
+             lit("</challenge>"))
+
+
+def scram_auth(mech, first):
+    return ("<auth xmlns='%s' mechanism='%s'>%s</auth>" % (
+        NS_SASL, mech, base64.b64encode(first).decode())).encode()
+
+
+def scram_case(name, sent, mech, first, cond, why, final=None):
+    """first is the client-first message; final, given the server's nonce,
+    the client-final message."""
+    def run(c):
+        tls_hello(c)
+        c.send(scram_auth(mech, first))
+        if final is not None:
+            c.recv_until(b"</challenge>")
+            m = re.search(rb"<challenge[^>]*>([^<]+)</challenge>", bytes(c.buf))
+            sfirst = base64.b64decode(m.group(1))
+            nonce = dict(a.split(b"=", 1) for a in sfirst.split(b","))[b"r"]
+            c.send(("<response xmlns='%s'>%s</response>" % (
+                NS_SASL, base64.b64encode(final(nonce)).decode())).encode())
+        c.recv_until(b"</failure>")
+        c.send(b"</stream:stream>")
+        c.read_to_eof()
+    case(name, "SCRAM", sent, run, PLAIN_OK,
+         tls=[HDR_OUT(), FEAT_SCRAM] + ([CHALLENGE] if final else []) +
+         [FAILURE(cond), CLOSE],
+         reason="client closed the stream after 1 failed attempt",
+         helper_runs=1 if final else 0, args=["--auth-scram"],
+         log=[r"authentication attempt 1 failed: SCRAM: %s$" % re.escape(why)])
+
+
+PROOF0 = b",p=" + base64.b64encode(bytes(32))
+scram_case("scram-malformed", "a client-first with a mandatory extension (m=)",
+           "SCRAM-SHA-256", b"n,,m=ext,n=alice,r=abc", "malformed-request",
+           "malformed message")
+scram_case("scram-flag", "p=tls-exporter with SCRAM-SHA-256 (not -PLUS)",
+           "SCRAM-SHA-256", b"p=tls-exporter,,n=alice,r=abc", "malformed-request",
+           "malformed message")
+scram_case("scram-downgrade", "the 'y' flag while -PLUS was offered",
+           "SCRAM-SHA-256", b"y,,n=alice,r=abc", "not-authorized",
+           "client says we cannot bind to the channel, but -PLUS was offered "
+           "(a downgrade?)")
+scram_case("scram-cb-type", "tls-unique on TLS 1.3", "SCRAM-SHA-256-PLUS",
+           b"p=tls-unique,,n=alice,r=abc", "not-authorized",
+           "channel binding type not offered on this connection")
+scram_case("scram-bad-proof", "a wrong proof", "SCRAM-SHA-256",
+           b"n,,n=alice,r=abc", "not-authorized", "wrong password (bad proof)",
+           final=lambda n: b"c=biws,r=" + n + PROOF0)
+scram_case("scram-replay", "a client-final with another exchange's nonce",
+           "SCRAM-SHA-256", b"n,,n=alice,r=abc", "not-authorized",
+           "nonce is not this exchange's (a replay?)",
+           final=lambda n: b"c=biws,r=abcOTHERSERVERNONCE" + PROOF0)
+scram_case("scram-bad-binding", "another channel's tls-server-end-point data",
+           "SCRAM-SHA-256-PLUS", b"p=tls-server-end-point,,n=alice,r=abc",
+           "not-authorized", "channel binding data is not this connection's",
+           final=lambda n: b"c=" + base64.b64encode(
+               b"p=tls-server-end-point,," + bytes(32)) + b",r=" + n + PROOF0)
+
+
 def too_many_attempts(c):
     tls_hello(c)
     for i in range(2):

@@ -16,6 +16,13 @@ mkdir -p "$XG_TMP/cases"
 write_helper "$XG_TMP/helper" "
 echo \"\$XMPPGATE_CONN_ID \$\$\" >>'$XG_TMP/cases/helper-runs'
 pw=\$(cat)
+# SCRAM (--auth-scram): well-formed credentials for alice, of no password
+# a case sends, so that the hostile cases reach the proof.
+if [ -n \"\$AUTH_SCRAM_HASH\" ]; then
+	[ \"\$AUTH_USER\" = alice ] && [ \"\$AUTH_SCRAM_HASH\" = SHA-256 ] || exit 1
+	echo 'scram=SCRAM-SHA-256\$4096:W22ZaJ0SNY7soEsUEjb6gQ==\$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU='
+	exit 0
+fi
 [ \"\$AUTH_USER\" = alice ] && [ \"\$pw\" = right ] && exit 0
 exit 1"
 write_helper "$XG_TMP/helper-slow" "
