@@ -997,7 +997,13 @@ mechanisms(struct session *s, int ext, char *out, size_t outsz,
 	int plus = 0, bit;
 	size_t i;
 
-	s->cb_mask = cb_types(s->c);
+	/* The binding data are asked for only when -PLUS may be offered. */
+	s->cb_mask = 0;
+	for (i = 0; i < s->o->nmechs; i++)
+		if (scram_mech(s->o->mechs[i], &h, &plus) == 0 && plus) {
+			s->cb_mask = cb_types(s->c);
+			break;
+		}
 	s->plus_offered = 0;
 	snprintf(out, outsz, "<mechanisms xmlns='" NS_SASL "'>%s",
 	    ext ? "<mechanism>EXTERNAL</mechanism>" : "");
@@ -1508,23 +1514,6 @@ scram_refused(struct session *s, enum scram_result r)
 	return sasl_failure(s, f, "SCRAM: %s", why) == -1 ? -1 : 1;
 }
 
-/* Base64 of n bytes into out, NUL ended; -1 if it does not fit. */
-static int
-b64_encode(const void *d, size_t n, char *out, size_t outsz)
-{
-	gnutls_datum_t in = { (unsigned char *)(uintptr_t)d, (unsigned)n };
-	gnutls_datum_t enc = { NULL, 0 };
-	int rc = -1;
-
-	if (gnutls_base64_encode2(&in, &enc) == 0 && enc.size < outsz) {
-		memcpy(out, enc.data, enc.size);
-		out[enc.size] = '\0';
-		rc = 0;
-	}
-	gnutls_free(enc.data);
-	return rc;
-}
-
 /* The SCRAM messages the client sends, decoded: client-first in <auth>
  * or the <response> after an empty challenge, client-final in the next
  * <response>.  0, or the scram_refused() / session end result. */
@@ -1613,9 +1602,9 @@ scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
 		    "gave no backend password (password=) for %s in connect "
 		    "mode", mech) == -1 ? -1 : 1;
 	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0 ||
-	    b64_encode(rnd, sizeof(rnd), sn, sizeof(sn)) == -1 ||
+	    xg_b64_encode(rnd, sizeof(rnd), sn, sizeof(sn)) == 0 ||
 	    scram_server_first(sc, &s->screds, sn) == -1 ||
-	    b64_encode(sc->sfirst, sc->sfirst_len, ch, sizeof(ch)) == -1)
+	    xg_b64_encode(sc->sfirst, sc->sfirst_len, ch, sizeof(ch)) == 0)
 		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "internal error", XG_EXIT_TEMP, "SCRAM: server-first");
 	xg_debug("sent: challenge (server-first)");
@@ -1646,8 +1635,8 @@ scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
 	explicit_bzero(s->xp.data, sizeof(s->xp.data));
 	if (r != SCRAM_OK)
 		return scram_refused(s, r);
-	if (b64_encode(final, strlen(final), s->success_data,
-	    sizeof(s->success_data)) == -1)
+	if (xg_b64_encode(final, strlen(final), s->success_data,
+	    sizeof(s->success_data)) == 0)
 		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "internal error", XG_EXIT_TEMP, "SCRAM: server-final");
 	return 0;

@@ -42,6 +42,25 @@ xg_b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out)
 	return gnutls_base64_decode2(&in, out) < 0 ? -1 : 0;
 }
 
+int
+xg_b64_encode(const void *d, size_t n, char *out, size_t outsz)
+{
+	gnutls_datum_t in = { (unsigned char *)(uintptr_t)d, (unsigned)n };
+	gnutls_datum_t enc = { NULL, 0 };
+	size_t r = 0;
+
+	if (gnutls_base64_encode2(&in, &enc) == 0 && enc.size < outsz) {
+		memcpy(out, enc.data, enc.size);
+		out[enc.size] = '\0';
+		r = enc.size;
+	}
+	if (enc.data != NULL) {
+		explicit_bzero(enc.data, enc.size);
+		gnutls_free(enc.data);
+	}
+	return (int)r;
+}
+
 /* RFC 7622 3.3.1 forbids these in a localpart; controls are never OK. */
 int
 xg_localpart_ok(const char *s, size_t n)
@@ -120,8 +139,7 @@ plain_encode(const char *user, const char *pass, char *out, size_t outsz)
 {
 	char raw[2 * XG_SASL_FIELD_MAX + 3];
 	size_t ul = strlen(user), pl = strlen(pass);
-	gnutls_datum_t in, enc = { NULL, 0 };
-	int rc = -1;
+	int rc;
 
 	if (ul > XG_SASL_FIELD_MAX || pl > XG_SASL_FIELD_MAX)
 		return -1;
@@ -129,18 +147,8 @@ plain_encode(const char *user, const char *pass, char *out, size_t outsz)
 	memcpy(raw + 1, user, ul);
 	raw[1 + ul] = '\0';
 	memcpy(raw + 2 + ul, pass, pl);
-	in.data = (unsigned char *)raw;
-	in.size = (unsigned int)(2 + ul + pl);
-	if (gnutls_base64_encode2(&in, &enc) == 0 && enc.size < outsz) {
-		memcpy(out, enc.data, enc.size);
-		out[enc.size] = '\0';
-		rc = 0;
-	}
+	rc = xg_b64_encode(raw, 2 + ul + pl, out, outsz) > 0 ? 0 : -1;
 	explicit_bzero(raw, sizeof(raw));
-	if (enc.data) {
-		explicit_bzero(enc.data, enc.size);
-		gnutls_free(enc.data);
-	}
 	return rc;
 }
 

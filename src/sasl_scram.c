@@ -126,23 +126,6 @@ b64_into(const char *s, size_t n, uint8_t *out, size_t outsz)
 	return r;
 }
 
-/* Base64 of d into out, NUL ended; its length or 0 if out is short. */
-static size_t
-b64_out(const uint8_t *d, size_t n, char *out, size_t outsz)
-{
-	gnutls_datum_t in = { (unsigned char *)(uintptr_t)d, (unsigned)n };
-	gnutls_datum_t enc = { NULL, 0 };
-	size_t r = 0;
-
-	if (gnutls_base64_encode2(&in, &enc) == 0 && enc.size < outsz) {
-		memcpy(out, enc.data, enc.size);
-		out[enc.size] = '\0';
-		r = enc.size;
-	}
-	gnutls_free(enc.data);
-	return r;
-}
-
 /*
  * saslname (RFC 5802 5.1): "," and "=" come as "=2C" and "=3D", any other
  * "=" is an error.  Decoded into out (outsz with the NUL); -1 if bad.
@@ -316,7 +299,7 @@ scram_server_first(struct scram *sc, const struct scram_creds *cr,
 
 	if (cr->hash != sc->hash || sn == 0 || sn > XG_SCRAM_NONCE_MAX ||
 	    !printable(snonce, sn) ||
-	    b64_out(cr->salt, cr->salt_len, salt, sizeof(salt)) == 0)
+	    xg_b64_encode(cr->salt, cr->salt_len, salt, sizeof(salt)) == 0)
 		return -1;
 	memcpy(sc->nonce + sc->nonce_len, snonce, sn);
 	sc->nonce_len += sn;
@@ -409,7 +392,7 @@ scram_client_final(struct scram *sc, const struct scram_creds *cr,
 		goto done;
 	}
 	if (hmac(sc->hash, cr->server_key, hl, am, amlen, sig) == -1 ||
-	    b64_out(sig, hl, v, sizeof(v)) == 0 ||
+	    xg_b64_encode(sig, hl, v, sizeof(v)) == 0 ||
 	    (size_t)snprintf(out, outsz, "v=%s", v) >= outsz)
 		goto done;
 	r = SCRAM_OK;
@@ -477,9 +460,9 @@ scram_creds_format(const struct scram_creds *cr, char *out, size_t outsz)
 	size_t hl = scram_hash_len(cr->hash);
 	int n;
 
-	if (b64_out(cr->salt, cr->salt_len, salt, sizeof(salt)) == 0 ||
-	    b64_out(cr->stored_key, hl, st, sizeof(st)) == 0 ||
-	    b64_out(cr->server_key, hl, sv, sizeof(sv)) == 0)
+	if (xg_b64_encode(cr->salt, cr->salt_len, salt, sizeof(salt)) == 0 ||
+	    xg_b64_encode(cr->stored_key, hl, st, sizeof(st)) == 0 ||
+	    xg_b64_encode(cr->server_key, hl, sv, sizeof(sv)) == 0)
 		return 0;
 	n = snprintf(out, outsz, "SCRAM-%s$%lu:%s$%s:%s",
 	    scram_hash_name(cr->hash), cr->iter, salt, st, sv);

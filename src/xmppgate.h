@@ -99,6 +99,9 @@ int xg_sasl_failure_from_name(const char *, size_t, enum xg_sasl_failure *);
 /* Strict base64 (RFC 6120 6.4.2, no white space) decoded by GnuTLS into
  * out, which the caller wipes and frees; -1 if bad. */
 int xg_b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out);
+/* Base64 of n bytes into out, NUL ended (GnuTLS's, the copy wiped): its
+ * length, or 0 when out is too small. */
+int xg_b64_encode(const void *d, size_t n, char *out, size_t outsz);
 /* A localpart as a helper may get it: no control, space or "&'/:<>@. */
 int xg_localpart_ok(const char *s, size_t n);
 /* A domain as it is compared (RFC 7622): lower case, no trailing dot, only
