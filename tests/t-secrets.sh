@@ -86,13 +86,14 @@ scan() {
 
 b64() { printf '\0alice\0%s' "$1" | base64 -w0; }
 
-# hold PASSWORD...: start the client in the background; waits until it
-# printed one line per password (and "relaying" after a success).
+# hold PASSWORD...: start the client ($HOLD_PY, default hold.py) in the
+# background; waits until it printed one line per password (and one more,
+# "relaying", after a success).
 hold() {
 	local want=$#
 	rm -f "$XG_TMP/hold.out" "$XG_TMP/hold.in"
 	mkfifo "$XG_TMP/hold.in"
-	setsid $XG_PY "$XG_TMP/hold.py" "$GPORT" "$XG_TMP/ca.pem" "$@" \
+	setsid $XG_PY "${HOLD_PY:-$XG_TMP/hold.py}" "$GPORT" "$XG_TMP/ca.pem" "$@" \
 		<"$XG_TMP/hold.in" >"$XG_TMP/hold.out" 2>&1 &
 	HOLD_PID=$!
 	XG_SIDS="$XG_SIDS $HOLD_PID"
@@ -176,18 +177,7 @@ sys.stdin.read()
 PYEOF
 new_gate memscram --auth "$XG_TMP/scram-helper" --auth-scram \
 	--backend "127.0.0.1:$PPORT" --auth-delay 0 --timeout 30
-rm -f "$XG_TMP/hold.out" "$XG_TMP/hold.in"
-mkfifo "$XG_TMP/hold.in"
-setsid $XG_PY "$XG_TMP/hold-scram.py" "$GPORT" "$XG_TMP/ca.pem" "$CLIENT_PASS" \
-	<"$XG_TMP/hold.in" >"$XG_TMP/hold.out" 2>&1 &
-HOLD_PID=$!
-XG_SIDS="$XG_SIDS $HOLD_PID"
-exec 9>"$XG_TMP/hold.in"
-for i in $(seq 1 $((300 * XG_TIME_FACTOR))); do
-	grep -q '^bound ' "$XG_TMP/hold.out" && break
-	kill -0 "$HOLD_PID" 2>/dev/null || break
-	sleep 0.1
-done
+HOLD_PY=$XG_TMP/hold-scram.py hold "$CLIENT_PASS"	# "ok", then "bound JID"
 sed 's/^/    client: /' "$XG_TMP/hold.out"
 grep -q '^bound alice@' "$XG_TMP/hold.out" || fail "no SCRAM session"
 # A control for the byte needles: found in a process that holds them.
