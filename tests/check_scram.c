@@ -77,7 +77,8 @@ client_final(enum scram_hash h, const char *pass, const char *gs2,
 	char cbb[512], wo[2048], am[4096], pb[64];
 
 	memcpy(bind, gs2, strlen(gs2));
-	memcpy(bind + strlen(gs2), cb, cblen);
+	if (cblen > 0)
+		memcpy(bind + strlen(gs2), cb, cblen);
 	b64(bind, strlen(gs2) + cblen, cbb, sizeof(cbb));
 	snprintf(wo, sizeof(wo), "c=%s,r=%s", cbb, nonce);
 	snprintf(am, sizeof(am), "%.*s,%.*s,%s", (int)sc.cfirst_len,
