@@ -483,6 +483,29 @@ def main():
         write("proxy", name, data)
     for name, data in scram_seeds().items():
         write("scram", name, data)
+    for name, data in route_seeds().items():
+        write("route", name, data)
+
+
+def route_seeds():
+    """Route maps as the man page shows them, and the ways they go wrong."""
+    good = (b"# domain      backend\n"
+            b"example.org   127.0.0.1:5222\n"
+            b"Example.NET.  [::1]:5223   # comment\n"
+            b"chat.example  unix:/run/prosody/c2s.sock\r\n"
+            b"*             127.0.0.1:15222\n")
+    return {
+        "man-page": b"example.org\x00" + good,
+        "default": b"other.example\x00" + good,
+        "no-nul": good,
+        "twice": b"a.example\x00a.example 127.0.0.1:1\nA.EXAMPLE. 127.0.0.1:2\n",
+        "two-defaults": b"x\x00* 127.0.0.1:1\n* 127.0.0.1:2\n",
+        "no-address": b"a.example\x00a.example\n",
+        "bad-port": b"a.example\x00a.example 127.0.0.1:65536\n",
+        "extra-field": b"a.example\x00a.example 127.0.0.1:1 more\n",
+        "control": b"a.example\x00a.example\x01 127.0.0.1:1\n",
+        "long-line": b"a.example\x00a.example" + b" " * 1200 + b"127.0.0.1:1\n",
+    }
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy fuzz_scram}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy fuzz_scram fuzz_route}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -70,6 +70,7 @@ sources() {
 	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $root/fuzz/stubs.c" ;;
 	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/names.c" ;;
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
+	fuzz_route) echo "$src/route.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -85,6 +86,7 @@ max_len() {
 	fuzz_helper_reply) echo 4200 ;;		# > XG_HELPER_REPLY_MAX
 	fuzz_proxy) echo 4200 ;;		# > XG_PROXY_HDR_MAX
 	fuzz_scram) echo 4200 ;;		# > 2 * XG_SCRAM_MSG_MAX
+	fuzz_route) echo 70000 ;;		# > XG_ROUTE_MAP_MAX
 	esac
 }
 corpus_of() {

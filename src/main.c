@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <gnutls/crypto.h>
+#include <gnutls/socket.h>
 #include "xmppgate.h"
 
 #define AUTH_DELAY_MAX_MS	30000	/* cap of the growing failure delay */
@@ -61,7 +62,14 @@ struct session {
 	char	bfeat[XG_FEATURES_MAX];	/* its features after the login */
 	size_t	bfeat_len;
 	pid_t	pump;			/* ... carried by this child, or 0 */
+	int	keep_raw;		/* route mode: keep what was read */
+	uint8_t	raw[XG_READ_BUF];	/* ... every byte, for the backend */
+	size_t	rawlen;
 };
+
+/* Route mode's map (route.c), read once at start. */
+static char	routemap[XG_ROUTE_MAP_MAX];
+static size_t	routemap_len;
 
 static void std_fds_open(void);
 static void usage(FILE *, int) __attribute__((noreturn));
@@ -70,6 +78,7 @@ static void usage_error(const char *, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
 static void parse_options(int, char **, struct options *);
 static void parse_mechanisms(const char *, struct options *);
+static void route_options(struct options *, const char *);
 static int finish(struct session *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static int stream_error(struct session *, enum xg_stream_error,
@@ -85,6 +94,8 @@ static int starttls(struct session *);
 static int sasl(struct session *, struct plain_creds *, struct auth_reply *,
     int *);
 static int handoff(struct session *, int);
+static int route_start(struct session *);
+static int route_stream(struct session *);
 static enum auth_verdict check(struct session *, const struct auth_request *,
     struct auth_reply *, char *, size_t);
 
@@ -126,6 +137,15 @@ main(int argc, char **argv)
 	s.deadline = c.start_ms + (int64_t)o.timeout * 1000;
 	s.fail_delay_ms = -1;
 	xg_debug("connection from %s:%s", c.remote_ip, c.remote_port);
+
+	/* Route mode: one plaintext header picks the backend, which does
+	 * STARTTLS and SASL itself; then splice(2) both ways. */
+	if (o.route != NULL) {
+		if (route_start(&s) == 0 &&	/* the map, privileges */
+		    proxy_accept(&s) == 0)	/* the load balancer's word */
+			route_stream(&s);	/* header, backend, splice */
+		return s.exitcode;
+	}
 
 	/* --cert/--key, --client-ca and --ticket-key are read before any
 	 * byte from the client (--cert-dir and --cert-helper: the domain's
@@ -212,6 +232,7 @@ usage(FILE *f, int code)
 "usage: xmppgate [options] (--cert FILE --key FILE --domain NAME |\n"
 "                --cert-dir DIR | --cert-helper PATH) --auth PATH\n"
 "                (--backend ADDR | -- PROG [ARG ...])\n"
+"       xmppgate --route FILE [options]\n"
 "       xmppgate --new-ticket-key FILE\n"
 "  -c, --cert FILE              certificate chain (PEM)\n"
 "  -k, --key FILE               private key (PEM)\n"
@@ -237,6 +258,9 @@ usage(FILE *f, int code)
 "      --new-ticket-key FILE    write a new ticket key to FILE and exit\n"
 "      --client-ca FILE         ask for client certificates (SASL EXTERNAL)\n"
 "      --tls-priority STRING    GnuTLS priority string\n"
+"      --route FILE             route mode: DOMAIN ADDR lines; the backend\n"
+"                               does STARTTLS and SASL itself\n"
+"      --no-splice              relay through user space, never splice(2)\n"
 "      --timeout SEC            pre-authentication time limit (60)\n"
 "      --header-timeout SEC     time limit for each stream header (10)\n"
 "      --handshake-timeout SEC  TLS handshake time limit (15)\n"
@@ -286,7 +310,8 @@ parse_options(int argc, char **argv, struct options *o)
 	enum { O_PRIO = 256, O_TIMEOUT, O_HDR, O_HS, O_AUTHT, O_BT, O_IDLE,
 	    O_MAX, O_DELAY, O_OCSP, O_CDIR, O_CHELPER, O_CTIMEOUT, O_BTLS,
 	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA,
-	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS };
+	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
+	    O_ROUTE, O_NOSPLICE };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -320,6 +345,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "trusted-proxy", required_argument, NULL, O_TRUSTED },
 		{ "auth-scram", no_argument, NULL, O_SCRAM },
 		{ "sasl-mechanisms", required_argument, NULL, O_MECHS },
+		{ "route", required_argument, NULL, O_ROUTE },
+		{ "no-splice", no_argument, NULL, O_NOSPLICE },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -461,6 +488,12 @@ parse_options(int argc, char **argv, struct options *o)
 				    "'%s'", optarg);
 			o->ntrusted++;
 			break;
+		case O_ROUTE:
+			if (optarg[0] != '/')
+				usage_error("--route wants an absolute path");
+			o->route = optarg;
+			break;
+		case O_NOSPLICE: o->no_splice = 1; break;
 		case 'l': o->use_syslog = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout, XG_EXIT_OK);
@@ -476,6 +509,10 @@ parse_options(int argc, char **argv, struct options *o)
 		if (strcmp(argv[optind - 1], "--") != 0)
 			usage_error("unexpected argument '%s'", argv[optind]);
 		o->exec_argv = argv + optind;
+	}
+	if (o->route != NULL) {
+		route_options(o, mechs);
+		return;
 	}
 	if ((o->cert != NULL) != (o->key != NULL))
 		usage_error("--cert and --key go together");
@@ -518,6 +555,36 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("--auth wants an absolute path");
 	if (o->has_backend == (o->exec_argv != NULL))
 		usage_error("give exactly one of --backend or -- PROG");
+}
+
+/*
+ * Route mode reads one plaintext stream header and nothing else: every
+ * option about TLS, SASL or the login belongs to the backend now, and is
+ * refused rather than silently ignored.
+ */
+static void
+route_options(struct options *o, const char *mechs)
+{
+	if (o->cert != NULL || o->key != NULL || o->cert_dir != NULL ||
+	    o->cert_helper != NULL || o->ocsp != NULL ||
+	    o->client_ca != NULL || o->ticket_key != NULL ||
+	    o->tls_priority != NULL || o->tls_mode != XG_TLS_BOTH)
+		usage_error("--route: the backend does TLS itself; drop the "
+		    "TLS options");
+	if (o->auth != NULL || o->auth_scram || mechs != NULL ||
+	    o->auth_protocol != XG_AP_NATIVE)
+		usage_error("--route: the backend authenticates; drop --auth "
+		    "and the SASL options");
+	if (o->has_backend || o->exec_argv != NULL ||
+	    o->backend_tls != XG_BTLS_NONE || o->backend_ca != NULL)
+		usage_error("--route: the map names the backends; drop "
+		    "--backend, --backend-tls and -- PROG");
+	if (o->ndomains > 0)
+		usage_error("--route: the map names the domains; drop "
+		    "--domain");
+	if (o->accept_proxy != (o->ntrusted > 0))
+		usage_error("--accept-proxy-protocol and --trusted-proxy go "
+		    "together");
 }
 
 /*
@@ -721,6 +788,16 @@ next_event(struct session *s, struct xp_event *ev)
 			    strerror(errno));
 		}
 		s->len += (size_t)n;
+		if (s->keep_raw) {
+			if ((size_t)n > sizeof(s->raw) - s->rawlen)
+				return stream_error(s, XG_SE_POLICY_VIOLATION,
+				    "stream header too long", XG_EXIT_REFUSED,
+				    "more than %zu bytes before the stream "
+				    "header ended", sizeof(s->raw));
+			memcpy(s->raw + s->rawlen, s->buf + s->len - (size_t)n,
+			    (size_t)n);
+			s->rawlen += (size_t)n;
+		}
 		/* A TLS handshake record where XML must start: a client
 		 * that wants Direct TLS (XEP-0368), and --starttls-only (or
 		 * a connection arrive() could not peek at). */
@@ -1248,6 +1325,17 @@ tls_pump(struct session *s, struct conn *bc)
  * *fd on success, 1 when the backend refused (*sf), -1 when the session
  * ended because the backend cannot be reached.
  */
+/* The backend's address as logs show it. */
+static void
+name_backend(struct conn *c, const struct netaddr *na)
+{
+	if (na->is_unix)
+		snprintf(c->backend, sizeof(c->backend), "unix:%s", na->host);
+	else
+		snprintf(c->backend, sizeof(c->backend), strchr(na->host,
+		    ':') ? "[%s]:%s" : "%s:%s", na->host, na->port);
+}
+
 static int
 login(struct session *s, const struct plain_creds *pc,
     const struct auth_reply *ar, int *fd, enum xg_sasl_failure *sf,
@@ -1268,13 +1356,7 @@ login(struct session *s, const struct plain_creds *pc,
 		    ar->backend);
 	} else {
 		na = s->o->backend;
-		if (na.is_unix)
-			snprintf(s->c->backend, sizeof(s->c->backend),
-			    "unix:%s", na.host);
-		else
-			snprintf(s->c->backend, sizeof(s->c->backend),
-			    strchr(na.host, ':') ? "[%s]:%s" : "%s:%s",
-			    na.host, na.port);
+		name_backend(s->c, &na);
 	}
 	bo.tls = s->o->backend_tls;
 	bo.ca = s->o->backend_ca;
@@ -1810,6 +1892,36 @@ send_success(struct session *s)
 	return 0;
 }
 
+/*
+ * Did GnuTLS move the client's record layer into the kernel (it does so
+ * after the handshake when its configuration says ktls = true and the
+ * kernel can)?  Then the relay splices.  Otherwise one line says why not,
+ * and the relay stays in user space.
+ */
+static int
+ktls_ready(const struct conn *c)
+{
+	char why[XG_REASON_MAX];
+	int mode = 0;
+
+#if GNUTLS_VERSION_NUMBER >= 0x030703
+	mode = (int)gnutls_transport_is_ktls_enabled(c->tls);
+	if (mode == GNUTLS_KTLS_DUPLEX) {
+		xg_log(LOG_INFO, "kernel TLS: in use, splice(2) relay");
+		return 1;
+	}
+#endif
+	if (!ktls_kernel_has(why, sizeof(why)))
+		xg_log(LOG_INFO, "kernel TLS: not in use (%s); relaying in "
+		    "user space", why);
+	else
+		xg_log(LOG_INFO, "kernel TLS: not in use (GnuTLS %s it%s); "
+		    "relaying in user space", mode ? "enabled one way of" :
+		    "did not enable", mode ? "" : ": ktls in its config file, "
+		    "or this cipher");
+	return 0;
+}
+
 static int
 relay(struct session *s, int fd)
 {
@@ -1823,8 +1935,24 @@ relay(struct session *s, int fd)
 	/* It sends close_notify when the session ends properly; after an
 	 * error the client must see the cut.  Either way the session was
 	 * the user's: exit 0, the reason says how it ended. */
-	(void)relay_run(s->c, fd, s->buf, s->len, s->o->idle_timeout, why,
-	    sizeof(why));
+	if (ktls_ready(s->c)) {
+		struct splice_relay sr;
+
+		memset(&sr, 0, sizeof(sr));
+		sr.crfd = s->c->rfd;
+		sr.cwfd = s->c->wfd;
+		sr.bfd = fd;
+		sr.pend = s->buf;
+		sr.npend = s->len;
+		sr.idle_timeout_s = s->o->idle_timeout;
+		sr.no_splice = s->o->no_splice;
+		sr.ktls = s->c->tls;
+		(void)splice_relay(&sr, why, sizeof(why));
+		s->c->rx += sr.rx;
+		s->c->tx += sr.tx;
+	} else
+		(void)relay_run(s->c, fd, s->buf, s->len, s->o->idle_timeout,
+		    why, sizeof(why));
 	explicit_bzero(s->buf, sizeof(s->buf));
 	close(fd);
 	return finish(s, XG_EXIT_OK, "%s", why);
@@ -1887,4 +2015,103 @@ handoff(struct session *s, int bfd)
 	relay(s, fd);
 	reap(pid);
 	return -1;
+}
+
+/* Route mode, before any byte from the client: the map, then the
+ * privileges go. */
+static int
+route_start(struct session *s)
+{
+	char err[XG_REASON_MAX];
+	ssize_t n;
+
+	if ((n = route_load(s->o->route, routemap, sizeof(routemap), err,
+	    sizeof(err))) == -1 || priv_drop(s->o->user, err,
+	    sizeof(err)) == -1)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+	routemap_len = (size_t)n;
+	return 0;
+}
+
+/*
+ * Route mode: the client's plaintext stream header, parsed as strictly as
+ * ever, names the domain; the map names its backend.  Every byte read so
+ * far goes to the backend as it came (after a PROXY header, if asked
+ * for), and splice(2) carries the rest: the backend answers the header,
+ * offers STARTTLS and does the rest itself.
+ */
+static int
+route_stream(struct session *s)
+{
+	struct splice_relay sr;
+	struct xp_event ev;
+	struct netaddr na;
+	struct conn bc;
+	char dom[XG_DOMAIN_MAX + 1], why[XG_REASON_MAX];
+	uint8_t ph[XG_PROXY_OUT_MAX];
+	const char *bad;
+	size_t line, phlen = 0;
+	int64_t dl;
+	int r;
+
+	s->header_deadline = s->c->start_ms +
+	    (int64_t)s->o->header_timeout * 1000;
+	s->want_header = s->keep_raw = 1;
+	r = next_event(s, &ev);
+	s->want_header = 0;
+	if (r == -1)
+		return -1;
+	if (ev.type != XP_EV_HEADER)
+		return stream_error(s, XG_SE_NOT_WELL_FORMED, "expected a "
+		    "stream header", XG_EXIT_REFUSED, "no stream header");
+	xg_debug("client: stream header to=%s", ev.has_to ? ev.to : "-");
+	if (!ev.has_to)
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "no 'to' attribute",
+		    XG_EXIT_REFUSED, "stream header without 'to'");
+	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == -1 ||
+	    (r = route_lookup(routemap, routemap_len, dom, &na, &line,
+	    &bad)) == ROUTE_NONE)
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
+		    "not served here", XG_EXIT_REFUSED, "unknown domain");
+	if (r == ROUTE_BAD)	/* checked at start: cannot happen */
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "server configuration error", XG_EXIT_TEMP,
+		    "--route line %zu: %s", line, bad);
+	snprintf(s->c->domain, sizeof(s->c->domain), "%s", dom);
+	name_backend(s->c, &na);
+	if (s->o->proxy_protocol && (phlen = proxy_build(s->o->proxy_protocol,
+	    s->c->remote_ip, s->c->remote_port, s->c->local_ip,
+	    s->c->local_port, ph, sizeof(ph))) == 0)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "PROXY header does not fit");
+	dl = now_ms() + (int64_t)s->o->backend_timeout * 1000;
+	memset(&bc, 0, sizeof(bc));
+	if ((bc.rfd = bc.wfd = netaddr_connect(&na, dl, why,
+	    sizeof(why))) == -1)
+		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+		    "the server is not reachable", XG_EXIT_TEMP,
+		    "backend %s: %s", s->c->backend, why);
+	if (phlen > 0 && conn_write(&bc, ph, phlen, dl) == -1) {
+		close(bc.rfd);
+		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+		    "the server is not reachable", XG_EXIT_TEMP,
+		    "backend %s: write: %s", s->c->backend, strerror(errno));
+	}
+	xg_log(LOG_INFO, "routing %s to %s", dom, s->c->backend);
+
+	memset(&sr, 0, sizeof(sr));
+	sr.crfd = s->c->rfd;
+	sr.cwfd = s->c->wfd;
+	sr.bfd = bc.rfd;
+	sr.pend = s->raw;
+	sr.npend = s->rawlen;
+	sr.idle_timeout_s = s->o->idle_timeout;
+	sr.no_splice = s->o->no_splice;
+	(void)splice_relay(&sr, why, sizeof(why));
+	close(bc.rfd);
+	s->c->rx = sr.rx;
+	s->c->tx = sr.tx;
+	return finish(s, XG_EXIT_OK, "%s (%s)", why, sr.spliced ? "splice" :
+	    "user-space copy");
 }

@@ -385,6 +385,8 @@ struct options {
 	int	auth_scram;		/* the helper serves SCRAM credentials */
 	const char *mechs[XG_MECHS_MAX];	/* --sasl-mechanisms, in order */
 	size_t	nmechs;
+	const char *route;		/* route mode: the map file */
+	int	no_splice;		/* never splice(2) */
 };
 
 /* names.c: 1 to maxdigits decimal digits and nothing else. */
@@ -625,5 +627,38 @@ int exec_start(char **argv, const struct conn *, pid_t *pid,
  * error (no close_notify is sent then). */
 int relay_run(struct conn *, int bfd, const uint8_t *pend_b, size_t npend_b,
     int idle_timeout_s, char *why, size_t whysz);
+
+/* ---- splice.c: the plaintext relay (route mode, kernel TLS) ---- */
+struct splice_relay {
+	int	crfd, cwfd, bfd;	/* the client, the backend */
+	const uint8_t *pend;		/* client bytes for the backend first */
+	size_t	npend;
+	int	idle_timeout_s;		/* 0 = none */
+	int	no_splice;		/* copy through user space */
+	gnutls_session_t ktls;		/* the client socket is kernel TLS */
+	uint64_t rx, tx;		/* out: bytes from / to the client */
+	int	spliced;		/* out: splice carried both ways */
+};
+/* Copy both ways until both are closed, with splice(2) where both fds
+ * are sockets or pipes; 0 on a clean end (why: who closed first, or the
+ * idle timeout), -1 with why set. */
+int splice_relay(struct splice_relay *, char *why, size_t whysz);
+/* Whether this kernel has kernel TLS (the "tls" TCP ULP): 1 yes, 0 no
+ * (why says what the kernel said). */
+int ktls_kernel_has(char *why, size_t whysz);
+
+/* ---- route.c: route mode's map, domain -> backend (lookup is pure) ---- */
+#define XG_ROUTE_MAP_MAX	(64 * 1024)	/* the whole map file */
+#define XG_ROUTE_LINE_MAX	1200	/* one line of it */
+#define XG_ROUTE_ENTRIES_MAX	1024	/* domains in it */
+enum { ROUTE_FOUND = 0, ROUTE_NONE = 1, ROUTE_BAD = -1 };
+/* Look domain (normalized) up in map[0..len): ROUTE_FOUND with *out,
+ * ROUTE_NONE, or ROUTE_BAD with *line and *why for the first bad line.
+ * With domain NULL it only checks the whole map (ROUTE_NONE if good). */
+int route_lookup(const char *map, size_t len, const char *domain,
+    struct netaddr *out, size_t *line, const char **why);
+/* Read and check the map file into buf; its length, or -1 with err. */
+ssize_t route_load(const char *path, char *buf, size_t bufsz, char *err,
+    size_t errsz);
 
 #endif
