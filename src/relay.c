@@ -34,15 +34,8 @@
 #include <gnutls/gnutls.h>
 #include "xmppgate.h"
 
-struct waits {
-	struct pollfd pfd[3];
-	nfds_t	n;
-};
-
-static void	want(struct waits *, int, short);
 static void	want_tls(struct waits *, const struct conn *);
 static int	tls_err(char *, size_t, const char *, ssize_t);
-static ssize_t	sock_write(int, const void *, size_t);
 static ssize_t	queue_push(gnutls_transport_ptr_t, const void *, size_t);
 static ssize_t	direct_push(gnutls_transport_ptr_t, const void *, size_t);
 static int	queue_flush(int);
@@ -101,8 +94,8 @@ queue_flush(int fd)
 	return -1;
 }
 
-static void
-want(struct waits *w, int fd, short ev)
+void
+poll_want(struct waits *w, int fd, short ev)
 {
 	nfds_t i;
 
@@ -122,9 +115,9 @@ static void
 want_tls(struct waits *w, const struct conn *c)
 {
 	if (gnutls_record_get_direction(c->tls) == 1)
-		want(w, c->wfd, POLLOUT);
+		poll_want(w, c->wfd, POLLOUT);
 	else
-		want(w, c->rfd, POLLIN);
+		poll_want(w, c->rfd, POLLIN);
 }
 
 static int
@@ -140,7 +133,7 @@ tls_err(char *why, size_t whysz, const char *what, ssize_t r)
 
 /* Both ends are normally sockets; MSG_NOSIGNAL guards against EPIPE
  * killing us even if SIGPIPE were not ignored. */
-static ssize_t
+ssize_t
 sock_write(int fd, const void *p, size_t n)
 {
 	ssize_t r;
@@ -232,7 +225,7 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 				moved = 1;
 			} else if (r == -1 && (errno == EAGAIN ||
 			    errno == EWOULDBLOCK))
-				want(&w, bfd, POLLOUT);
+				poll_want(&w, bfd, POLLOUT);
 			else if (r == -1 && errno == EINTR)
 				progress = 1;
 			else {
@@ -266,7 +259,7 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 				if (first == NULL)
 					first = "backend";
 			} else if (errno == EAGAIN || errno == EWOULDBLOCK)
-				want(&w, bfd, POLLIN);
+				poll_want(&w, bfd, POLLIN);
 			else if (errno == EINTR)
 				progress = 1;
 			else {
@@ -312,7 +305,7 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 			if (r > 0)
 				moved = 1;
 			else if (r == 0)
-				want(&w, c->wfd, POLLOUT);
+				poll_want(&w, c->wfd, POLLOUT);
 			else if (c_bye && !c_reading &&
 			    tq_written >= data_end) {
 				/* A client that has already gone misses

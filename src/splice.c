@@ -58,41 +58,7 @@ struct dir {
 	uint64_t count;			/* bytes delivered */
 };
 
-struct waits {
-	struct pollfd pfd[4];
-	nfds_t	n;
-};
-
 static uint8_t	c2b[XG_RELAY_BUF], b2c[XG_RELAY_BUF];	/* copying only */
-
-static void
-want(struct waits *w, int fd, short ev)
-{
-	nfds_t i;
-
-	for (i = 0; i < w->n; i++)
-		if (w->pfd[i].fd == fd) {
-			w->pfd[i].events |= ev;
-			return;
-		}
-	w->pfd[w->n].fd = fd;
-	w->pfd[w->n].events = ev;
-	w->pfd[w->n].revents = 0;
-	w->n++;
-}
-
-/* MSG_NOSIGNAL: a gone peer is an error, not a death; a pipe is no
- * socket. */
-static ssize_t
-out_write(int fd, const void *p, size_t n)
-{
-	ssize_t r;
-
-	r = send(fd, p, n, MSG_NOSIGNAL);
-	if (r == -1 && errno == ENOTSOCK)
-		r = write(fd, p, n);
-	return r;
-}
 
 static int
 again(void)
@@ -163,7 +129,7 @@ ktls_control(struct dir *d, char *why, size_t whysz)
 		int polls = 0;
 
 		while (off < (size_t)r) {
-			ssize_t n = out_write(d->to, tmp + off,
+			ssize_t n = sock_write(d->to, tmp + off,
 			    (size_t)r - off);
 			if (n > 0) {
 				off += (size_t)n;
@@ -206,15 +172,15 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 
 	/* Out: what was read before the relay, then the pipe or buffer. */
 	if ((d->npend > 0 || d->held > 0) && d->out_wait)
-		want(w, d->to, POLLOUT);
+		poll_want(w, d->to, POLLOUT);
 	else if (d->npend > 0 || d->held > 0) {
 		if (d->npend > 0)
-			r = out_write(d->to, d->pend, d->npend);
+			r = sock_write(d->to, d->pend, d->npend);
 		else if (d->p[0] >= 0)
 			r = splice(d->p[0], NULL, d->to, NULL, d->held,
 			    SPLICE_FLAGS);
 		else
-			r = out_write(d->to, d->buf + d->off, d->held);
+			r = sock_write(d->to, d->buf + d->off, d->held);
 		if (r > 0) {
 			if (d->npend > 0) {
 				d->pend += r;
@@ -226,7 +192,7 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 			d->count += (uint64_t)r;
 			moved = 1;
 		} else if (r == -1 && again()) {
-			want(w, d->to, POLLOUT);
+			poll_want(w, d->to, POLLOUT);
 			d->out_wait = 1;
 		} else if (r == -1 && errno == EINTR)
 			moved = 1;	/* again, at once */
@@ -240,7 +206,7 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 	/* In: while there is room.  A copying direction refills its
 	 * buffer only once it is empty, as cat(1) does. */
 	if (d->reading && d->in_wait)
-		want(w, d->from, POLLIN);
+		poll_want(w, d->from, POLLIN);
 	else if (d->reading && d->npend == 0 && (d->p[0] >= 0 ? d->held <
 	    d->cap : d->held == 0)) {
 		if (d->p[0] >= 0)
@@ -256,7 +222,7 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 			moved = 1;
 		} else if (again()) {
 			if (d->held == 0) {
-				want(w, d->from, POLLIN);
+				poll_want(w, d->from, POLLIN);
 				d->in_wait = 1;
 			}
 			/* else: a full pipe; the out step waits */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <poll.h>
 #include <gnutls/gnutls.h>
 
 /* Exit statuses (xmppgate(8) EXIT STATUS). */
@@ -620,6 +621,15 @@ int exec_start(char **argv, const struct conn *, pid_t *pid,
     char *why, size_t whysz);
 
 /* ---- relay.c ---- */
+/* A poll set built step by step, one entry per fd (relay.c, splice.c). */
+struct waits {
+	struct pollfd pfd[3];
+	nfds_t	n;
+};
+void poll_want(struct waits *, int fd, short events);
+/* send(2) with MSG_NOSIGNAL (a gone peer is an error, not a death);
+ * write(2) when fd is no socket. */
+ssize_t sock_write(int fd, const void *, size_t);
 /* Copy both ways between the client (TLS) and fd bfd until both sides
  * are closed.  pend_b are client bytes already read, sent to the backend
  * first.  Returns 0 on a clean end (why: who closed first, or the idle

@@ -46,6 +46,9 @@ mkdir -p "$STRACE_DIR"
 # LISTEN_PID is set again for strace's child (see t-route.sh).
 cat >"$XG_TMP/traced-gate" <<EOT
 #!/bin/sh
+# LeakSanitizer cannot run under ptrace: off for the traced process.
+ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0"
+export ASAN_OPTIONS
 exec strace -y -o "$STRACE_DIR/\$\$" -e trace=setsockopt,splice \\
 	sh -c 'LISTEN_PID=\$\$ exec "\$0" "\$@"' "$xg_real_bin" "\$@"
 EOT

@@ -39,6 +39,9 @@ mkdir -p "$STRACE_DIR"
 # child's: sh -c execs xmppgate in its own process.
 cat >"$XG_TMP/traced-gate" <<EOF
 #!/bin/sh
+# LeakSanitizer cannot run under ptrace: off for the traced process.
+ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0"
+export ASAN_OPTIONS
 exec strace -c -o "$STRACE_DIR/\$\$" \\
 	-e trace=splice,read,recvfrom,recvmsg,write,sendto,sendmsg \\
 	sh -c 'LISTEN_PID=\$\$ exec "\$0" "\$@"' "$xg_real_bin" "\$@"
