@@ -196,6 +196,7 @@ install(struct tlsctx *ctx, const gnutls_datum_t *chain,
     size_t errsz)
 {
 	gnutls_x509_crt_t crt;
+	char kerr[XG_REASON_MAX];
 	int r, match;
 
 	if (gnutls_x509_crt_init(&crt) < 0) {
@@ -224,6 +225,12 @@ install(struct tlsctx *ctx, const gnutls_datum_t *chain,
 	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
 		snprintf(err, errsz, "certificate %s and its key: %s", what,
 		    gnutls_strerror(r));
+		return CERTS_ERROR;
+	}
+	if (tls_key_matches(ctx->cred, (unsigned)r, kerr, sizeof(kerr)) ==
+	    -1) {
+		snprintf(err, errsz, "certificate %s and its key: %s", what,
+		    kerr);
 		return CERTS_ERROR;
 	}
 	if (ocsp != NULL && ocsp->data != NULL)

@@ -1932,6 +1932,10 @@ relay(struct session *s, int fd)
 	/* The credentials are gone; the relay's records are the user's
 	 * traffic, and filling each freed one would only cost time. */
 	mallopt(M_PERTURB, 0);
+	/* What the login freed (parser, GnuTLS's handshake state, the
+	 * helper's answer) goes back to the kernel: a long-lived idle
+	 * session keeps only what the relay uses. */
+	(void)malloc_trim(0);
 	/* It sends close_notify when the session ends properly; after an
 	 * error the client must see the cut.  Either way the session was
 	 * the user's: exit 0, the reason says how it ended. */

@@ -479,6 +479,9 @@ struct tlsctx {
 /* Before the first client byte (and before privileges are dropped): the
  * priorities, --cert/--key, --client-ca and --ticket-key. */
 int tls_load(struct tlsctx *, const struct options *, char *err, size_t errsz);
+/* The key at idx belongs to its certificate (key IDs): 0, or -1 with err. */
+int tls_key_matches(gnutls_certificate_credentials_t, unsigned idx,
+    char *err, size_t errsz);
 /* Handshake on the client connection; fills c->tls and the details.  With
  * direct, the certificate is chosen by SNI (certs_select) and ALPN
  * xmpp-client is required when the client offers ALPN. */

@@ -27,6 +27,9 @@ make_leaf "$CA" "$LIVE/wild.test" wild.test 'dns_name = "wild.test"' \
 	'dns_name = "*.wild.test"' tls_www_server
 # A directory whose certificate is for another name: a broken setup.
 make_leaf "$CA" "$LIVE/wrong.test" b.test 'dns_name = "b.test"' tls_www_server
+# And one whose key is another certificate's (a.test's).
+make_leaf "$CA" "$LIVE/badkey.test" badkey.test 'dns_name = "badkey.test"' tls_www_server
+cp "$LIVE/a.test/privkey.pem" "$LIVE/badkey.test/privkey.pem"
 write_helper "$XG_TMP/helper" 'cat >/dev/null; exit 1'
 
 # probe DOMAIN: open a stream to DOMAIN; prints "features" when STARTTLS
@@ -125,6 +128,23 @@ wait_log 'summary .*reason="internal-server-error: certificate .*wrong.test does
 	{ show_log "$XG_GATE_LOG"; fail "no summary naming the mismatch"; }
 wait_log 'Child [0-9]* died with code 111' || fail "exit status was not 111"
 pass "the mismatch is logged, the client learns only that the server is broken"
+
+check "a key that is not the certificate's (--cert-dir, then --cert): <internal-server-error/>, exit 111"
+r=$(probe badkey.test)
+[ "$r" = internal-server-error ] || fail "badkey.test: expected internal-server-error, got $r"
+wait_log 'summary .*reason="internal-server-error: certificate .*badkey.test.* and its key: the key does not belong to the certificate"' ||
+	{ show_log "$XG_GATE_LOG"; fail "no summary naming the key"; }
+kill_bg "$GATE_PID"
+new_gate_plain badkey --cert "$LIVE/a.test/fullchain.pem" \
+	--key "$LIVE/b.test/privkey.pem" --domain a.test
+r=$(probe a.test)
+[ "$r" = internal-server-error ] || fail "--cert: expected internal-server-error, got $r"
+wait_log 'summary .*reason="internal-server-error: the key does not belong to the certificate (.*a.test/fullchain.pem, .*b.test/privkey.pem)"' ||
+	{ show_log "$XG_GATE_LOG"; fail "no summary naming the key"; }
+wait_log 'Child [0-9]* died with code 111' || fail "exit status was not 111"
+kill_bg "$GATE_PID"
+gate_dir dir2
+pass "refused before any TLS, with the files named"
 
 check "a renewed certificate is used by the next connection, with no restart"
 ossl a.test -showcerts
