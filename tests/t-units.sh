@@ -1,6 +1,8 @@
 #!/bin/bash
 # The systemd units pass `systemd-analyze verify` and the manual pages pass
-# `mandoc -Tlint -W warning` without a single message.
+# `mandoc -Tlint -W warning` without a single message.  The benchmark's C
+# programs (bench/) compile without a warning, so that `bash bench/run.sh`
+# does not rot between runs.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 require_xmppgate
@@ -103,3 +105,12 @@ awk '
 	END { exit bad }
 ' "$T" || fail "directives without a comment (above)"
 pass "all explained"
+check "bench/*.c compile with -Wall -Wextra -Werror"
+for f in xgload xgauth xgfloor; do
+	cc -O2 -Wall -Wextra -Werror -DXG_USER='"u"' -DXG_PASS='"p"' \
+		-o "$XG_TMP/$f" "$top_srcdir/bench/$f.c" \
+		$(pkg-config --cflags --libs gnutls) -lpthread ||
+		fail "bench/$f.c does not compile cleanly"
+done
+pass "xgload, xgauth and xgfloor built"
+

@@ -1,0 +1,614 @@
+#!/bin/bash
+# bench/run.sh [--quick] [--details DIR]: xmppgate against its peers on this
+# machine, every figure measured in this run (bench/README.md says what
+# each row measures and how).  Prints one markdown table on standard
+# output; progress goes to standard error.  --details DIR keeps the raw
+# output (per-row logs, callgrind files and annotations, smaps
+# breakdowns, versions).  --quick: short runs, for trying the script.
+#
+# Needs root (Prosody runs as in tests/lib.sh, xmppgate drops to nobody),
+# prosody, stunnel4, valgrind, systemd-socket-activate, certtool, cc and
+# GnuTLS's development files.  Only 127.0.0.1 and ports 47000-47999.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bench=$top/bench
+bin=${XMPPGATE:-$top/xmppgate}
+quick=0
+details=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--details) details=$2; shift ;;
+	*) echo "usage: bench/run.sh [--quick] [--details DIR]" >&2; exit 100 ;;
+	esac
+	shift
+done
+
+if [ "$quick" = 1 ]; then
+	LOGIN_SECS=2 CPU_LOGINS=40 CG_LOGINS=2 HOLD=40 TTFB_RUNS=60
+	BULK_BYTES=$((64 << 20)) BULK_REPS=1
+else
+	LOGIN_SECS=${XG_BENCH_LOGIN_SECS:-8} CPU_LOGINS=300 CG_LOGINS=5 HOLD=200
+	TTFB_RUNS=400 BULK_BYTES=$((512 << 20)) BULK_REPS=5
+fi
+DOMAIN=bench.test
+USER_=bench
+PASS=bench-Pass-6
+# One TLS 1.3 suite everywhere: TLS_AES_128_GCM_SHA256.
+PRIO='NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:-MAC-ALL:+AEAD'
+SUITE=TLS_AES_128_GCM_SHA256
+
+say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+fail() { say "FAILED: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "run as root (Prosody and the per-connection users)"
+[ -x "$bin" ] || fail "build xmppgate first: cd $top && make -j2"
+for p in prosody prosodyctl stunnel valgrind callgrind_annotate \
+	systemd-socket-activate certtool cc pkg-config; do
+	command -v "$p" >/dev/null || fail "$p not found (stunnel: apt-get install stunnel4)"
+done
+
+tmp=$(mktemp -d /tmp/xg-bench.XXXXXX)
+chmod 755 "$tmp"
+out=$tmp/details
+mkdir -p "$out"
+SIDS=()
+cleanup() {
+	local rc=$? s i
+	trap - EXIT INT TERM
+	set +e
+	# Every program this script started leads its own session (setsid);
+	# end those sessions, which holds their children (xmppgate, its
+	# helpers, stunnel's and Prosody's) too.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		local left=0
+		for s in "${SIDS[@]}"; do
+			pgrep -s "$s" >/dev/null 2>&1 || continue
+			left=1
+			if [ "$i" -lt 5 ]; then pkill -TERM -s "$s"; else pkill -KILL -s "$s"; fi
+		done
+		[ "$left" = 1 ] || break
+		sleep 0.3
+	done
+	wait 2>/dev/null
+	if [ -n "$details" ]; then
+		mkdir -p "$details"
+		cp -r "$out"/. "$details"/
+		say "details in $details"
+	fi
+	[ "$rc" = 0 ] || { say "logs:"; tail -n 5 "$tmp"/*.log >&2 2>/dev/null; }
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start LOG CMD ARGS...: CMD in its own session; sets BG (its pid = sid).
+start() {
+	local log=$1
+	shift
+	setsid "$@" </dev/null >>"$log" 2>&1 &
+	BG=$!
+	SIDS+=("$BG")
+}
+# stop SID: end one session we started, at most 5 s.
+stop() {
+	local i
+	pkill -TERM -s "$1" 2>/dev/null || :
+	for i in $(seq 1 50); do
+		pgrep -s "$1" >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	pkill -KILL -s "$1" 2>/dev/null || :
+}
+
+# Ports: free ones in 47000-47999, none handed out twice in this run.
+USED=" "
+pick_port() {
+	local i p
+	for i in $(seq 1 300); do
+		p=$((47000 + RANDOM % 1000))
+		case $USED in *" $p "*) continue ;; esac
+		/usr/bin/python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' \
+			"$p" 2>/dev/null || continue
+		USED="$USED$p "
+		printf -v "$1" '%s' "$p"
+		return 0
+	done
+	fail "no free port in 47000-47999"
+}
+listening() {
+	/usr/bin/python3 - "$1" <<'EOF'
+import sys
+port = int(sys.argv[1])
+for l in open("/proc/net/tcp").read().splitlines()[1:]:
+    p = l.split()
+    if int(p[1].rsplit(":", 1)[1], 16) == port and p[3] == "0A":
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
+wait_port() {
+	local i
+	for i in $(seq 1 100); do
+		listening "$1" && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on port $1 after 10 s"
+}
+# kv KEY LINE: the value of KEY=VALUE in LINE.
+kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# no_children PID [SECONDS]: wait until PID has no child processes.
+no_children() {
+	local i
+	for i in $(seq 1 $((${2:-10} * 10))); do
+		pgrep -P "$1" >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	say "warning: pid $1 still has children after ${2:-10} s"
+}
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+
+# ---- build ----
+say "building the load generator and helpers"
+GNUTLS_FLAGS=$(pkg-config --cflags --libs gnutls)
+# shellcheck disable=SC2086
+cc -O2 -Wall -o "$tmp/xgload" "$bench/xgload.c" $GNUTLS_FLAGS -lpthread
+cc -O2 -Wall -o "$tmp/xgauth" -DXG_USER="\"$USER_\"" -DXG_PASS="\"$PASS\"" "$bench/xgauth.c"
+cc -O2 -Wall -o "$tmp/xgfloor" "$bench/xgfloor.c"
+# shellcheck disable=SC2086
+cc -O2 -Wall -DWITH_GNUTLS -o "$tmp/xgfloor-gnutls" "$bench/xgfloor.c" $GNUTLS_FLAGS
+L=$tmp/xgload
+
+# ---- versions ----
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "uname: $(uname -a)"
+	echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores"
+	echo "xmppgate: $("$bin" --version 2>&1 | head -n 1) ($(cd "$top" && git describe --always --dirty 2>/dev/null || echo '?'))"
+	echo "prosody: $(dpkg-query -W -f '${Version}' prosody 2>/dev/null)"
+	echo "stunnel: $(stunnel -version 2>&1 | sed -n 's/^\(stunnel [0-9.]*\).*/\1/p' | head -n 1), $(stunnel -version 2>&1 | grep -m1 'Compiled with')"
+	echo "gnutls: $(pkg-config --modversion gnutls)"
+	echo "valgrind: $(valgrind --version)"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$out/machine.txt"
+cat "$out/machine.txt" >&2
+
+# ---- certificates, Prosody ----
+. "$top/tests/certs.sh"
+make_certs "$tmp/certs" "$DOMAIN"
+CA=$tmp/certs/ca.pem
+pick_port PPORT
+pro=$tmp/prosody
+mkdir -p "$pro/data"
+cat >"$pro/prosody.cfg.lua" <<EOF
+-- bench/run.sh (as tests/lib.sh, logging warnings only)
+run_as_root = true
+daemonize = false
+data_path = "$pro/data"
+pidfile = "$pro/prosody.pid"
+log = { warn = "$pro/prosody.log" }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $PPORT }
+c2s_interfaces = { "127.0.0.1" }
+s2s_ports = { }
+s2s_interfaces = { }
+modules_enabled = { "roster", "saslauth", "tls", "disco", "ping" }
+modules_disabled = { "s2s", "dialback", "register", "posix", "offline", "admin_shell" }
+allow_registration = false
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+-- Prosody's best setting for this test: without it, its replies wait for
+-- the client's delayed ACK (Nagle), 40 ms a step on loopback.
+network_settings = { nagle = false }
+certificates = "$tmp/certs"
+ssl = { certificate = "$tmp/certs/chain.pem", key = "$tmp/certs/key.pem" }
+VirtualHost "$DOMAIN"
+    ssl = { certificate = "$tmp/certs/chain.pem", key = "$tmp/certs/key.pem" }
+EOF
+prosodyctl --config "$pro/prosody.cfg.lua" register "$USER_" "$DOMAIN" "$PASS" \
+	>"$tmp/prosodyctl.log" 2>&1 || fail "prosodyctl register"
+start "$tmp/prosody.log" prosody -F --config "$pro/prosody.cfg.lua"
+PRO_SID=$BG
+wait_port "$PPORT"
+PRO_PID=$(pgrep -s "$PRO_SID" | head -n 1)
+
+XG=("$bin" --cert "$tmp/certs/chain.pem" --key "$tmp/certs/key.pem" --domain "$DOMAIN"
+	--auth "$tmp/xgauth" --user nobody)
+LOGIN=("$L" login -d "$DOMAIN" -u "$USER_" -w "$PASS" -C "$CA" -x "$PRIO" -B)
+HOLDC=("$L" hold -d "$DOMAIN" -u "$USER_" -w "$PASS" -C "$CA" -x "$PRIO" -B)
+
+# ---- 1. logins ----
+pick_port GPORT
+start "$tmp/gate-login.log" systemd-socket-activate -l "127.0.0.1:$GPORT" --accept \
+	"${XG[@]}" --backend "127.0.0.1:$PPORT"
+GATE_SID=$BG
+wait_port "$GPORT"
+for port in "$GPORT" "$PPORT"; do	# warm-up, not counted
+	"${LOGIN[@]}" -p "$port" -c 1 -n 20 -t 20 >>"$out/login.txt" 2>&1 ||
+		fail "warm-up logins to port $port failed (see $tmp/gate-login.log)"
+done
+declare -A LG
+for c in 1 16 64; do
+	procs=$((c < 4 ? c : 4))
+	for who in xg pro; do
+		port=$GPORT
+		[ "$who" = pro ] && port=$PPORT
+		say "logins, $who, concurrency $c, ${LOGIN_SECS}s"
+		line=$("${LOGIN[@]}" -p "$port" -m starttls -c "$c" -P "$procs" -t "$LOGIN_SECS" 2>>"$out/login.txt") ||
+			fail "login run $who c=$c: $line"
+		echo "$who c=$c $line" >>"$out/login.txt"
+		LG[$who,$c]=$line
+		[ "$(kv errors "$line")" = 0 ] || say "warning: $who c=$c: $(kv errors "$line") failed logins"
+		no_children "$GATE_SID" 20
+	done
+done
+# The plaintext half of the xmppgate path: the same login straight to
+# Prosody without TLS (what xmppgate itself does towards the backend).
+say "logins, Prosody plaintext (the backend half of the xmppgate path)"
+PLAIN_LINE=$("$L" login -d "$DOMAIN" -u "$USER_" -w "$PASS" -B -m plain -p "$PPORT" \
+	-c 1 -t "$LOGIN_SECS" 2>>"$out/login.txt") || fail "plaintext logins"
+echo "pro-plain c=1 $PLAIN_LINE" >>"$out/login.txt"
+
+# ---- 3. memory: idle logged-in connections ----
+pick_port SIPORT
+cat >"$tmp/stunnel-inetd.conf" <<EOF
+; inetd mode (no accept=): one stunnel process per connection
+foreground = yes
+syslog = no
+debug = 3
+cert = $tmp/certs/chain.pem
+key = $tmp/certs/key.pem
+connect = 127.0.0.1:$PPORT
+sslVersionMin = TLSv1.3
+ciphersuites = $SUITE
+EOF
+start "$tmp/stunnel-inetd.log" systemd-socket-activate -l "127.0.0.1:$SIPORT" --accept --inetd \
+	stunnel "$tmp/stunnel-inetd.conf"
+SI_SID=$BG
+wait_port "$SIPORT"
+declare -A MEM
+for who in xg st; do
+	if [ "$who" = xg ]; then port=$GPORT mode=starttls sid=$GATE_SID
+	else port=$SIPORT mode=direct sid=$SI_SID; fi
+	say "memory: $HOLD idle logged-in connections through $who"
+	: >"$tmp/hold.out"
+	start "$tmp/hold.log" sh -c 'exec "$@" >"'"$tmp/hold.out"'"' sh \
+		"${HOLDC[@]}" -p "$port" -m "$mode" -n "$HOLD" -t 300
+	HOLD_SID=$BG
+	for i in $(seq 1 1200); do
+		grep -q '^ready' "$tmp/hold.out" && break
+		pgrep -s "$HOLD_SID" >/dev/null || fail "hold client ended early: $(tail -n 3 "$tmp/hold.log")"
+		sleep 0.1
+	done
+	grep -q '^ready' "$tmp/hold.out" || fail "hold: not ready after 120 s"
+	sleep 2
+	MEM[$who]=$(/usr/bin/python3 "$bench/procmem.py" sum "$sid")
+	echo "$who ${MEM[$who]}" >>"$out/memory.txt"
+	one=$(pgrep -P "$sid" | head -n 1)
+	[ -n "$one" ] || fail "memory: no connection process under $who's listener"
+	/usr/bin/python3 "$bench/procmem.py" top "$one" 12 >"$tmp/top.txt"
+	{
+		echo "== one $who connection process (pid $one): Pss by mapping"
+		cat "$tmp/top.txt"
+	} >>"$out/smaps.txt"
+	[ "$who" = xg ] && TOPMAP=$(sed -n '2,6p' "$tmp/top.txt" | awk '{ printf "%s%s %s KiB", (NR > 1 ? ", " : ""), $1, $3 }')
+	stop "$HOLD_SID"
+	no_children "$sid" 20
+done
+stop "$SI_SID"
+
+# ---- 4. CPU per login, instructions per login ----
+say "CPU per login: $CPU_LOGINS logins through xmppgate under a reaping launcher"
+pick_port CPORT
+start "$tmp/gate-cpu.log" "$L" spawn -p "$CPORT" -r "$tmp/cpu.stat" -t 900 -- \
+	"${XG[@]}" --backend "127.0.0.1:$PPORT"
+CPU_SID=$BG
+wait_port "$CPORT"
+"${LOGIN[@]}" -p "$CPORT" -c 1 -n 10 -t 30 >/dev/null 2>&1 || fail "cpu warm-up"
+no_children "$CPU_SID"
+s0=$(cat "$tmp/cpu.stat")
+p0=$(cpu_ticks "$PRO_PID")
+line=$("${LOGIN[@]}" -p "$CPORT" -c 1 -n "$CPU_LOGINS" -t 120 2>>"$out/cpu.txt") || fail "cpu logins"
+no_children "$CPU_SID"
+sleep 0.2
+s1=$(cat "$tmp/cpu.stat")
+p1=$(cpu_ticks "$PRO_PID")
+n_cpu=$(kv logins "$line")
+procs_done=$(( $(kv procs "$s1") - $(kv procs "$s0") ))
+XG_CPU_MS=$(calc '%.3f' "(($(kv user_s "$s1") + $(kv sys_s "$s1")) - ($(kv user_s "$s0") + $(kv sys_s "$s0"))) * 1000 / $n_cpu")
+XG_USER_MS=$(calc '%.3f' "($(kv user_s "$s1") - $(kv user_s "$s0")) * 1000 / $n_cpu")
+XG_SYS_MS=$(calc '%.3f' "($(kv sys_s "$s1") - $(kv sys_s "$s0")) * 1000 / $n_cpu")
+PRO_BEHIND_MS=$(calc '%.3f' "($p1 - $p0) * 1000 / $TCK / $n_cpu")
+p0=$(cpu_ticks "$PRO_PID")
+line2=$("${LOGIN[@]}" -p "$PPORT" -c 1 -n "$CPU_LOGINS" -t 120 2>>"$out/cpu.txt") || fail "cpu logins (Prosody)"
+p1=$(cpu_ticks "$PRO_PID")
+PRO_DIRECT_MS=$(calc '%.3f' "($p1 - $p0) * 1000 / $TCK / $(kv logins "$line2")")
+{
+	echo "xmppgate: $line; processes reaped: $procs_done; $s0 -> $s1"
+	echo "xmppgate+helper per login: ${XG_CPU_MS} ms (user $XG_USER_MS, sys $XG_SYS_MS)"
+	echo "prosody per login behind xmppgate: $PRO_BEHIND_MS ms; direct STARTTLS: $PRO_DIRECT_MS ms ($line2)"
+} >>"$out/cpu.txt"
+stop "$CPU_SID"
+
+say "instructions per login: $CG_LOGINS logins under callgrind"
+pick_port VPORT
+mkdir -p "$tmp/cg"
+chmod 1777 "$tmp/cg"
+# Callgrind creates its output file at start and writes it at exit, so
+# the process must be the same user at both ends: xmppgate runs as nobody
+# from the start (setpriv) instead of dropping to it with --user.
+cat >"$tmp/cg-wrap" <<EOF
+#!/bin/sh
+exec setpriv --reuid=nobody --regid=nogroup --clear-groups \\
+	valgrind --tool=callgrind --trace-children=yes \\
+	--callgrind-out-file=$tmp/cg/callgrind.out.%p "$bin" "\$@"
+EOF
+chmod 755 "$tmp/cg-wrap"
+start "$tmp/gate-cg.log" systemd-socket-activate -l "127.0.0.1:$VPORT" --accept \
+	"$tmp/cg-wrap" "${XG[@]:1:8}" --backend "127.0.0.1:$PPORT" --timeout 120 \
+	--handshake-timeout 60 --auth-timeout 60 --backend-timeout 60
+CG_SID=$BG
+wait_port "$VPORT"
+line=$("${LOGIN[@]}" -p "$VPORT" -c 1 -n "$CG_LOGINS" -t 300 2>>"$out/callgrind.txt") || fail "callgrind logins"
+no_children "$CG_SID" 60
+stop "$CG_SID"
+n_cg=$(kv logins "$line")
+[ "$n_cg" = "$CG_LOGINS" ] || fail "callgrind: $n_cg of $CG_LOGINS logins"
+ir_all=0 ir_gate=0 ir_helper=0 ir_other=0 biggest= bigir=0
+for f in "$tmp"/cg/callgrind.out.*; do
+	ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$f" | head -n 1)
+	[ -n "$ir" ] || ir=$(sed -n 's/^summary: \([0-9]*\).*/\1/p' "$f" | head -n 1)
+	cmd=$(sed -n 's/^cmd: *//p' "$f" | head -n 1)
+	echo "$(basename "$f"): Ir $ir: $cmd" >>"$out/callgrind-files.txt"
+	ir_all=$((ir_all + ir))
+	case $cmd in
+	"$bin"*) ir_gate=$((ir_gate + ir))
+		if [ "$ir" -gt "$bigir" ]; then bigir=$ir biggest=$f; fi ;;
+	"$tmp/xgauth"*) ir_helper=$((ir_helper + ir)) ;;
+	*) ir_other=$((ir_other + ir)) ;;
+	esac
+done
+[ -n "$biggest" ] || fail "callgrind: no xmppgate output file"
+IR_LOGIN=$((ir_all / n_cg))
+{
+	echo "$line"
+	echo "files: $(ls "$tmp"/cg | wc -l); Ir total $ir_all; xmppgate $ir_gate; helper $ir_helper; other $ir_other"
+	echo "per login: all $IR_LOGIN; xmppgate $((ir_gate / n_cg)); helper $((ir_helper / n_cg))"
+	echo
+	echo "== callgrind_annotate (exclusive) of one xmppgate process: $(basename "$biggest")"
+	callgrind_annotate "$biggest" >"$tmp/cga.txt" 2>&1 || :
+	head -n 60 "$tmp/cga.txt"
+	echo
+	echo "== callgrind_annotate --inclusive=yes, same process"
+	callgrind_annotate --inclusive=yes "$biggest" >"$tmp/cga.txt" 2>&1 || :
+	head -n 70 "$tmp/cga.txt"
+} >>"$out/callgrind.txt"
+mkdir -p "$out/callgrind"
+cp "$tmp"/cg/callgrind.out.* "$out/callgrind/"
+
+# ---- 5. start to first byte ----
+printf "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='%s' version='1.0'>" \
+	"$DOMAIN" >"$tmp/header.xml"
+declare -A TT
+# Four programs in turn, in rounds, so that machine noise hits them alike:
+# xmppgate, and three floors: a trivial program that writes one byte, the
+# same linked to GnuTLS, and that with GnuTLS's implicit
+# gnutls_global_init() turned off (GNUTLS_NO_IMPLICIT_INIT=1).
+rounds=4
+for who in floor gnutls-noinit floor-gnutls xg; do : >"$tmp/tt-$who"; done
+for r in $(seq 1 $rounds); do
+	for who in floor gnutls-noinit floor-gnutls xg; do
+		envv=()
+		case $who in
+		floor) prog=("$tmp/xgfloor") ;;
+		gnutls-noinit) prog=("$tmp/xgfloor-gnutls"); envv=(GNUTLS_NO_IMPLICIT_INIT=1) ;;
+		floor-gnutls) prog=("$tmp/xgfloor-gnutls") ;;
+		xg) prog=("${XG[@]}" --backend "127.0.0.1:$PPORT") ;;
+		esac
+		say "start to first byte: $who, $((TTFB_RUNS / rounds)) runs (round $r of $rounds)"
+		env "${envv[@]}" "$L" ttfb -n $((TTFB_RUNS / rounds)) -r "$tmp/header.xml" -R "$tmp/tt-$who" \
+			-- "${prog[@]}" >>"$out/ttfb.txt" 2>>"$tmp/ttfb.log" || fail "ttfb $who"
+	done
+done
+for who in floor gnutls-noinit floor-gnutls xg; do
+	TT[$who]=$(sort -g "$tmp/tt-$who" | awk '{ v[NR] = $1 } END {
+		i50 = int(NR * 0.5) + 1; i90 = int(NR * 0.9) + 1; i99 = int(NR * 0.99) + 1
+		if (i99 > NR) i99 = NR
+		printf "runs=%d p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f min_ms=%.3f", NR, v[i50], v[i90], v[i99], v[1] }')
+	echo "all rounds: $who ${TT[$who]}" >>"$out/ttfb.txt"
+done
+# Where a GnuTLS program's start goes: instructions of the floor linked
+# to GnuTLS, by callgrind (the dynamic loader's relocation against the
+# library constructors).
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg-floor.out" "$tmp/xgfloor-gnutls" \
+	>/dev/null 2>"$tmp/cg-floor.err" || :
+callgrind_annotate --inclusive=yes "$tmp/cg-floor.out" >"$tmp/cga.txt" 2>&1 || :
+{
+	echo "== callgrind of xgfloor-gnutls (start, write one byte, exit), inclusive"
+	head -n 40 "$tmp/cga.txt"
+} >>"$out/ttfb.txt"
+FLOOR_IR=$(sed -n 's/^\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' "$tmp/cga.txt" | tr -d ,)
+FLOOR_RELOC=$(grep -m1 '_dl_relocate_object' "$tmp/cga.txt" | awk '{ gsub(",", "", $1); print $1 }')
+FLOOR_INIT=$(grep -m1 'dl-init.c:_dl_init' "$tmp/cga.txt" | awk '{ gsub(",", "", $1); print $1 }')
+
+# ---- 2. bulk throughput ----
+pick_port BPORT
+pick_port SBPORT
+start "$tmp/gate-bulk.log" "$L" spawn -p "$BPORT" -r "$tmp/bulk.stat" -t 900 -- \
+	"${XG[@]}" --tls-priority "$PRIO" -- "$L" sink
+BULK_SID=$BG
+cat >"$tmp/stunnel-bulk.conf" <<EOF
+; stunnel in xmppgate's exec-mode position: TLS in front of a program
+foreground = yes
+syslog = no
+debug = 3
+pid =
+setuid = nobody
+setgid = nogroup
+[bulk]
+accept = 127.0.0.1:$SBPORT
+exec = $L
+execArgs = xgload sink
+cert = $tmp/certs/chain.pem
+key = $tmp/certs/key.pem
+sslVersionMin = TLSv1.3
+ciphersuites = $SUITE
+EOF
+start "$tmp/stunnel-bulk.log" stunnel "$tmp/stunnel-bulk.conf"
+SB_SID=$BG
+wait_port "$BPORT"
+wait_port "$SBPORT"
+ST_PID=$(pgrep -s "$SB_SID" | head -n 1)
+BULK=("$L" bulk -d "$DOMAIN" -C "$CA" -x "$PRIO" -b "$BULK_BYTES")
+# median FILE: the median of the numbers in FILE, one a line.
+median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# bulk_cpu WHO: relay+sink CPU seconds so far.
+bulk_cpu() {
+	if [ "$1" = xg ]; then
+		s=$(cat "$tmp/bulk.stat" 2>/dev/null || echo "user_s=0 sys_s=0")
+		calc '%.6f' "$(kv user_s "$s") + $(kv sys_s "$s")"
+	else
+		calc '%.6f' "$(cpu_ticks "$ST_PID") / $TCK"
+	fi
+}
+declare -A BK BCPU
+for dir in c2s s2c both; do
+	: >"$tmp/bk-xg-$dir" ; : >"$tmp/bk-st-$dir"
+	BCPU[xg,$dir]=0 BCPU[st,$dir]=0
+	for rep in $(seq 1 "$BULK_REPS"); do
+		for who in xg st; do
+			say "bulk $dir, $who, $((BULK_BYTES >> 20)) MiB, run $rep"
+			c0=$(bulk_cpu "$who")
+			if [ "$who" = xg ]; then
+				line=$("${BULK[@]}" -p "$BPORT" -m starttls -u "$USER_" -w "$PASS" -D "$dir" 2>>"$out/bulk.txt") ||
+					fail "bulk xg $dir: $line"
+				no_children "$BULK_SID" 20
+				sleep 0.1
+			else
+				line=$("${BULK[@]}" -p "$SBPORT" -m direct -D "$dir" 2>>"$out/bulk.txt") ||
+					fail "bulk stunnel $dir: $line"
+				sleep 0.3	# stunnel reaps the sink
+			fi
+			c1=$(bulk_cpu "$who")
+			echo "$who $dir $line cpu_s=$(calc '%.3f' "$c1 - $c0")" >>"$out/bulk.txt"
+			kv mibps "$line" >>"$tmp/bk-$who-$dir"
+			BCPU[$who,$dir]=$(calc '%.6f' "${BCPU[$who,$dir]} + $c1 - $c0")
+			case $(kv cipher "$line") in
+			AES-128-GCM) ;;
+			*) fail "bulk $who $dir: cipher $(kv cipher "$line"), not AES-128-GCM" ;;
+			esac
+		done
+	done
+	BK[xg,$dir]=$(median "$tmp/bk-xg-$dir")
+	BK[st,$dir]=$(median "$tmp/bk-st-$dir")
+done
+stop "$BULK_SID"
+stop "$SB_SID"
+
+# ---- 6. route mode: splice against the user-space copy ----
+declare -A RT RCPU CCPU
+ROUTE_OK=0
+if "$bin" --help 2>&1 | grep -q -- '--route'; then
+	ROUTE_OK=1
+	pick_port SKPORT
+	pick_port RPORT
+	pick_port RNPORT
+	start "$tmp/sink.log" "$L" sink -H -p "$SKPORT" -t 900
+	SINK_SID=$BG
+	printf '%s 127.0.0.1:%s\n* 127.0.0.1:%s\n' "$DOMAIN" "$SKPORT" "$SKPORT" >"$tmp/route.map"
+	chmod 644 "$tmp/route.map"
+	start "$tmp/gate-route.log" "$L" spawn -p "$RPORT" -r "$tmp/route.stat" -t 900 -- \
+		"$bin" --route "$tmp/route.map"
+	R_SID=$BG
+	start "$tmp/gate-route-ns.log" "$L" spawn -p "$RNPORT" -r "$tmp/route-ns.stat" -t 900 -- \
+		"$bin" --route "$tmp/route.map" --no-splice
+	RN_SID=$BG
+	wait_port "$SKPORT"
+	wait_port "$RPORT"
+	wait_port "$RNPORT"
+	for dir in c2s s2c both; do
+		: >"$tmp/rt-sp-$dir" ; : >"$tmp/rt-cp-$dir"
+		for rep in $(seq 1 "$BULK_REPS"); do
+			for who in sp cp; do
+				port=$RPORT stat=$tmp/route.stat sid=$R_SID
+				[ "$who" = cp ] && port=$RNPORT stat=$tmp/route-ns.stat sid=$RN_SID
+				say "route $dir, $who, $((BULK_BYTES >> 20)) MiB, run $rep"
+				s0=$(cat "$stat" 2>/dev/null || echo "user_s=0 sys_s=0")
+				line=$("$L" bulk -d "$DOMAIN" -m plain -p "$port" -D "$dir" -b "$BULK_BYTES" 2>>"$out/route.txt") ||
+					fail "route $who $dir: $line (see $tmp/gate-route*.log)"
+				no_children "$sid" 20
+				sleep 0.1
+				s1=$(cat "$stat")
+				echo "$who $dir $line relay_cpu_s=$(calc '%.3f' "$(kv user_s "$s1") + $(kv sys_s "$s1") - $(kv user_s "$s0") - $(kv sys_s "$s0")")" >>"$out/route.txt"
+				kv mibps "$line" >>"$tmp/rt-$who-$dir"
+				CCPU[$who,$dir]=$(calc '%.6f' "${CCPU[$who,$dir]:-0} + $(kv client_cpu_s "$line")")
+				RCPU[$who,$dir]=$(calc '%.6f' "${RCPU[$who,$dir]:-0} + $(kv user_s "$s1") + $(kv sys_s "$s1") - $(kv user_s "$s0") - $(kv sys_s "$s0")")
+			done
+		done
+		RT[sp,$dir]=$(median "$tmp/rt-sp-$dir")
+		RT[cp,$dir]=$(median "$tmp/rt-cp-$dir")
+	done
+	stop "$R_SID"
+	stop "$RN_SID"
+	stop "$SINK_SID"
+fi
+
+# ---- the table ----
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
+# verdict OK MISS: "met" or "**missed**: MISS"
+verdict() { if [ "$1" = 1 ]; then echo "met"; else echo "**missed**: $2"; fi; }
+ge() { awk "BEGIN { exit !($1 >= $2) }" && echo 1 || echo 0; }
+
+echo "| # | measure | xmppgate | peer | target | verdict |"
+echo "|---|---|---|---|---|---|"
+pp50=$(kv p50_ms "$PLAIN_LINE")
+# st LINE N: the mean ms of login step N (xgload's mean_ms=a/b/c/d/e/f).
+st() { kv mean_ms "$1" | cut -d/ -f"$2"; }
+for c in 1 16 64; do
+	x=${LG[xg,$c]} p=${LG[pro,$c]}
+	xp=$(kv p50_ms "$x") pp=$(kv p50_ms "$p")
+	ok=$(ge "$pp" "$xp")
+	if [ "$c" = 1 ]; then
+		why="mean ms per step, xmppgate vs Prosody: first features $(st "$x" 1) vs $(st "$p" 1), STARTTLS $(st "$x" 2) vs $(st "$p" 2), TLS handshake $(st "$x" 3) vs $(st "$p" 3), features after TLS $(st "$x" 4) vs $(st "$p" 4), SASL PLAIN (xmppgate: helper + its plaintext login to Prosody, which alone has p50 $pp50 ms) $(st "$x" 5) vs $(st "$p" 5), restart+bind $(st "$x" 6) vs $(st "$p" 6)"
+	else
+		why="CPU-bound on 2 cores shared with the client: a login costs xmppgate+helper $XG_CPU_MS ms CPU plus Prosody $PRO_BEHIND_MS ms behind it, against $PRO_DIRECT_MS ms for Prosody's own STARTTLS login (row 4)"
+	fi
+	echo "| 1 | full login, concurrency $c: p50 / p99 ms, logins/s | $(kv p50_ms "$x") / $(kv p99_ms "$x") ms, $(kv rate "$x")/s ($(kv logins "$x") logins, $(kv errors "$x") failed) | Prosody STARTTLS: $(kv p50_ms "$p") / $(kv p99_ms "$p") ms, $(kv rate "$p")/s ($(kv logins "$p") logins, $(kv errors "$p") failed) | p50 ≤ Prosody's | $(verdict "$ok" "p50 +$(calc '%.2f' "$xp - $pp") ms (+$(calc '%.0f' "($xp / $pp - 1) * 100") %); $why") |"
+done
+for dir in c2s s2c both; do
+	x=${BK[xg,$dir]} s=${BK[st,$dir]}
+	ok=$(ge "$x" "1.2 * $s")
+	case $dir in c2s) d="client→backend" ;; s2c) d="backend→client" ;; both) d="both at once (each way)" ;; esac
+	[ "$dir" = both ] && moved=2 || moved=1
+	sc=$(calc '%.2f' "${BCPU[st,$dir]} / ($moved * $BULK_REPS * $BULK_BYTES / 1073741824)")
+	xc=$(calc '%.2f' "${BCPU[xg,$dir]} / ($moved * $BULK_REPS * $BULK_BYTES / 1073741824)")
+	echo "| 2 | bulk $d, $SUITE, MiB/s (median of $BULK_REPS × $((BULK_BYTES >> 20)) MiB) | $x MiB/s (relay+sink CPU $xc s/GiB) | stunnel: $s MiB/s (relay+sink CPU $sc s/GiB) | ≥ 1.2 × stunnel | $(verdict "$ok" "$(calc '%.2f' "$x / $s")× stunnel, $(calc '%.0f' "(1.2 * $s - $x)") MiB/s short; relay+sink CPU per GiB $(calc '%.2f' "$xc / $sc")× stunnel's, and client, relay and sink share 2 cores") |"
+done
+xm=${MEM[xg]} sm=${MEM[st]}
+xk=$(calc '%.0f' "$(kv pss_kib "$xm") / $HOLD") sk=$(calc '%.0f' "$(kv pss_kib "$sm") / $HOLD")
+ok=$(( $(ge 1024 "$xk") && $(ge "$sk / 2" "$xk") ))
+echo "| 3 | memory per idle logged-in connection: summed Pss / $HOLD (processes) | $xk KiB ($(kv procs "$xm") processes; Rss $(calc '%.0f' "$(kv rss_kib "$xm") / $HOLD") KiB) | stunnel inetd mode: $sk KiB ($(kv procs "$sm") processes; Rss $(calc '%.0f' "$(kv rss_kib "$sm") / $HOLD") KiB) | ≤ 1024 KiB and ≤ ½ stunnel ($(calc '%.0f' "$sk / 2") KiB) | $(verdict "$ok" "$(calc '%.2f' "$xk / $sk")× stunnel's, $((xk - 1024)) KiB over 1 MiB; largest Pss in one process: $TOPMAP") |"
+echo "| 4 | CPU per login, user+sys, xmppgate + helper ($n_cpu logins, c=1) | $XG_CPU_MS ms (user $XG_USER_MS, sys $XG_SYS_MS) | Prosody's CPU per login: $PRO_BEHIND_MS ms behind xmppgate, $PRO_DIRECT_MS ms for its own STARTTLS login | none (reported) | – |"
+echo "| 4 | instructions per login (callgrind, xmppgate + helper, $n_cg logins) | $(calc '%.2f' "$IR_LOGIN / 1e6") M (xmppgate $(calc '%.2f' "$ir_gate / $n_cg / 1e6") M, helper $(calc '%.2f' "$ir_helper / $n_cg / 1e6") M) | – | none (reported) | – |"
+xt=${TT[xg]}
+ok=$(ge 1 "$(kv p50_ms "$xt")")
+f0=$(kv p50_ms "${TT[floor]}") f1=$(kv p50_ms "${TT[gnutls-noinit]}") f2=$(kv p50_ms "${TT[floor-gnutls]}") x50=$(kv p50_ms "$xt")
+echo "| 5 | start to first byte: posix_spawn() to the client end readable (inetd style), ms, p50 / p90 / p99 of $(kv runs "$xt") | $x50 / $(kv p90_ms "$xt") / $(kv p99_ms "$xt") ms | floors (p50 / p90 / p99): trivial program $f0 / $(kv p90_ms "${TT[floor]}") / $(kv p99_ms "${TT[floor]}"); linked to GnuTLS, no init $f1 / $(kv p90_ms "${TT[gnutls-noinit]}") / $(kv p99_ms "${TT[gnutls-noinit]}"); linked to GnuTLS $f2 / $(kv p90_ms "${TT[floor-gnutls]}") / $(kv p99_ms "${TT[floor-gnutls]}") | p50 < 1 ms | $(verdict "$ok" "+$(calc '%.2f' "$x50 - 1") ms. Of the p50: $f0 ms process start (trivial program), $(calc '%.2f' "$f1 - $f0") ms loading and relocating GnuTLS and its libraries, $(calc '%.2f' "$f2 - $f1") ms GnuTLS's implicit global init, $(calc '%.2f' "$x50 - $f2") ms xmppgate's own start-up to its first byte. Callgrind of the GnuTLS floor: $(calc '%.1f' "$FLOOR_IR / 1e6") M instructions, $(calc '%.0f' "$FLOOR_RELOC * 100 / $FLOOR_IR") % relocation, $(calc '%.0f' "$FLOOR_INIT * 100 / $FLOOR_IR") % library constructors") |"
+for dir in c2s s2c both; do
+	case $dir in c2s) d="client→backend" ;; s2c) d="backend→client" ;; both) d="both at once (each way)" ;; esac
+	if [ "$ROUTE_OK" = 1 ]; then
+		x=${RT[sp,$dir]} s=${RT[cp,$dir]}
+		[ "$dir" = both ] && moved=2 || moved=1
+		ok=$(ge "$x" "2 * $s")
+		echo "| 6 | route mode plaintext bulk $d, MiB/s | splice: $x MiB/s | --no-splice (user-space copy): $s MiB/s | splice ≥ 2 × copy | $(verdict "$ok" "$(calc '%.2f' "$x / $s")× the copy path; relay CPU per GiB: splice $(calc '%.2f' "${RCPU[sp,$dir]} / ($moved * $BULK_REPS * $BULK_BYTES / 1073741824)") s, copy $(calc '%.2f' "${RCPU[cp,$dir]} / ($moved * $BULK_REPS * $BULK_BYTES / 1073741824)") s, while the client alone takes $(calc '%.2f' "${CCPU[sp,$dir]} / ($moved * $BULK_REPS * $BULK_BYTES / 1073741824)") s of CPU per GiB on the same 2 cores") |"
+	else
+		echo "| 6 | route mode plaintext bulk $d, MiB/s | not run: route mode not built yet | – | splice ≥ 2 × copy | not run |"
+	fi
+done
