@@ -89,6 +89,10 @@ dir_init(struct dir *d, int use_splice, uint8_t *buf)
 		return 0;
 	if (pipe2(d->p, O_NONBLOCK | O_CLOEXEC) == -1)
 		return -1;
+	/* A larger pipe moves more per call; it costs pages only while
+	 * bytes are in flight.  The kernel may refuse (pipe-max-size,
+	 * pipe-user-pages-soft): then the default stays. */
+	(void)fcntl(d->p[0], F_SETPIPE_SZ, XG_SPLICE_PIPE);
 	d->cap = (sz = fcntl(d->p[0], F_GETPIPE_SZ)) > 0 ? (size_t)sz : 4096;
 	return 0;
 }

@@ -35,6 +35,7 @@
 #define XG_FAILURE_TEXT_MAX	256	/* a helper's message for <failure> */
 #define XG_FAILURE_DELAY_MAX	30000	/* a helper's delay= (ms) */
 #define XG_RELAY_BUF		16384	/* relay buffer per direction */
+#define XG_SPLICE_PIPE		(256 * 1024)	/* splice: pipe per direction */
 #define XG_TLS_RECORD_MAX	(16384 + 2048)	/* a record and its overhead */
 #define XG_TLS_QUEUE		(3 * XG_TLS_RECORD_MAX)	/* TLS bytes to send */
 #define XG_BACKEND_ADDR_MAX	1100	/* a backend address string */
