@@ -970,13 +970,11 @@ arrive(struct session *s)
 	return 0;
 }
 
-/* Read the client's stream header and answer with ours. */
+/* The client's stream header, with a 'to': 0, or -1 when the session
+ * ended (a stream error sent). */
 static int
-stream_header(struct session *s)
+client_header(struct session *s, struct xp_event *ev)
 {
-	struct xp_event ev;
-	char dom[XG_DOMAIN_MAX + 1], err[XG_REASON_MAX];
-	enum certs_result cr = CERTS_UNKNOWN;
 	int r;
 
 	/* The first header is timed from the connection's start, the one
@@ -984,18 +982,31 @@ stream_header(struct session *s)
 	s->header_deadline = (s->c->tls ? now_ms() : s->c->start_ms) +
 	    (int64_t)s->o->header_timeout * 1000;
 	s->want_header = 1;
-	r = next_event(s, &ev);
+	r = next_event(s, ev);
 	s->want_header = 0;
 	if (r == -1)
 		return -1;
-	if (ev.type != XP_EV_HEADER)
+	if (ev->type != XP_EV_HEADER)
 		return stream_error(s, XG_SE_NOT_WELL_FORMED, "expected a "
 		    "stream header", XG_EXIT_REFUSED, "no stream header");
 	xg_debug("client: stream header to=%s version=%s",
-	    ev.has_to ? ev.to : "-", ev.has_version ? ev.version : "-");
-	if (!ev.has_to)
+	    ev->has_to ? ev->to : "-", ev->has_version ? ev->version : "-");
+	if (!ev->has_to)
 		return stream_error(s, XG_SE_HOST_UNKNOWN, "no 'to' attribute",
 		    XG_EXIT_REFUSED, "stream header without 'to'");
+	return 0;
+}
+
+/* Read the client's stream header and answer with ours. */
+static int
+stream_header(struct session *s)
+{
+	struct xp_event ev;
+	char dom[XG_DOMAIN_MAX + 1], err[XG_REASON_MAX];
+	enum certs_result cr = CERTS_UNKNOWN;
+
+	if (client_header(s, &ev) == -1)
+		return -1;
 	/* Before TLS the 'to' picks the certificate; after it, the 'to'
 	 * must be what the first header (or SNI) named. */
 	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == 0) {
@@ -2059,20 +2070,9 @@ route_stream(struct session *s)
 	int64_t dl;
 	int r;
 
-	s->header_deadline = s->c->start_ms +
-	    (int64_t)s->o->header_timeout * 1000;
-	s->want_header = s->keep_raw = 1;
-	r = next_event(s, &ev);
-	s->want_header = 0;
-	if (r == -1)
+	s->keep_raw = 1;
+	if (client_header(s, &ev) == -1)
 		return -1;
-	if (ev.type != XP_EV_HEADER)
-		return stream_error(s, XG_SE_NOT_WELL_FORMED, "expected a "
-		    "stream header", XG_EXIT_REFUSED, "no stream header");
-	xg_debug("client: stream header to=%s", ev.has_to ? ev.to : "-");
-	if (!ev.has_to)
-		return stream_error(s, XG_SE_HOST_UNKNOWN, "no 'to' attribute",
-		    XG_EXIT_REFUSED, "stream header without 'to'");
 	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == -1 ||
 	    (r = route_lookup(routemap, routemap_len, dom, &na, &line,
 	    &bad)) == ROUTE_NONE)

@@ -110,6 +110,33 @@ poll_want(struct waits *w, int fd, short ev)
 	w->n++;
 }
 
+/* Wait for what w names: 0 (also after EINTR: the caller looks again),
+ * -1 with why when nothing is waited for (every open direction has a
+ * step, so this cannot happen), poll fails or an fd is not open. */
+int
+poll_waits(struct waits *w, int timeout, char *why, size_t whysz)
+{
+	nfds_t i;
+
+	if (w->n == 0) {
+		snprintf(why, whysz, "relay stalled");
+		return -1;
+	}
+	if (poll(w->pfd, w->n, timeout) == -1) {
+		if (errno == EINTR)
+			return 0;
+		snprintf(why, whysz, "poll: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < w->n; i++)
+		if (w->pfd[i].revents & POLLNVAL) {
+			snprintf(why, whysz, "poll: fd %d not open",
+			    w->pfd[i].fd);
+			return -1;
+		}
+	return 0;
+}
+
 /* What the last GnuTLS call that said E_AGAIN is waiting for. */
 static void
 want_tls(struct waits *w, const struct conn *c)
@@ -157,7 +184,6 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 	const char *first = NULL;	/* which side closed first */
 	int64_t last = now_ms(), left;
 	int progress, moved, timeout, fl, ret = -1;
-	nfds_t i;
 	ssize_t r;
 
 	snprintf(why, whysz, "relay");
@@ -357,23 +383,8 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 			}
 			timeout = left > INT_MAX ? INT_MAX : (int)left;
 		}
-		if (w.n == 0) {
-			/* Cannot happen: each open direction has a step. */
-			snprintf(why, whysz, "relay stalled");
+		if (poll_waits(&w, timeout, why, whysz) == -1)
 			goto out;
-		}
-		if (poll(w.pfd, w.n, timeout) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(why, whysz, "poll: %s", strerror(errno));
-			goto out;
-		}
-		for (i = 0; i < w.n; i++)
-			if (w.pfd[i].revents & POLLNVAL) {
-				snprintf(why, whysz, "poll: fd %d not open",
-				    w.pfd[i].fd);
-				goto out;
-			}
 	}
 
 out:

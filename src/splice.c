@@ -302,7 +302,6 @@ splice_relay(struct splice_relay *sr, char *why, size_t whysz)
 	int64_t last = now_ms(), left;
 	int use, a, b, timeout, ret = -1;
 	const char *first = NULL;
-	nfds_t i;
 
 	memset(&cb, 0, sizeof(cb));
 	memset(&bc, 0, sizeof(bc));
@@ -364,22 +363,8 @@ splice_relay(struct splice_relay *sr, char *why, size_t whysz)
 			}
 			timeout = left > INT_MAX ? INT_MAX : (int)left;
 		}
-		if (w.n == 0) {
-			snprintf(why, whysz, "relay stalled");
+		if (poll_waits(&w, timeout, why, whysz) == -1)
 			goto out;
-		}
-		if (poll(w.pfd, w.n, timeout) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(why, whysz, "poll: %s", strerror(errno));
-			goto out;
-		}
-		for (i = 0; i < w.n; i++)
-			if (w.pfd[i].revents & POLLNVAL) {
-				snprintf(why, whysz, "poll: fd %d not open",
-				    w.pfd[i].fd);
-				goto out;
-			}
 		dir_ready(&cb, &w);
 		dir_ready(&bc, &w);
 	}

@@ -631,6 +631,9 @@ struct waits {
 	nfds_t	n;
 };
 void poll_want(struct waits *, int fd, short events);
+/* poll(2) on w: 0 (after EINTR too), or -1 with why (nothing to wait
+ * for, poll failed, an fd not open). */
+int poll_waits(struct waits *, int timeout, char *why, size_t whysz);
 /* send(2) with MSG_NOSIGNAL (a gone peer is an error, not a death);
  * write(2) when fd is no socket. */
 ssize_t sock_write(int fd, const void *, size_t);
