@@ -67,7 +67,7 @@ struct session {
 	size_t	rawlen;
 };
 
-/* Route mode's map (route.c), read once at start. */
+/* Route mode's map (route.c), read at the connection's start. */
 static char	routemap[XG_ROUTE_MAP_MAX];
 static size_t	routemap_len;
 

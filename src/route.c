@@ -7,8 +7,8 @@
  * At most XG_ROUTE_ENTRIES_MAX domains.
  *
  * route_lookup() is a pure function over the map's bytes (fuzzed with
- * the rest of the parsers); route_load() reads the file once, at start,
- * before the privileges go, and checks every line.
+ * the rest of the parsers); route_load() reads the file at each
+ * connection's start, before the privileges go, and checks every line.
  */
 #include <sys/types.h>
 #include <sys/stat.h>

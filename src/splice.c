@@ -109,9 +109,10 @@ dir_copy(struct dir *d)
 }
 
 /*
- * A kTLS source said EINVAL or EIO: a control record is next.  GnuTLS
- * reads it: an alert or close_notify ends the direction, a record with
- * data (none is expected here) goes into the buffer.  1 progress, -1.
+ * A kTLS source said EINVAL or EIO with the pipe empty: a control record
+ * is next.  GnuTLS reads it: an alert or close_notify ends the direction,
+ * a record with data (none is expected here) is written out at once.
+ * 1 progress, 0 nothing to read yet, -1 with why.
  */
 static int
 ktls_control(struct dir *d, char *why, size_t whysz)
@@ -119,8 +120,6 @@ ktls_control(struct dir *d, char *why, size_t whysz)
 	uint8_t tmp[XG_RELAY_BUF];
 	ssize_t r;
 
-	if (d->held > 0)
-		return 1;	/* the pipe first; then splice again */
 	r = gnutls_record_recv(d->ktls, tmp, sizeof(tmp));
 	if (r == 0 || r == GNUTLS_E_PREMATURE_TERMINATION) {
 		d->reading = 0;
@@ -156,9 +155,10 @@ ktls_control(struct dir *d, char *why, size_t whysz)
 		explicit_bzero(tmp, sizeof(tmp));
 		return 1;
 	}
-	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED ||
-	    !gnutls_error_is_fatal((int)r))
-		return 1;
+	if (r == GNUTLS_E_AGAIN)
+		return 0;
+	if (r == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal((int)r))
+		return 1;	/* a warning alert: read on */
 	snprintf(why, whysz, "%s read: %s", d->from_name,
 	    gnutls_strerror((int)r));
 	return -1;
@@ -232,9 +232,17 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 			/* else: a full pipe; the out step waits */
 		} else if (d->ktls != NULL && d->ktls_from &&
 		    (errno == EINVAL || errno == EIO)) {
-			if (ktls_control(d, why, whysz) == -1)
+			/* With bytes in the pipe, the out step drains it
+			 * (or waits) first; then splice says it again. */
+			if (d->held == 0 && (r = ktls_control(d, why,
+			    whysz)) == -1)
 				return -1;
-			moved = 1;
+			if (d->held == 0 && r == 1)
+				moved = 1;
+			else if (d->held == 0) {
+				poll_want(w, d->from, POLLIN);
+				d->in_wait = 1;
+			}
 		} else if (errno == EINVAL && d->p[0] >= 0 && d->held == 0 &&
 		    d->count == 0) {
 			dir_copy(d);
@@ -327,7 +335,6 @@ splice_relay(struct splice_relay *sr, char *why, size_t whysz)
 	cb.npend = sr->npend;
 	cb.ktls = bc.ktls = sr->ktls;
 	cb.ktls_from = 1;
-	sr->spliced = use;
 
 	for (;;) {
 		w.n = 0;
