@@ -164,7 +164,19 @@ fz_reads_next(struct fz_reads *r)
 static inline void
 fz_check_event(const struct xp_event *ev)
 {
-	FUZZ_CHECK(ev->type >= XP_EV_HEADER && ev->type <= XP_EV_STANZA);
+	FUZZ_CHECK(ev->type >= XP_EV_HEADER && ev->type <= XP_EV_DIALBACK);
+	FUZZ_CHECK(fz_terminated(ev->from, sizeof(ev->from)));
+	FUZZ_CHECK(fz_terminated(ev->id, sizeof(ev->id)));
+	FUZZ_CHECK(strlen(ev->from) <= XG_DOMAIN_MAX);
+	if (!ev->has_from)
+		FUZZ_CHECK(ev->from[0] == '\0');
+	FUZZ_CHECK(fz_xml_utf8((const uint8_t *)ev->from, strlen(ev->from)));
+	FUZZ_CHECK(fz_xml_utf8((const uint8_t *)ev->id, strlen(ev->id)));
+	/* Only a server's header says dialback; only dialback has an id. */
+	if (ev->type != XP_EV_HEADER)
+		FUZZ_CHECK(!ev->has_db);
+	if (ev->type != XP_EV_DIALBACK)
+		FUZZ_CHECK(ev->id[0] == '\0');
 	FUZZ_CHECK(fz_terminated(ev->to, sizeof(ev->to)));
 	FUZZ_CHECK(fz_terminated(ev->version, sizeof(ev->version)));
 	FUZZ_CHECK(fz_terminated(ev->lang, sizeof(ev->lang)));
@@ -181,6 +193,10 @@ fz_check_event(const struct xp_event *ev)
 	if (ev->type != XP_EV_AUTH)
 		FUZZ_CHECK(ev->mechanism[0] == '\0');
 	switch (ev->type) {
+	case XP_EV_DIALBACK:
+		FUZZ_CHECK(strcmp(ev->name, "result") == 0 ||
+		    strcmp(ev->name, "verify") == 0);
+		/* FALLTHROUGH */
 	case XP_EV_AUTH:
 	case XP_EV_RESPONSE:
 	case XP_EV_STARTTLS:
@@ -210,7 +226,9 @@ fz_check_event(const struct xp_event *ev)
 static inline void
 fz_check_error(const struct xp *p)
 {
-	FUZZ_CHECK(p->err > XG_SE_NONE && p->err <= XG_SE_UNDEFINED_CONDITION);
+	FUZZ_CHECK((p->err > XG_SE_NONE &&
+	    p->err <= XG_SE_UNDEFINED_CONDITION) ||
+	    p->err == XG_SE_INVALID_FROM);
 	FUZZ_CHECK(p->errtext != NULL && p->errtext[0] != '\0');
 	FUZZ_CHECK(strlen(p->errtext) < XG_REASON_MAX);
 }

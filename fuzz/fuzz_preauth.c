@@ -14,6 +14,9 @@
  * it), and "need more" never leaves XG_TAG_MAX or more bytes waiting,
  * so main.c's XG_READ_BUF buffer cannot fill up with one token.
  *
+ * The first byte's top bit feeds a server's stream (xp.s2s: jabber:server,
+ * 'from', dialback elements) instead of a client's.
+ *
  * As tests/check_preauth.c does, <starttls/> is followed by xp_init()
  * (the stream restart after TLS) on the same remaining bytes, and the
  * parser is fed on after every event (main.c would stop at <iq/> and
@@ -70,6 +73,10 @@ record(struct transcript *t, const struct xp_event *ev)
 	puts_field(t, "lang", ev->lang, strlen(ev->lang));
 	puts_field(t, "mechanism", ev->mechanism, strlen(ev->mechanism));
 	puts_field(t, "name", ev->name, strlen(ev->name));
+	puts_field(t, "from", ev->from, strlen(ev->from));
+	puts_field(t, "id", ev->id, strlen(ev->id));
+	put(t, ev->has_from ? "F" : "-", 1);
+	put(t, ev->has_db ? "D" : "-", 1);
 	if (ev->data != NULL)
 		puts_field(t, "data", ev->data, ev->data_len);
 }
@@ -89,6 +96,7 @@ record_end(struct transcript *t, const struct xp *p, enum xp_result r,
 }
 
 static struct xp xp;
+static int s2s;
 
 /*
  * Feed in[0..n) in reads of sizes from rd (all at once when rd is NULL);
@@ -105,6 +113,7 @@ run(const uint8_t *in, size_t n, struct fz_reads *rd, struct transcript *t)
 	FUZZ_CHECK(buf != NULL);
 	t->len = 0;
 	xp_init(&xp);
+	xp.s2s = s2s;
 	while (pos < n) {
 		chunk = rd ? fz_reads_next(rd) : n;
 		if (chunk > n - pos)
@@ -126,8 +135,10 @@ run(const uint8_t *in, size_t n, struct fz_reads *rd, struct transcript *t)
 				 * above, before the bytes move. */
 				memmove(buf, buf + used, blen - used);
 				blen -= used;
-				if (ev.type == XP_EV_STARTTLS)
+				if (ev.type == XP_EV_STARTTLS) {
 					xp_init(&xp);
+					xp.s2s = s2s;
+				}
 				continue;
 			}
 			memmove(buf, buf + used, blen - used);
@@ -172,7 +183,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	fz_reads_init(&rd, data[0]);
+	s2s = (data[0] & 0x80) != 0;
+	fz_reads_init(&rd, data[0] & 0x7f);
 	run(data + 1, size - 1, NULL, &whole);
 	run(data + 1, size - 1, &rd, &split);
 	if (whole.len != split.len ||

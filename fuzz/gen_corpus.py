@@ -473,6 +473,20 @@ def main():
     write("preauth", "regress-text-then-bad-byte",
           b"\x00" + enc(HDR["slixmpp"] + "x\udcff"))
     write("preauth", "regress-60-3d-ff-ff", b"\x60=\xff\xff")
+    # A server's stream (the mode byte's top bit): Prosody's header before
+    # and after TLS, dialback and EXTERNAL.
+    shdr = ("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+            "xmlns:stream='http://etherx.jabber.org/streams' "
+            "xmlns:db='jabber:server:dialback' to='b.test' from='a.test' "
+            "version='1.0' id=''>")
+    for i, (name, tail) in enumerate(sorted({
+            "s2s-starttls": "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" + shdr,
+            "s2s-db-result": "<db:result from='a.test' to='b.test'>57caa8824adf</db:result>",
+            "s2s-db-verify": "<db:verify from='a.test' id='298993e8' to='b.test'>61b4</db:verify>",
+            "s2s-external": "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>YS50ZXN0</auth>",
+            "s2s-stanza": "<iq from='a.test' id='1' to='b.test' type='get'><ping xmlns='urn:xmpp:ping'/></iq>",
+            }.items())):
+        write("preauth", name, bytes([0x80 | modes[i % len(modes)]]) + enc(shdr + tail))
     for name, text in xml_seeds().items():
         write("xml", name, enc(text))
     for name, data in plain_seeds().items():
@@ -485,6 +499,33 @@ def main():
         write("scram", name, data)
     for name, data in route_seeds().items():
         write("route", name, data)
+    for name, data in s2sid_seeds().items():
+        write("s2sid", name, data)
+
+
+def s2sid_seeds():
+    """The certificate names of the issue-8 research (section 1.2) as tls.c
+    lists them: dNSNames, SRVNames, XmppAddrs and the domain, one a line."""
+    long_ = b".".join([b"a" * 60] * 16) + b".test"
+    return {
+        "dns-id": b"a.test\n\n\na.test",
+        "wrong-domain": b"c.test\n\n\na.test",
+        "xmppaddr": b"\n\na.test\na.test",
+        "srv-id": b"\n_xmpp-server.a.test\n\na.test",
+        "srv-client": b"\n_xmpp-client.a.test\n\na.test",
+        "wildcard": b"*.a.test\n\n\nfoo.a.test",
+        "wildcard-apex": b"*.a.test\n\n\na.test",
+        "wildcard-deep": b"*.a.test\n\n\nx.foo.a.test",
+        "wildcard-one-label": b"*.test\n\n\na.test",
+        "partial": b"f*.a.test *x.a.test a.*.test\n\n\nfoo.a.test",
+        "case-dots": (b"  B.TEST   A.Test.  \x00_XMPP-Server.A.TEST.\x00"
+                      b"u@a.test a.test/r\x00a.test"),
+        "precedence": (b"*.b.test x.b.test\n_xmpp-server.x.b.test\n"
+                       b"x.b.test\nx.b.test"),
+        "non-ascii": "*.a.test é.a.test\n\né.a.test\né.a.test".encode(),
+        "long": (long_ + b" " + long_ + b".\n_xmpp-server." + long_ + b"\n" +
+                 long_ + b"\n" + long_),
+    }
 
 
 def route_seeds():

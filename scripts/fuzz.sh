@@ -12,7 +12,7 @@
 # --coverage  then build the targets again with -fprofile-instr-generate
 #             -fcoverage-mapping, replay each final corpus and print
 #             llvm-cov's report for xml.c, preauth.c, sasl_plain.c,
-#             sasl_scram.c, authhelper.c and proxyproto.c (needs
+#             sasl_scram.c, authhelper.c, proxyproto.c, route.c and s2sid.c (needs
 #             llvm-14: apt-get install llvm-14).
 # -j JOBS     run up to JOBS targets at once (default 1; the machine has
 #             2 cores, so -j 2 halves the wall time).
@@ -57,7 +57,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy fuzz_scram fuzz_route}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -71,6 +71,7 @@ sources() {
 	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/names.c" ;;
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
 	fuzz_route) echo "$src/route.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
+	fuzz_s2sid) echo "$src/s2sid.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -87,6 +88,7 @@ max_len() {
 	fuzz_proxy) echo 4200 ;;		# > XG_PROXY_HDR_MAX
 	fuzz_scram) echo 4200 ;;		# > 2 * XG_SCRAM_MSG_MAX
 	fuzz_route) echo 70000 ;;		# > XG_ROUTE_MAP_MAX
+	fuzz_s2sid) echo 4200 ;;		# > 4 * (XG_DOMAIN_MAX + 1)
 	esac
 }
 corpus_of() {
@@ -258,7 +260,7 @@ done
 "$profdata" merge -sparse "$work"/cov/*.profraw -o "$work/cov/all.profdata"
 # The files of interest that the chosen targets compiled in.
 files=()
-for f in xml.c preauth.c sasl_plain.c sasl_scram.c authhelper.c proxyproto.c; do
+for f in xml.c preauth.c sasl_plain.c sasl_scram.c authhelper.c proxyproto.c route.c s2sid.c; do
 	for t in $targets; do
 		case " $(sources "$t") " in
 		*" $src/$f "*) files+=("$src/$f"); break ;;

@@ -89,6 +89,10 @@ authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
     char **envp, size_t nenvp)
 {
 	const struct conn *c = req->conn;
+	/* A client's certificate counts once verified; a server's names are
+	 * told whatever its verdict, with the verdict. */
+	int certs = c && (c->cert_verified || c->cert_presented);
+	int s2s = c && c->cert_status != NULL;
 	size_t used = 0, n = 0;
 	char attempt[24];
 	struct { const char *name, *value; int optional; } v[] = {
@@ -111,14 +115,18 @@ authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
 		{ "SSL_CIPHER", c ? c->tls_cipher : "", 1 },
 		{ "SSL_SESSION_RESUMED", c && c->tls_resumed ? "1" : "", 1 },
 		{ "SSL_TLS_SNI", c ? c->sni : "", 1 },
-		{ "AUTH_CERT_SHA256", c && c->cert_verified ? c->cert_sha256 :
-		    "", 1 },
-		{ "AUTH_CERT_SUBJECT", c && c->cert_verified ?
-		    c->cert_subject : "", 1 },
-		{ "AUTH_CERT_XMPPADDRS", c && c->cert_verified ?
-		    c->cert_xmppaddrs : "", 1 },
-		{ "AUTH_CERT_DNSNAMES", c && c->cert_verified ?
-		    c->cert_dnsnames : "", 1 },
+		{ "AUTH_CERT_SHA256", c && certs ? c->cert_sha256 : "", 1 },
+		{ "AUTH_CERT_SUBJECT", c && certs ? c->cert_subject : "", 1 },
+		{ "AUTH_CERT_XMPPADDRS", c && certs ? c->cert_xmppaddrs : "",
+		    1 },
+		{ "AUTH_CERT_DNSNAMES", c && certs ? c->cert_dnsnames : "", 1 },
+		/* s2s: the remote server and its certificate's verdict */
+		{ "AUTH_CERT_SRVNAMES", c && certs ? c->cert_srvnames : "", 1 },
+		{ "S2S_REMOTE_DOMAIN", s2s ? c->remote_domain : "", 1 },
+		{ "S2S_LOCAL_DOMAIN", s2s ? c->domain : "", 1 },
+		{ "S2S_CERT_STATUS", s2s ? c->cert_status : "", 1 },
+		{ "S2S_CERT_MATCH", s2s ? s2s_match_name(c->cert_match) : "",
+		    1 },
 	};
 	size_t i;
 
@@ -264,6 +272,10 @@ parse(const char *buf, size_t len, struct auth_reply *r, int failure,
 			dst = r->identity;
 			cap = sizeof(r->identity) - 1;
 			has = &r->has_identity;
+		} else if (klen == 7 && memcmp(l, "require", 7) == 0) {
+			dst = r->require;
+			cap = sizeof(r->require) - 1;
+			has = &r->has_require;
 		} else if (klen == 5 && memcmp(l, "scram", 5) == 0) {
 			dst = r->scram;
 			cap = sizeof(r->scram) - 1;

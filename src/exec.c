@@ -119,6 +119,14 @@ child(char **argv, const struct conn *c, int sock, int errfd)
 	    setenv("SSL_PROTOCOL", c->tls_protocol, 1) == -1 ||
 	    setenv("SSL_CIPHER", c->tls_cipher, 1) == -1)
 		child_fail(errfd, errno);
+	/* s2s: the remote server, and how it was authenticated (xmppgate
+	 * by its certificate, or nobody yet: PROG runs dialback). */
+	if (c->s2s_auth != NULL && (unsetenv("XMPP_USER") == -1 ||
+	    unsetenv("XMPP_JID") == -1 ||
+	    setenv("XMPP_S2S_REMOTE", c->remote_domain, 1) == -1 ||
+	    setenv("XMPP_S2S_AUTH", c->s2s_auth, 1) == -1 ||
+	    setenv("XMPP_S2S_CERT_STATUS", c->cert_status, 1) == -1))
+		child_fail(errfd, errno);
 
 	execvp(argv[0], argv);
 	child_fail(errfd, errno);

@@ -106,7 +106,7 @@ tok(const char *s, char *out, size_t outsz)
 void
 log_summary(const struct conn *c, int exitcode)
 {
-	char a[96], d[128], u[128], b[128], r[256];
+	char a[96], d[128], u[300], b[128], s2[128], r[256];
 	int64_t ms = now_ms() - c->start_ms;
 	const char *outcome = exitcode == XG_EXIT_OK ? "ok" :
 	    exitcode == XG_EXIT_REFUSED ? "refused" : "tempfail";
@@ -119,11 +119,19 @@ log_summary(const struct conn *c, int exitcode)
 			r[i] = '\'';
 	snprintf(a, sizeof(a), strchr(c->remote_ip, ':') ? "[%s]:%s" :
 	    "%s:%s", c->remote_ip, c->remote_port);
+	/* s2s: the remote server and how it was authenticated, in place
+	 * of a user. */
+	if (c->cert_status != NULL)
+		snprintf(u, sizeof(u), "%s server=%s auth=%s",
+		    tok(c->user, b, sizeof(b)), tok(c->remote_domain, s2, sizeof(s2)),
+		    c->s2s_auth ? c->s2s_auth : "-");
+	else
+		tok(c->user, u, sizeof(u));
 	xg_log(exitcode == XG_EXIT_TEMP ? LOG_ERR : LOG_INFO,
 	    "summary client=%s domain=%s user=%s backend=%s rx=%llu "
 	    "tx=%llu duration=%lld.%03lld outcome=%s reason=\"%s\"",
 	    a, tok(c->domain, d, sizeof(d)),
-	    tok(c->user, u, sizeof(u)), tok(c->backend, b, sizeof(b)),
+	    u, tok(c->backend, b, sizeof(b)),
 	    (unsigned long long)c->rx, (unsigned long long)c->tx,
 	    (long long)(ms / 1000), (long long)(ms % 1000), outcome, r);
 }

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <gnutls/crypto.h>
 #include <gnutls/socket.h>
 #include "xmppgate.h"
@@ -62,6 +63,9 @@ struct session {
 	char	bfeat[XG_FEATURES_MAX];	/* its features after the login */
 	size_t	bfeat_len;
 	pid_t	pump;			/* ... carried by this child, or 0 */
+	int	db;			/* s2s: the remote declared dialback */
+	size_t	hdrlen;			/* s2s: its last header, in raw */
+	struct netaddr s2s_backend;	/* s2s: where its stream goes */
 	int	keep_raw;		/* route mode: keep what was read */
 	uint8_t	raw[XG_READ_BUF];	/* ... every byte, for the backend */
 	size_t	rawlen;
@@ -95,6 +99,11 @@ static int sasl(struct session *, struct plain_creds *, struct auth_reply *,
     int *);
 static int handoff(struct session *, int);
 static int route_start(struct session *);
+static void s2s_options(struct options *, const char *);
+static int s2s_stream(struct session *);
+static int s2s_external(struct session *);
+static int s2s_handoff(struct session *, int);
+static int loopback_backend(const struct netaddr *);
 static int route_stream(struct session *);
 static enum auth_verdict check(struct session *, const struct auth_request *,
     struct auth_reply *, char *, size_t);
@@ -159,6 +168,22 @@ main(int argc, char **argv)
 	if (priv_drop(o.user, err, sizeof(err)) == -1) {
 		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+		tls_free(&tls);
+		return s.exitcode;
+	}
+
+	/* Federation: a server's stream, STARTTLS with its certificate
+	 * asked for, then EXTERNAL (or XEP-0344) when the certificate names
+	 * it, or the backend's own dialback when it does not. */
+	if (o.s2s) {
+		s.xp.s2s = 1;
+		if (proxy_accept(&s) == 0 &&	/* the load balancer's word */
+		    stream_open(&s) == 0 &&	/* header, STARTTLS required */
+		    starttls(&s) == 0 &&	/* TLS, a certificate asked */
+		    s2s_stream(&s) == 0)	/* certificate, policy (or the
+						 * dialback pass-through) */
+			s2s_external(&s);	/* EXTERNAL, hand-off, relay */
+		explicit_bzero(s.buf, sizeof(s.buf));
 		tls_free(&tls);
 		return s.exitcode;
 	}
@@ -232,6 +257,9 @@ usage(FILE *f, int code)
 "usage: xmppgate [options] (--cert FILE --key FILE --domain NAME |\n"
 "                --cert-dir DIR | --cert-helper PATH) --auth PATH\n"
 "                (--backend ADDR | -- PROG [ARG ...])\n"
+"       xmppgate --s2s (--cert FILE --key FILE --domain NAME | --cert-dir DIR\n"
+"                | --cert-helper PATH) [--auth PATH]\n"
+"                (--backend ADDR --proxy-protocol v2 | -- PROG [ARG ...])\n"
 "       xmppgate --route FILE [options]\n"
 "       xmppgate --new-ticket-key FILE\n"
 "  -c, --cert FILE              certificate chain (PEM)\n"
@@ -260,7 +288,10 @@ usage(FILE *f, int code)
 "      --tls-priority STRING    GnuTLS priority string\n"
 "      --route FILE             route mode: DOMAIN ADDR lines; the backend\n"
 "                               does STARTTLS and SASL itself\n"
-"      --no-splice              relay through user space, never splice(2)\n"
+"      --no-splice              relay through user space, never splice(2)\n""      --s2s                    server-to-server mode (federation, port 5269)\n"
+"      --s2s-ca FILE            CAs for remote servers (default: system)\n"
+"      --s2s-require-cert       refuse servers without a valid certificate\n"
+
 "      --timeout SEC            pre-authentication time limit (60)\n"
 "      --header-timeout SEC     time limit for each stream header (10)\n"
 "      --handshake-timeout SEC  TLS handshake time limit (15)\n"
@@ -311,7 +342,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    O_MAX, O_DELAY, O_OCSP, O_CDIR, O_CHELPER, O_CTIMEOUT, O_BTLS,
 	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA,
 	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
-	    O_ROUTE, O_NOSPLICE };
+	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -347,6 +378,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "sasl-mechanisms", required_argument, NULL, O_MECHS },
 		{ "route", required_argument, NULL, O_ROUTE },
 		{ "no-splice", no_argument, NULL, O_NOSPLICE },
+		{ "s2s", no_argument, NULL, O_S2S },
+		{ "s2s-ca", required_argument, NULL, O_S2SCA },
+		{ "s2s-require-cert", no_argument, NULL, O_S2SREQ },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -494,6 +528,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->route = optarg;
 			break;
 		case O_NOSPLICE: o->no_splice = 1; break;
+		case O_S2S: o->s2s = 1; break;
+		case O_S2SCA: o->s2s_ca = optarg; break;
+		case O_S2SREQ: o->s2s_require_cert = 1; break;
 		case 'l': o->use_syslog = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout, XG_EXIT_OK);
@@ -510,10 +547,14 @@ parse_options(int argc, char **argv, struct options *o)
 			usage_error("unexpected argument '%s'", argv[optind]);
 		o->exec_argv = argv + optind;
 	}
+	if (o->route != NULL && o->s2s)
+		usage_error("--route and --s2s exclude each other");
 	if (o->route != NULL) {
 		route_options(o, mechs);
 		return;
 	}
+	if (!o->s2s && (o->s2s_ca != NULL || o->s2s_require_cert))
+		usage_error("--s2s-ca and --s2s-require-cert go with --s2s");
 	if ((o->cert != NULL) != (o->key != NULL))
 		usage_error("--cert and --key go together");
 	if ((o->cert != NULL) + (o->cert_dir != NULL) +
@@ -544,6 +585,10 @@ parse_options(int argc, char **argv, struct options *o)
 			    "this program in /proc/self/exe");
 		self[n] = '\0';
 		o->self = self;
+	}
+	if (o->s2s) {
+		s2s_options(o, mechs);
+		return;
 	}
 	if (o->auth_scram && o->auth_protocol != XG_AP_NATIVE)
 		usage_error("--auth-scram needs --auth-protocol xmppgate: only "
@@ -585,6 +630,58 @@ route_options(struct options *o, const char *mechs)
 	if (o->accept_proxy != (o->ntrusted > 0))
 		usage_error("--accept-proxy-protocol and --trusted-proxy go "
 		    "together");
+}
+
+/* A backend that may be told "xmppgate authenticated this server": only
+ * this host can reach it.  Names are not resolved here, so only
+ * addresses count. */
+static int
+loopback_backend(const struct netaddr *na)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (na->is_unix)
+		return 1;
+	if (inet_pton(AF_INET, na->host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, na->host, &a6) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * --s2s: a server's stream.  The SASL of clients, client certificates and
+ * TLS to the backend have no meaning here and are refused; the helper is
+ * optional (federation policy).  The backend learns which server we
+ * authenticated from a PROXY v2 header, so it must be one, on loopback.
+ */
+static void
+s2s_options(struct options *o, const char *mechs)
+{
+	if (o->auth_scram || mechs != NULL || o->client_ca != NULL ||
+	    o->auth_protocol != XG_AP_NATIVE)
+		usage_error("--s2s: servers authenticate by certificate "
+		    "(EXTERNAL) or dialback; drop --auth-scram, "
+		    "--sasl-mechanisms, --client-ca and --auth-protocol");
+	if (o->backend_tls != XG_BTLS_NONE)
+		usage_error("--s2s: the backend is on this host; drop "
+		    "--backend-tls");
+	if (o->tls_mode == XG_TLS_DIRECT_ONLY)
+		usage_error("--s2s: STARTTLS only; drop --direct-tls-only");
+	if (o->ticket_key != NULL)
+		usage_error("--s2s: every server shows its certificate in a "
+		    "full handshake; drop --ticket-key");
+	o->tls_mode = XG_TLS_STARTTLS_ONLY;
+	if (o->auth != NULL && o->auth[0] != '/')
+		usage_error("--auth wants an absolute path");
+	if (o->has_backend == (o->exec_argv != NULL))
+		usage_error("give exactly one of --backend or -- PROG");
+	if (o->has_backend && o->proxy_protocol != 2)
+		usage_error("--s2s --backend needs --proxy-protocol v2: its "
+		    "header tells the backend which server is authenticated");
+	if (o->has_backend && !loopback_backend(&o->backend))
+		usage_error("--s2s: the backend must be a loopback address or "
+		    "a UNIX socket (it trusts what the PROXY header says)");
 }
 
 /*
@@ -702,6 +799,16 @@ send_header(struct session *s)
 	s->header_sent = 1;
 	xg_debug("sent: stream header from=%s id=%s",
 	    s->c->domain[0] ? s->c->domain : "-", id);
+	if (s->o->s2s)		/* RFC 6120 4.7.2: 'to' the server that
+				 * named itself; XEP-0220 prefix if it did */
+		return conn_printf(s->c, s->deadline, "<?xml version='1.0'?>"
+		    "<stream:stream xmlns='" NS_SERVER "' xmlns:stream='"
+		    NS_STREAMS "'%s id='%s'%s%s%s%s%s%s version='1.0' "
+		    "xml:lang='en'>", s->db ? " xmlns:db='" NS_DIALBACK "'" :
+		    "", id, s->c->domain[0] ? " from='" : "", s->c->domain,
+		    s->c->domain[0] ? "'" : "", s->c->remote_domain[0] ?
+		    " to='" : "", s->c->remote_domain,
+		    s->c->remote_domain[0] ? "'" : "");
 	return conn_printf(s->c, s->deadline, "<?xml version='1.0'?>"
 	    "<stream:stream xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS
 	    "' id='%s'%s%s%s version='1.0' xml:lang='en'>", id,
@@ -997,6 +1104,41 @@ client_header(struct session *s, struct xp_event *ev)
 	return 0;
 }
 
+/* RFC 6120 4.7.5: we speak 1.0; a missing version means pre-1.0. */
+static int
+version_check(struct session *s, const struct xp_event *ev)
+{
+	if (!ev->has_version || strncmp(ev->version, "1.", 2) != 0 ||
+	    ev->version[2] == '\0' ||
+	    strspn(ev->version + 2, "0123456789") != strlen(ev->version + 2))
+		return stream_error(s, XG_SE_UNSUPPORTED_VERSION,
+		    "version 1.0 required", XG_EXIT_REFUSED,
+		    "unsupported stream version");
+	return 0;
+}
+
+/* s2s: the server names itself in 'from' (RFC 6120 4.7.1), the same
+ * name in every header of the connection. */
+static int
+remote_from(struct session *s, const struct xp_event *ev)
+{
+	char dom[XG_DOMAIN_MAX + 1];
+
+	s->db = ev->has_db;
+	if (!ev->has_from || xg_domain_normalize(ev->from, dom,
+	    sizeof(dom)) == -1)
+		return stream_error(s, XG_SE_INVALID_FROM, "a 'from' naming "
+		    "your server is required", XG_EXIT_REFUSED, ev->has_from ?
+		    "stream 'from' is not a domain" : "stream header without "
+		    "'from'");
+	if (s->c->remote_domain[0] && strcmp(dom, s->c->remote_domain) != 0)
+		return stream_error(s, XG_SE_INVALID_FROM, "'from' changed "
+		    "within the connection", XG_EXIT_REFUSED, "stream 'from' "
+		    "%s after %s", dom, s->c->remote_domain);
+	snprintf(s->c->remote_domain, sizeof(s->c->remote_domain), "%s", dom);
+	return 0;
+}
+
 /* Read the client's stream header and answer with ours. */
 static int
 stream_header(struct session *s)
@@ -1027,13 +1169,9 @@ stream_header(struct session *s)
 		    "not served here", XG_EXIT_REFUSED, s->c->direct_tls ?
 		    "stream 'to' is not the SNI name" : "unknown domain");
 	snprintf(s->c->domain, sizeof(s->c->domain), "%s", dom);
-	/* RFC 6120 4.7.5: we speak 1.0; a missing version means pre-1.0. */
-	if (!ev.has_version || strncmp(ev.version, "1.", 2) != 0 ||
-	    ev.version[2] == '\0' ||
-	    strspn(ev.version + 2, "0123456789") != strlen(ev.version + 2))
-		return stream_error(s, XG_SE_UNSUPPORTED_VERSION,
-		    "version 1.0 required", XG_EXIT_REFUSED,
-		    "unsupported stream version");
+	if (version_check(s, &ev) == -1 ||
+	    (s->o->s2s && remote_from(s, &ev) == -1))
+		return -1;
 	if (send_header(s) == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
@@ -1133,10 +1271,12 @@ stream_open(struct session *s)
 	if (stream_header(s) == -1)
 		return -1;
 	if (s->c->tls == NULL) {
-		xg_debug("sent: features starttls required");
+		xg_debug("sent: features starttls required%s", s->db ?
+		    ", dialback" : "");
 		if (conn_printf(s->c, s->deadline, "<stream:features>"
-		    "<starttls xmlns='" NS_TLS "'><required/></starttls>"
-		    "</stream:features>") == -1)
+		    "<starttls xmlns='" NS_TLS "'><required/></starttls>%s"
+		    "</stream:features>", s->db ? "<dialback xmlns='"
+		    NS_DIALBACK_FEATURE "'/>" : "") == -1)
 			return finish(s, XG_EXIT_REFUSED, "client write: %s",
 			    strerror(errno));
 	} else {
@@ -1170,7 +1310,9 @@ starttls(struct session *s)
 		return stream_error(s, XG_SE_POLICY_VIOLATION,
 		    "STARTTLS is required", XG_EXIT_REFUSED,
 		    "<%s> before STARTTLS", ev.type == XP_EV_AUTH ? "auth" :
-		    ev.type == XP_EV_RESPONSE ? "response" : "abort");
+		    ev.type == XP_EV_RESPONSE ? "response" :
+		    ev.type == XP_EV_DIALBACK ? (ev.name[0] == 'r' ?
+		    "db:result" : "db:verify") : "abort");
 	xg_debug("client: starttls; sent: proceed");
 	if (conn_printf(s->c, s->deadline, "<proceed xmlns='" NS_TLS "'/>")
 	    == -1)
@@ -1191,6 +1333,7 @@ starttls(struct session *s)
 	xg_debug("TLS up: %s %s%s", s->c->tls_protocol, s->c->tls_cipher,
 	    s->c->tls_resumed ? " (resumed)" : "");
 	xp_init(&s->xp);
+	s->xp.s2s = s->o->s2s;
 	s->header_sent = 0;
 	return 0;
 }
@@ -1938,8 +2081,17 @@ relay(struct session *s, int fd)
 {
 	char why[XG_REASON_MAX] = "";
 
-	xg_log(LOG_INFO, "user %s@%s logged in, relaying to %s", s->c->user,
-	    s->c->domain, s->c->backend);
+	if (s->o->s2s && strcmp(s->c->s2s_auth, "dialback") == 0)
+		xg_log(LOG_INFO, "server %s: dialback is the backend's, "
+		    "relaying to %s", s->c->remote_domain, s->c->backend);
+	else if (s->o->s2s)
+		xg_log(LOG_INFO, "server %s authenticated by %s, relaying to "
+		    "%s", s->c->remote_domain, strcmp(s->c->s2s_auth,
+		    "external") == 0 ? "EXTERNAL" : "certificate (XEP-0344)",
+		    s->c->backend);
+	else
+		xg_log(LOG_INFO, "user %s@%s logged in, relaying to %s",
+		    s->c->user, s->c->domain, s->c->backend);
 	/* The credentials are gone; the relay's records are the user's
 	 * traffic, and filling each freed one would only cost time. */
 	mallopt(M_PERTURB, 0);
@@ -2118,4 +2270,331 @@ route_stream(struct session *s)
 	s->c->tx = sr.tx;
 	return finish(s, XG_EXIT_OK, "%s (%s)", why, sr.spliced ? "splice" :
 	    "user-space copy");
+}
+
+/*
+ * s2s, after TLS: the remote's new header (kept byte for byte in raw for
+ * the backend), its certificate checked for the domain it names, and the
+ * policy helper.  0 when the certificate names the server and it is
+ * welcome (s2s_external() goes on); otherwise the session ends here: a
+ * refusal, or the dialback pass-through, in which the backend answers
+ * this very header, so that the remote's dialback key is bound to the
+ * backend's stream id (XEP-0220 ties it to the receiving stream).
+ */
+static int
+s2s_stream(struct session *s)
+{
+	static struct auth_reply ar;
+	struct auth_request req;
+	struct xp_event ev;
+	struct conn *c = s->c;
+	char dom[XG_DOMAIN_MAX + 1], why[XG_REASON_MAX];
+	enum auth_verdict v;
+	int require = s->o->s2s_require_cert, valid;
+
+	s->keep_raw = 1;
+	s->rawlen = 0;
+	if (client_header(s, &ev) == -1)
+		return -1;
+	s->keep_raw = 0;
+	s->hdrlen = s->rawlen - s->len;
+	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == -1 ||
+	    strcmp(dom, c->domain) != 0)
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
+		    "not served here", XG_EXIT_REFUSED, "stream 'to' changed "
+		    "after TLS");
+	if (version_check(s, &ev) == -1 || remote_from(s, &ev) == -1)
+		return -1;
+	if (strcmp(c->cert_status, "valid") == 0 &&
+	    (c->cert_match = s2s_id_match(c->cert_dnsnames,
+	    c->cert_srvnames, c->cert_xmppaddrs, c->remote_domain)) ==
+	    S2S_MATCH_NONE)
+		c->cert_status = "name-mismatch";
+	valid = strcmp(c->cert_status, "valid") == 0;
+	xg_log(LOG_INFO, "server %s: certificate %s%s%s%s%s",
+	    c->remote_domain, c->cert_status, valid ? " by " : "",
+	    valid ? s2s_match_name(c->cert_match) : "",
+	    c->cert_presented ? " sha256=" : "",
+	    c->cert_presented ? c->cert_sha256 : "");
+	s->s2s_backend = s->o->backend;
+	name_backend(c, &s->s2s_backend);
+	if (s->o->auth != NULL) {
+		memset(&req, 0, sizeof(req));
+		req.mechanism = valid ? "EXTERNAL" : "DIALBACK";
+		req.user = c->remote_domain;
+		req.domain = c->domain;
+		req.attempt = 1;
+		req.conn = c;
+		v = authhelper_run(s->o->auth, &req, s->o->auth_timeout * 1000,
+		    &ar, why, sizeof(why));
+		if (v == AUTH_TEMPFAIL)
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP, "policy helper: %s",
+			    why);
+		if (v == AUTH_REJECT) {
+			snprintf(why, sizeof(why), "federation with %.200s is "
+			    "not allowed here", c->remote_domain);
+			return stream_error(s, XG_SE_POLICY_VIOLATION,
+			    ar.has_message ? ar.message : why, XG_EXIT_REFUSED,
+			    "policy helper refused %s", c->remote_domain);
+		}
+		if (ar.has_require && strcmp(ar.require, "certificate") != 0)
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP, "policy helper: "
+			    "require= wants 'certificate'");
+		require |= ar.has_require;
+		if (ar.has_backend && (netaddr_parse(ar.backend,
+		    &s->s2s_backend) == -1 ||
+		    !loopback_backend(&s->s2s_backend)))
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP, "policy helper: "
+			    "backend= is not a loopback address or UNIX "
+			    "socket");
+		if (ar.has_backend)
+			name_backend(c, &s->s2s_backend);
+	}
+	if (valid)
+		return 0;
+	if (require)
+		return stream_error(s, XG_SE_NOT_AUTHORIZED,
+		    s2s_cert_refusal(c->cert_status), XG_EXIT_REFUSED,
+		    "server %s: certificate %s, and one is required",
+		    c->remote_domain, c->cert_status);
+	c->s2s_auth = "dialback";
+	return s2s_handoff(s, 0);
+}
+
+/*
+ * Hand the stream to the backend: a PROXY v2 header that names our domain
+ * and, when we authenticated the server (authed), the server; the
+ * remote's last header as it came; the rest is the relay.  After XEP-0344
+ * the remote has our header already, so the backend's is dropped.
+ * Always -1: the session ends here.
+ */
+static int
+s2s_handoff(struct session *s, int authed)
+{
+	struct conn *c = s->c, bc;
+	uint8_t ph[XG_PROXY_OUT_MAX];
+	char why[XG_REASON_MAX];
+	int64_t dl = now_ms() + (int64_t)s->o->backend_timeout * 1000;
+	size_t phlen = 0;
+	pid_t pid = 0;
+	int fd;
+
+	memset(&bc, 0, sizeof(bc));
+	if (s->o->exec_argv != NULL) {
+		snprintf(c->backend, sizeof(c->backend), "exec:%s",
+		    s->o->exec_argv[0]);
+		if ((fd = exec_start(s->o->exec_argv, c, &pid, why,
+		    sizeof(why))) == -1)
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP, "%s", why);
+	} else {
+		phlen = proxy_build(2, c->remote_ip, c->remote_port,
+		    c->local_ip, c->local_port, ph, sizeof(ph));
+		phlen = proxy_add_tlv(ph, phlen, sizeof(ph),
+		    PP2_TYPE_AUTHORITY, c->domain, strlen(c->domain));
+		if (authed)
+			phlen = proxy_add_tlv(ph, phlen, sizeof(ph),
+			    PP2_TYPE_XMPPGATE_S2S, c->remote_domain,
+			    strlen(c->remote_domain));
+		if (phlen == 0)
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP,
+			    "PROXY header does not fit");
+		if ((fd = netaddr_connect(&s->s2s_backend, dl, why,
+		    sizeof(why))) == -1)
+			return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+			    "the server is not reachable", XG_EXIT_TEMP,
+			    "backend %s: %s", c->backend, why);
+	}
+	bc.rfd = bc.wfd = fd;
+	if ((phlen > 0 && conn_write(&bc, ph, phlen, dl) == -1) ||
+	    conn_write(&bc, s->raw, s->hdrlen, dl) == -1)
+		snprintf(why, sizeof(why), "write: %s", strerror(errno));
+	else if (!s->header_sent || s2s_skip_features(&bc, dl, why,
+	    sizeof(why)) == 0)
+		why[0] = '\0';
+	explicit_bzero(s->raw, sizeof(s->raw));
+	if (why[0] != '\0') {
+		close(fd);
+		if (pid > 0)
+			reap(pid);
+		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+		    "the server is not reachable", XG_EXIT_TEMP,
+		    "backend %s: %s", c->backend, why);
+	}
+	relay(s, fd);
+	if (pid > 0)
+		reap(pid);
+	return -1;
+}
+
+/* RFC 6120 6.4.2 for EXTERNAL: the authzid, "=" for an empty one, or a
+ * challenge first when there was no initial response.  0 with authz (may
+ * be ""), 1 after a <failure/>, -1 when the session ended. */
+static int
+external_authzid(struct session *s, struct xp_event *ev, char *authz,
+    size_t authzsz)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	const char *fail = NULL;
+
+	if (ev->data_empty) {
+		xg_debug("sent: empty challenge");
+		if (conn_printf(s->c, s->deadline, "<challenge xmlns='"
+		    NS_SASL "'/>") == -1)
+			return finish(s, XG_EXIT_REFUSED, "client write: %s",
+			    strerror(errno));
+		if (next_event(s, ev) == -1 || common_event(s, ev) == -1)
+			return -1;
+		if (ev->type == XP_EV_ABORT)
+			fail = "aborted";
+		else if (ev->type != XP_EV_RESPONSE)
+			return stream_error(s, XG_SE_POLICY_VIOLATION,
+			    "a SASL response was expected", XG_EXIT_REFUSED,
+			    "no <response/> after the challenge");
+	}
+	authz[0] = '\0';
+	if (fail == NULL && ev->data_len == 1 && ev->data[0] == '=')
+		return 0;
+	if (fail == NULL && ev->data_len > 0) {
+		if (xg_b64_decode(ev->data, ev->data_len, &d) == -1)
+			fail = "incorrect-encoding";
+		else if (d.size >= authzsz || memchr(d.data, '\0', d.size))
+			fail = "invalid-authzid";
+		else {
+			memcpy(authz, d.data, d.size);
+			authz[d.size] = '\0';
+		}
+		if (d.data != NULL)
+			gnutls_free(d.data);
+	}
+	if (fail == NULL)
+		return 0;
+	xg_debug("sent: failure %s", fail);
+	if (conn_printf(s->c, s->deadline, "<failure xmlns='" NS_SASL
+	    "'><%s/></failure>", fail) == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	return 1;
+}
+
+/*
+ * s2s with a certificate that names the server: our header and features,
+ * then SASL EXTERNAL (XEP-0178), or a <db:result> for that server that we
+ * answer ourselves (XEP-0344: the certificate is the proof).  Either way
+ * the stream goes to the backend as authenticated.
+ */
+static int
+s2s_external(struct session *s)
+{
+	struct xp_event ev;
+	struct conn *c = s->c;
+	char authz[XG_DOMAIN_MAX + 1], dom[XG_DOMAIN_MAX + 1];
+	int r;
+
+	if (send_header(s) == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	xg_debug("sent: features EXTERNAL%s", s->db ? ", dialback" : "");
+	if (conn_printf(s->c, s->deadline, "<stream:features><mechanisms "
+	    "xmlns='" NS_SASL "'><mechanism>EXTERNAL</mechanism></mechanisms>"
+	    "%s</stream:features>", s->db ? "<dialback xmlns='"
+	    NS_DIALBACK_FEATURE "'/>" : "") == -1)
+		return finish(s, XG_EXIT_REFUSED, "client write: %s",
+		    strerror(errno));
+	for (;;) {
+		if (next_event(s, &ev) == -1 || common_event(s, &ev) == -1)
+			return -1;
+		if (ev.type == XP_EV_DIALBACK) {
+			if (ev.name[0] != 'r')
+				return stream_error(s, XG_SE_POLICY_VIOLATION,
+				    "send <db:verify> on a stream of its own",
+				    XG_EXIT_REFUSED, "<db:verify> on a stream "
+				    "with a verified certificate");
+			if (!ev.has_from || xg_domain_normalize(ev.from, dom,
+			    sizeof(dom)) == -1 || strcmp(dom,
+			    c->remote_domain) != 0 || !ev.has_to ||
+			    xg_domain_normalize(ev.to, dom, sizeof(dom)) ==
+			    -1 || strcmp(dom, c->domain) != 0)
+				return stream_error(s, XG_SE_INVALID_FROM,
+				    "this stream is for the domain your "
+				    "certificate names", XG_EXIT_REFUSED,
+				    "<db:result> for another pair of domains");
+			xg_debug("client: db:result; sent: valid (XEP-0344)");
+			if (conn_printf(s->c, s->deadline, "<db:result from='%s'"
+			    " to='%s' type='valid'/>", c->domain,
+			    c->remote_domain) == -1)
+				return finish(s, XG_EXIT_REFUSED, "client "
+				    "write: %s", strerror(errno));
+			c->s2s_auth = "certificate";
+			return s2s_handoff(s, 1);
+		}
+		if (ev.type != XP_EV_AUTH)
+			return stream_error(s, XG_SE_POLICY_VIOLATION,
+			    ev.type == XP_EV_STARTTLS ? "TLS is already up" :
+			    "authenticate first", XG_EXIT_REFUSED,
+			    "<%s> where <auth> was expected", ev.name);
+		if (strcmp(ev.mechanism, "EXTERNAL") != 0) {
+			xg_debug("sent: failure invalid-mechanism");
+			if (conn_printf(s->c, s->deadline, "<failure xmlns='"
+			    NS_SASL "'><invalid-mechanism/></failure>") == -1)
+				return finish(s, XG_EXIT_REFUSED, "client "
+				    "write: %s", strerror(errno));
+			if (++s->failed >= s->o->max_attempts)
+				return stream_error(s, XG_SE_POLICY_VIOLATION,
+				    "too many attempts", XG_EXIT_REFUSED,
+				    "%d failed attempts", s->failed);
+			continue;
+		}
+		if ((r = external_authzid(s, &ev, authz, sizeof(authz))) == -1)
+			return -1;
+		if (r == 1) {
+			if (++s->failed >= s->o->max_attempts)
+				return stream_error(s, XG_SE_POLICY_VIOLATION,
+				    "too many attempts", XG_EXIT_REFUSED,
+				    "%d failed attempts", s->failed);
+			continue;
+		}
+		/* XEP-0178: the authzid is the stream's 'from', or none. */
+		if (authz[0] != '\0' && (xg_domain_normalize(authz, dom,
+		    sizeof(dom)) == -1 || strcmp(dom, c->remote_domain) != 0)) {
+			xg_debug("sent: failure invalid-authzid");
+			conn_printf(s->c, s->deadline, "<failure xmlns='"
+			    NS_SASL "'><invalid-authzid/></failure>"
+			    "</stream:stream>");
+			close_client(s->c);
+			return finish(s, XG_EXIT_REFUSED, "EXTERNAL authzid "
+			    "is not %s", c->remote_domain);
+		}
+		break;
+	}
+	c->s2s_auth = "external";
+	xg_debug("sent: success");
+	if (conn_printf(s->c, s->deadline, "<success xmlns='" NS_SASL "'/>")
+	    == -1)
+		return finish(s, XG_EXIT_OK, "client write: %s",
+		    strerror(errno));
+	/* The remote's new header is the backend's to answer. */
+	xp_init(&s->xp);
+	s->xp.s2s = 1;
+	s->header_sent = 0;
+	s->restarting = 1;
+	s->deadline = now_ms() + ((int64_t)s->o->header_timeout + 1) * 1000;
+	s->keep_raw = 1;
+	s->rawlen = 0;
+	if (client_header(s, &ev) == -1)
+		return -1;
+	s->keep_raw = 0;
+	s->hdrlen = s->rawlen - s->len;
+	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == -1 ||
+	    strcmp(dom, c->domain) != 0)
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
+		    "not served here", XG_EXIT_REFUSED, "stream 'to' changed "
+		    "after SASL");
+	if (version_check(s, &ev) == -1 || remote_from(s, &ev) == -1)
+		return -1;
+	return s2s_handoff(s, 1);
 }

@@ -22,6 +22,8 @@ static const char *const stream_errors[] = {
 	[XG_SE_UNSUPPORTED_VERSION] = "unsupported-version",
 	[XG_SE_UNDEFINED_CONDITION] = "undefined-condition",
 	[XG_SE_SEE_OTHER_HOST] = "see-other-host",
+	[XG_SE_IMPROPER_ADDRESSING] = "improper-addressing",
+	[XG_SE_INVALID_FROM] = "invalid-from",
 };
 
 static const char *const sasl_failures[] = {

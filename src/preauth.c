@@ -9,7 +9,7 @@
 #include "xmppgate.h"
 
 enum { S_START, S_PROLOG, S_STREAM, S_CHILD, S_DONE };
-enum { C_STARTTLS, C_AUTH, C_RESPONSE, C_ABORT };
+enum { C_STARTTLS, C_AUTH, C_RESPONSE, C_ABORT, C_DIALBACK };
 
 static enum xp_result finish_child(struct xp *, struct xp_event *, int);
 
@@ -107,9 +107,12 @@ header(struct xp *p, struct xp_event *ev)
 	if (strcmp(local, "stream") != 0)
 		return fail(p, XG_SE_BAD_FORMAT, "expected a stream header");
 	uri = xml_ns_resolve(&p->stream_ns, "", &local);
-	if (uri == NULL || strcmp(uri, NS_CLIENT) != 0)
+	if (!p->s2s && (uri == NULL || strcmp(uri, NS_CLIENT) != 0))
 		return fail(p, XG_SE_INVALID_NAMESPACE,
 		    "content namespace must be " NS_CLIENT);
+	if (p->s2s && (uri == NULL || strcmp(uri, NS_SERVER) != 0))
+		return fail(p, XG_SE_INVALID_NAMESPACE,
+		    "content namespace must be " NS_SERVER);
 	if (t->empty)
 		return fail(p, XG_SE_BAD_FORMAT, "empty stream element");
 	memset(ev, 0, sizeof(*ev));
@@ -117,6 +120,17 @@ header(struct xp *p, struct xp_event *ev)
 	if (xml_attr_get(t, "to", &len) != NULL && len > XG_DOMAIN_MAX)
 		return fail(p, XG_SE_HOST_UNKNOWN, "'to' too long");
 	copy_attr(t, "to", ev->to, sizeof(ev->to), &ev->has_to);
+	if (p->s2s) {
+		/* A server names itself (RFC 6120 4.7.1); XEP-0220: the
+		 * dialback prefix, declared when it speaks dialback. */
+		if (xml_attr_get(t, "from", &len) != NULL &&
+		    len > XG_DOMAIN_MAX)
+			return fail(p, XG_SE_INVALID_FROM, "'from' too long");
+		copy_attr(t, "from", ev->from, sizeof(ev->from),
+		    &ev->has_from);
+		uri = xml_ns_resolve(&p->stream_ns, "db:x", &local);
+		ev->has_db = uri != NULL && strcmp(uri, NS_DIALBACK) == 0;
+	}
 	if (xml_attr_get(t, "version", &len) != NULL &&
 	    len >= sizeof(ev->version))
 		return fail(p, XG_SE_UNSUPPORTED_VERSION, "bad version");
@@ -145,6 +159,8 @@ element(struct xp *p, struct xp_event *ev)
 	memset(ev, 0, sizeof(*ev));
 	strcpy(ev->name, local);
 	p->mech[0] = '\0';
+	p->from[0] = p->to[0] = p->id[0] = '\0';
+	p->has_from = p->has_to = 0;
 	if (strcmp(uri, NS_TLS) == 0 && strcmp(local, "starttls") == 0)
 		p->cur = C_STARTTLS;
 	else if (strcmp(uri, NS_SASL) == 0 && strcmp(local, "auth") == 0) {
@@ -154,7 +170,23 @@ element(struct xp *p, struct xp_event *ev)
 		p->cur = C_RESPONSE;
 	else if (strcmp(uri, NS_SASL) == 0 && strcmp(local, "abort") == 0)
 		p->cur = C_ABORT;
-	else if (strcmp(uri, NS_CLIENT) == 0 && (strcmp(local, "iq") == 0 ||
+	else if (p->s2s && strcmp(uri, NS_DIALBACK) == 0 &&
+	    (strcmp(local, "result") == 0 || strcmp(local, "verify") == 0)) {
+		/* XEP-0220: the attributes and the key (kept in data). */
+		size_t len;
+
+		p->cur = C_DIALBACK;
+		if ((xml_attr_get(t, "from", &len) != NULL &&
+		    len > XG_DOMAIN_MAX) || (xml_attr_get(t, "to", &len) !=
+		    NULL && len > XG_DOMAIN_MAX) || (xml_attr_get(t, "id",
+		    &len) != NULL && len > XG_NAME_MAX))
+			return fail(p, XG_SE_POLICY_VIOLATION,
+			    "dialback attribute too long");
+		copy_attr(t, "from", p->from, sizeof(p->from), &p->has_from);
+		copy_attr(t, "to", p->to, sizeof(p->to), &p->has_to);
+		copy_attr(t, "id", p->id, sizeof(p->id), NULL);
+	} else if (strcmp(uri, p->s2s ? NS_SERVER : NS_CLIENT) == 0 &&
+	    (strcmp(local, "iq") == 0 ||
 	    strcmp(local, "message") == 0 || strcmp(local, "presence") == 0)) {
 		/* RFC 6120 4.9.3.12: stanzas before authentication. */
 		ev->type = XP_EV_STANZA;
@@ -185,6 +217,16 @@ finish_child(struct xp *p, struct xp_event *ev, int empty)
 		break;
 	case C_RESPONSE:
 		ev->type = XP_EV_RESPONSE;
+		break;
+	case C_DIALBACK:
+		ev->type = XP_EV_DIALBACK;
+		strcpy(ev->name, p->curname + (strchr(p->curname, ':') ?
+		    strchr(p->curname, ':') - p->curname + 1 : 0));
+		strcpy(ev->from, p->from);
+		ev->has_from = p->has_from;
+		strcpy(ev->to, p->to);
+		ev->has_to = p->has_to;
+		strcpy(ev->id, p->id);
 		break;
 	default:
 		ev->type = XP_EV_ABORT;
@@ -267,7 +309,8 @@ xp_feed(struct xp *p, const uint8_t *buf, size_t len, size_t *used,
 			break;
 		case S_CHILD:
 			if (p->tok.type == XML_TOK_TEXT) {
-				if (p->cur == C_AUTH || p->cur == C_RESPONSE) {
+				if (p->cur == C_AUTH || p->cur == C_RESPONSE ||
+				    p->cur == C_DIALBACK) {
 					if (p->datalen + p->tok.text_len >
 					    XG_SASL_B64_MAX)
 						return fail(p,

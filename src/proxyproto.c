@@ -326,6 +326,33 @@ proxy_build(int version, const char *sip, const char *sport, const char *dip,
 	return V2_FIXED + alen;
 }
 
+/*
+ * A TLV after a v2 header that proxy_build() made in out[0..len): the
+ * header's length field grows with it.  The new length, or 0 when out is
+ * too small, the value longer than a TLV can say, or out no v2 header.
+ */
+size_t
+proxy_add_tlv(uint8_t *out, size_t len, size_t outsz, uint8_t type,
+    const void *value, size_t vlen)
+{
+	size_t body;
+
+	if (len < V2_FIXED || memcmp(out, v2sig, V2_SIG_LEN) != 0 ||
+	    vlen > 0xffff || outsz - len < 3 + vlen)
+		return 0;
+	body = (size_t)out[14] << 8 | out[15];
+	if (V2_FIXED + body != len || body + 3 + vlen > 0xffff)
+		return 0;
+	out[len] = type;
+	out[len + 1] = (uint8_t)(vlen >> 8);
+	out[len + 2] = (uint8_t)vlen;
+	memcpy(out + len + 3, value, vlen);
+	body += 3 + vlen;
+	out[14] = (uint8_t)(body >> 8);
+	out[15] = (uint8_t)body;
+	return len + 3 + vlen;
+}
+
 /* "ADDR" or "ADDR/BITS", IPv4 or IPv6, no host bits set past BITS. */
 int
 cidr_parse(const char *s, struct xg_cidr *c)

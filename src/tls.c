@@ -18,6 +18,7 @@
 #define TICKET_KEY_BYTES	64	/* gnutls_session_ticket_key_generate() */
 #define ALPN_XMPP_CLIENT	"xmpp-client"	/* XEP-0368 */
 #define XMPPADDR_OID		"1.3.6.1.5.5.7.8.5"	/* RFC 6120 13.7.1.4 */
+#define SRVNAME_OID		"1.3.6.1.5.5.7.8.7"	/* RFC 4985 */
 #define SAN_MAX			64	/* subjectAltNames looked at */
 
 static int	tls_wait(gnutls_session_t, const struct conn *, int64_t);
@@ -187,6 +188,20 @@ tls_load(struct tlsctx *ctx, const struct options *o, char *err,
 	    o->client_ca, GNUTLS_X509_FMT_PEM)) <= 0) {
 		snprintf(err, errsz, "--client-ca %s: %s", o->client_ca,
 		    r == 0 ? "no certificate in it" : gnutls_strerror(r));
+		goto fail;
+	}
+	if (o->s2s && o->s2s_ca != NULL &&
+	    (r = gnutls_certificate_set_x509_trust_file(ctx->cred,
+	    o->s2s_ca, GNUTLS_X509_FMT_PEM)) <= 0) {
+		snprintf(err, errsz, "--s2s-ca %s: %s", o->s2s_ca,
+		    r == 0 ? "no certificate in it" : gnutls_strerror(r));
+		goto fail;
+	}
+	if (o->s2s && o->s2s_ca == NULL &&
+	    (r = gnutls_certificate_set_x509_system_trust(ctx->cred)) <= 0) {
+		snprintf(err, errsz, "the system trust store (for remote "
+		    "servers; or --s2s-ca): %s", r == 0 ? "no certificate "
+		    "in it" : gnutls_strerror(r));
 		goto fail;
 	}
 	if (o->ticket_key != NULL &&
@@ -370,43 +385,29 @@ words_add(char *list, size_t sz, const char *w, size_t wlen)
 }
 
 /*
- * A client certificate that verifies against --client-ca: its identities
- * for SASL EXTERNAL and the helper (XEP-0178).  One that does not verify
- * is logged and otherwise ignored: EXTERNAL is simply not offered.
+ * The peer certificate's names: its SHA-256, subject, and the DNS,
+ * XmppAddr and SRVName identities (RFC 6125, RFC 6120 13.7.1.4).  -1 when
+ * it cannot be read.
  */
-static void
-peer_identities(struct conn *c, gnutls_session_t s)
+static int
+cert_names(struct conn *c, const gnutls_datum_t *der)
 {
-	const gnutls_datum_t *peers;
-	gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
-	    (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t out = { NULL, 0 }, raw, virt;
-	unsigned int n = 0, status = 0, i, san, vtype;
+	unsigned int i, san, vtype;
 	unsigned char fp[32];
 	size_t fplen = sizeof(fp), oidlen, rawlen;
 	char buf[XG_CERT_IDS_MAX], oid[128];
+	char *list;
 	int type;
 
-	if ((peers = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
-		return;
-	if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 ||
-	    status != 0) {
-		if (gnutls_certificate_verification_status_print(status,
-		    GNUTLS_CRT_X509, &out, 0) == 0) {
-			xg_log(LOG_NOTICE, "client certificate not accepted:"
-			    " %s", out.data);
-			gnutls_free(out.data);
-		}
-		return;
-	}
 	if (gnutls_x509_crt_init(&crt) < 0)
-		return;
-	if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) < 0 ||
+		return -1;
+	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) < 0 ||
 	    gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp,
 	    &fplen) < 0 || fplen != sizeof(fp)) {
 		gnutls_x509_crt_deinit(crt);
-		return;
+		return -1;
 	}
 	for (i = 0; i < fplen; i++)
 		snprintf(c->cert_sha256 + 2 * i, 3, "%02x", fp[i]);
@@ -429,16 +430,16 @@ peer_identities(struct conn *c, gnutls_session_t s)
 		    &rawlen, NULL, NULL);
 		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
-		if (type == GNUTLS_SAN_DNSNAME) {
-			words_add(c->cert_dnsnames, sizeof(c->cert_dnsnames),
-			    buf, strnlen(buf, rawlen));
-			continue;
-		}
-		/* GnuTLS decodes an XmppAddr itself (a "virtual" SAN)... */
-		if (type == GNUTLS_SAN_OTHERNAME_XMPP) {
+		/* GnuTLS decodes an XmppAddr and an SRVName itself (a
+		 * "virtual" SAN)... */
+		list = type == GNUTLS_SAN_DNSNAME ? c->cert_dnsnames :
+		    type == (int)GNUTLS_SAN_OTHERNAME_XMPP ? c->cert_xmppaddrs :
+		    type == (int)GNUTLS_SAN_OTHERNAME_SRV ? c->cert_srvnames :
+		    NULL;
+		if (list != NULL) {
 			if (strnlen(buf, rawlen) == rawlen)
-				words_add(c->cert_xmppaddrs,
-				    sizeof(c->cert_xmppaddrs), buf, rawlen);
+				words_add(list, XG_CERT_IDS_MAX + 1, buf,
+				    rawlen);
 			continue;
 		}
 		/* ...or hands us the DER of an otherName to decode. */
@@ -446,22 +447,99 @@ peer_identities(struct conn *c, gnutls_session_t s)
 			continue;
 		oidlen = sizeof(oid);
 		if (gnutls_x509_crt_get_subject_alt_othername_oid(crt, san,
-		    oid, &oidlen) < 0 || strcmp(oid, XMPPADDR_OID) != 0)
+		    oid, &oidlen) < 0)
+			continue;
+		if (strcmp(oid, XMPPADDR_OID) == 0)
+			list = c->cert_xmppaddrs;
+		else if (strcmp(oid, SRVNAME_OID) == 0)
+			list = c->cert_srvnames;
+		else
 			continue;
 		raw.data = (unsigned char *)buf;
 		raw.size = (unsigned)rawlen;
-		if (gnutls_x509_othername_to_virtual(XMPPADDR_OID, &raw,
-		    &vtype, &virt) < 0)
+		if (gnutls_x509_othername_to_virtual(oid, &raw, &vtype,
+		    &virt) < 0)
 			continue;
 		if (strlen((char *)virt.data) == virt.size)
-			words_add(c->cert_xmppaddrs,
-			    sizeof(c->cert_xmppaddrs), (char *)virt.data,
+			words_add(list, XG_CERT_IDS_MAX + 1, (char *)virt.data,
 			    virt.size);
 		gnutls_free(virt.data);
 	}
 	gnutls_x509_crt_deinit(crt);
+	return 0;
+}
+
+/*
+ * A client certificate that verifies against --client-ca: its identities
+ * for SASL EXTERNAL and the helper (XEP-0178).  One that does not verify
+ * is logged and otherwise ignored: EXTERNAL is simply not offered.
+ */
+static void
+peer_identities(struct conn *c, gnutls_session_t s)
+{
+	const gnutls_datum_t *peers;
+	gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
+	    (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned int n = 0, status = 0;
+
+	if ((peers = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+		return;
+	if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 ||
+	    status != 0) {
+		if (gnutls_certificate_verification_status_print(status,
+		    GNUTLS_CRT_X509, &out, 0) == 0) {
+			xg_log(LOG_NOTICE, "client certificate not accepted:"
+			    " %s", out.data);
+			gnutls_free(out.data);
+		}
+		return;
+	}
+	if (cert_names(c, &peers[0]) == -1)
+		return;
 	c->cert_verified = 1;
 	xg_debug("client certificate verified: sha256=%s", c->cert_sha256);
+}
+
+/*
+ * s2s: the remote server's certificate, requested, never required, so
+ * that a missing or bad one still ends in a stream error the remote's
+ * operator can read.  The chain is checked against --s2s-ca (or the
+ * system store) with no key purpose: a server presents its server
+ * certificate as a TLS client, and many have no clientAuth purpose.  The
+ * name is checked later, against the stream's 'from' (s2s_id_match()).
+ */
+static void
+s2s_peer(struct conn *c, gnutls_session_t s)
+{
+	const gnutls_datum_t *peers;
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned int n = 0, status = 0;
+
+	c->cert_status = "none";
+	if ((peers = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+		return;
+	c->cert_presented = 1;
+	c->cert_status = "invalid";
+	if (cert_names(c, &peers[0]) == -1)
+		return;
+	if (gnutls_certificate_verify_peers(s, NULL, 0, &status) < 0)
+		return;
+	if (status == 0) {
+		c->cert_status = "valid";
+		return;
+	}
+	c->cert_status = status & (GNUTLS_CERT_SIGNER_NOT_FOUND |
+	    GNUTLS_CERT_SIGNER_NOT_CA) ? "untrusted" :
+	    status & GNUTLS_CERT_REVOKED ? "revoked" :
+	    status & GNUTLS_CERT_EXPIRED ? "expired" :
+	    status & GNUTLS_CERT_NOT_ACTIVATED ? "not-yet-valid" : "invalid";
+	if (gnutls_certificate_verification_status_print(status,
+	    GNUTLS_CRT_X509, &out, 0) == 0) {
+		xg_log(LOG_NOTICE, "server certificate not accepted: %s",
+		    out.data);
+		gnutls_free(out.data);
+	}
 }
 
 int
@@ -498,7 +576,7 @@ tls_start(struct conn *c, struct tlsctx *ctx, int direct, int64_t deadline_ms,
 		gnutls_deinit(s);
 		return -1;
 	}
-	if (ctx->o->client_ca != NULL)
+	if (ctx->o->client_ca != NULL || ctx->o->s2s)
 		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUEST);
 	if (direct)
 		gnutls_handshake_set_post_client_hello_function(s, sni_hook);
@@ -519,7 +597,9 @@ tls_start(struct conn *c, struct tlsctx *ctx, int direct, int64_t deadline_ms,
 	    name != NULL ? name : "-");
 	if (direct && gnutls_alpn_get_selected_protocol(s, &proto) == 0)
 		xg_debug("ALPN %.*s", (int)proto.size, proto.data);
-	if (ctx->o->client_ca != NULL && !c->tls_resumed)
+	if (ctx->o->s2s)
+		s2s_peer(c, s);
+	else if (ctx->o->client_ca != NULL && !c->tls_resumed)
 		peer_identities(c, s);
 	return 0;
 }

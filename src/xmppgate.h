@@ -80,6 +80,8 @@ enum xg_stream_error {
 	XG_SE_UNSUPPORTED_VERSION,
 	XG_SE_UNDEFINED_CONDITION,
 	XG_SE_SEE_OTHER_HOST,
+	XG_SE_IMPROPER_ADDRESSING,
+	XG_SE_INVALID_FROM,
 };
 const char *xg_stream_error_name(enum xg_stream_error);
 
@@ -174,6 +176,9 @@ size_t xml_escape(char *out, size_t outsz, const char *in, size_t inlen);
 
 #define NS_STREAMS	"http://etherx.jabber.org/streams"
 #define NS_CLIENT	"jabber:client"
+#define NS_SERVER	"jabber:server"
+#define NS_DIALBACK	"jabber:server:dialback"
+#define NS_DIALBACK_FEATURE	"urn:xmpp:features:dialback"
 #define NS_TLS		"urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_STREAM_ERR	"urn:ietf:params:xml:ns:xmpp-streams"
@@ -189,6 +194,8 @@ enum xp_event_type {
 	XP_EV_ABORT,
 	XP_EV_CLOSE,		/* </stream:stream> */
 	XP_EV_STANZA,		/* an element we do not take (name in .name) */
+	XP_EV_DIALBACK,		/* s2s: <db:result> or <db:verify> (.name),
+				 * from, to, id */
 };
 
 struct xp_event {
@@ -203,15 +210,26 @@ struct xp_event {
 	const char *data;	/* into the parser's buffer, until next feed */
 	size_t	data_len;
 	int	data_empty;	/* <auth/> with no text: no initial response */
+	/* s2s (xp.s2s): the header's 'from' and xmlns:db, a dialback
+	 * element's from, to and id */
+	char	from[XG_DOMAIN_MAX + 1];
+	int	has_from;
+	int	has_db;
+	char	id[XG_NAME_MAX + 1];
 };
 
 enum xp_result { XP_EVENT, XP_MORE, XP_ERROR };
 
 struct xp {
 	int	state;		/* enum in preauth.c */
+	int	s2s;		/* a server's stream (jabber:server), set by
+				 * the caller after xp_init() */
 	int	cur;		/* element being collected at depth 2 */
 	char	curname[XG_NAME_MAX + 1];	/* its qualified name */
 	char	mech[XG_NAME_MAX + 1];		/* mechanism of <auth> */
+	char	from[XG_DOMAIN_MAX + 1], to[XG_DOMAIN_MAX + 1];	/* of a */
+	char	id[XG_NAME_MAX + 1];		/* dialback element */
+	int	has_from, has_to;
 	struct xml_ns stream_ns;
 	struct xml_token tok;
 	size_t	datalen;
@@ -389,6 +407,9 @@ struct options {
 	size_t	nmechs;
 	const char *route;		/* route mode: the map file */
 	int	no_splice;		/* never splice(2) */
+	int	s2s;			/* server-to-server (federation) */
+	const char *s2s_ca;		/* remote servers' roots, or system */
+	int	s2s_require_cert;	/* no dialback pass-through */
 };
 
 /* names.c: 1 to maxdigits decimal digits and nothing else. */
@@ -409,11 +430,38 @@ struct proxy_info {
 int proxy_parse(const uint8_t *b, size_t len, struct proxy_info *,
     size_t *used, const char **why);
 /* A header for the backend (version 1 or 2); its length, 0 if too long. */
-#define XG_PROXY_OUT_MAX	128	/* >= 104, v1's longest, and v2's 52 */
+#define XG_PROXY_OUT_MAX	2176	/* >= v1's 104, v2's 52 + two s2s TLVs */
 size_t proxy_build(int version, const char *src_ip, const char *src_port,
     const char *dst_ip, const char *dst_port, uint8_t *out, size_t outsz);
+/* v2 only: a TLV (type, 2-byte length, value) appended to the header
+ * built in out[0..len), its length fixed up; the new length, or 0 when
+ * out is too small or the value too long. */
+#define PP2_TYPE_AUTHORITY	0x02	/* the name the client asked for */
+#define PP2_TYPE_XMPPGATE_S2S	0xE0	/* s2s: the remote domain that
+					 * xmppgate authenticated */
+size_t proxy_add_tlv(uint8_t *out, size_t len, size_t outsz, uint8_t type,
+    const void *value, size_t vlen);
 int cidr_parse(const char *, struct xg_cidr *);
 int cidr_match(const struct xg_cidr *, size_t, const char *ip);
+
+/* ---- s2sid.c (pure): a remote server's certificate identity ---- */
+enum s2s_match { S2S_MATCH_NONE, S2S_MATCH_DNS, S2S_MATCH_SRV,
+    S2S_MATCH_XMPPADDR, S2S_MATCH_WILDCARD };
+/* Does a certificate with these identities (space-separated lists as
+ * tls.c collects them; each may be "") name the server domain (the
+ * stream's 'from', already lower case, no trailing dot)? */
+enum s2s_match s2s_id_match(const char *dnsnames, const char *srvnames,
+    const char *xmppaddrs, const char *domain);
+/* "dns-id" "srv-id" "xmppaddr" "wildcard" "none" */
+const char *s2s_match_name(enum s2s_match);
+
+/* ---- s2s.c: federation helpers (main.c runs the flow) ---- */
+struct conn;
+/* The <not-authorized/> text for a certificate status (tls.c's words). */
+const char *s2s_cert_refusal(const char *status);
+/* Read and drop the backend's stream header and features. */
+int s2s_skip_features(struct conn *bc, int64_t deadline_ms, char *why,
+    size_t whysz);
 
 /* ---- conn.c: the client connection ---- */
 struct conn {
@@ -434,6 +482,13 @@ struct conn {
 	char	cert_subject[XG_CERT_SUBJECT_MAX + 1];
 	char	cert_xmppaddrs[XG_CERT_IDS_MAX + 1];	/* space separated */
 	char	cert_dnsnames[XG_CERT_IDS_MAX + 1];	/* space separated */
+	/* s2s: the remote server's certificate, checked for its domain. */
+	char	cert_srvnames[XG_CERT_IDS_MAX + 1];	/* space separated */
+	int	cert_presented;
+	const char *cert_status;	/* valid, none, expired, ... */
+	enum s2s_match cert_match;
+	char	remote_domain[XG_DOMAIN_MAX + 1];	/* the stream's from */
+	const char *s2s_auth;		/* external, certificate, dialback */
 	uint64_t rx, tx;		/* plaintext bytes from / to the client */
 	int64_t	start_ms;
 	char	domain[XG_DOMAIN_MAX + 1];
@@ -539,6 +594,8 @@ struct auth_reply {
 	int	has_identity;
 	char	scram[XG_SASL_FIELD_MAX + 1];	/* SCRAM: RFC 5803 value */
 	int	has_scram;
+	char	require[16];		/* s2s: "certificate" */
+	int	has_require;
 	char	redirect[XG_BACKEND_ADDR_MAX + 1];	/* <see-other-host/> */
 	int	has_redirect;
 	char	message[XG_FAILURE_TEXT_MAX + 1];	/* <failure><text> */

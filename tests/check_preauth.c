@@ -12,6 +12,7 @@
 #define OUT_MAX 2048
 
 static struct xp xp;
+static int s2s_mode;		/* feed as a server's stream */
 
 /* Describe one event as text. */
 static void
@@ -24,6 +25,17 @@ describe(const struct xp_event *ev, char *out, size_t outsz)
 		snprintf(out + n, outsz - n, "HEADER(%s,%s,%s);",
 		    ev->has_to ? ev->to : "-",
 		    ev->has_version ? ev->version : "-", ev->lang);
+		n = strlen(out);
+		if (s2s_mode)
+			snprintf(out + n, outsz - n, "FROM(%s%s);",
+			    ev->has_from ? ev->from : "-",
+			    ev->has_db ? ",db" : "");
+		break;
+	case XP_EV_DIALBACK:
+		snprintf(out + n, outsz - n, "DB(%s,%s,%s,%s,%.*s);",
+		    ev->name, ev->has_from ? ev->from : "-",
+		    ev->has_to ? ev->to : "-", ev->id, (int)ev->data_len,
+		    ev->data);
 		break;
 	case XP_EV_STARTTLS: snprintf(out + n, outsz - n, "STARTTLS;"); break;
 	case XP_EV_AUTH:
@@ -54,6 +66,7 @@ run(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out)
 
 	out[0] = '\0';
 	xp_init(&xp);
+	xp.s2s = s2s_mode;
 	while (pos < len) {
 		next = ci < ncuts ? cuts[ci++] : len;
 		if (next > len)
@@ -78,8 +91,10 @@ run(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out)
 			blen -= used;
 			if (r == XP_EVENT) {
 				describe(&ev, out, OUT_MAX);
-				if (ev.type == XP_EV_STARTTLS)
+				if (ev.type == XP_EV_STARTTLS) {
 					xp_init(&xp);	/* as after TLS */
+					xp.s2s = s2s_mode;
+				}
 				/* main.c ends the session on these. */
 				if (ev.type == XP_EV_CLOSE ||
 				    ev.type == XP_EV_STANZA)
@@ -225,6 +240,73 @@ START_TEST(t_stanzas_and_unknown)
 }
 END_TEST
 
+#define SHDR "<stream:stream xmlns='jabber:server' " \
+	"xmlns:stream='http://etherx.jabber.org/streams' " \
+	"xmlns:db='jabber:server:dialback' to='b.test' from='a.test' " \
+	"version='1.0'>"
+#define SHDR_EV "HEADER(b.test,1.0,);FROM(a.test,db);"
+
+/* A server's stream: jabber:server, its 'from', dialback elements. */
+START_TEST(t_s2s)
+{
+	s2s_mode = 1;
+	check_all_splits(SHDR "<starttls xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-tls'/>" SHDR, SHDR_EV "STARTTLS;" SHDR_EV);
+	check_all_splits(SHDR "<db:result from='a.test' to='b.test'>"
+	    "0f1e2d</db:result>", SHDR_EV "DB(result,a.test,b.test,,0f1e2d);");
+	check_all_splits(SHDR "<db:verify from='a.test' to='b.test' "
+	    "id='x1'>ab</db:verify><db:result from='a.test' to='b.test'/>",
+	    SHDR_EV "DB(verify,a.test,b.test,x1,ab);"
+	    "DB(result,a.test,b.test,,);");
+	check_all_splits(SHDR "<message to='bob@b.test'><body>hi</body>",
+	    SHDR_EV "STANZA(message);");
+	/* Without xmlns:db there is no dialback prefix. */
+	check_all_splits("<stream:stream xmlns='jabber:server' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' to='b.test' version='1.0'>"
+	    "<db:result/>", "HEADER(b.test,1.0,);FROM(-);"
+	    "ERROR(not-well-formed)");
+	/* A client's namespace, a client's stanza, markup in the key. */
+	check_all_splits(HDR, "ERROR(invalid-namespace)");
+	check_all_splits(SHDR "<iq xmlns='jabber:client'/>",
+	    SHDR_EV "ERROR(unsupported-stanza-type)");
+	check_all_splits(SHDR "<db:result from='a.test' to='b.test'><x/>"
+	    "</db:result>", SHDR_EV "ERROR(bad-format)");
+	check_all_splits(SHDR "<db:other/>",
+	    SHDR_EV "ERROR(unsupported-stanza-type)");
+	s2s_mode = 0;
+	/* A client may not speak dialback, even with the prefix declared. */
+	check_all_splits("<stream:stream xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' xmlns:db='jabber:server:"
+	    "dialback' to='b.test' version='1.0'><db:result/>",
+	    "HEADER(b.test,1.0,);ERROR(unsupported-stanza-type)");
+}
+END_TEST
+
+START_TEST(t_s2s_limits)
+{
+	static char in[XG_TAG_MAX];
+	char want[64];
+	size_t n;
+
+	s2s_mode = 1;
+	n = (size_t)snprintf(in, sizeof(in), "<stream:stream xmlns='jabber:"
+	    "server' xmlns:stream='http://etherx.jabber.org/streams' "
+	    "to='b.test' version='1.0' from='");
+	memset(in + n, 'a', XG_DOMAIN_MAX + 1);
+	snprintf(in + n + XG_DOMAIN_MAX + 1, sizeof(in) - n - XG_DOMAIN_MAX -
+	    1, "'>");
+	/* The lexer's attribute limit (XG_ATTR_VALUE_MAX) comes first. */
+	check_all_splits(in, "ERROR(policy-violation)");
+	n = (size_t)snprintf(in, sizeof(in), SHDR "<db:verify id='");
+	memset(in + n, 'i', XG_NAME_MAX + 1);
+	snprintf(in + n + XG_NAME_MAX + 1, sizeof(in) - n - XG_NAME_MAX - 1,
+	    "'/>");
+	snprintf(want, sizeof(want), SHDR_EV "ERROR(policy-violation)");
+	check_all_splits(in, want);
+	s2s_mode = 0;
+}
+END_TEST
+
 START_TEST(t_not_well_formed)
 {
 	check_all_splits(HDR "</stream:foo>", HDR_EV "ERROR(not-well-formed)");
@@ -365,6 +447,8 @@ suite(void)
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_incomplete);
 	tcase_add_test(tc, t_version_and_empty_stream);
+	tcase_add_test(tc, t_s2s);
+	tcase_add_test(tc, t_s2s_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -267,6 +267,39 @@ START_TEST(test_v2_bytes)
 }
 END_TEST
 
+/* s2s: TLVs after a v2 header grow its length; our parser takes them. */
+START_TEST(test_tlv)
+{
+	uint8_t out[XG_PROXY_OUT_MAX], big[0x10000];
+	struct proxy_info pi;
+	const char *why;
+	size_t n, used;
+
+	n = proxy_build(2, "127.0.0.1", "5269", "127.0.0.1", "5270", out,
+	    sizeof(out));
+	ck_assert_uint_eq(n, 28);
+	n = proxy_add_tlv(out, n, sizeof(out), PP2_TYPE_AUTHORITY, "b.test", 6);
+	ck_assert_uint_eq(n, 37);
+	n = proxy_add_tlv(out, n, sizeof(out), PP2_TYPE_XMPPGATE_S2S,
+	    "a.test", 6);
+	ck_assert_uint_eq(n, 46);
+	ck_assert_uint_eq(out[14] << 8 | out[15], 46 - 16);
+	ck_assert(memcmp(out + 28, "\x02\x00\x06" "b.test" "\xe0\x00\x06"
+	    "a.test", 18) == 0);
+	ck_assert_int_eq(proxy_parse(out, n, &pi, &used, &why), PP_OK);
+	ck_assert_uint_eq(used, n);
+	ck_assert_str_eq(pi.src_port, "5269");
+	/* No room, a value too long, not after a v2 header: nothing. */
+	ck_assert_uint_eq(proxy_add_tlv(out, n, n + 8, 0xe0, "a.test", 6), 0);
+	memset(big, 'x', sizeof(big));
+	ck_assert_uint_eq(proxy_add_tlv(out, n, sizeof(out), 0xe0, big,
+	    sizeof(big)), 0);
+	n = proxy_build(1, "127.0.0.1", "1", "127.0.0.1", "2", out,
+	    sizeof(out));
+	ck_assert_uint_eq(proxy_add_tlv(out, n, sizeof(out), 0xe0, "a", 1), 0);
+}
+END_TEST
+
 START_TEST(test_cidr)
 {
 	struct xg_cidr c[4];
@@ -320,6 +353,7 @@ proxy_suite(void)
 	    (int)(sizeof(builds) / sizeof(builds[0])));
 	tcase_add_test(tc, test_v2_bytes);
 	tcase_add_test(tc, test_cidr);
+	tcase_add_test(tc, test_tlv);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,10 +7,11 @@
 
 require_xmppgate
 
-check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service"
+check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service"
 U=$XG_TMP/units
 mkdir -p "$U"
-cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" "$U/"
+cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" \
+	"$top_srcdir/units/xmppgate-s2s.socket" "$U/"
 # The Direct TLS socket's template is an alias of xmppgate@.service, a
 # symlink in units/ as in an installed system (make install-data-hook).
 # (make dist copies it as a file: then it must be the same file.)
@@ -21,12 +22,16 @@ ln -s xmppgate@.service "$U/xmppgate-direct@.service"
 # The units name the installed binary; point them at the built one.
 sed "s|/usr/sbin/xmppgate|$xg_bin|g" "$top_srcdir/units/xmppgate@.service" \
 	>"$U/xmppgate@.service"
+sed "s|/usr/sbin/xmppgate|$xg_bin|g" "$top_srcdir/units/xmppgate-s2s@.service" \
+	>"$U/xmppgate-s2s@.service"
 grep -q "^ExecStart=-$xg_bin " "$U/xmppgate@.service" ||
 	fail "ExecStart= does not run /usr/sbin/xmppgate"
+grep -q "^ExecStart=-$xg_bin --s2s " "$U/xmppgate-s2s@.service" ||
+	fail "xmppgate-s2s@.service does not run xmppgate --s2s"
 rc=0
 out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 \
 	systemd-analyze verify --man=no ./xmppgate.socket ./xmppgate-direct.socket \
-	./xmppgate@.service 2>&1) || rc=$?
+	./xmppgate@.service ./xmppgate-s2s.socket ./xmppgate-s2s@.service 2>&1) || rc=$?
 if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
 	printf '%s\n' "$out" | sed 's/^/    /'
 	fail "systemd-analyze verify: exit $rc, messages above"
@@ -51,12 +56,22 @@ for d in 'StandardInput=socket' 'StandardError=journal' 'DynamicUser=yes' \
 	'LoadCredential=key:' 'ExecStart=-/usr/sbin/xmppgate '; do
 	grep -q "^$d" "$T" || fail "xmppgate@.service lacks $d"
 done
+for d in 'ListenStream=5269' 'Accept=yes' 'MaxConnections='; do
+	grep -q "^$d" "$top_srcdir/units/xmppgate-s2s.socket" ||
+		fail "xmppgate-s2s.socket lacks $d"
+done
+# The federation service is hardened exactly as the client one: from the
+# first line after ExecStart= to the end, the two files are the same.
+after_exec() { sed -n '/^ExecStart=/,$p' "$1" | tail -n +2; }
+diff <(after_exec "$T") <(after_exec "$top_srcdir/units/xmppgate-s2s@.service") >/dev/null ||
+	fail "xmppgate-s2s@.service's hardening differs from xmppgate@.service's"
 awk '/^\[Unit\]/ { u = 1 } /^\[Service\]/ { u = 0 } u && /^CollectMode=/ { f = 1 } END { exit !f }' "$T" ||
 	fail "CollectMode= must be in [Unit]"
 pass "directives present"
 
 check "every Documentation=man:PAGE(S) of the units is in man/"
-for ref in $(sed -n 's/^Documentation=//p' "$S" "$T" "$top_srcdir/units/xmppgate-direct.socket"); do
+for ref in $(sed -n 's/^Documentation=//p' "$S" "$T" "$top_srcdir/units/xmppgate-direct.socket" \
+	"$top_srcdir/units/xmppgate-s2s.socket" "$top_srcdir/units/xmppgate-s2s@.service"); do
 	case $ref in
 	man:*'('*')')
 		page=${ref#man:}
