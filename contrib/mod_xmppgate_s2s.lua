@@ -1,0 +1,361 @@
+-- mod_xmppgate_s2s: incoming server-to-server streams from xmppgate(8).
+--
+-- A Prosody 0.12 global module.  It opens a listener (xmppgate_s2s_ports)
+-- that speaks PROXY protocol version 2 and then XMPP (jabber:server): each
+-- connection starts with a PROXY v2 header written by xmppgate, after which
+-- the connection is handed to mod_s2s as if the remote server had connected
+-- to Prosody's own s2s port.  xmppgate has already done TLS with the remote
+-- server, so the stream is marked secure and encrypted and STARTTLS is not
+-- offered again.
+--
+-- TRUST MODEL
+--
+--   Nothing on this port is checked cryptographically.  The PROXY header is
+--   believed as it is: its source address becomes the session's IP address,
+--   and TLV 0xE0 (xmppgate's "remote domain authenticated", ASCII domain D)
+--   makes the stream authenticated for D with no further check.  Anything
+--   that can connect to this port can therefore claim to be any server on
+--   the network.  So:
+--     - bind it to loopback only (xmppgate_s2s_interfaces; the default is
+--       Prosody's local_interfaces, i.e. 127.0.0.1 and ::1), never to a
+--       public address, and never make it the public s2s port;
+--     - only the addresses in xmppgate_s2s_trusted (default 127.0.0.1 and
+--       ::1; entries may be CIDR ranges) may talk on it; any other peer is
+--       disconnected at once;
+--     - on a shared host, any local user can connect to loopback: firewall
+--       the port (e.g. nftables "meta skuid") so that only xmppgate's user
+--       reaches it.
+--   Without TLV 0xE0 the stream is not authenticated: the remote must pass
+--   dialback, run by Prosody itself, exactly as on the normal s2s port.
+--   With TLV 0xE0 = D the stream's 'from' must be D; if it is not, the
+--   stream is closed with <not-authorized/>.  The module never falls back
+--   to dialback or anything else when the TLV and the stream disagree.
+--   This module only affects incoming streams: Prosody's own outgoing s2s
+--   connections do not pass through xmppgate.
+--
+-- Configuration (global section):
+--   modules_enabled = { ..., "xmppgate_s2s" }
+--   plugin_paths = { "/path/to/xmppgate/contrib" }
+--   xmppgate_s2s_ports = { 5270 }
+--   xmppgate_s2s_interfaces = { "127.0.0.1" }     -- default: local_interfaces
+--   xmppgate_s2s_trusted = { "127.0.0.1", "::1" } -- default
+--   xmppgate_s2s_header_timeout = 10              -- seconds, default 10
+--
+-- Log lines (source "mod_xmppgate_s2s"; they are part of xmppgate's
+-- interface, see contrib/README):
+--   info  PROXY v2 from ADDR: source SRC port N, authority T, authenticated domain D
+--   info  PROXY v2 from ADDR: source SRC port N, authority T, no authenticated domain (dialback)
+--   warn  Refusing connection from ADDR: not in xmppgate_s2s_trusted
+--   warn  Closing connection from ADDR: REASON
+--   info  Connection from ADDR closed before a complete PROXY header (ERR)
+--   info  Stream from D to T authenticated by xmppgate (EXTERNAL)
+--   warn  Stream from F to T: xmppgate authenticated D; closing with not-authorized
+
+module:set_global();
+
+local portmanager = require "core.portmanager";
+local ip_util = require "util.ip";
+local net_util = require "util.net";
+local nameprep = require "util.encodings".stringprep.nameprep;
+
+local log = module._log;
+
+local s_byte, s_sub, s_format = string.byte, string.sub, string.format;
+
+-- Named limits of the header parser.
+local SIGNATURE = "\r\n\r\n\0\r\nQUIT\n";   -- 12 bytes
+local FIXED_LEN = 16;                        -- signature, ver/cmd, family, length
+local MAX_HEADER_LEN = 2048;                 -- largest accepted length field
+local MAX_DOMAIN_LEN = 1023;                 -- RFC 7622 domainpart
+local TLV_AUTHORITY = 0x02;                  -- PP2_TYPE_AUTHORITY: our domain
+local TLV_XMPPGATE_AUTH = 0xE0;              -- xmppgate: remote domain authenticated
+local ADDR_LEN = { [0x00] = 0, [0x11] = 12, [0x21] = 36 }; -- UNSPEC, TCP4, TCP6
+
+local header_timeout = module:get_option_number("xmppgate_s2s_header_timeout", 10);
+local trusted_config = module:get_option_array("xmppgate_s2s_trusted", { "127.0.0.1", "::1" });
+
+local trusted = {};
+for _, entry in ipairs(trusted_config) do
+	local ip, bits = ip_util.parse_cidr(entry);
+	if ip and (bits or not entry:find("/", 1, true)) then
+		trusted[#trusted + 1] = { ip = ip, bits = bits };
+	else
+		log("error", "xmppgate_s2s_trusted: %q is not an address or CIDR range; ignored", entry);
+	end
+end
+
+if not module:get_option("xmppgate_s2s_ports") then
+	log("warn", "xmppgate_s2s_ports is not set: the xmppgate_s2s listener has no port");
+end
+
+-- An IPv4-mapped IPv6 address as plain IPv4 (a dual-stack listener, or
+-- xmppgate's mixed v4/v6 addresses sent as two IPv6).
+local function unmap(addr)
+	return addr and addr:match("^::[fF][fF][fF][fF]:(%d+%.%d+%.%d+%.%d+)$") or addr;
+end
+
+local function is_trusted(addr)
+	local ip = addr and ip_util.new_ip(unmap(addr));
+	if not ip then return false; end
+	for _, t in ipairs(trusted) do
+		if ip_util.match(ip, t.ip, t.bits) then return true; end
+	end
+	return false;
+end
+
+-- The listener binds to xmppgate_s2s_interfaces, else local_interfaces
+-- (portmanager, "private" service).  Say so when that is not loopback.
+for _, addr in ipairs(module:get_option_array("xmppgate_s2s_interfaces")
+		or module:get_option_array("local_interfaces") or {}) do
+	local ip = ip_util.new_ip(unmap(addr));
+	local loopback = ip and (ip.proto == "IPv4" and ip_util.match(ip, ip_util.new_ip("127.0.0.0"), 8)
+		or ip.proto == "IPv6" and ip == ip_util.new_ip("::1"));
+	if not loopback then
+		log("warn", "xmppgate_s2s listens on %s, which is not a loopback address: "
+			.. "whatever reaches it may claim any domain (only xmppgate_s2s_trusted peers are served)", addr);
+	end
+end
+
+-- Printable form of untrusted bytes for the log.
+local function printable(s, max)
+	s = s:gsub("[^%w%.%-_:%[%]]", "?");
+	if #s > max then s = s:sub(1, max) .. "..."; end
+	return s;
+end
+
+-- The authenticated domain of TLV 0xE0: lower-case ASCII, a valid domain.
+local function check_domain(value)
+	if #value == 0 or #value > MAX_DOMAIN_LEN then return nil; end
+	if value:find("[^%w%.%-_]") or value:find("%u") then return nil; end
+	local prepped = nameprep(value);
+	if not prepped or prepped ~= value then return nil; end
+	return value;
+end
+
+local function u16(s, i)
+	local hi, lo = s_byte(s, i, i + 1);
+	return hi * 256 + lo;
+end
+
+-- parse_header(buffer) -> nil (need more bytes) | false, reason | info, rest
+local function parse_header(buf)
+	-- Compare the signature as far as we have it: plain XML or anything
+	-- else fails on its first byte.
+	local have = #buf < #SIGNATURE and #buf or #SIGNATURE;
+	if s_sub(buf, 1, have) ~= s_sub(SIGNATURE, 1, have) then
+		return false, "not a PROXY v2 header (no signature)";
+	end
+	if #buf < FIXED_LEN then return nil; end
+	local ver_cmd, family = s_byte(buf, 13, 14);
+	local len = u16(buf, 15);
+	-- Version 2, command PROXY.  Not LOCAL (0x20): xmppgate always sends
+	-- PROXY, and nothing else has any business on this port.
+	if ver_cmd ~= 0x21 then
+		return false, s_format("unsupported PROXY version/command 0x%02x", ver_cmd);
+	end
+	if len > MAX_HEADER_LEN then
+		return false, s_format("PROXY header length %d exceeds the limit of %d", len, MAX_HEADER_LEN);
+	end
+	if #buf < FIXED_LEN + len then return nil; end
+	local block = s_sub(buf, FIXED_LEN + 1, FIXED_LEN + len);
+	local rest = s_sub(buf, FIXED_LEN + len + 1);
+	local info = {};
+	local addr_len = ADDR_LEN[family];
+	if not addr_len then
+		return false, s_format("unsupported address family 0x%02x", family);
+	end
+	if len < addr_len then
+		return false, s_format("PROXY header length %d too short for family 0x%02x", len, family);
+	end
+	if family == 0x11 then
+		info.src = net_util.ntop(s_sub(block, 1, 4));
+		info.src_port = u16(block, 9);
+	elseif family == 0x21 then
+		info.src = unmap(net_util.ntop(s_sub(block, 1, 16)));
+		info.src_port = u16(block, 33);
+	end
+	-- TLVs: type (1 byte), length (2 bytes, big endian), value.
+	local pos = addr_len + 1;
+	while pos <= len do
+		if pos + 2 > len then
+			return false, s_format("truncated TLV at offset %d", pos - 1);
+		end
+		local typ = s_byte(block, pos);
+		local tlen = u16(block, pos + 1);
+		if pos + 2 + tlen > len then
+			return false, s_format("TLV 0x%02x at offset %d runs past the header", typ, pos - 1);
+		end
+		local value = s_sub(block, pos + 3, pos + 2 + tlen);
+		if typ == TLV_XMPPGATE_AUTH then
+			if info.auth_domain then
+				return false, "TLV 0xe0 given twice";
+			end
+			local domain = check_domain(value);
+			if not domain then
+				return false, s_format("TLV 0xe0 is not a valid domain: %s", printable(value, 64));
+			end
+			info.auth_domain = domain;
+		elseif typ == TLV_AUTHORITY then
+			info.authority = value;
+		end
+		pos = pos + 3 + tlen;
+	end
+	return info, rest;
+end
+
+-- Connections of this listener before the hand-over: conn -> state.
+local pending = {};
+-- Connections handed to mod_s2s: conn -> info (weak keys).
+local proxied = setmetatable({}, { __mode = "k" });
+
+local function close_conn(conn, state, reason)
+	log("warn", "Closing connection from %s: %s", state and state.peer or tostring(conn:ip()), reason);
+	if state and state.timer then state.timer:stop(); end
+	pending[conn] = nil;
+	conn:close();
+end
+
+local function hand_over(conn, state, info, rest)
+	pending[conn] = nil;
+	if state.timer then state.timer:stop(); end
+	local s2s = portmanager.get_service("s2s");
+	if not (s2s and s2s.listener) then
+		log("error", "Closing connection from %s: mod_s2s is not loaded", state.peer);
+		conn:close();
+		return;
+	end
+	if info.src then
+		local src, src_port = info.src, info.src_port;
+		conn.ip = function () return src; end
+		conn.port = function () return src_port; end
+		conn.clientport = function () return src_port; end
+	end
+	local source = info.src and s_format("%s port %d", info.src, info.src_port) or "unspecified";
+	local authority = info.authority and printable(info.authority, 64) or "-";
+	if info.auth_domain then
+		log("info", "PROXY v2 from %s: source %s, authority %s, authenticated domain %s",
+			state.peer, source, authority, info.auth_domain);
+	else
+		log("info", "PROXY v2 from %s: source %s, authority %s, no authenticated domain (dialback)",
+			state.peer, source, authority);
+	end
+	info.peer = state.peer;
+	proxied[conn] = info;
+	conn:setlistener(s2s.listener);
+	s2s.listener.onconnect(conn);
+	if rest ~= "" then
+		s2s.listener.onincoming(conn, rest);
+	end
+end
+
+local listener = {};
+
+function listener.onconnect(conn)
+	local peer = conn:ip();
+	if not is_trusted(peer) then
+		log("warn", "Refusing connection from %s: not in xmppgate_s2s_trusted", tostring(peer));
+		conn:close();
+		return;
+	end
+	local state = { peer = peer, buffer = "" };
+	pending[conn] = state;
+	state.timer = module:add_timer(header_timeout, function ()
+		if pending[conn] == state then
+			close_conn(conn, state, s_format("no complete PROXY header within %d s", header_timeout));
+		end
+	end);
+end
+
+function listener.onincoming(conn, data)
+	local state = pending[conn];
+	if not state then return; end
+	local buf = state.buffer .. data;
+	local info, rest = parse_header(buf);
+	if info == nil then
+		state.buffer = buf;
+	elseif info == false then
+		close_conn(conn, state, rest);
+	else
+		hand_over(conn, state, info, rest);
+	end
+end
+
+function listener.ondisconnect(conn, err)
+	local state = pending[conn];
+	if state then
+		pending[conn] = nil;
+		if state.timer then state.timer:stop(); end
+		log("info", "Connection from %s closed before a complete PROXY header (%s)",
+			state.peer, err or "closed");
+	end
+end
+
+function listener.ondetach(conn)
+	pending[conn] = nil;
+end
+
+module:provides("net", {
+	name = "xmppgate_s2s";
+	listener = listener;
+	private = true; -- default interfaces: local_interfaces (loopback)
+});
+
+-- mod_s2s fires s2s-created (globally) for every new session; ours are the
+-- incoming ones on a connection of this listener.
+module:hook("s2s-created", function (event)
+	local session = event.session;
+	local info = session.direction == "incoming" and session.conn and proxied[session.conn];
+	if not info then return; end
+	session.xmppgate_s2s = info;
+	session.secure = true;     -- TLS was done by xmppgate
+	session.encrypted = true;
+	session.ssl_ctx = false;   -- so mod_tls offers no STARTTLS
+end);
+
+local function mismatch(session, domain)
+	log("warn", "Stream from %s to %s: xmppgate authenticated %s; closing with not-authorized",
+		session.from_host or "(none)", session.to_host or "(none)", domain);
+	session:close({
+		condition = "not-authorized";
+		text = s_format("The stream is from %s, but the server was authenticated as %s",
+			session.from_host or "(no from)", domain);
+	});
+end
+
+-- When the stream opens, mod_s2s asks for a certificate check (the session
+-- is secure but Prosody saw no certificate).  xmppgate checked the
+-- remote's certificate: with TLV 0xE0 for this very domain the answer is
+-- "valid" (which also satisfies s2s_secure_auth); with TLV 0xE0 for another
+-- domain the stream is closed.  Without the TLV, Prosody's own handlers run
+-- (no certificate: dialback, or refusal under s2s_secure_auth).
+module:hook("s2s-check-certificate", function (event)
+	local session = event.session;
+	local info = session.xmppgate_s2s;
+	if not (info and info.auth_domain) or session.direction ~= "incoming" then return; end
+	if event.host ~= info.auth_domain then
+		mismatch(session, info.auth_domain);
+		return false;
+	end
+	session.cert_chain_status = "valid";
+	session.cert_identity_status = "valid";
+	return true; -- nothing for mod_s2s_auth_certs to look at
+end, 1000);
+
+function module.add_host(module) -- luacheck: ignore 432/module
+	-- The stream is open and from_host/to_host are set: authenticate it
+	-- before anything offers features (SASL EXTERNAL, dialback).
+	module:hook("s2s-stream-features", function (event)
+		local session = event.origin;
+		local info = session.xmppgate_s2s;
+		if not (info and info.auth_domain) or session.type ~= "s2sin_unauthed" then return; end
+		if session.from_host ~= info.auth_domain then
+			mismatch(session, info.auth_domain);
+			return true;
+		end
+		log("info", "Stream from %s to %s authenticated by xmppgate (EXTERNAL)",
+			session.from_host, session.to_host);
+		module:fire_event("s2s-authenticated", {
+			session = session, host = info.auth_domain, mechanism = "EXTERNAL";
+		});
+	end, 1000);
+end
