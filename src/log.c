@@ -125,8 +125,8 @@ log_summary(const struct conn *c, int exitcode)
 		snprintf(u, sizeof(u), "%s server=%s auth=%s",
 		    tok(c->user, b, sizeof(b)), tok(c->remote_domain, s2, sizeof(s2)),
 		    c->s2s_auth ? c->s2s_auth : "-");
-	else
-		tok(c->user, u, sizeof(u));
+	else		/* tok() may give "-" and leave u alone */
+		snprintf(u, sizeof(u), "%s", tok(c->user, b, sizeof(b)));
 	xg_log(exitcode == XG_EXIT_TEMP ? LOG_ERR : LOG_INFO,
 	    "summary client=%s domain=%s user=%s backend=%s rx=%llu "
 	    "tx=%llu duration=%lld.%03lld outcome=%s reason=\"%s\"",

@@ -177,6 +177,7 @@ main(int argc, char **argv)
 	 * it, or the backend's own dialback when it does not. */
 	if (o.s2s) {
 		s.xp.s2s = 1;
+		c.cert_status = "none";	/* until TLS says more */
 		if (proxy_accept(&s) == 0 &&	/* the load balancer's word */
 		    stream_open(&s) == 0 &&	/* header, STARTTLS required */
 		    starttls(&s) == 0 &&	/* TLS, a certificate asked */
