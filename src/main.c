@@ -2330,7 +2330,7 @@ s2s_stream(struct session *s)
 		    &ar, why, sizeof(why));
 		if (v == AUTH_TEMPFAIL)
 			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
-			    "internal error", XG_EXIT_TEMP, "policy helper: %s",
+			    "internal error", XG_EXIT_TEMP, "policy %s",
 			    why);
 		if (v == AUTH_REJECT) {
 			snprintf(why, sizeof(why), "federation with %.200s is "
