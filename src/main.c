@@ -102,7 +102,7 @@ static int route_start(struct session *);
 static void s2s_options(struct options *, const char *);
 static int s2s_stream(struct session *);
 static int s2s_external(struct session *);
-static int s2s_handoff(struct session *, int);
+static int s2s_handoff(struct session *, int, const char *);
 static int loopback_backend(const struct netaddr *);
 static int route_stream(struct session *);
 static enum auth_verdict check(struct session *, const struct auth_request *,
@@ -2274,6 +2274,28 @@ route_stream(struct session *s)
 }
 
 /*
+ * s2s: keep every byte from here on for the backend, starting with those
+ * read but not parsed yet (a header that came in one record with the
+ * element before it), then read the remote's header.  Its bytes are
+ * raw[0..hdrlen).
+ */
+static int
+s2s_header(struct session *s, struct xp_event *ev)
+{
+	memcpy(s->raw, s->buf, s->len);
+	s->rawlen = s->len;
+	s->keep_raw = 1;
+	if (client_header(s, ev) == -1)
+		return -1;
+	s->keep_raw = 0;
+	if (s->rawlen < s->len)		/* cannot happen: raw holds buf */
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "raw bytes lost");
+	s->hdrlen = s->rawlen - s->len;
+	return 0;
+}
+
+/*
  * s2s, after TLS: the remote's new header (kept byte for byte in raw for
  * the backend), its certificate checked for the domain it names, and the
  * policy helper.  0 when the certificate names the server and it is
@@ -2293,12 +2315,8 @@ s2s_stream(struct session *s)
 	enum auth_verdict v;
 	int require = s->o->s2s_require_cert, valid;
 
-	s->keep_raw = 1;
-	s->rawlen = 0;
-	if (client_header(s, &ev) == -1)
+	if (s2s_header(s, &ev) == -1)
 		return -1;
-	s->keep_raw = 0;
-	s->hdrlen = s->rawlen - s->len;
 	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == -1 ||
 	    strcmp(dom, c->domain) != 0)
 		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
@@ -2362,18 +2380,19 @@ s2s_stream(struct session *s)
 		    "server %s: certificate %s, and one is required",
 		    c->remote_domain, c->cert_status);
 	c->s2s_auth = "dialback";
-	return s2s_handoff(s, 0);
+	return s2s_handoff(s, 0, NULL);
 }
 
 /*
  * Hand the stream to the backend: a PROXY v2 header that names our domain
  * and, when we authenticated the server (authed), the server; the
  * remote's last header as it came; the rest is the relay.  After XEP-0344
- * the remote has our header already, so the backend's is dropped.
- * Always -1: the session ends here.
+ * the remote has our header already, so the backend's is dropped, and
+ * our answer (answer) goes out only once the backend has taken the
+ * stream.  Always -1: the session ends here.
  */
 static int
-s2s_handoff(struct session *s, int authed)
+s2s_handoff(struct session *s, int authed, const char *answer)
 {
 	struct conn *c = s->c, bc;
 	uint8_t ph[XG_PROXY_OUT_MAX];
@@ -2418,6 +2437,10 @@ s2s_handoff(struct session *s, int authed)
 	    sizeof(why)) == 0)
 		why[0] = '\0';
 	explicit_bzero(s->raw, sizeof(s->raw));
+	if (why[0] == '\0' && answer != NULL &&
+	    conn_printf(c, s->deadline, "%s", answer) == -1)
+		snprintf(why, sizeof(why), "client write: %s",
+		    strerror(errno));
 	if (why[0] != '\0') {
 		close(fd);
 		if (pid > 0)
@@ -2494,6 +2517,7 @@ s2s_external(struct session *s)
 	struct xp_event ev;
 	struct conn *c = s->c;
 	char authz[XG_DOMAIN_MAX + 1], dom[XG_DOMAIN_MAX + 1];
+	char answer[2 * XG_DOMAIN_NAME_MAX + 128];
 	int r;
 
 	if (send_header(s) == -1)
@@ -2524,14 +2548,14 @@ s2s_external(struct session *s)
 				    "this stream is for the domain your "
 				    "certificate names", XG_EXIT_REFUSED,
 				    "<db:result> for another pair of domains");
+			/* The prefix declared here: the remote may have used
+			 * a default namespace instead of xmlns:db. */
+			snprintf(answer, sizeof(answer), "<db:result xmlns:db='"
+			    NS_DIALBACK "' from='%.253s' to='%.253s' "
+			    "type='valid'/>", c->domain, c->remote_domain);
 			xg_debug("client: db:result; sent: valid (XEP-0344)");
-			if (conn_printf(s->c, s->deadline, "<db:result from='%s'"
-			    " to='%s' type='valid'/>", c->domain,
-			    c->remote_domain) == -1)
-				return finish(s, XG_EXIT_REFUSED, "client "
-				    "write: %s", strerror(errno));
 			c->s2s_auth = "certificate";
-			return s2s_handoff(s, 1);
+			return s2s_handoff(s, 1, answer);
 		}
 		if (ev.type != XP_EV_AUTH)
 			return stream_error(s, XG_SE_POLICY_VIOLATION,
@@ -2584,12 +2608,8 @@ s2s_external(struct session *s)
 	s->header_sent = 0;
 	s->restarting = 1;
 	s->deadline = now_ms() + ((int64_t)s->o->header_timeout + 1) * 1000;
-	s->keep_raw = 1;
-	s->rawlen = 0;
-	if (client_header(s, &ev) == -1)
+	if (s2s_header(s, &ev) == -1)
 		return -1;
-	s->keep_raw = 0;
-	s->hdrlen = s->rawlen - s->len;
 	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == -1 ||
 	    strcmp(dom, c->domain) != 0)
 		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
@@ -2597,5 +2617,5 @@ s2s_external(struct session *s)
 		    "after SASL");
 	if (version_check(s, &ev) == -1 || remote_from(s, &ev) == -1)
 		return -1;
-	return s2s_handoff(s, 1);
+	return s2s_handoff(s, 1, NULL);
 }

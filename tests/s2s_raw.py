@@ -19,7 +19,7 @@ Options:
   --early dbresult|message|auth
                         send that before STARTTLS, instead of <starttls/>,
                         and report the answer
-  --after none|external|dbresult
+  --after none|external|external-pipelined|dbresult
                         after the features of the restarted stream:
                         nothing, SASL EXTERNAL (authzid = --from) or
                         <db:result> (key "0123456789abcdef")
@@ -50,7 +50,7 @@ p.add_argument("--cert")
 p.add_argument("--key")
 p.add_argument("--ca", required=True)
 p.add_argument("--early", choices=("dbresult", "message", "auth"))
-p.add_argument("--after", choices=("none", "external", "dbresult"),
+p.add_argument("--after", choices=("none", "external", "external-pipelined", "dbresult"),
                default="none")
 p.add_argument("--plain", action="store_true")
 p.add_argument("--no-db", action="store_true")
@@ -227,6 +227,21 @@ if b"</stream:features>" not in buf:
     sys.exit(0)
 if args.after == "none":
     out(features_line(buf))
+    sys.exit(0)
+
+if args.after == "external-pipelined":
+    # <auth> and the restarted header in one TLS record: xmppgate must pass
+    # the whole header on, though it arrived with the element before it.
+    send(t, b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>" +
+         header())
+    buf, eof = read_until(t, b"", lambda b: b"</stream:features>" in b.split(b"<success", 1)[-1]
+                          and b"<success" in b or b"</failure>" in b or b"</stream:stream>" in b)
+    if b"<success" in buf and b"</stream:features>" in buf.split(b"<success", 1)[1]:
+        out("success restarted")
+    elif stream_error(buf) is not None:
+        finish_error(t, buf, eof)
+    else:
+        out("closed" if eof else "other %r" % buf[-300:])
     sys.exit(0)
 
 if args.after == "external":

@@ -308,11 +308,18 @@ n_ext=$(b_count 'authenticated by xmppgate (EXTERNAL)')
 expect_raw xep0344 "$G" a.test "db-result valid" --after dbresult
 wait_log "server a.test authenticated by certificate (XEP-0344), relaying to 127.0.0.1:$M" 5 ||
 	fail "no 'authenticated by certificate (XEP-0344)' relay line"
-grep -q "<db:result from='b.test' to='a.test' type='valid'/>" "$XG_TMP/raw-xep0344.trace" ||
-	fail "the XEP-0344 answer is not <db:result from='b.test' to='a.test' type='valid'/>"
+grep -q "<db:result xmlns:db='jabber:server:dialback' from='b.test' to='a.test' type='valid'/>" "$XG_TMP/raw-xep0344.trace" ||
+	fail "the XEP-0344 answer is not <db:result xmlns:db=... from='b.test' to='a.test' type='valid'/>"
 b_wait_more 'authenticated by xmppgate (EXTERNAL)' "$n_ext" ||
 	fail "B did not get the XEP-0344 stream as authenticated"
 pass "EXTERNAL offered with dialback; <db:result type='valid'/> from xmppgate, the stream handed over with TLV 0xE0"
+
+check "1c. <auth> and the restarted header in one TLS record: the whole header reaches B, which authenticates the stream"
+n_ext=$(b_count 'authenticated by xmppgate (EXTERNAL)')
+expect_raw pipelined "$G" a.test "success restarted" --after external-pipelined
+b_wait_more 'authenticated by xmppgate (EXTERNAL)' "$n_ext" ||
+	fail "B did not authenticate the pipelined restart"
+pass "B answered the restarted header and authenticated a.test"
 
 check "2. dialback pass-through: A presents a certificate for c.test; the message still arrives, B runs dialback"
 got=$(raw passthrough "$G" wrong)
