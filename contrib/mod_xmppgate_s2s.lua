@@ -50,6 +50,8 @@
 --   info  Connection from ADDR closed before a complete PROXY header (ERR)
 --   info  Stream from D to T authenticated by xmppgate (EXTERNAL)
 --   warn  Stream from F to T: xmppgate authenticated D; closing with not-authorized
+--   warn  Stream from F to T: <db:result> for X to Y refused (xmppgate judged only this stream's domains)
+--   warn  Stream from F to T: xmppgate accepted it for A; closing with host-unknown
 
 module:set_global();
 
@@ -341,12 +343,45 @@ module:hook("s2s-check-certificate", function (event)
 	return true; -- nothing for mod_s2s_auth_certs to look at
 end, 1000);
 
+-- Dialback on a proxied stream is for the one pair of domains that
+-- xmppgate saw and its policy helper judged: the stream's own from and to.
+-- Prosody itself would take <db:result> for any 'from' on any incoming
+-- stream (XEP-0220 multiplexing), which would let a server that was
+-- allowed (or authenticated by certificate) as one domain add another,
+-- past xmppgate's block lists and certificate requirements.
+local function dialback_guard(event)
+	local session, stanza = event.origin, event.stanza;
+	local info = session.xmppgate_s2s;
+	if not info or session.direction ~= "incoming" then return; end
+	local from, to = nameprep(stanza.attr.from or ""), nameprep(stanza.attr.to or "");
+	if from and to and from == session.from_host and to == session.to_host then return; end
+	log("warn", "Stream from %s to %s: <db:%s> for %s to %s refused (xmppgate judged only this stream's domains)",
+		session.from_host or "(none)", session.to_host or "(none)", stanza.name,
+		printable(stanza.attr.from or "-", 64), printable(stanza.attr.to or "-", 64));
+	session:close({
+		condition = "not-authorized";
+		text = "Dialback on this stream is only for its own 'from' and 'to'";
+	});
+	return true;
+end
+
 function module.add_host(module) -- luacheck: ignore 432/module
+	module:hook("stanza/jabber:server:dialback:result", dialback_guard, 1000);
+	module:hook("stanza/jabber:server:dialback:verify", dialback_guard, 1000);
 	-- The stream is open and from_host/to_host are set: authenticate it
 	-- before anything offers features (SASL EXTERNAL, dialback).
 	module:hook("s2s-stream-features", function (event)
 		local session = event.origin;
 		local info = session.xmppgate_s2s;
+		-- xmppgate chose our certificate (and ran its policy) for the
+		-- domain in TLV 0x02: the stream may not go to another one.
+		if info and info.authority and session.direction == "incoming"
+			and nameprep(info.authority) ~= session.to_host then
+			log("warn", "Stream from %s to %s: xmppgate accepted it for %s; closing with host-unknown",
+				session.from_host or "(none)", session.to_host or "(none)", printable(info.authority, 64));
+			session:close({ condition = "host-unknown"; text = "This stream was accepted for another domain" });
+			return true;
+		end
 		if not (info and info.auth_domain) or session.type ~= "s2sin_unauthed" then return; end
 		if session.from_host ~= info.auth_domain then
 			mismatch(session, info.auth_domain);

@@ -246,6 +246,29 @@ expect closed yes
 modlog warn "Refusing connection from 127.0.0.2: not in xmppgate_s2s_trusted"
 pass "untrusted peer refused"
 
+check "h) dialback for another pair of domains on a proxied stream (XEP-0220 multiplexing): refused, with and without TLV 0xE0"
+for auth in none a.test; do
+	mark
+	if [ "$auth" = none ]; then set --; else set -- --auth "$auth"; fi
+	probe "$@" --from a.test --wait-close 5 \
+		--stanza "<result xmlns='jabber:server:dialback' from='evil.test' to='b.test'>0123abcd</result>"
+	expect error not-authorized
+	expect closed yes
+	modlog warn "Stream from a.test to b.test: <db:result> for evil.test to b.test refused (xmppgate judged only this stream's domains)"
+	log_lacks "evil.test->b.test"
+	log_lacks "is now authenticated for evil.test"
+done
+pass "a stream's dialback is only for its own from and to"
+
+check "h) TLV 0x02 (the domain xmppgate accepted the stream for) differs from the stream's to: host-unknown"
+mark
+probe --auth a.test --from a.test --authority c.test --wait-close 5
+expect error host-unknown
+expect closed yes
+modlog warn "Stream from a.test to b.test: xmppgate accepted it for c.test; closing with host-unknown"
+log_lacks "is now authenticated for a.test"
+pass "authority mismatch refused"
+
 check "Prosody logged no errors"
 ! grep -E '[[:space:]]error[[:space:]]' "$PLOG" || fail "error lines in Prosody's log"
 kill -0 "$PROSODY_PID" 2>/dev/null || fail "Prosody is gone"
