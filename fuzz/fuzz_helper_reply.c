@@ -152,6 +152,11 @@ model(const char *b, size_t n, struct auth_reply *m, int failure)
 			dst = m->scram;
 			has = &m->has_scram;
 			cap = XG_SASL_FIELD_MAX;
+		} else if (klen == 7 && memcmp(l, "require", 7) == 0) {
+			/* s2s; its value is judged by main.c */
+			dst = m->require;
+			has = &m->has_require;
+			cap = sizeof(m->require) - 1;
 		} else
 			return -1;
 		if (*has || vlen == 0 || vlen > cap)
@@ -202,6 +207,8 @@ check_fields(const struct auth_reply *r)
 	FUZZ_CHECK(r->has_identity == (r->identity[0] != '\0'));
 	FUZZ_CHECK(fz_terminated(r->scram, sizeof(r->scram)));
 	FUZZ_CHECK(r->has_scram == (r->scram[0] != '\0'));
+	FUZZ_CHECK(fz_terminated(r->require, sizeof(r->require)));
+	FUZZ_CHECK(r->has_require == (r->require[0] != '\0'));
 	FUZZ_CHECK(fz_terminated(r->redirect, sizeof(r->redirect)));
 	FUZZ_CHECK(r->has_redirect == (r->redirect[0] != '\0'));
 	FUZZ_CHECK(fz_terminated(r->message, sizeof(r->message)));
@@ -220,6 +227,8 @@ same(const struct auth_reply *a, const struct auth_reply *b)
 	    a->has_identity == b->has_identity &&
 	    strcmp(a->identity, b->identity) == 0 &&
 	    a->has_scram == b->has_scram && strcmp(a->scram, b->scram) == 0 &&
+	    a->has_require == b->has_require &&
+	    strcmp(a->require, b->require) == 0 &&
 	    a->has_redirect == b->has_redirect &&
 	    strcmp(a->redirect, b->redirect) == 0 &&
 	    a->has_message == b->has_message &&
@@ -241,6 +250,8 @@ serialize(const struct auth_reply *r, char *out)
 		o += (size_t)sprintf(out + o, "identity=%s\n", r->identity);
 	if (r->has_scram)
 		o += (size_t)sprintf(out + o, "scram=%s\n", r->scram);
+	if (r->has_require)
+		o += (size_t)sprintf(out + o, "require=%s\n", r->require);
 	if (r->has_redirect)
 		o += (size_t)sprintf(out + o, "redirect=%s\n", r->redirect);
 	if (r->has_message)

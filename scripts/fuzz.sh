@@ -67,7 +67,7 @@ sources() {
 	fuzz_preauth) echo "$src/xml.c $src/preauth.c $src/names.c" ;;
 	fuzz_session) echo "$src/xml.c $src/preauth.c $src/names.c $src/sasl_plain.c" ;;
 	fuzz_plain) echo "$src/sasl_plain.c" ;;
-	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $root/fuzz/stubs.c" ;;
+	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $src/s2sid.c $root/fuzz/stubs.c" ;;
 	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/names.c" ;;
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
 	fuzz_route) echo "$src/route.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
