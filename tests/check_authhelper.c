@@ -400,6 +400,56 @@ START_TEST(env_cert)
 }
 END_TEST
 
+/* s2s: a server's certificate is described whatever its verdict, with
+ * the verdict; S2S_* only then; require= parses. */
+START_TEST(env_s2s)
+{
+	struct auth_request r = mkreq("", "");
+	struct auth_reply rep;
+	struct conn c;
+	char buf[16384], *envp[XG_AUTH_ENV_MAX], err[128];
+	static const char *const want[] = {
+		"AUTH_MECHANISM=DIALBACK", "AUTH_USER=a.test",
+		"AUTH_DOMAIN=b.test", "S2S_REMOTE_DOMAIN=a.test",
+		"S2S_LOCAL_DOMAIN=b.test", "S2S_CERT_STATUS=name-mismatch",
+		"S2S_CERT_MATCH=none", "AUTH_CERT_DNSNAMES=c.test",
+		"AUTH_CERT_SRVNAMES=_xmpp-server.c.test",
+	};
+	size_t k;
+	int n, i, seen;
+
+	memset(&c, 0, sizeof(c));
+	r.conn = &c;
+	n = authhelper_env(&r, buf, sizeof(buf), envp, XG_AUTH_ENV_MAX);
+	for (i = 0; i < n; i++)		/* a client's connection: none */
+		ck_assert_ptr_null(strstr(envp[i], "S2S_"));
+	r.mechanism = "DIALBACK";
+	r.user = "a.test";
+	r.domain = "b.test";
+	snprintf(c.domain, sizeof(c.domain), "b.test");
+	snprintf(c.remote_domain, sizeof(c.remote_domain), "a.test");
+	c.cert_status = "name-mismatch";
+	c.cert_match = S2S_MATCH_NONE;
+	c.cert_presented = 1;
+	snprintf(c.cert_dnsnames, sizeof(c.cert_dnsnames), "c.test");
+	snprintf(c.cert_srvnames, sizeof(c.cert_srvnames),
+	    "_xmpp-server.c.test");
+	n = authhelper_env(&r, buf, sizeof(buf), envp, XG_AUTH_ENV_MAX);
+	ck_assert_int_gt(n, 0);
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		for (i = 0, seen = 0; i < n; i++)
+			seen += strcmp(envp[i], want[k]) == 0;
+		ck_assert_msg(seen == 1, "%s not in the environment", want[k]);
+	}
+	ck_assert_int_eq(authhelper_parse_reply("require=certificate\n"
+	    "backend=127.0.0.1:5270\n", 43, &rep, err, sizeof(err)), 0);
+	ck_assert_int_eq(rep.has_require, 1);
+	ck_assert_str_eq(rep.require, "certificate");
+	ck_assert_int_eq(authhelper_parse_reply("require=certificate-and-more"
+	    "\n", 29, &rep, err, sizeof(err)), -1);
+}
+END_TEST
+
 START_TEST(reply_bad)
 {
 	static const struct { const char *in, *err; } t[] = {
@@ -827,6 +877,7 @@ authhelper_suite(void)
 	tcase_add_test(tc, reply_identity);
 	tcase_add_test(tc, reply_routing);
 	tcase_add_test(tc, env_cert);
+	tcase_add_test(tc, env_s2s);
 	tcase_add_test(tc, reply_bad);
 	tcase_add_test(tc, reply_wiped_on_error);
 	tcase_add_test(tc, reply_nul);
