@@ -252,6 +252,35 @@ grep -q 'Incoming s2s connection a.test->b.test complete' "$PRO_B/prosody.log" |
 	fail "B's log does not show a.test->b.test complete"
 pass "direct federation works ($(elapsed))"
 
+check "options --s2s cannot honour, and unsafe backends, are usage errors (exit 100)"
+base="--cert $C/b.test.crt --key $C/b.test.key --domain b.test"
+while IFS='|' read -r args want; do
+	rc=0
+	# shellcheck disable=SC2086
+	msg=$("$xg_real_bin" --s2s $base $args 2>&1 </dev/null) || rc=$?
+	[ "$rc" -eq 100 ] || fail "--s2s $args: exit $rc ($msg)"
+	case $msg in
+	*"$want"*) echo "    --s2s $args: $want" ;;
+	*) fail "--s2s $args: expected '$want' in: $msg" ;;
+	esac
+done <<'EOF'
+--backend 127.0.0.1:5270|needs --proxy-protocol v2
+--backend 127.0.0.1:5270 --proxy-protocol v1|needs --proxy-protocol v2
+--backend 192.0.2.1:5270 --proxy-protocol v2|must be a loopback address
+--backend 127.0.0.1:5270 --proxy-protocol v2 --client-ca /x|drop --auth-scram
+--backend 127.0.0.1:5270 --proxy-protocol v2 --direct-tls-only|STARTTLS only
+--backend 127.0.0.1:5270 --proxy-protocol v2 --ticket-key /x|drop --ticket-key
+--backend 127.0.0.1:5270 --proxy-protocol v2 --backend-tls starttls|drop --backend-tls
+--backend 127.0.0.1:5270 --proxy-protocol v2 --auth helper|absolute path
+--auth /bin/true|give exactly one of --backend or -- PROG
+--backend 127.0.0.1:5270 --proxy-protocol v2 --route /x|exclude each other
+EOF
+rc=0
+msg=$("$xg_real_bin" $base --backend 127.0.0.1:1 --auth /bin/true --s2s-require-cert 2>&1 </dev/null) || rc=$?
+[ "$rc" -eq 100 ] && case $msg in *"go with --s2s"*) true ;; *) false ;; esac ||
+	fail "--s2s-require-cert without --s2s: exit $rc ($msg)"
+pass "usage errors"
+
 gate main "$G"
 
 check "1. EXTERNAL: alice@a.test's message reaches bob@b.test through xmppgate"
