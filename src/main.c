@@ -2433,7 +2433,7 @@ s2s_handoff(struct session *s, int authed, const char *answer)
 	if ((phlen > 0 && conn_write(&bc, ph, phlen, dl) == -1) ||
 	    conn_write(&bc, s->raw, s->hdrlen, dl) == -1)
 		snprintf(why, sizeof(why), "write: %s", strerror(errno));
-	else if (!s->header_sent || s2s_skip_features(&bc, dl, why,
+	else if (answer == NULL || s2s_skip_features(&bc, dl, why,
 	    sizeof(why)) == 0)
 		why[0] = '\0';
 	explicit_bzero(s->raw, sizeof(s->raw));

@@ -455,6 +455,7 @@ cat >"$XG_TMP/helper-policy" <<HELPER
 env | sort >"$XG_TMP/helper.env"
 [ ! -e "$XG_TMP/helper-sleep" ] || sleep 4.75
 [ ! -e "$XG_TMP/helper-refuse" ] || exit 1
+[ ! -e "$XG_TMP/helper-backend" ] || { echo "backend=\$(cat "$XG_TMP/helper-backend")"; exit 0; }
 exec "$POLICY" "$XG_TMP/policy"
 HELPER
 chmod 755 "$XG_TMP/helper-policy"
@@ -528,6 +529,47 @@ done
 ! pgrep -fx 'sleep 4.75' >/dev/null || fail "the timed-out helper's child is still running"
 [ "$(b_count 'PROXY v2 from')" -eq $((n_proxy + 1)) ] || fail "a refused stream reached B"
 pass "block: <policy-violation/> with the helper's text; require-cert: <not-authorized/>; allow: dialback; exit 111 and timeout: <internal-server-error/>"
+
+check "4b. the helper's backend=: used when on loopback, refused elsewhere"
+dead=$(free_port)
+echo "127.0.0.1:$dead" >"$XG_TMP/helper-backend"
+expect_raw policy-backend "$GP" a.test \
+	"stream-error remote-connection-failed the server is not reachable closed=yes" --after external-pipelined
+conn_done 8 111 tempfail "remote-connection-failed: backend 127.0.0.1:$dead: *"
+wait_summaries 8 10 | sed -n 8p | grep -qF "backend=127.0.0.1:$dead " ||
+	fail "the summary does not name the helper's backend"
+echo "192.0.2.1:5270" >"$XG_TMP/helper-backend"
+expect_raw policy-backend-far "$GP" a.test "stream-error internal-server-error internal error closed=yes"
+conn_done 9 111 tempfail "internal-server-error: policy helper: backend= is not a loopback address or UNIX socket"
+rm -f "$XG_TMP/helper-backend"
+pass "backend= followed on loopback, refused off it"
+kill_bg "$GATE_PID"
+
+check "4c. exec mode: PROG gets the remote's restarted header and XMPP_S2S_* after EXTERNAL"
+cat >"$XG_TMP/s2s-prog" <<PROG
+#!/bin/sh
+env | grep -E '^XMPP_' | sort >"$XG_TMP/prog.env"
+printf "%s" "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' id='prog' version='1.0'><stream:features></stream:features>"
+exec head -c 200 >"$XG_TMP/prog.in"
+PROG
+chmod 755 "$XG_TMP/s2s-prog"
+GE=$(free_port)
+XG_GATE_LOG=$XG_TMP/gate-exec.log
+start_gate "$GE" --s2s --cert "$C/b.test.crt" --key "$C/b.test.key" --domain b.test \
+	--s2s-ca "$C/ca.pem" --header-timeout 5 -v -- "$XG_TMP/s2s-prog"
+expect_raw exec "$GE" a.test "success restarted" --after external-pipelined
+for _ in $(seq 1 50); do [ -s "$XG_TMP/prog.env" ] && break; sleep 0.1; done
+sed 's/^/    /' "$XG_TMP/prog.env"
+for kv in XMPP_DOMAIN=b.test XMPP_S2S_AUTH=external XMPP_S2S_REMOTE=a.test XMPP_S2S_CERT_STATUS=valid; do
+	grep -qx "$kv" "$XG_TMP/prog.env" || fail "PROG's environment lacks $kv"
+done
+! grep -q '^XMPP_USER=\|^XMPP_JID=' "$XG_TMP/prog.env" || fail "PROG got a user's variables"
+for _ in $(seq 1 50); do grep -q "from='a.test'" "$XG_TMP/prog.in" 2>/dev/null && break; sleep 0.1; done
+grep -q "^<?xml version='1.0'?><stream:stream xmlns='jabber:server'.* from='a.test' to='b.test'" "$XG_TMP/prog.in" ||
+	fail "PROG did not get the restarted header: $(head -c 200 "$XG_TMP/prog.in")"
+grep -F "server a.test authenticated by EXTERNAL, relaying to exec:$XG_TMP/s2s-prog" "$XG_GATE_LOG" |
+	sed 's/^/    /' | grep . || fail "no exec relay line"
+pass "exec: XMPP_S2S_AUTH=external, XMPP_S2S_REMOTE=a.test, the restarted header"
 kill_bg "$GATE_PID"
 
 check "no xmppgate and no helper left running"
