@@ -324,7 +324,7 @@ printf '[Service]\nSupplementaryGroups=xmppgate-auth\n' \
 cat >"$R/etc/default/xmppgate" <<EOF
 XMPPGATE_OPTS="--domain $DOMAIN --auth /usr/local/libexec/xmppgate/auth --backend 127.0.0.1:5322"
 EOF
-install -m 644 "$C/ca.pem" "$top_srcdir/tests/xmpp_client.py" \
+install -m 644 "$C/ca.pem" "$top_srcdir/tests/xmpp_client.py" "$top_srcdir/tests/storm.py" \
 	"$R/usr/local/share/xmppgate-unit-check/"
 # Prosody as the distribution runs it (prosody.service, user prosody), on a
 # loopback-only plaintext port as xmppgate(8) "The backend" says.
@@ -612,6 +612,84 @@ if grep -iE 'not permitted|permission denied|EPERM|EACCES|read-only file system|
 	fail "xmppgate or the helper logged a denial"
 fi
 pass "$(wc -l <"$LOGS/xmppgate-stderr.txt") lines, no denial"
+
+# ---------------------------------------------------------------- storm
+# A reconnect storm against the shipped xmppgate.socket, unchanged: the
+# socket must stay active (no trigger limit may switch it off), every
+# connection gets its stream features within 30 s or is refused cleanly
+# over MaxConnections=/MaxConnectionsPerSource= (closed by systemd before a
+# byte, and counted in the socket's NRefused), and a login works right
+# after.  tests/storm.py is bounded in count and time.
+STORM="/usr/bin/python3 /usr/local/share/xmppgate-unit-check/storm.py --port 5222 --domain $DOMAIN --deadline 30"
+sock_prop() { in_ct 10 systemctl show -p "$1" --value xmppgate.socket; }
+# storm_run NAME ARGS...: one storm; checks the socket and the refusals.
+storm_run() {
+	local name=$1 out rc r0 r1 refused features state
+	shift
+	r0=$(sock_prop NRefused)
+	# shellcheck disable=SC2086
+	out=$(in_ct 90 $STORM "$@" 2>"$LOGS/storm-$name.err")
+	rc=$?
+	echo "    $out"
+	# The refusals are counted once systemd has accepted and closed them.
+	for _ in $(seq 1 50); do
+		r1=$(sock_prop NRefused)
+		refused=$(printf '%s\n' "$out" | sed -n 's/.* refused=\([0-9]*\) .*/\1/p')
+		[ "$((r1 - r0))" -ge "${refused:-0}" ] && break
+		sleep 0.2
+	done
+	state=$(sock_prop ActiveState)
+	echo "    xmppgate.socket: $state, NRefused $r0 -> $r1"
+	[ "$state" = active ] || fail "storm $name: xmppgate.socket is $state"
+	in_ct 10 journalctl -u xmppgate.socket --no-pager | grep -i 'trigger limit' &&
+		fail "storm $name: the trigger limit was hit"
+	features=$(printf '%s\n' "$out" | sed -n 's/.* features=\([0-9]*\) .*/\1/p')
+	[ -n "$features" ] && [ -n "$refused" ] || fail "storm $name: no result line ($(head -c 300 "$LOGS/storm-$name.err"))"
+	# Timeouts are reported after both storms (the second one still says
+	# whether the per-source limit refuses cleanly).
+	[ "$rc" -eq 0 ] || STORM_SLOW="$STORM_SLOW storm $name: a connection timed out or broke;"
+	# Every refusal the clients saw is one systemd counted (none is a
+	# failed instance passing for a refusal).
+	[ "$((r1 - r0))" -eq "$refused" ] ||
+		fail "storm $name: clients saw $refused refusals, systemd counted $((r1 - r0))"
+	STORM_FEATURES=$features STORM_REFUSED=$refused
+}
+# wait_idle: every instance of the storm has ended, none failed.
+wait_idle() {
+	local left failed
+	for _ in $(seq 1 600); do
+		left=$(in_ct 10 systemctl list-units --all --no-legend --plain 'xmppgate@*.service' | wc -l)
+		[ "$left" -eq 0 ] && break
+		sleep 0.2
+	done
+	[ "$left" -eq 0 ] || fail "$left instances still loaded 120 s after the storm"
+	failed=$(in_ct 10 systemctl list-units --failed --no-legend --plain 'xmppgate*' | awk '{ print $1 }')
+	[ -z "$failed" ] || fail "failed units after the storm: $failed"
+}
+STORM_SLOW=
+maxconn=$(sock_prop MaxConnections)
+maxsrc=$(sock_prop MaxConnectionsPerSource)
+check "a storm of 2000 connections in 2 s from 200 addresses (MaxConnections=$maxconn, MaxConnectionsPerSource=$maxsrc)"
+storm_run many --count 2000 --within 2 --sources 200
+[ "$STORM_FEATURES" -ge "$maxconn" ] || [ "$STORM_FEATURES" -eq 2000 ] ||
+	STORM_SLOW="$STORM_SLOW storm many: $STORM_FEATURES served, fewer than MaxConnections=$maxconn;"
+wait_idle
+# shellcheck disable=SC2086
+out=$(in_ct 60 $CLIENT --jid "alice@$DOMAIN" --password secret --to "alice@$DOMAIN" \
+	2>"$LOGS/client-after-storm.err") || fail "login after the storm: $out"
+case $out in
+*"login=ok bind=ok"*) ;;
+*) fail "login after the storm: $out" ;;
+esac
+pass "socket active, $STORM_FEATURES served, $STORM_REFUSED refused and counted, login after it ok"
+
+check "a storm of 1000 connections in 2 s from one address (a carrier's NAT, or one attacker)"
+storm_run one --count 1000 --within 2 --sources 1
+[ "$STORM_FEATURES" -ge "$maxsrc" ] || [ "$STORM_FEATURES" -eq 1000 ] ||
+	STORM_SLOW="$STORM_SLOW storm one: $STORM_FEATURES served, fewer than MaxConnectionsPerSource=$maxsrc;"
+wait_idle
+pass "socket active, $STORM_FEATURES served, $STORM_REFUSED refused and counted"
+[ -z "$STORM_SLOW" ] || fail "${STORM_SLOW%;} (the listener survived, but not every connection was served or refused within 30 s)"
 
 # ---------------------------------------------------------------- live
 check "a live instance: systemd-analyze security, user, capabilities, seccomp, mounts"

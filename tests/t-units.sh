@@ -41,10 +41,14 @@ pass "units verify cleanly"
 check "the units say what they must"
 S=$top_srcdir/units/xmppgate.socket
 T=$top_srcdir/units/xmppgate@.service
-for d in 'ListenStream=5222' 'Accept=yes' 'MaxConnections='; do
+# No socket may have systemd's default trigger limit, which a burst of
+# connections turns into a failed socket (xmppgate(8), "Connection storms").
+for d in 'ListenStream=5222' 'Accept=yes' 'MaxConnections=' 'MaxConnectionsPerSource=' \
+	'TriggerLimitIntervalSec=0$'; do
 	grep -q "^$d" "$S" || fail "xmppgate.socket lacks $d"
 done
-for d in 'ListenStream=5223' 'Accept=yes' 'MaxConnections='; do
+for d in 'ListenStream=5223' 'Accept=yes' 'MaxConnections=' 'MaxConnectionsPerSource=' \
+	'TriggerLimitIntervalSec=0$'; do
 	grep -q "^$d" "$top_srcdir/units/xmppgate-direct.socket" ||
 		fail "xmppgate-direct.socket lacks $d"
 done
@@ -56,7 +60,8 @@ for d in 'StandardInput=socket' 'StandardError=journal' 'DynamicUser=yes' \
 	'LoadCredential=key:' 'ExecStart=-/usr/sbin/xmppgate '; do
 	grep -q "^$d" "$T" || fail "xmppgate@.service lacks $d"
 done
-for d in 'ListenStream=5269' 'Accept=yes' 'MaxConnections='; do
+for d in 'ListenStream=5269' 'Accept=yes' 'MaxConnections=' 'MaxConnectionsPerSource=' \
+	'TriggerLimitIntervalSec=0$'; do
 	grep -q "^$d" "$top_srcdir/units/xmppgate-s2s.socket" ||
 		fail "xmppgate-s2s.socket lacks $d"
 done
