@@ -285,8 +285,14 @@ check "install xmppgate, the units, certificate, helper, options and Prosody's c
 C=$RUN/certs
 make_certs "$C" "$DOMAIN"
 
-install -m 755 "$RUN/xmppgate" "$R/usr/sbin/xmppgate"
-install -m 644 "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate@.service" \
+# The services as make made them (units/*.in with the configured paths):
+# xmppgate goes where their ExecStart= says.
+UNIT=$top_builddir/units/xmppgate@.service
+[ -f "$UNIT" ] || fail "no $UNIT: run make first"
+XG_EXE=$(sed -n 's/^ExecStart=-\([^ ]*\) .*/\1/p' "$UNIT")
+case $XG_EXE in /*/xmppgate) ;; *) fail "no ExecStart=-/.../xmppgate in $UNIT" ;; esac
+install -D -m 755 "$RUN/xmppgate" "$R$XG_EXE"
+install -m 644 "$top_srcdir/units/xmppgate.socket" "$UNIT" \
 	"$top_srcdir/units/xmppgate-direct.socket" "$R/etc/systemd/system/"
 # As make install does: the Direct TLS socket's instances are an alias.
 ln -sf xmppgate@.service "$R/etc/systemd/system/xmppgate-direct@.service"
@@ -296,7 +302,7 @@ if [ -n "${XG_DROPIN:-}" ]; then
 	log "extra drop-in for xmppgate@.service:"
 	printf '%s\n' "$XG_DROPIN" | indent
 fi
-# Readable by root only: systemd hands the service copies (LoadCredential=).
+# Readable by root only: xmppgate reads the key with CAP_DAC_READ_SEARCH.
 install -d -m 700 "$R/etc/xmppgate"
 install -m 600 "$C/chain.pem" "$R/etc/xmppgate/cert.pem"
 install -m 600 "$C/key.pem" "$R/etc/xmppgate/key.pem"
@@ -557,12 +563,12 @@ if [ -n "$STRACE_PID" ]; then
 	wait "$STRACE_PID" 2>/dev/null
 	STRACE_PID=
 	check "strace: no system call of xmppgate or its helper denied (EPERM/EACCES/EROFS/ENOSYS, SIGSYS)"
-	# Pass 1: the pid that executed /usr/sbin/xmppgate (and the line it
+	# Pass 1: the pid that executed $XG_EXE (and the line it
 	# did it on: before it, that pid is systemd setting up the sandbox)
 	# and every process forked below it.  Pass 2: their failed calls.
 	awk '
 	NR == FNR {
-		if ($0 ~ /execve\("\/usr\/sbin\/xmppgate"/ && $0 ~ / = 0$/ && !($1 in at)) {
+		if (index($0, "execve(\"" exe "\"") && $0 ~ / = 0$/ && !($1 in at)) {
 			at[$1] = FNR
 			procs++
 		}
@@ -591,7 +597,7 @@ if [ -n "$STRACE_PID" ]; then
 			print
 	}
 	END { printf "%d lines of %d xmppgate processes\n", n, procs > "/dev/stderr" }
-	' "$LOGS/strace.txt" "$LOGS/strace.txt" >"$LOGS/denied.txt" 2>"$LOGS/strace-count.txt"
+	' exe="$XG_EXE" "$LOGS/strace.txt" "$LOGS/strace.txt" >"$LOGS/denied.txt" 2>"$LOGS/strace-count.txt"
 	traced=$(cat "$LOGS/strace-count.txt")
 	case $traced in
 	"0 lines"* | *" of 0 "*) fail "strace saw no xmppgate process ($traced)" ;;
@@ -723,12 +729,17 @@ awk -v l="$level" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(l <= m) }' ||
 	fail "exposure $level is above $MAX_EXPOSURE"
 pid=$(in_ct 10 systemctl show -p MainPID --value "$unit")
 st=$(in_ct 10 cat "/proc/$pid/status")
-printf '%s\n' "$st" | grep -E '^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):' | indent
+printf '%s\n' "$st" | grep -E '^(Uid|Gid|Cap[A-Za-z]*|NoNewPrivs|Seccomp):' | indent
 uid=$(printf '%s\n' "$st" | awk '/^Uid:/ { print $2 }')
 [ -n "$uid" ] && [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] ||
 	fail "xmppgate runs as uid '$uid', not a dynamic user (61184-65519)"
-printf '%s\n' "$st" | grep -q '^CapEff:[[:space:]]*0000000000000000$' || fail "xmppgate has capabilities"
-printf '%s\n' "$st" | grep -q '^CapBnd:[[:space:]]*0000000000000000$' || fail "bounding set not empty"
+for k in CapInh CapPrm CapEff CapAmb; do
+	printf '%s\n' "$st" | grep -q "^$k:[[:space:]]*0000000000000000\$" ||
+		fail "xmppgate holds capabilities ($k)"
+done
+# CAP_DAC_READ_SEARCH (bit 2) only, for reading the key; dropped above.
+printf '%s\n' "$st" | grep -q '^CapBnd:[[:space:]]*0000000000000004$' ||
+	fail "bounding set is not CAP_DAC_READ_SEARCH alone"
 printf '%s\n' "$st" | grep -q '^NoNewPrivs:[[:space:]]*1$' || fail "no_new_privs not set"
 printf '%s\n' "$st" | grep -q '^Seccomp:[[:space:]]*2$' || fail "no seccomp filter"
 in_ct 10 cat "/proc/$pid/mountinfo" >"$LOGS/mountinfo-live.txt"
@@ -736,10 +747,74 @@ awk '$5 == "/" { print $6 }' "$LOGS/mountinfo-live.txt" | grep -q '^ro' ||
 	fail "the root is not read-only for xmppgate (ProtectSystem=strict)"
 in_ct 10 test -e "/proc/$pid/root/proc/sys/kernel" &&
 	fail "xmppgate sees /proc/sys (ProcSubset=pid)"
-cred=$(in_ct 10 stat -c '%a %u' "/run/credentials/$unit/key")
-[ "$cred" = "400 $uid" ] || fail "credential key is '$cred', expected '400 $uid'"
+in_ct 10 test -e "/run/credentials/$unit" &&
+	fail "the instance has credentials (/run/credentials/$unit): a copy of the key?"
 release
-pass "uid $uid, no capabilities, no_new_privs, seccomp, read-only /, no /proc/sys, key 0400; exposure $level"
+pass "uid $uid, no capabilities, no_new_privs, seccomp, read-only /, no /proc/sys, no credentials; exposure $level"
+
+# ---------------------------------------------------------------- key
+# The key is out of reach of what xmppgate starts (issue 19, item 4): a
+# copy of the shipped service, only ExecStart= changed to exec mode with a
+# probe as the helper and one as the program, behind its own socket
+# (5298), with the passwd drop-in (so /etc/xmppgate can be entered and the
+# key's own mode is what is tested).  Each probe says on its standard
+# error (the journal) whether it could read the key, the group-readable
+# passwd file and $CREDENTIALS_DIRECTORY, and its capabilities.
+check "exec mode under the shipped service: neither the helper nor the program can read the key"
+KT=/usr/local/share/xmppgate-unit-check
+cat >"$R$KT/probe" <<'EOF'
+#!/bin/sh
+# probe WHO [exec ARGS...]
+who=$1
+shift
+r() { if cat "$1" >/dev/null 2>&1; then echo readable; else echo denied; fi; }
+echo "keyprobe $who key=$(r /etc/xmppgate/key.pem) passwd=$(r /etc/xmppgate/passwd)" \
+	"cred=${CREDENTIALS_DIRECTORY:-unset} listen=${LISTEN_FDS:-unset}" \
+	"$(grep -E '^Cap(Prm|Eff|Amb):' /proc/self/status | tr -d '\t' | tr '\n' ' ')" >&2
+[ "$who" = helper ] && { cat >/dev/null; exit 0; }
+shift
+exec "$@"
+EOF
+chmod 755 "$R$KT/probe"
+install -m 644 "$top_srcdir/tests/exec_backend.py" "$R$KT/"
+sed "s|^ExecStart=-.*|ExecStart=-$XG_EXE --cert /etc/xmppgate/cert.pem --key /etc/xmppgate/key.pem --domain $DOMAIN --auth $KT/helper -- $KT/probe prog exec /usr/bin/python3 $KT/exec_backend.py /dev/null|" \
+	"$UNIT" >"$R/etc/systemd/system/xmppgate-keytest@.service"
+sed 's/^ListenStream=.*/ListenStream=5298/' "$top_srcdir/units/xmppgate.socket" \
+	>"$R/etc/systemd/system/xmppgate-keytest.socket"
+mkdir -p "$R/etc/systemd/system/xmppgate-keytest@.service.d"
+cp "$R/etc/systemd/system/xmppgate@.service.d/passwd.conf" "$R/etc/systemd/system/xmppgate-keytest@.service.d/"
+# The probe argument "helper" comes first for the helper (xmppgate runs it
+# with no arguments): a wrapper gives it.
+printf '#!/bin/sh\nexec %s/probe helper\n' "$KT" >"$R$KT/helper"
+chmod 755 "$R$KT/helper"
+in_ct 20 systemctl daemon-reload
+in_ct 20 systemctl start xmppgate-keytest.socket || fail "xmppgate-keytest.socket did not start"
+out=$(in_ct 40 $CLIENT --port 5298 --jid "alice@$DOMAIN" --password anything 2>&1) ||
+	{ printf '%s\n' "$out" | indent; fail "login through the key test service failed"; }
+echo "    $out"
+for _ in $(seq 1 50); do
+	in_ct 10 journalctl -o cat --no-pager | grep '^keyprobe ' >"$LOGS/keyprobe.txt"
+	[ "$(grep -c . "$LOGS/keyprobe.txt")" -ge 2 ] && break
+	sleep 0.2
+done
+indent <"$LOGS/keyprobe.txt"
+grep -q '^keyprobe helper ' "$LOGS/keyprobe.txt" || fail "the helper probe did not report"
+grep -q '^keyprobe prog ' "$LOGS/keyprobe.txt" || fail "the program probe did not report"
+grep -q 'passwd=readable' "$LOGS/keyprobe.txt" || fail "the probes could not even read the passwd file"
+if grep 'key=readable' "$LOGS/keyprobe.txt"; then
+	fail "the helper or the program read the key"
+fi
+grep 'keyprobe prog' "$LOGS/keyprobe.txt" | grep -q 'cred=unset listen=unset' ||
+	fail "CREDENTIALS_DIRECTORY or LISTEN_FDS reached the program"
+for k in CapPrm CapEff CapAmb; do
+	grep -q "$k:0000000000000000.*$k\|$k:0000000000000000" "$LOGS/keyprobe.txt" || fail "a probe has $k"
+	if grep -v "$k:0000000000000000" "$LOGS/keyprobe.txt" | grep -q .; then
+		fail "a probe holds capabilities ($k)"
+	fi
+done
+in_ct 20 systemctl stop xmppgate-keytest.socket
+pass "key denied to the helper and the program, no capabilities, no credentials"
+
 
 # ---------------------------------------------------------------- collect
 in_ct 20 journalctl -b -o short-precise --no-pager >"$LOGS/journal.txt" 2>&1

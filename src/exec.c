@@ -18,11 +18,44 @@
 #include "xmppgate.h"
 
 #define JID_MAX	(XG_SASL_FIELD_MAX + 1 + XG_DOMAIN_MAX)
+#define ENV_KEEP_MAX	32	/* inherited variables passed on, at most */
+#define ENV_OURS_MAX	16	/* the variables set here */
+/* The values set here: names, a JID, a domain and short fields. */
+#define ENV_BUF_SIZE	(4 * JID_MAX + 1024)
 
+extern char **environ;
+
+static int	env_kept(const char *);
 static void	close_from(unsigned int, unsigned int);
 static void	child_fail(int, int) __attribute__((noreturn));
 static void	child(char **, const struct conn *, int, int)
 		    __attribute__((noreturn));
+
+/*
+ * What PROG inherits of our own environment: an allow-list of what a
+ * program needs to run (its PATH, its user's home, the locale and time
+ * zone).  Nothing else: not CREDENTIALS_DIRECTORY (systemd's copies of
+ * secrets), LISTEN_* and NOTIFY_SOCKET (fds and a socket meant for us),
+ * REMOTE_ADDR (the TCP* variables below say it), XMPPGATE_OPTS and
+ * whatever else the service manager or inetd set for xmppgate.  A program
+ * that needs more gets it on its command line, e.g. -- env NAME=VALUE PROG.
+ */
+static int
+env_kept(const char *nv)
+{
+	static const char *const keep[] = { "PATH", "HOME", "USER",
+	    "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR" };
+	size_t i, n;
+
+	if (strncmp(nv, "LC_", 3) == 0)
+		return strchr(nv, '=') != NULL;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		n = strlen(keep[i]);
+		if (strncmp(nv, keep[i], n) == 0 && nv[n] == '=')
+			return 1;
+	}
+	return 0;
+}
 
 /* Close fds lo..hi (hi inclusive, ~0U for all). */
 static void
@@ -80,6 +113,8 @@ child_default_signals(void)
 static void
 child(char **argv, const struct conn *c, int sock, int errfd)
 {
+	static char envbuf[ENV_BUF_SIZE];
+	static char *envp[ENV_KEEP_MAX + ENV_OURS_MAX + 1];
 	char jid[JID_MAX + 1];
 	int fd, null;
 
@@ -106,27 +141,47 @@ child(char **argv, const struct conn *c, int sock, int errfd)
 	child_default_signals();
 
 	snprintf(jid, sizeof(jid), "%s@%s", c->user, c->domain);
-	if (unsetenv("LISTEN_FDS") == -1 || unsetenv("LISTEN_PID") == -1 ||
-	    unsetenv("LISTEN_FDNAMES") == -1 ||
-	    setenv("PROTO", "TCP", 1) == -1 ||
-	    setenv("TCPREMOTEIP", c->remote_ip, 1) == -1 ||
-	    setenv("TCPREMOTEPORT", c->remote_port, 1) == -1 ||
-	    setenv("TCPLOCALIP", c->local_ip, 1) == -1 ||
-	    setenv("TCPLOCALPORT", c->local_port, 1) == -1 ||
-	    setenv("XMPP_USER", c->user, 1) == -1 ||
-	    setenv("XMPP_DOMAIN", c->domain, 1) == -1 ||
-	    setenv("XMPP_JID", jid, 1) == -1 ||
-	    setenv("SSL_PROTOCOL", c->tls_protocol, 1) == -1 ||
-	    setenv("SSL_CIPHER", c->tls_cipher, 1) == -1)
-		child_fail(errfd, errno);
-	/* s2s: the remote server, and how it was authenticated (xmppgate
-	 * by its certificate, or nobody yet: PROG runs dialback). */
-	if (c->s2s_auth != NULL && (unsetenv("XMPP_USER") == -1 ||
-	    unsetenv("XMPP_JID") == -1 ||
-	    setenv("XMPP_S2S_REMOTE", c->remote_domain, 1) == -1 ||
-	    setenv("XMPP_S2S_AUTH", c->s2s_auth, 1) == -1 ||
-	    setenv("XMPP_S2S_CERT_STATUS", c->cert_status, 1) == -1))
-		child_fail(errfd, errno);
+	{
+		const char *ours[ENV_OURS_MAX][2];
+		size_t i, k = 0, n = 0, used = 0;
+		int w;
+
+		for (i = 0; environ != NULL && environ[i] != NULL; i++)
+			if (env_kept(environ[i]) && n < ENV_KEEP_MAX)
+				envp[n++] = environ[i];
+#define OUR(name, value) do { ours[k][0] = (name); ours[k][1] = (value); \
+	k++; } while (0)
+		OUR("PROTO", "TCP");
+		OUR("TCPREMOTEIP", c->remote_ip);
+		OUR("TCPREMOTEPORT", c->remote_port);
+		OUR("TCPLOCALIP", c->local_ip);
+		OUR("TCPLOCALPORT", c->local_port);
+		OUR("XMPP_DOMAIN", c->domain);
+		OUR("SSL_PROTOCOL", c->tls_protocol);
+		OUR("SSL_CIPHER", c->tls_cipher);
+		/* s2s: the remote server, and how it was authenticated
+		 * (xmppgate by its certificate, or nobody yet: PROG runs
+		 * dialback); a client: who logged in. */
+		if (c->s2s_auth != NULL) {
+			OUR("XMPP_S2S_REMOTE", c->remote_domain);
+			OUR("XMPP_S2S_AUTH", c->s2s_auth);
+			OUR("XMPP_S2S_CERT_STATUS", c->cert_status);
+		} else {
+			OUR("XMPP_USER", c->user);
+			OUR("XMPP_JID", jid);
+		}
+#undef OUR
+		for (i = 0; i < k; i++) {
+			w = snprintf(envbuf + used, sizeof(envbuf) - used,
+			    "%s=%s", ours[i][0], ours[i][1] ? ours[i][1] : "");
+			if (w < 0 || (size_t)w >= sizeof(envbuf) - used)
+				child_fail(errfd, E2BIG);
+			envp[n++] = envbuf + used;
+			used += (size_t)w + 1;
+		}
+		envp[n] = NULL;
+	}
+	environ = envp;		/* execvp() looks up PATH in it */
 
 	execvp(argv[0], argv);
 	child_fail(errfd, errno);

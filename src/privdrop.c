@@ -1,21 +1,25 @@
 /*
  * Least privilege, once the key is in memory and before the first byte
  * from the client is parsed: no core dumps or ptrace of a process that
- * holds a key and passwords, a switch to --user when started as root,
- * and no new privileges for us or anything we run (a setuid helper runs
- * with our identity, not the file owner's).
+ * holds a key and passwords, a switch to --user when started as root
+ * (root only when asked for in so many words, --user root), no capability
+ * left (the shipped units give CAP_DAC_READ_SEARCH to read a root-only
+ * key; the helper and the exec-mode program must not inherit it), and no
+ * new privileges for us or anything we run (a setuid helper runs with our
+ * identity, not the file owner's).
  */
 #define _GNU_SOURCE 1		/* setresuid, setresgid */
 #include <sys/types.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 #include "xmppgate.h"
 
@@ -28,6 +32,43 @@ fail(char *err, size_t errsz, const char *fmt, ...)
 	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/*
+ * Every capability goes: ambient (what an exec'd program would get),
+ * inheritable, permitted and effective.  glibc has no capset(); libcap is
+ * not worth a dependency for one call.  A unit whose system call filter
+ * refuses capset() is fine as long as nothing was held: what counts is
+ * what capget() says afterwards.
+ */
+static int
+caps_drop(char *err, size_t errsz)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	int i, e = 0;
+
+	/* EINVAL: a kernel before 4.3, which has no ambient set. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		return fail(err, errsz, "unable to clear the ambient "
+		    "capabilities: %s", strerror(errno));
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &hdr, d) == -1)
+		e = errno;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, d) == -1)
+		return fail(err, errsz, "capget: %s", strerror(errno));
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (d[i].effective != 0 || d[i].permitted != 0 ||
+		    d[i].inheritable != 0)
+			return fail(err, errsz, "unable to drop the "
+			    "capabilities: %s", e ? strerror(e) :
+			    "still held");
+	return 0;
 }
 
 int
@@ -52,9 +93,9 @@ priv_drop(const char *user, char *err, size_t errsz)
 			    errno ? strerror(errno) : "no such user");
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
-		if (uid == 0)
-			return fail(err, errsz, "--user %s is root", user);
-		if (geteuid() == 0) {
+		if (uid == 0 && geteuid() == 0)
+			;	/* --user root: asked for, stays root */
+		else if (geteuid() == 0) {
 			/* Only the user's own group: no supplementary
 			 * groups from root's list or the group file. */
 			if (setgroups(1, &gid) == -1 ||
@@ -75,8 +116,11 @@ priv_drop(const char *user, char *err, size_t errsz)
 			    "we run as uid %lu", user,
 			    (unsigned long)geteuid());
 	} else if (geteuid() == 0)
-		xg_log(LOG_WARNING, "running as root: give --user, or run "
-		    "xmppgate as a user of its own (see xmppgate(8))");
+		return fail(err, errsz, "started as root without --user: "
+		    "give --user USER (or --user root to stay root; see "
+		    "xmppgate(8))");
+	if (caps_drop(err, errsz) == -1)
+		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return fail(err, errsz, "prctl(PR_SET_NO_NEW_PRIVS): %s",
 		    strerror(errno));

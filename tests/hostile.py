@@ -1113,7 +1113,9 @@ def run_case(cs):
     execout = os.path.join(OPT.dir, cs.name + ".exec")
     helper = OPT.slow_helper if cs.helper == "helper-slow" else OPT.helper
     argv = [OPT.bin, "--cert", OPT.cert, "--key", OPT.key, "--domain", DOMAIN,
-            "--domain", OTHER, "--auth", helper, "--auth-delay", "0"] + cs.args + \
+            "--domain", OTHER, "--auth", helper, "--auth-delay", "0"] + \
+        (["--user", "root"] if os.geteuid() == 0 and "--user" not in cs.args
+         else []) + cs.args + \
         ["--", "/bin/sh", OPT.exec_prog, execout]
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("LISTEN_", "REMOTE_", "TCPREMOTE", "TCPLOCAL"))

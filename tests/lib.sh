@@ -438,16 +438,33 @@ else:
 EOF
 }
 
+# xg_root_opt ARGS...: "--user root" when we are root and ARGS (up to a
+# "--") give no --user and XG_NO_USER is not set; else nothing.
+xg_root_opt() {
+	local a
+	[ "$(id -u)" -eq 0 ] && [ -z "${XG_NO_USER:-}" ] || return 0
+	for a; do
+		case $a in
+		--) break ;;
+		--user|--user=*) return 0 ;;
+		esac
+	done
+	echo --user root
+}
+
 # start_gate PORT ARGS...: xmppgate behind systemd-socket-activate --accept
 # on ${XG_GATE_ADDR:-127.0.0.1}:PORT (use XG_GATE_ADDR='[::1]' for IPv6);
 # stderr of every xmppgate goes to $XG_GATE_LOG; sets GATE_PID.
 # XG_GATE_ENV may list NAME=VALUE words passed with -E.  The sanitizers'
 # options are passed too: systemd-socket-activate gives the program only
-# the variables it is told to.
+# the variables it is told to.  As root (the suite runs as root) xmppgate
+# refuses to run without --user: unless ARGS give --user, it gets --user
+# root, in so many words (XG_NO_USER=1: neither, to test that refusal).
 start_gate() {
 	local port=$1 addr=${XG_GATE_ADDR:-127.0.0.1} envargs="" e
 	shift
 	require_xmppgate
+	set -- $(xg_root_opt "$@") "$@"
 	for e in ASAN_OPTIONS UBSAN_OPTIONS; do
 		[ -z "${!e:-}" ] || envargs="$envargs -E $e=${!e}"
 	done

@@ -245,7 +245,7 @@ opens() {
 	XG_GATE_LOG=$XG_TMP/gate-strace-$2.log
 	bg "$XG_GATE_LOG" strace -f -qq -e trace=openat,open,stat,newfstatat,getdents64 -o "$out" \
 		systemd-socket-activate -l "127.0.0.1:$GPORT" --accept \
-		"$xg_bin" --auth "$XG_TMP/helper" --backend "127.0.0.1:1" --cert-dir "$dir"
+		"$xg_bin" --user root --auth "$XG_TMP/helper" --backend "127.0.0.1:1" --cert-dir "$dir"
 	wait_port "$GPORT" 10 "$BG_PID" || fail "strace'd listener did not start"
 	served a.test a.test >/dev/null
 	wait_summaries 1 >/dev/null

@@ -36,8 +36,8 @@ EPORT=$(free_port)
 ENVLOG=$XG_TMP/exec-env.log
 # inetd.conf: [addr:]service type protocol wait user program argv...
 cat >"$XG_TMP/inetd.conf" <<CONF
-127.0.0.1:$GPORT stream tcp4 nowait root $xg_bin xmppgate --syslog --cert $XG_TMP/chain.pem --key $XG_TMP/key.pem --domain $DOMAIN --auth $XG_TMP/helper-inetd --backend 127.0.0.1:$PPORT --auth-delay 0 --timeout 15
-127.0.0.1:$EPORT stream tcp4 nowait root $xg_bin xmppgate --cert $XG_TMP/chain.pem --key $XG_TMP/key.pem --domain $DOMAIN --auth $XG_TMP/helper-inetd --auth-delay 0 --timeout 15 -- $XG_PY $top_srcdir/tests/exec_backend.py $ENVLOG
+127.0.0.1:$GPORT stream tcp4 nowait root $xg_bin xmppgate --user root --syslog --cert $XG_TMP/chain.pem --key $XG_TMP/key.pem --domain $DOMAIN --auth $XG_TMP/helper-inetd --backend 127.0.0.1:$PPORT --auth-delay 0 --timeout 15
+127.0.0.1:$EPORT stream tcp4 nowait root $xg_bin xmppgate --user root --cert $XG_TMP/chain.pem --key $XG_TMP/key.pem --domain $DOMAIN --auth $XG_TMP/helper-inetd --auth-delay 0 --timeout 15 -- $XG_PY $top_srcdir/tests/exec_backend.py $ENVLOG
 CONF
 # A private /dev: the device nodes xmppgate, the helpers and the program
 # use, bind-mounted, plus our syslog socket as /dev/log.

@@ -4,7 +4,13 @@
 # capabilities, no new privileges (a setuid helper gains nothing), not
 # dumpable (the helper, the same user, cannot read its memory), and the
 # helper gets only fds 0-2.  A bad --user ends the connection with
-# <internal-server-error/> before any client byte is parsed.
+# <internal-server-error/> before any client byte is parsed, and so does
+# root without --user (--user root asks for root in so many words).
+# Started as the shipped units start it (a user of its own with the
+# ambient capability CAP_DAC_READ_SEARCH), it reads the root-only key and
+# drops the capability: neither the helper nor the exec-mode program can
+# open the key, and the program's environment says nothing of systemd's
+# credentials, sockets or fds.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 DOMAIN=example.test
@@ -47,6 +53,13 @@ pw=\$(cat)
 	else
 		echo parent-environ=denied
 	fi
+	grep -E '^(CapPrm|CapAmb):' /proc/\$PPID/status | sed 's/^/parent-/'
+	grep -E '^CapAmb:' /proc/self/status
+	if cat '$XG_TMP/key.pem' >/dev/null 2>&1; then
+		echo key=readable
+	else
+		echo key=denied
+	fi
 } >'$OUT/helper.txt' 2>&1
 [ \"\$AUTH_USER\" = alice ] && [ \"\$pw\" = right ] && exit 0
 exit 1"
@@ -55,7 +68,16 @@ exit 1"
 cp "$top_srcdir/tests/exec_backend.py" "$XG_TMP/exec_backend.py"
 chmod 644 "$XG_TMP/exec_backend.py"
 write_helper "$XG_TMP/prog" "
-echo \"prog-uid=\$(id -u)\" >'$OUT/prog.txt'
+{
+	echo \"prog-uid=\$(id -u)\"
+	grep -E '^(CapEff|CapPrm|CapAmb):' /proc/self/status
+	if cat '$XG_TMP/key.pem' >/dev/null 2>&1; then
+		echo key=readable
+	else
+		echo key=denied
+	fi
+	env | sort | sed 's/^/env-/'
+} >'$OUT/prog.txt'
 exec $XG_PY '$XG_TMP/exec_backend.py' '$OUT/exec.log'"
 
 # field NAME FILE: the value of NAME=... in FILE.
@@ -146,12 +168,78 @@ case $line in *"--user no-such-user-xg: no such user"*) ;;
 *) fail "the log does not say which user is missing" ;; esac
 pass "refused with a reason in the log"
 
-check "no --user as root: a warning in the log"
-new_gate root --auth "$XG_TMP/helper" --auth-delay 0 -- "$XG_TMP/prog"
-out=$($XG_CLIENT --jid "alice@$DOMAIN" --password wrong --port "$GPORT" \
-	--ca "$XG_TMP/ca.pem" --expect auth-failure --timeout 15) || fail "client: $out"
-wait_summaries 1 10 >/dev/null
-grep -q 'running as root: give --user' "$XG_GATE_LOG" || fail "no warning about running as root"
-pass "warned"
+check "no --user as root: refused, <internal-server-error/>, exit 111"
+XG_NO_USER=1 new_gate root --auth "$XG_TMP/helper" --auth-delay 0 -- "$XG_TMP/prog"
+rm -f "$OUT/helper.txt" "$OUT/prog.txt"
+out=$($XG_PY "$XG_TMP/plain.py" "$GPORT")
+echo "    $out"
+case $out in
+*"<stream:error><internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"*"</stream:stream>") ;;
+*) fail "expected <internal-server-error/> and </stream:stream>: $out" ;;
+esac
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=tempfail
+case $line in *"started as root without --user"*) ;;
+*) fail "the log does not say that root needs --user" ;; esac
+[ ! -e "$OUT/helper.txt" ] || fail "the helper ran"
+pass "refused with a reason in the log"
+
+check "--user root: root in so many words, still with no capabilities"
+# Root without capabilities cannot write into nobody's files.
+rm -f "$OUT/helper.txt" "$OUT/prog.txt" "$OUT/exec.log"
+new_gate asroot --auth "$XG_TMP/helper" --auth-delay 0 --user root -- "$XG_TMP/prog"
+out=$($XG_CLIENT --jid "alice@$DOMAIN" --password right --port "$GPORT" \
+	--ca "$XG_TMP/ca.pem" --timeout 15) || fail "client: $out"
+line=$(wait_summaries 1 10 | tail -n 1)
+expect_summary "$line" outcome=ok user=alice
+[ "$(field uid "$H" | cut -d' ' -f1)" = 0 ] || fail "the helper is not root"
+[ "$(field parent-CapEff "$H")" = 0000000000000000 ] || fail "xmppgate kept capabilities as root"
+[ "$(field CapEff "$H")" = 0000000000000000 ] || fail "the helper has capabilities"
+pass "uid 0, CapEff 0"
+
+# As the shipped units run it: a user of its own (nobody here) with the
+# ambient capability CAP_DAC_READ_SEARCH and nothing else, and systemd's
+# variables in its environment.
+cat >"$XG_TMP/capgate" <<EOF
+#!/bin/sh
+exec setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups \\
+	--bounding-set=-all,+dac_read_search --inh-caps=-all,+dac_read_search \\
+	--ambient-caps=-all,+dac_read_search "$xg_bin" "\$@"
+EOF
+chmod 755 "$XG_TMP/capgate"
+check "with CAP_DAC_READ_SEARCH, as the units: the key is read, then out of reach"
+rm -f "$OUT/helper.txt" "$OUT/prog.txt" "$OUT/exec.log"
+XG_NO_USER=1 xg_bin=$XG_TMP/capgate \
+XG_GATE_ENV="CREDENTIALS_DIRECTORY=$XG_TMP NOTIFY_SOCKET=/run/systemd/notify XMPPGATE_OPTS=--secret INVOCATION_ID=0123 LANG=C.UTF-8" \
+	new_gate caps --auth "$XG_TMP/helper" --auth-delay 0 --timeout 15 -- "$XG_TMP/prog"
+out=$($XG_CLIENT --jid "alice@$DOMAIN" --password right --port "$GPORT" \
+	--ca "$XG_TMP/ca.pem" --timeout 15) || { show_log "$XG_GATE_LOG"; fail "client: $out"; }
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=ok user=alice
+P=$OUT/prog.txt
+sed 's/^/    helper: /' "$H"
+sed 's/^/    prog: /' "$P"
+[ "$(field uid "$H" | cut -d' ' -f1)" = "$NOBODY_UID" ] || fail "the helper is not nobody"
+[ "$(field key "$H")" = denied ] || fail "the helper could read the key"
+[ "$(field key "$P")" = denied ] || fail "the exec-mode program could read the key"
+for k in parent-CapEff parent-CapPrm parent-CapAmb CapEff CapPrm CapAmb; do
+	[ "$(field $k "$H")" = 0000000000000000 ] || fail "helper's $k: $(field $k "$H")"
+done
+for k in CapEff CapPrm CapAmb; do
+	[ "$(field $k "$P")" = 0000000000000000 ] || fail "program's $k: $(field $k "$P")"
+done
+pass "xmppgate, the helper and the program hold no capability; key denied to both"
+
+check "the exec-mode program's environment: an allow-list"
+for v in CREDENTIALS_DIRECTORY NOTIFY_SOCKET XMPPGATE_OPTS INVOCATION_ID LISTEN_FDS \
+	LISTEN_PID LISTEN_FDNAMES ASAN_OPTIONS; do
+	! grep -q "^env-$v=" "$P" || fail "$v reached the program"
+done
+grep -qx "env-LANG=C.UTF-8" "$P" || fail "LANG did not reach the program"
+grep -qx "env-XMPP_JID=alice@$DOMAIN" "$P" || fail "no XMPP_JID for the program"
+grep -qx "env-TCPREMOTEIP=127.0.0.1" "$P" || fail "no TCPREMOTEIP for the program"
+pass "no credentials, sockets or options of xmppgate's; the session's variables"
 
 assert_no_leftovers

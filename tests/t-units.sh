@@ -1,11 +1,18 @@
 #!/bin/bash
 # The systemd units pass `systemd-analyze verify` and the manual pages pass
-# `mandoc -Tlint -W warning` without a single message.  The benchmark's C
+# `mandoc -Tlint -W warning` without a single message.  The services and
+# the pages are made by `make` from units/*.in and man/*.in (the installed
+# paths put in): these are the made ones, in the build tree.  The benchmark's C
 # programs (bench/) compile without a warning, so that `bash bench/run.sh`
 # does not rot between runs.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 require_xmppgate
+B=${top_builddir:-.}
+for f in units/xmppgate@.service units/xmppgate-s2s@.service man/xmppgate.8 \
+	man/xmppgate-auth.5 man/xmppgate-cert.5; do
+	[ -f "$B/$f" ] || fail "no $f in the build tree: run make"
+done
 
 check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service"
 U=$XG_TMP/units
@@ -13,19 +20,15 @@ mkdir -p "$U"
 cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" \
 	"$top_srcdir/units/xmppgate-s2s.socket" "$U/"
 # The Direct TLS socket's template is an alias of xmppgate@.service, a
-# symlink in units/ as in an installed system (make install-data-hook).
-# (make dist copies it as a file: then it must be the same file.)
-A=$top_srcdir/units/xmppgate-direct@.service
-[ "$(readlink "$A")" = xmppgate@.service ] || cmp -s "$A" "$top_srcdir/units/xmppgate@.service" ||
-	fail "units/xmppgate-direct@.service is not xmppgate@.service"
+# symlink as in an installed system (make install-data-hook).
 ln -s xmppgate@.service "$U/xmppgate-direct@.service"
 # The units name the installed binary; point them at the built one.
-sed "s|/usr/sbin/xmppgate|$xg_bin|g" "$top_srcdir/units/xmppgate@.service" \
+sed "s|^ExecStart=-[^ ]*/xmppgate |ExecStart=-$xg_bin |" "$B/units/xmppgate@.service" \
 	>"$U/xmppgate@.service"
-sed "s|/usr/sbin/xmppgate|$xg_bin|g" "$top_srcdir/units/xmppgate-s2s@.service" \
+sed "s|^ExecStart=-[^ ]*/xmppgate |ExecStart=-$xg_bin |" "$B/units/xmppgate-s2s@.service" \
 	>"$U/xmppgate-s2s@.service"
 grep -q "^ExecStart=-$xg_bin " "$U/xmppgate@.service" ||
-	fail "ExecStart= does not run /usr/sbin/xmppgate"
+	fail "ExecStart= does not run xmppgate"
 grep -q "^ExecStart=-$xg_bin --s2s " "$U/xmppgate-s2s@.service" ||
 	fail "xmppgate-s2s@.service does not run xmppgate --s2s"
 rc=0
@@ -40,7 +43,7 @@ pass "units verify cleanly"
 
 check "the units say what they must"
 S=$top_srcdir/units/xmppgate.socket
-T=$top_srcdir/units/xmppgate@.service
+T=$B/units/xmppgate@.service
 # No socket may have systemd's default trigger limit, which a burst of
 # connections turns into a failed socket (xmppgate(8), "Connection storms").
 for d in 'ListenStream=5222' 'Accept=yes' 'MaxConnections=' 'MaxConnectionsPerSource=' \
@@ -54,12 +57,18 @@ for d in 'ListenStream=5223' 'Accept=yes' 'MaxConnections=' 'MaxConnectionsPerSo
 done
 for d in 'StandardInput=socket' 'StandardError=journal' 'DynamicUser=yes' \
 	'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' \
-	'CapabilityBoundingSet=$' 'SystemCallFilter=@system-service' \
+	'SystemCallFilter=@system-service' \
 	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
 	'CollectMode=inactive-or-failed' 'Documentation=man:xmppgate(8)' \
-	'LoadCredential=key:' 'ExecStart=-/usr/sbin/xmppgate '; do
+	'ExecStart=-/[^ ]*/xmppgate --cert /etc/xmppgate/cert.pem --key /etc/xmppgate/key.pem ' \
+	'CapabilityBoundingSet=CAP_DAC_READ_SEARCH$' 'AmbientCapabilities=CAP_DAC_READ_SEARCH$' \
+	'SystemCallFilter=capset$' 'PrivateUsers=yes$'; do
 	grep -q "^$d" "$T" || fail "xmppgate@.service lacks $d"
 done
+# The key is read with CAP_DAC_READ_SEARCH, which xmppgate drops: a copy
+# from LoadCredential= would stay readable by the helper and the program.
+! grep -q '^LoadCredential' "$T" "$B/units/xmppgate-s2s@.service" ||
+	fail 'a service hands the key over with LoadCredential='
 for d in 'ListenStream=5269' 'Accept=yes' 'MaxConnections=' 'MaxConnectionsPerSource=' \
 	'TriggerLimitIntervalSec=0$'; do
 	grep -q "^$d" "$top_srcdir/units/xmppgate-s2s.socket" ||
@@ -68,7 +77,7 @@ done
 # The federation service is hardened exactly as the client one: from the
 # first line after ExecStart= to the end, the two files are the same.
 after_exec() { sed -n '/^ExecStart=/,$p' "$1" | tail -n +2; }
-diff <(after_exec "$T") <(after_exec "$top_srcdir/units/xmppgate-s2s@.service") >/dev/null ||
+diff <(after_exec "$T") <(after_exec "$B/units/xmppgate-s2s@.service") >/dev/null ||
 	fail "xmppgate-s2s@.service's hardening differs from xmppgate@.service's"
 awk '/^\[Unit\]/ { u = 1 } /^\[Service\]/ { u = 0 } u && /^CollectMode=/ { f = 1 } END { exit !f }' "$T" ||
 	fail "CollectMode= must be in [Unit]"
@@ -76,11 +85,11 @@ pass "directives present"
 
 check "every Documentation=man:PAGE(S) of the units is in man/"
 for ref in $(sed -n 's/^Documentation=//p' "$S" "$T" "$top_srcdir/units/xmppgate-direct.socket" \
-	"$top_srcdir/units/xmppgate-s2s.socket" "$top_srcdir/units/xmppgate-s2s@.service"); do
+	"$top_srcdir/units/xmppgate-s2s.socket" "$B/units/xmppgate-s2s@.service"); do
 	case $ref in
 	man:*'('*')')
 		page=${ref#man:}
-		f=$top_srcdir/man/${page%%(*}.$(echo "$page" | sed 's/.*(\(.*\))/\1/')
+		f=$B/man/${page%%(*}.$(echo "$page" | sed 's/.*(\(.*\))/\1/')
 		[ -e "$f" ] || fail "$ref: no $f"
 		echo "    $ref -> man/${f##*/}" ;;
 	*) fail "unexpected Documentation= entry $ref" ;;
@@ -89,8 +98,8 @@ done
 pass "documentation references resolve"
 
 check "mandoc -Tlint -W warning man/*.[0-9]"
-set -- "$top_srcdir"/man/*.[0-9]
-[ -e "$1" ] || fail "no manual pages in $top_srcdir/man"
+set -- "$B"/man/*.[0-9]
+[ -e "$1" ] || fail "no manual pages in $B/man"
 command -v mandoc >/dev/null || fail "mandoc not installed"
 rc=0
 out=$(mandoc -Tlint -W warning "$@" 2>&1) || rc=$?
