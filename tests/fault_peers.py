@@ -11,10 +11,19 @@ tests/t-faults.sh.  Loopback only; every wait is bounded.
                      then read BYTES bytes (or to the end) and close; OUT
                      gets "stalled-until T received N" (T on the
                      monotonic clock)
+        newline      a server that ends each element with a newline and
+                     opens each stream, the restart too, with <?xml?>;
+                     after the restart it reads to </stream:stream> and
+                     answers with its own 0.3 s later; OUT gets
+                     "newline: relayed N"
   fault_peers.py client PORT CA BYTES
       Log in through xmppgate (STARTTLS, PLAIN alice/right), send BYTES
       bytes, then read until the backend's close comes through.
       Prints "login-at T sent-at T end=close_notify|eof" (monotonic).
+  fault_peers.py newline-client PORT CA
+      Log in as go-sendxmpp 0.5.6 (go-xmpp) does, byte for byte: every
+      stream, the restarts too, opens with <?xml?>, and a newline follows
+      each tag at stream level.  Prints "newline-client: features=bind".
 """
 import base64
 import os
@@ -90,6 +99,20 @@ def backend(mode, port, out, stall, want):
                 break
             n += len(d)
         note = "stalled-until %.3f received %d" % (t, n)
+    elif mode == "newline":
+        until(c, b"<stream:stream")
+        c.sendall(HEADER.replace(b"?>", b"?>\n") + b"\n" + FEATURES + b"\n")
+        until(c, b"</auth>")
+        c.sendall(("<success xmlns='%s'/>\n" % NS_SASL).encode())
+        until(c, b"<stream:stream")
+        c.sendall(HEADER.replace(b"?>", b"?>\n") + b"\n" +
+                  BOUND_FEATURES + b"\n")
+        got = until(c, b"</stream:stream>")
+        # As a server that takes a moment: by then xmppgate has read
+        # whatever the client sent with its closing tag.
+        time.sleep(0.3)
+        c.sendall(b"</stream:stream>\n")
+        note = "newline: relayed %d" % len(got)
     c.close()
     with open(out, "w") as f:
         f.write(note + "\n")
@@ -132,6 +155,36 @@ def client(port, ca, nbytes):
     print("login-at %.3f sent-at %.3f end=%s" % (login, sent, end))
 
 
+# What go-sendxmpp 0.5.6 (go-xmpp) writes, byte for byte.
+GO_HDR = ("<?xml version='1.0'?>\n<stream:stream to='example.test' "
+          "xmlns='jabber:client' xmlns:stream='%s' version='1.0'>\n"
+          % NS_STREAMS).encode()
+
+
+def newline_client(port, ca):
+    s = socket.create_connection(("127.0.0.1", port), timeout=LIMIT)
+    s.sendall(GO_HDR)
+    until(s, b"</stream:features>")
+    s.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\n")
+    until(s, b"<proceed")
+    t = ssl.create_default_context(cafile=ca).wrap_socket(
+        s, server_hostname="example.test")
+    t.sendall(GO_HDR)
+    until(t, b"</stream:features>")
+    t.sendall(("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>\n" % (
+        NS_SASL, base64.b64encode(b"\0alice\0right").decode())).encode())
+    got = until(t, b"<success")
+    t.sendall(GO_HDR)
+    got = until(t, b"</stream:features>", got)
+    if b"<failure" in got or b"<stream:error" in got:
+        sys.exit("refused: %r" % got[-300:])
+    feats = "bind" if b"xmpp-bind" in got else "none"
+    t.sendall(b"</stream:stream>\n")
+    until(t, b"</stream:stream>")
+    t.unwrap()
+    print("newline-client: features=%s" % feats)
+
+
 def main():
     if len(sys.argv) >= 5 and sys.argv[1] == "backend":
         backend(sys.argv[2], int(sys.argv[3]), sys.argv[4],
@@ -139,6 +192,8 @@ def main():
                 int(sys.argv[6]) if len(sys.argv) > 6 else 0)
     elif len(sys.argv) == 5 and sys.argv[1] == "client":
         client(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "newline-client":
+        newline_client(int(sys.argv[2]), sys.argv[3])
     else:
         sys.exit(__doc__)
 
