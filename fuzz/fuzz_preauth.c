@@ -17,7 +17,7 @@
  * The first byte's top bit feeds a server's stream (xp.s2s: jabber:server,
  * 'from', dialback elements) instead of a client's.
  *
- * As tests/check_preauth.c does, <starttls/> is followed by xp_init()
+ * As tests/check_preauth.c does, <starttls/> is followed by xp_restart()
  * (the stream restart after TLS) on the same remaining bytes, and the
  * parser is fed on after every event (main.c would stop at <iq/> and
  * </stream:stream>; the parser must then refuse whatever follows).
@@ -58,6 +58,9 @@ puts_field(struct transcript *t, const char *name, const char *v, size_t n)
 	put(t, ";", 1);
 }
 
+static struct xp xp;
+static int s2s;
+
 static void
 record(struct transcript *t, const struct xp_event *ev)
 {
@@ -77,6 +80,11 @@ record(struct transcript *t, const struct xp_event *ev)
 	puts_field(t, "id", ev->id, strlen(ev->id));
 	put(t, ev->has_from ? "F" : "-", 1);
 	put(t, ev->has_db ? "D" : "-", 1);
+	if (ev->type == XP_EV_HEADER) {
+		/* The old stream's whitespace, however it was read. */
+		snprintf(head, sizeof(head), "tail=%zu;", xp.tail);
+		put(t, head, strlen(head));
+	}
 	if (ev->data != NULL)
 		puts_field(t, "data", ev->data, ev->data_len);
 }
@@ -94,9 +102,6 @@ record_end(struct transcript *t, const struct xp *p, enum xp_result r,
 		snprintf(line, sizeof(line), "\nMORE %zu", waiting);
 	put(t, line, strlen(line));
 }
-
-static struct xp xp;
-static int s2s;
 
 /*
  * Feed in[0..n) in reads of sizes from rd (all at once when rd is NULL);
@@ -135,10 +140,8 @@ run(const uint8_t *in, size_t n, struct fz_reads *rd, struct transcript *t)
 				 * above, before the bytes move. */
 				memmove(buf, buf + used, blen - used);
 				blen -= used;
-				if (ev.type == XP_EV_STARTTLS) {
-					xp_init(&xp);
-					xp.s2s = s2s;
-				}
+				if (ev.type == XP_EV_STARTTLS)
+					xp_restart(&xp);
 				continue;
 			}
 			memmove(buf, buf + used, blen - used);

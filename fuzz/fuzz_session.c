@@ -200,7 +200,7 @@ starttls(struct session *ss)
 		return end(ss, "TLS handshake failed (plaintext after "
 		    "<starttls/>)");
 	ss->tls = 1;
-	xp_init(&ss->xp);
+	xp_restart(&ss->xp);
 	ss->header_sent = 0;
 	return 0;
 }

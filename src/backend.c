@@ -23,7 +23,16 @@ struct bstate {
 	int	have_cond;
 	enum xg_sasl_failure cond;
 	int	starttls;		/* offered in the features */
+	int	decl;			/* its <?xml?> was seen */
 };
+
+/*
+ * Whitespace after the backend's last element (<proceed/>, <success/>,
+ * its features), from a server that ends each element with a newline,
+ * carries nothing and is dropped; anything else there would be lost, and
+ * is refused.
+ */
+#define only_ws(p, n)	(xml_ws_span((p), (n)) == (n))
 
 /*
  * One token from the backend.  Returns BT_DECIDED when the login is
@@ -39,6 +48,13 @@ btoken(struct bstate *b, const struct xml_token *t, int *features_done,
 
 	switch (b->state) {
 	case B_HEADER:
+		/* One declaration, after the old stream's whitespace on a
+		 * restart (RFC 6120 4.3.1), before the header. */
+		if (t->type == XML_TOK_DECL && b->decl++ > 0) {
+			snprintf(why, whysz, "backend sent a misplaced "
+			    "declaration");
+			return -1;
+		}
 		if (t->type == XML_TOK_DECL || (t->type == XML_TOK_TEXT &&
 		    t->text_ws))
 			return 0;
@@ -222,12 +238,14 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 			if (rc == -1)
 				goto fail;
 			if (rc == BT_PROCEED) {
-				/* Nothing sent before the handshake counts. */
-				if (len > 0) {
+				/* Nothing sent before the handshake counts;
+				 * a newline after <proceed/> is dropped. */
+				if (len > 0 && !only_ws(buf, len)) {
 					snprintf(why, whysz, "backend sent "
 					    "data after <proceed/>");
 					goto fail;
 				}
+				len = 0;
 				if (tls_client_start(bc, bo->ca, domain,
 				    XG_BACKEND_PRIORITY, deadline, why,
 				    whysz) == -1) {
@@ -247,7 +265,7 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 					    xg_sasl_failure_name(b.cond));
 					goto fail;
 				}
-				if (len > 0) {
+				if (len > 0 && !only_ws(buf, len)) {
 					snprintf(why, whysz, "backend sent "
 					    "data after <success/>");
 					goto fail;
@@ -433,7 +451,7 @@ backend_restart(struct conn *bc, const char *domain, int64_t deadline,
 			if (rc == -1)
 				return -1;
 			if (rc == RS_DONE) {
-				if (len > 0) {
+				if (len > 0 && !only_ws(buf, len)) {
 					snprintf(why, whysz, "backend sent "
 					    "data after its features");
 					return -1;

@@ -1319,8 +1319,10 @@ starttls(struct session *s)
 	    == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
-	/* Nothing read before <proceed/> may be used after it. */
-	if (s->len > 0)
+	/* Nothing read before <proceed/> may be used after it.  The
+	 * newline a client writes after each element is not worth a
+	 * notice: it ends the old stream (xp_restart()). */
+	if (xml_ws_span(s->buf, s->len) < s->len)
 		xg_log(LOG_NOTICE, "discarded %zu plaintext bytes sent after "
 		    "<starttls/>", s->len);
 	explicit_bzero(s->buf, sizeof(s->buf));
@@ -1333,7 +1335,7 @@ starttls(struct session *s)
 	}
 	xg_debug("TLS up: %s %s%s", s->c->tls_protocol, s->c->tls_cipher,
 	    s->c->tls_resumed ? " (resumed)" : "");
-	xp_init(&s->xp);
+	xp_restart(&s->xp);
 	s->xp.s2s = s->o->s2s;
 	s->header_sent = 0;
 	return 0;
@@ -2020,7 +2022,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 static int
 stream_restart(struct session *s)
 {
-	xp_init(&s->xp);
+	xp_restart(&s->xp);
 	/* --header-timeout bounds it, with its own error; a second later
 	 * than that, the phase's. */
 	s->deadline = now_ms() + ((int64_t)s->o->header_timeout + 1) * 1000;
@@ -2148,6 +2150,7 @@ static int
 handoff(struct session *s, int bfd)
 {
 	char why[XG_REASON_MAX];
+	size_t ws;
 	int fd;
 	pid_t pid;
 
@@ -2174,6 +2177,12 @@ handoff(struct session *s, int bfd)
 	    sizeof(why))) == -1)
 		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "internal error", XG_EXIT_TEMP, "%s", why);
+	/* The program reads the restarted stream as a new document: the
+	 * whitespace that ended the old one (a client's newline after
+	 * </auth>) is not passed on, as far as it came with the <auth>. */
+	ws = xml_ws_span(s->buf, s->len);
+	memmove(s->buf, s->buf + ws, s->len - ws);
+	s->len -= ws;
 	if (send_success(s) == -1) {
 		close(fd);
 		kill(pid, SIGTERM);
@@ -2288,9 +2297,13 @@ s2s_header(struct session *s, struct xp_event *ev)
 	if (client_header(s, ev) == -1)
 		return -1;
 	s->keep_raw = 0;
-	if (s->rawlen < s->len)		/* cannot happen: raw holds buf */
+	if (s->rawlen < s->len || s->xp.tail > s->rawlen - s->len)
 		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "internal error", XG_EXIT_TEMP, "raw bytes lost");
+	/* The backend reads a new document: the whitespace that ended the
+	 * remote's old stream would put its declaration out of place. */
+	memmove(s->raw, s->raw + s->xp.tail, s->rawlen - s->xp.tail);
+	s->rawlen -= s->xp.tail;
 	s->hdrlen = s->rawlen - s->len;
 	return 0;
 }
@@ -2603,7 +2616,7 @@ s2s_external(struct session *s)
 		return finish(s, XG_EXIT_OK, "client write: %s",
 		    strerror(errno));
 	/* The remote's new header is the backend's to answer. */
-	xp_init(&s->xp);
+	xp_restart(&s->xp);
 	s->xp.s2s = 1;
 	s->header_sent = 0;
 	s->restarting = 1;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "xmppgate.h"
 
-enum { S_START, S_PROLOG, S_STREAM, S_CHILD, S_DONE };
+enum { S_START, S_RESTART, S_PROLOG, S_STREAM, S_CHILD, S_DONE };
 enum { C_STARTTLS, C_AUTH, C_RESPONSE, C_ABORT, C_DIALBACK };
 
 static enum xp_result finish_child(struct xp *, struct xp_event *, int);
@@ -18,6 +18,24 @@ xp_init(struct xp *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->state = S_START;
+}
+
+/*
+ * A restarted stream (RFC 6120 4.3.3, after <proceed/> or <success/>).
+ * It may open with an XML declaration like the first one did (4.3.1,
+ * 11.5), and whitespace before that declaration is the old stream's: a
+ * client that ends each element with a newline has written it after
+ * its <starttls/> or <auth>.  p->tail counts those bytes, for a caller
+ * that passes the new stream on as it came.
+ */
+void
+xp_restart(struct xp *p)
+{
+	int s2s = p->s2s;
+
+	xp_init(p);
+	p->s2s = s2s;
+	p->state = S_RESTART;
 }
 
 static enum xp_result
@@ -262,6 +280,12 @@ xp_feed(struct xp *p, const uint8_t *buf, size_t len, size_t *used,
 		off += u;
 		*used = off;
 		switch (p->state) {
+		case S_RESTART:
+			if (p->tok.type == XML_TOK_TEXT && p->tok.text_ws) {
+				p->tail += u;
+				continue;
+			}
+			/* FALLTHROUGH */
 		case S_START:
 			if (p->tok.type == XML_TOK_DECL) {
 				p->state = S_PROLOG;

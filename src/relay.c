@@ -180,6 +180,7 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 	size_t b_off = 0, b_len = 0;	/* b2c[b_off..b_len) to send */
 	int c_reading = 1, b_shut = 0;	/* client to backend direction */
 	int b_reading = 1, c_bye = 0, c_shut = 0; /* backend to client */
+	int c_gone = 0;			/* GnuTLS takes no more for the client */
 	uint64_t data_end = 0;		/* queued bytes before close_notify */
 	const char *first = NULL;	/* which side closed first */
 	int64_t last = now_ms(), left;
@@ -296,7 +297,12 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 		}
 
 		/* Buffer to client: into records while the queue has room,
-		 * then the end (close_notify) after the last byte. */
+		 * then the end (close_notify) after the last byte.  Once the
+		 * client is gone, what the backend says has nowhere to go. */
+		if (c_gone && b_len > b_off) {
+			b_off = b_len = 0;
+			moved = 1;
+		}
 		if (b_len > b_off &&
 		    sizeof(tq) - (tq_len - tq_off) >= 2 * XG_TLS_RECORD_MAX) {
 			r = gnutls_record_send(c->tls, b2c + b_off,
@@ -310,7 +316,18 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 				want_tls(&w, c);
 			else if (r == GNUTLS_E_INTERRUPTED)
 				progress = 1;
-			else {
+			else if (r == GNUTLS_E_INVALID_SESSION && !c_reading) {
+				/* The client ended with a bare FIN (logging
+				 * out at once, without close_notify): GnuTLS
+				 * has invalidated the session and sends no
+				 * more records on it.  The client closed
+				 * first; the rest of the backend's (its
+				 * closing tag) is dropped, and no
+				 * close_notify follows a cut-off stream. */
+				c_gone = c_bye = 1;
+				b_off = b_len = 0;
+				progress = 1;
+			} else {
 				tls_err(why, whysz, "write", r);
 				goto out;
 			}
@@ -332,8 +349,8 @@ relay_run(struct conn *c, int bfd, const uint8_t *pend_b, size_t npend_b,
 				moved = 1;
 			else if (r == 0)
 				poll_want(&w, c->wfd, POLLOUT);
-			else if (c_bye && !c_reading &&
-			    tq_written >= data_end) {
+			else if (c_gone || (c_bye && !c_reading &&
+			    tq_written >= data_end)) {
 				/* A client that has already gone misses
 				 * only our close_notify: no data is lost. */
 				tq_off = tq_len = 0;

@@ -43,7 +43,7 @@ s2s_skip_features(struct conn *bc, int64_t deadline, char *why, size_t whysz)
 	static struct xml_token tok;
 	uint8_t buf[XG_READ_BUF];
 	size_t len = 0, used, total = 0;
-	int depth = 0, features = 0;
+	int depth = 0, features = 0, decl = 0;
 	enum xml_result xr;
 	ssize_t n;
 
@@ -59,6 +59,12 @@ s2s_skip_features(struct conn *bc, int64_t deadline, char *why, size_t whysz)
 			}
 			memmove(buf, buf + used, len - used);
 			len -= used;
+			/* One declaration, before the header. */
+			if (tok.type == XML_TOK_DECL && (depth > 0 || decl++)) {
+				snprintf(why, whysz, "backend sent a misplaced "
+				    "declaration");
+				return -1;
+			}
 			if (tok.type == XML_TOK_START && depth == 0 &&
 			    strcmp(tok.name, "stream:stream") != 0) {
 				snprintf(why, whysz, "backend sent <%s> "
@@ -84,7 +90,9 @@ s2s_skip_features(struct conn *bc, int64_t deadline, char *why, size_t whysz)
 				return -1;
 			}
 			if (features && depth == 1) {
-				if (len > 0) {
+				/* A newline after the features is dropped;
+				 * anything else would be lost. */
+				if (xml_ws_span(buf, len) < len) {
 					snprintf(why, whysz, "backend sent "
 					    "data after its features");
 					return -1;

@@ -466,6 +466,16 @@ xml_lex(const uint8_t *buf, size_t len, struct xml_token *tok, size_t *used)
 	return lex_tag(buf, len, tok, used);
 }
 
+size_t
+xml_ws_span(const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && is_ws(buf[i]); i++)
+		;
+	return i;
+}
+
 const char *
 xml_result_str(enum xml_result r)
 {

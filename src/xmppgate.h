@@ -154,6 +154,8 @@ enum xml_result {
 enum xml_result xml_lex(const uint8_t *buf, size_t len, struct xml_token *tok,
     size_t *used);
 const char *xml_result_str(enum xml_result);
+/* How many bytes at buf are XML whitespace (XML 1.0 S). */
+size_t xml_ws_span(const uint8_t *buf, size_t len);
 const char *xml_attr_get(const struct xml_token *, const char *name,
     size_t *len);
 /* Namespace scope: stream-level declarations plus one element's. */
@@ -236,9 +238,12 @@ struct xp {
 	char	data[XG_SASL_B64_MAX + 1];
 	enum xg_stream_error err;
 	const char *errtext;
+	size_t	tail;		/* xp_restart(): the old stream's whitespace,
+				 * consumed before the new stream began */
 };
 
-void xp_init(struct xp *);	/* also: stream restart */
+void xp_init(struct xp *);	/* the first stream: nothing before <?xml */
+void xp_restart(struct xp *);	/* after <proceed/> or <success/>; keeps s2s */
 enum xp_result xp_feed(struct xp *, const uint8_t *buf, size_t len,
     size_t *used, struct xp_event *);
 

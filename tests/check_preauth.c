@@ -13,6 +13,7 @@
 
 static struct xp xp;
 static int s2s_mode;		/* feed as a server's stream */
+static int restart_on_auth;	/* <auth> succeeds: the stream restarts */
 
 /* Describe one event as text. */
 static void
@@ -25,6 +26,9 @@ describe(const struct xp_event *ev, char *out, size_t outsz)
 		snprintf(out + n, outsz - n, "HEADER(%s,%s,%s);",
 		    ev->has_to ? ev->to : "-",
 		    ev->has_version ? ev->version : "-", ev->lang);
+		n = strlen(out);
+		if (xp.tail > 0)	/* the old stream's whitespace */
+			snprintf(out + n, outsz - n, "TAIL(%zu);", xp.tail);
 		n = strlen(out);
 		if (s2s_mode)
 			snprintf(out + n, outsz - n, "FROM(%s%s);",
@@ -91,10 +95,13 @@ run(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out)
 			blen -= used;
 			if (r == XP_EVENT) {
 				describe(&ev, out, OUT_MAX);
-				if (ev.type == XP_EV_STARTTLS) {
-					xp_init(&xp);	/* as after TLS */
-					xp.s2s = s2s_mode;
-				}
+				/* As main.c: after <proceed/> and TLS, or
+				 * after <success/>.  What was read after
+				 * the element stays: the old stream's end,
+				 * as it would be had it come later. */
+				if (ev.type == XP_EV_STARTTLS ||
+				    (ev.type == XP_EV_AUTH && restart_on_auth))
+					xp_restart(&xp);
 				/* main.c ends the session on these. */
 				if (ev.type == XP_EV_CLOSE ||
 				    ev.type == XP_EV_STANZA)
@@ -359,6 +366,103 @@ START_TEST(t_not_well_formed)
 }
 END_TEST
 
+/*
+ * go-sendxmpp 0.5.6 (go-xmpp), byte for byte as it wrote them: every
+ * stream, restarts included, opens with a declaration, and a newline
+ * follows every tag it writes at stream level.  The newline after
+ * <starttls/> and after </auth> belongs to the old stream (TAIL), so
+ * the declaration still opens the new one (RFC 6120 4.3.1, 11.5).
+ */
+#define GO_HDR "<?xml version='1.0'?>\n<stream:stream to='example.test' " \
+	"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/" \
+	"streams' version='1.0'>\n"
+
+START_TEST(t_restart_newline_decl)
+{
+	restart_on_auth = 1;
+	check_all_splits(GO_HDR
+	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\n"
+	    GO_HDR
+	    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGFsaWNlAHB3</auth>\n"
+	    GO_HDR
+	    "<iq type='set' id='de81ba02e69fba83'><bind xmlns='urn:ietf:"
+	    "params:xml:ns:xmpp-bind'><resource>go-sendxmpp.501c13ea"
+	    "</resource></bind></iq>\n",
+	    HDR_EV "STARTTLS;" HDR_EV "TAIL(1);AUTH(PLAIN,AGFsaWNlAHB3);"
+	    HDR_EV "TAIL(1);STANZA(iq);");
+	/* Any whitespace, and none; without a declaration too. */
+	check_all_splits(HDR "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGFsaWNlAHB3</auth>\r\n \t"
+	    "<?xml version='1.0' encoding='UTF-8'?>\r\n" HDR
+	    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGFsaWNlAHB3</auth>" HDR
+	    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>AGFsaWNlAHB3</auth>\n\n" HDR,
+	    HDR_EV "AUTH(PLAIN,AGFsaWNlAHB3);" HDR_EV "TAIL(4);"
+	    "AUTH(PLAIN,AGFsaWNlAHB3);" HDR_EV "AUTH(PLAIN,AGFsaWNlAHB3);"
+	    HDR_EV "TAIL(2);");
+}
+END_TEST
+
+/* A server's stream the same way: STARTTLS, then SASL EXTERNAL. */
+START_TEST(t_restart_newline_decl_s2s)
+{
+	s2s_mode = 1;
+	restart_on_auth = 1;
+	check_all_splits("<?xml version='1.0'?>\n" SHDR "\n"
+	    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\n"
+	    "<?xml version='1.0'?>\n" SHDR "\n"
+	    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='EXTERNAL'>=</auth>\n"
+	    "<?xml version='1.0'?>\n" SHDR "\n",
+	    SHDR_EV "STARTTLS;" "HEADER(b.test,1.0,);TAIL(1);FROM(a.test,db);"
+	    "AUTH(EXTERNAL,=);" "HEADER(b.test,1.0,);TAIL(1);"
+	    "FROM(a.test,db);");
+}
+END_TEST
+
+/* Only the start of a restarted stream may hold a declaration. */
+START_TEST(t_restart_decl_strict)
+{
+#define AUTH_NL "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' " \
+	"mechanism='PLAIN'>AGFsaWNlAHB3</auth>\n"
+#define AUTH_EV "AUTH(PLAIN,AGFsaWNlAHB3);"
+	restart_on_auth = 1;
+	/* The first stream: nothing before its declaration (XML 1.0 2.8). */
+	check_all_splits("\n<?xml version='1.0'?>" HDR,
+	    "ERROR(not-well-formed)");
+	/* Two declarations, one after whitespace, one after the header,
+	 * one mid-stream, one inside <auth>. */
+	check_all_splits(HDR AUTH_NL "<?xml version='1.0'?>\n"
+	    "<?xml version='1.0'?>" HDR, HDR_EV AUTH_EV
+	    "ERROR(not-well-formed)");
+	check_all_splits(HDR AUTH_NL "<?xml version='1.0'?>\n \n"
+	    "<?xml version='1.0'?>" HDR, HDR_EV AUTH_EV
+	    "ERROR(not-well-formed)");
+	check_all_splits(HDR AUTH_NL "\n" HDR "\n<?xml version='1.0'?>",
+	    HDR_EV AUTH_EV HDR_EV "TAIL(2);ERROR(not-well-formed)");
+	check_all_splits(HDR "<starttls xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-tls'/>\n<?xml version='1.0'?>" HDR "<?xml version='1.0'?>",
+	    HDR_EV "STARTTLS;" HDR_EV "TAIL(1);ERROR(not-well-formed)");
+	check_all_splits(HDR "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+	    "mechanism='PLAIN'>\n<?xml version='1.0'?>", HDR_EV
+	    "ERROR(bad-format)");
+	/* Only whitespace is the old stream's: text, a comment, a PI. */
+	check_all_splits(HDR AUTH_NL "x<?xml version='1.0'?>" HDR,
+	    HDR_EV AUTH_EV "ERROR(not-well-formed)");
+	check_all_splits(HDR AUTH_NL "<!-- -->" HDR, HDR_EV AUTH_EV
+	    "ERROR(restricted-xml)");
+	check_all_splits(HDR AUTH_NL "\n<?xml-stylesheet href='a'?>" HDR,
+	    HDR_EV AUTH_EV "ERROR(restricted-xml)");
+	/* The restarted stream still ends where the old one did not. */
+	check_all_splits(HDR AUTH_NL "\n</stream:stream>", HDR_EV AUTH_EV
+	    "ERROR(not-well-formed)");
+#undef AUTH_NL
+#undef AUTH_EV
+}
+END_TEST
+
 START_TEST(t_encoding)
 {
 	check_all_splits("<?xml version='1.0' encoding='ISO-8859-1'?>",
@@ -449,6 +553,9 @@ suite(void)
 	tcase_add_test(tc, t_version_and_empty_stream);
 	tcase_add_test(tc, t_s2s);
 	tcase_add_test(tc, t_s2s_limits);
+	tcase_add_test(tc, t_restart_newline_decl);
+	tcase_add_test(tc, t_restart_newline_decl_s2s);
+	tcase_add_test(tc, t_restart_decl_strict);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -865,6 +865,32 @@ case("pipelined-after-auth-success", "order",
      pipelined_after_auth_ok, PLAIN_OK, tls=TLS_OK + [SUCCESS], exit=0,
      reason="client closed first", helper_runs=1, exec_out=RESTART, end="EOF")
 
+# go-sendxmpp 0.5.6 (go-xmpp), byte for byte: <?xml?> opens every stream,
+# the restarts too, and a newline follows each tag at stream level.  The
+# newline after <starttls/> and after </auth> ends the old stream; the
+# program gets the restarted stream without it (issue 19).
+GO_HDR = ("<?xml version='1.0'?>\n<stream:stream to='%s' xmlns='%s' "
+          "xmlns:stream='%s' version='1.0'>\n" % (DOMAIN, NS_CLIENT, NS_STREAMS)).encode()
+
+
+def newline_restart(c):
+    hello(c, GO_HDR)
+    c.send(STARTTLS + b"\n")
+    c.recv_until(b"<proceed")
+    c.starttls()
+    c.send(GO_HDR)
+    c.recv_until(b"</stream:features>")
+    c.send(auth() + b"\n" + GO_HDR)
+    c.recv_until(b"<success")
+    c.unwrap()
+    c.read_to_eof()
+
+
+case("newline-restart", "order",
+     "a newline after each tag, <?xml?> opening each restart (go-sendxmpp, exec mode)",
+     newline_restart, PLAIN_OK, tls=TLS_OK + [SUCCESS], exit=0,
+     reason="client closed first", helper_runs=1, exec_out=GO_HDR, end="EOF")
+
 # -- Direct TLS on the STARTTLS port
 
 

@@ -156,6 +156,55 @@ client --expect auth-failure --condition temporary-auth-failure
 attempt_failed tempfail "backend closed the connection during login"
 pass "a backend gone during login reported"
 
+# RFC 6120 4.3.1, 11.5: a restarted stream may open with <?xml?>, and the
+# newline a peer writes after <starttls/>, </auth> or <success/> ends the
+# old stream; both sides of connect mode's restart (issue 19).
+check "a client and a backend that end each element with a newline and restart with <?xml?>"
+backend newline
+gate bnewline helper-accept --backend "127.0.0.1:$BPORT"
+out=$($PEERS newline-client "$GPORT" "$XG_TMP/ca.pem" 2>&1) ||
+	{ show_log "$XG_GATE_LOG"; fail "newline client: $out"; }
+echo "    $out"
+[ "$out" = "newline-client: features=bind" ] || fail "the client got no bind feature: $out"
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=ok user=alice "backend=127.0.0.1:$BPORT"
+printf '%s' "$line" | grep -Eq 'reason="(client|backend) closed first"$' ||
+	fail "not a clean close: $line"
+grep -q "discarded .* plaintext bytes" "$XG_GATE_LOG" &&
+	fail "the newline after <starttls/> was logged as discarded plaintext"
+for i in $(seq 1 50); do [ -s "$BOUT" ] && break; sleep 0.1; done
+grep -q "^newline: relayed" "$BOUT" || fail "backend: $(cat "$BOUT" 2>/dev/null)"
+pass "logged in, the backend's features passed on, a clean close"
+
+# A client that logs out at once: its closing tag, its close_notify (or
+# none: a bare FIN) and the TCP close in one go, before the backend's
+# closing tag comes through.  On TLS 1.2 a bare FIN made GnuTLS refuse the
+# backend's tag ("client write: The specified session has been
+# invalidated", issue 19): the client closed first, and that is what the
+# summary must say, with the exit status of a session that ended well.
+for tlsv in 1.2 1.3; do
+	for how in bye fin; do
+		what="close_notify"
+		[ "$how" = bye ] || what="no close_notify"
+		check "TLS $tlsv client sends </stream:stream>, $what and its FIN together"
+		backend newline
+		gate "blogout$tlsv$how" helper-accept --backend "127.0.0.1:$BPORT"
+		out=$($PEERS logout "$GPORT" "$XG_TMP/ca.pem" "$tlsv" "$how" 2>&1) ||
+			fail "logout client: $out"
+		echo "    $out"
+		[ "$out" = "logout TLSv$tlsv $how" ] || fail "not TLS $tlsv: $out"
+		line=$(wait_summaries 1 10 | tail -n 1)
+		echo "    $line"
+		expect_summary "$line" outcome=ok user=alice
+		printf '%s' "$line" | grep -q 'reason="client closed first"$' ||
+			fail "not a clean close: $line"
+		for i in $(seq 1 50); do grep -q "died with code" "$XG_GATE_LOG" && break; sleep 0.1; done
+		grep -q "died with code 0" "$XG_GATE_LOG" || fail "exit status is not 0: $(grep 'died with' "$XG_GATE_LOG")"
+		pass "client closed first, exit 0"
+	done
+done
+
 # Backpressure.  After the login the backend reads nothing for STALL
 # seconds while the client writes BIG bytes.  xmppgate's buffers are fixed
 # (XG_RELAY_BUF, XG_TLS_QUEUE), so its resident memory must not grow with
