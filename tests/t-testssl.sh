@@ -71,22 +71,30 @@ gate() {
 # bounded in time; the JSON goes to $XG_TMP/testssl-NAME.json (sets JSON).
 # The bound catches a scan that hangs, not a slow one: testssl's time is
 # its own CPU, and a busy machine (a CI run next to other work) stretched
-# a --full scan that takes 200 s on a quiet one past 300 s.  600 s leaves
-# the smaller scans below (SCAN) that room and more.
+# a --full scan that takes 200 s on a quiet one past 300 s.  So 600 s, for
+# the smaller scans below (SCAN), times the machine's load per CPU when
+# the scan starts (1 to 4: a busy machine gets up to 40 minutes, a hung
+# scan is still ended).
 # testssl's exit status adds up its checks' return values and is no
 # verdict; the JSON is (the parser also wants every check it requires).
 # Loopback only: --nodns none, --ip, and NXCONNECT (testssl's own knob,
 # default "invalid.") so that its probes of the local openssl connect to
 # 127.0.0.1:0 instead of looking up "invalid." in the DNS.
 testssl_run() {
-	local name=$1 limit=$((600 * XG_TIME_FACTOR)) rc=0 t0
+	local name=$1 limit rc=0 t0 load cpus busy
 	shift
+	load=$(cut -d ' ' -f 1 /proc/loadavg)
+	cpus=$(nproc)
+	busy=$(((${load%.*} + cpus - 1) / cpus))
+	[ "$busy" -ge 1 ] || busy=1
+	[ "$busy" -le 4 ] || busy=4
+	limit=$((600 * busy * XG_TIME_FACTOR))
 	JSON=$XG_TMP/testssl-$name.json
 	TESTSSL_CMD="testssl --quiet --color 0 --warnings batch --sneaky --nodns none
 		--connect-timeout 10 --openssl-timeout $((10 * XG_TIME_FACTOR))
 		--starttls xmpp --xmpphost $DOMAIN --ip 127.0.0.1
 		--add-ca $XG_TMP/ca.pem $* --jsonfile-pretty $JSON $DOMAIN:$GPORT"
-	log "running (at most $limit s): $(printf %s "$TESTSSL_CMD" | tr -s "\t\n" "  ")"
+	log "running (at most $limit s; load $load on $cpus CPUs): $(printf %s "$TESTSSL_CMD" | tr -s "\t\n" "  ")"
 	t0=$(date +%s)
 	# shellcheck disable=SC2086
 	NXCONNECT=127.0.0.1:0 timeout -k 10 "$limit" $TESTSSL_CMD >"$XG_TMP/testssl-$name.out" 2>&1 || rc=$?
