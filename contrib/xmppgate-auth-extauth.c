@@ -9,7 +9,8 @@
  *	xmppgate-auth-extauth SCRIPT [TIMEOUT]
  *
  * The password on stdin, AUTH_USER and AUTH_DOMAIN in the environment, as
- * xmppgate gives them.  SCRIPT (an absolute path) is run with that same
+ * xmppgate gives them, for AUTH_MECHANISM=PLAIN only: any other mechanism
+ * is refused (exit 1) without asking the script.  SCRIPT (an absolute path) is run with that same
  * environment and no arguments, sent one request (a 2-byte big-endian
  * length, then auth:USER:DOMAIN:PASSWORD) and answered by a 2-byte length
  * and a 2-byte 0 or 1; its stdin is then closed, and a script that does
@@ -45,6 +46,7 @@ main(int argc, char **argv)
 {
 	struct auth_request req;
 	char why[XG_REASON_MAX], *end;
+	const char *mech;
 	size_t len = 0;
 	ssize_t r;
 	long t = TIMEOUT_DEFAULT;
@@ -60,6 +62,17 @@ main(int argc, char **argv)
 		t = strtol(argv[2], &end, 10);
 		if (errno || *end != '\0' || t < 1 || t > TIMEOUT_MAX)
 			done(XG_EXIT_TEMP, "TIMEOUT: seconds, 1 to 3600");
+	}
+	/* An extauth script checks passwords only: every other mechanism
+	 * (EXTERNAL, SCRAM) is refused here and never reaches it as a
+	 * password check with an empty password (xmppgate-auth(5)). */
+	if ((mech = getenv("AUTH_MECHANISM")) == NULL)
+		done(XG_EXIT_TEMP, "AUTH_MECHANISM not set; see "
+		    "xmppgate-auth(5)");
+	if (strcmp(mech, "PLAIN") != 0) {
+		fprintf(stderr, "%s: mechanism %.32s not handled: refused\n",
+		    PROG, mech);
+		done(XG_EXIT_REFUSED, NULL);
 	}
 	/* The password: all of stdin.  Too long, or a NUL: wrong. */
 	while (len < sizeof(pass) - 1) {

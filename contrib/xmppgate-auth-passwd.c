@@ -6,8 +6,10 @@
  *	alice@example.org:$y$j9T$...
  *
  * Usage, as xmppgate runs it (no arguments, a clean environment):
- *	xmppgate-auth-passwd [FILE]	password on stdin, AUTH_USER and
- *					AUTH_DOMAIN in the environment
+ *	xmppgate-auth-passwd [FILE]	password on stdin, AUTH_USER,
+ *					AUTH_DOMAIN and AUTH_MECHANISM (PLAIN
+ *					only; others are refused) in the
+ *					environment
  *	xmppgate-auth-passwd --hash [JID]
  *					print a yescrypt hash (or a whole
  *					JID:HASH line) of the password on stdin
@@ -284,7 +286,7 @@ checkpassword_mode(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	const char *file, *user, *domain;
+	const char *file, *user, *domain, *mech;
 	char want[LINE_MAX_LEN];
 	size_t len;
 
@@ -299,10 +301,19 @@ main(int argc, char **argv)
 
 	user = getenv("AUTH_USER");
 	domain = getenv("AUTH_DOMAIN");
+	mech = getenv("AUTH_MECHANISM");
 	errno = 0;
-	if (user == NULL || domain == NULL)
-		fatal("AUTH_USER or AUTH_DOMAIN not set; see xmppgate-auth(5)",
-		    NULL);
+	if (user == NULL || domain == NULL || mech == NULL)
+		fatal("AUTH_USER, AUTH_DOMAIN or AUTH_MECHANISM not set; see "
+		    "xmppgate-auth(5)", NULL);
+	/* Only PLAIN carries a password.  Anything else (EXTERNAL: a
+	 * certificate, SCRAM: a request for stored keys) is refused, never
+	 * checked as an empty password (xmppgate-auth(5)). */
+	if (strcmp(mech, "PLAIN") != 0) {
+		fprintf(stderr, "%s: mechanism %.32s not handled: refused\n",
+		    PROG, mech);
+		done(EXIT_REJECT);
+	}
 	if (snprintf(want, sizeof(want), "%s@%s", user, domain) >=
 	    (int)sizeof(want))
 		done(EXIT_REJECT);

@@ -18,7 +18,8 @@
  *					request (AUTH_SCRAM_HASH set) print
  *					scram= for that hash; for PLAIN check
  *					the password on stdin against the
- *					stored credentials
+ *					stored credentials; refuse any
+ *					other mechanism (EXTERNAL)
  *	xmppgate-auth-scram --hash [-a SHA-1|SHA-256] [-i ITER] [JID]
  *					the authPassword value (or a whole
  *					line) for the password on stdin, with
@@ -171,8 +172,16 @@ main(int argc, char **argv)
 		fatal("AUTH_USER, AUTH_DOMAIN and AUTH_MECHANISM must be set "
 		    "(run by xmppgate)", NULL);
 	}
-	if (strcmp(mech, "EXTERNAL") == 0)
-		done(EXIT_REJECT);		/* no certificates here */
+	/* PLAIN (a password to check) or SCRAM (stored keys asked for, with
+	 * the hash named); anything else, EXTERNAL above all, is refused and
+	 * never checked as an empty password (xmppgate-auth(5)). */
+	if (strcmp(mech, "PLAIN") == 0)
+		want_hash = NULL;
+	else if (strncmp(mech, "SCRAM-", 6) != 0 || want_hash == NULL) {
+		fprintf(stderr, "%s: mechanism %.32s not handled: refused\n",
+		    PROG, mech);
+		done(EXIT_REJECT);
+	}
 	if (want_hash == NULL)
 		plen = read_pass();		/* PLAIN */
 	if ((size_t)snprintf(want, sizeof(want), "%s@%s ", user, domain) >=

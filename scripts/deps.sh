@@ -47,8 +47,31 @@ npm_modules() {
 	(cd "$dir" && npm ci --no-audit --no-fund)
 }
 
+# gnutls_current: libgnutls28-dev is at least 3.7.9-2+deb12u7, the first
+# Debian 12 release whose headers have GNUTLS_SAN_OTHERNAME_SRV.  xmppgate
+# builds without it (src/tls.c decodes a raw SRVName itself), but an image
+# that ships deb12u6 also lacks the GnuTLS security fixes since: upgrade
+# it (and libgnutls30 with it), and say so when the mirror has nothing
+# newer.
+GNUTLS_MIN=3.7.9-2+deb12u7
+gnutls_current() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' libgnutls28-dev 2>/dev/null) || return 1
+	dpkg --compare-versions "$v" ge "$GNUTLS_MIN"
+}
+gnutls_upgrade() {
+	installed libgnutls28-dev || return 0
+	gnutls_current && return 0
+	echo "deps.sh: libgnutls28-dev $(dpkg-query -W -f='${Version}' libgnutls28-dev) is older than $GNUTLS_MIN; upgrading"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get update
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --only-upgrade libgnutls28-dev libgnutls30
+	gnutls_current || echo "deps.sh: warning: libgnutls28-dev is still older than $GNUTLS_MIN;" \
+		"enable the bookworm-security and bookworm-updates sources for GnuTLS's fixes" >&2
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
 	echo "deps.sh: all packages installed"
+	gnutls_upgrade
 	npm_modules
 	exit 0
 fi
@@ -85,6 +108,7 @@ trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+gnutls_upgrade
 
 # stop_service UNIT PIDFILE: stop a system daemon that we just installed.
 stop_service() {

@@ -170,3 +170,42 @@ s2s_match_name(enum s2s_match m)
 		return "none";
 	}
 }
+
+/*
+ * An SRVName's otherName value (RFC 4985 2: an IA5String) from its DER,
+ * for a GnuTLS whose headers lack GNUTLS_SAN_OTHERNAME_SRV (Debian 12's
+ * libgnutls28-dev before 3.7.9-2+deb12u7): it hands the value over
+ * undecoded.  DER only: one IA5String, its length in the shortest form,
+ * nothing after it.  The name, NUL terminated, goes to out; -1 when der
+ * is anything else, empty, holds a byte outside printable ASCII or a
+ * space, or does not fit in outsz.
+ */
+int
+s2s_srvname_der(const unsigned char *der, size_t len, char *out,
+    size_t outsz)
+{
+	size_t n, hdr, i;
+
+	if (der == NULL || out == NULL || outsz == 0 || len < 2 ||
+	    der[0] != 0x16)
+		return -1;
+	if (der[1] < 0x80) {
+		n = der[1];
+		hdr = 2;
+	} else if (der[1] == 0x81 && len >= 3 && der[2] >= 0x80) {
+		n = der[2];
+		hdr = 3;
+	} else if (der[1] == 0x82 && len >= 4 && der[2] != 0) {
+		n = (size_t)der[2] << 8 | der[3];
+		hdr = 4;
+	} else
+		return -1;
+	if (n == 0 || len - hdr != n || n >= outsz)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (der[hdr + i] <= 0x20 || der[hdr + i] >= 0x7f)
+			return -1;
+	memcpy(out, der + hdr, n);
+	out[n] = '\0';
+	return 0;
+}

@@ -397,7 +397,7 @@ cert_names(struct conn *c, const gnutls_datum_t *der)
 	unsigned int i, san, vtype;
 	unsigned char fp[32];
 	size_t fplen = sizeof(fp), oidlen, rawlen;
-	char buf[XG_CERT_IDS_MAX], oid[128];
+	char buf[XG_CERT_IDS_MAX], oid[128], srv[XG_CERT_IDS_MAX];
 	char *list;
 	int type;
 
@@ -430,20 +430,20 @@ cert_names(struct conn *c, const gnutls_datum_t *der)
 		    &rawlen, NULL, NULL);
 		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
-		/* GnuTLS decodes an XmppAddr and an SRVName itself (a
-		 * "virtual" SAN)... */
-		list = type == GNUTLS_SAN_DNSNAME ? c->cert_dnsnames :
-		    type == (int)GNUTLS_SAN_OTHERNAME_XMPP ? c->cert_xmppaddrs :
-		    type == (int)GNUTLS_SAN_OTHERNAME_SRV ? c->cert_srvnames :
-		    NULL;
-		if (list != NULL) {
+		if (type == GNUTLS_SAN_DNSNAME) {
 			if (strnlen(buf, rawlen) == rawlen)
-				words_add(list, XG_CERT_IDS_MAX + 1, buf,
-				    rawlen);
+				words_add(c->cert_dnsnames, XG_CERT_IDS_MAX +
+				    1, buf, rawlen);
 			continue;
 		}
-		/* ...or hands us the DER of an otherName to decode. */
-		if (type != GNUTLS_SAN_OTHERNAME)
+		/* An otherName: GnuTLS decodes the kinds it knows itself (a
+		 * "virtual" SAN, type GNUTLS_SAN_OTHERNAME_XMPP and up), or
+		 * hands us the DER.  Which kind, its OID says either way:
+		 * GNUTLS_SAN_OTHERNAME_SRV is not named, since it is missing
+		 * from the headers of older GnuTLS releases (Debian 12 before
+		 * 3.7.9-2+deb12u7), whose library returns an SRVName raw. */
+		if (type != GNUTLS_SAN_OTHERNAME &&
+		    type < (int)GNUTLS_SAN_OTHERNAME_XMPP)
 			continue;
 		oidlen = sizeof(oid);
 		if (gnutls_x509_crt_get_subject_alt_othername_oid(crt, san,
@@ -455,6 +455,20 @@ cert_names(struct conn *c, const gnutls_datum_t *der)
 			list = c->cert_srvnames;
 		else
 			continue;
+		if (type != GNUTLS_SAN_OTHERNAME) {
+			if (strnlen(buf, rawlen) == rawlen)
+				words_add(list, XG_CERT_IDS_MAX + 1, buf,
+				    rawlen);
+			continue;
+		}
+		if (list == c->cert_srvnames) {
+			/* A raw SRVName: GnuTLS would not know it either. */
+			if (s2s_srvname_der((unsigned char *)buf, rawlen, srv,
+			    sizeof(srv)) == 0)
+				words_add(list, XG_CERT_IDS_MAX + 1, srv,
+				    strlen(srv));
+			continue;
+		}
 		raw.data = (unsigned char *)buf;
 		raw.size = (unsigned)rawlen;
 		if (gnutls_x509_othername_to_virtual(oid, &raw, &vtype,

@@ -459,6 +459,10 @@ enum s2s_match s2s_id_match(const char *dnsnames, const char *srvnames,
     const char *xmppaddrs, const char *domain);
 /* "dns-id" "srv-id" "xmppaddr" "wildcard" "none" */
 const char *s2s_match_name(enum s2s_match);
+/* An SRVName otherName value's DER (an IA5String) decoded into out, for
+ * a GnuTLS that does not decode it itself; 0, or -1 if it is not one. */
+int s2s_srvname_der(const unsigned char *der, size_t len, char *out,
+    size_t outsz);
 
 /* ---- s2s.c: federation helpers (main.c runs the flow) ---- */
 struct conn;

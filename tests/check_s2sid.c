@@ -231,6 +231,74 @@ START_TEST(t_names)
 }
 END_TEST
 
+/* The raw SRVName value an older GnuTLS hands over (the DER of an
+ * IA5String, as certtool's other_name writes it). */
+START_TEST(t_srvname_der)
+{
+	static const unsigned char ok[] = "\x16\x13_xmpp-server.a.test";
+	unsigned char der[300 + 4], bad[sizeof(ok)];
+	char out[300];
+	size_t i;
+
+	ck_assert_int_eq(s2s_srvname_der(ok, sizeof(ok) - 1, out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "_xmpp-server.a.test");
+	ck_assert_int_eq(s2s_id_match("", out, "", "a.test"), SRV);
+	/* Exactly fits (with its NUL), one byte short. */
+	ck_assert_int_eq(s2s_srvname_der(ok, sizeof(ok) - 1, out, 20), 0);
+	ck_assert_int_eq(s2s_srvname_der(ok, sizeof(ok) - 1, out, 19), -1);
+	/* Truncated, a byte after it, another string type (UTF8String). */
+	for (i = 0; i < sizeof(ok) - 1; i++)
+		ck_assert_int_eq(s2s_srvname_der(ok, i, out, sizeof(out)), -1);
+	memcpy(der, ok, sizeof(ok));
+	ck_assert_int_eq(s2s_srvname_der(der, sizeof(ok), out, sizeof(out)),
+	    -1);
+	memcpy(bad, ok, sizeof(ok));
+	bad[0] = 0x0c;
+	ck_assert_int_eq(s2s_srvname_der(bad, sizeof(ok) - 1, out,
+	    sizeof(out)), -1);
+	/* A space, a control character, a byte above ASCII. */
+	memcpy(bad, ok, sizeof(ok));
+	bad[5] = ' ';
+	ck_assert_int_eq(s2s_srvname_der(bad, sizeof(ok) - 1, out,
+	    sizeof(out)), -1);
+	bad[5] = '\n';
+	ck_assert_int_eq(s2s_srvname_der(bad, sizeof(ok) - 1, out,
+	    sizeof(out)), -1);
+	bad[5] = 0xc3;
+	ck_assert_int_eq(s2s_srvname_der(bad, sizeof(ok) - 1, out,
+	    sizeof(out)), -1);
+	/* Empty; the long length forms, shortest only. */
+	ck_assert_int_eq(s2s_srvname_der((const unsigned char *)"\x16\x00",
+	    2, out, sizeof(out)), -1);
+	der[0] = 0x16;
+	der[1] = 0x81;
+	der[2] = 200;
+	memset(der + 3, 'a', 200);
+	ck_assert_int_eq(s2s_srvname_der(der, 203, out, sizeof(out)), 0);
+	ck_assert_uint_eq(strlen(out), 200);
+	der[2] = 0x7f;			/* 0x81 0x7f: not the shortest */
+	ck_assert_int_eq(s2s_srvname_der(der, 3 + 0x7f, out, sizeof(out)),
+	    -1);
+	der[1] = 0x82;
+	der[2] = 0x01;
+	der[3] = 0x0e;			/* 270 */
+	memset(der + 4, 'b', 270);
+	ck_assert_int_eq(s2s_srvname_der(der, 274, out, sizeof(out)), 0);
+	ck_assert_uint_eq(strlen(out), 270);
+	ck_assert_int_eq(s2s_srvname_der(der, 274, out, 270), -1);
+	der[2] = 0x00;
+	der[3] = 0xc8;			/* 0x82 0x00 0xc8: not the shortest */
+	ck_assert_int_eq(s2s_srvname_der(der, 4 + 200, out, sizeof(out)),
+	    -1);
+	der[1] = 0x83;
+	ck_assert_int_eq(s2s_srvname_der(der, 274, out, sizeof(out)), -1);
+	ck_assert_int_eq(s2s_srvname_der(NULL, 2, out, sizeof(out)), -1);
+	ck_assert_int_eq(s2s_srvname_der(ok, sizeof(ok) - 1, NULL, 10), -1);
+	ck_assert_int_eq(s2s_srvname_der(ok, sizeof(ok) - 1, out, 0), -1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -246,6 +314,7 @@ main(void)
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_wildcard_limits);
 	tcase_add_test(tc, t_names);
+	tcase_add_test(tc, t_srvname_der);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

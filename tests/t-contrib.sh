@@ -148,7 +148,8 @@ check "xmppgate-auth-extauth by hand: a script that dies is exit 111 with a reas
 # repeated runs under load; the race cannot be forced from here).
 write_helper "$XG_TMP/ej-dies" 'kill -KILL $$'
 rc=0
-err=$(printf 'pw' | AUTH_USER=alice AUTH_DOMAIN=$DOMAIN "$contrib/xmppgate-auth-extauth" "$XG_TMP/ej-dies" 2>&1) || rc=$?
+err=$(printf 'pw' | AUTH_MECHANISM=PLAIN AUTH_USER=alice AUTH_DOMAIN=$DOMAIN \
+	"$contrib/xmppgate-auth-extauth" "$XG_TMP/ej-dies" 2>&1) || rc=$?
 [ "$rc" = 111 ] || fail "dying script: exit $rc, not 111"
 [ -n "$err" ] || fail "dying script: no reason on stderr"
 echo "    dies: $err"
@@ -157,5 +158,120 @@ err=$("$contrib/xmppgate-auth-extauth" relative/path </dev/null 2>&1) || rc=$?
 [ "$rc" = 111 ] || fail "relative path: exit $rc"
 echo "    usage: $err"
 pass "temporary failures with a reason"
+
+# ---- EXTERNAL is never a password check ----
+# With --client-ca, a client whose certificate names only mallory asks
+# for alice through SASL EXTERNAL.  A helper that checks passwords must
+# refuse the mechanism (exit 1, its reason logged), never ask its backing
+# service about alice with an empty password: a directory may take that
+# for an unauthenticated bind.  The s2s policy sample must refuse a
+# client's login of any kind.
+make_leaf "$XG_TMP" "$XG_TMP/mallory" Mallory "xmpp_name = \"mallory@$DOMAIN\"" tls_www_client
+# external_as_alice: mallory's certificate, EXTERNAL for alice@$DOMAIN on
+# the gate at $GPORT; prints "failure CONDITION" or "success".
+external_as_alice() {
+	$XG_PY - "$GPORT" "$XG_TMP/ca.pem" "$XG_TMP/mallory/cert.pem" "$XG_TMP/mallory/privkey.pem" <<'EOF'
+import base64, re, socket, ssl, sys
+from xmpp_raw import TLS_NS, header, until
+port, ca, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+s.sendall(header())
+until(s, b"</stream:features>")
+s.sendall(b"<starttls xmlns='" + TLS_NS + b"'/>")
+until(s, b"<proceed")
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+t = ctx.wrap_socket(s, server_hostname="example.test")
+t.sendall(header())
+f = until(t, b"</stream:features>")
+if b"<mechanism>EXTERNAL</mechanism>" not in f:
+    sys.exit("EXTERNAL not offered: %r" % f)
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" +
+          base64.b64encode(b"alice@example.test") + b"</auth>")
+r = until(t, b"</failure>", b"<success", b"</stream:stream>", eof_ok=True)
+m = re.search(rb"<failure[^>]*><([a-z-]+)", r)
+print("failure " + m.group(1).decode() if m else
+      "success" if b"<success" in r else "other %r" % r)
+EOF
+}
+# refuses_external NAME HELPER: a gate with HELPER and --client-ca;
+# mallory's EXTERNAL for alice gets <not-authorized/>, the summary is
+# refused.  Then said_refused NAME: the helper logged "NAME: mechanism
+# EXTERNAL not handled: refused" (it refused the mechanism itself).
+refuses_external() {
+	local name=$1 helper=$2 r
+	gate "ext-$name" --auth "$helper" --client-ca "$XG_TMP/ca.pem" \
+		--backend "127.0.0.1:$PPORT"
+	r=$(external_as_alice)
+	echo "    $name: $r"
+	[ "$r" = "failure not-authorized" ] || fail "$name: mallory's EXTERNAL for alice: $r"
+	expect_summary "$(wait_summaries 1)" outcome=refused user=alice
+}
+said_refused() {
+	wait_log "$1: mechanism EXTERNAL not handled: refused" ||
+		{ show_log "$XG_GATE_LOG"; fail "$1 did not refuse the mechanism itself"; }
+}
+
+check "xmppgate-auth-http: EXTERNAL is refused and the service never sees a PLAIN check for alice"
+n_http=$(wc -l <"$XG_TMP/service.log")
+refuses_external xmppgate-auth-http "$XG_TMP/http"
+[ "$(wc -l <"$XG_TMP/service.log")" -eq "$n_http" ] ||
+	fail "the service was asked: $(tail -n 1 "$XG_TMP/service.log")"
+said_refused xmppgate-auth-http
+pass "refused, the service not asked"
+
+check "xmppgate-auth-extauth: EXTERNAL is refused and the extauth script never sees auth:alice with an empty password"
+n_ej=$(grep -c 'request:' "$XG_TMP/ej.log" || :)
+refuses_external xmppgate-auth-extauth "$XG_TMP/native"
+[ "$(grep -c 'request:' "$XG_TMP/ej.log" || :)" -eq "$n_ej" ] ||
+	fail "the script was asked: $(grep 'request:' "$XG_TMP/ej.log" | tail -n 1)"
+said_refused xmppgate-auth-extauth
+pass "refused, the script not asked"
+
+check "xmppgate-auth-passwd and xmppgate-auth-scram: EXTERNAL is refused as a mechanism, not as an empty password"
+write_helper "$XG_TMP/passwd-native" "exec '$contrib/xmppgate-auth-passwd' '$XG_TMP/passwd'"
+refuses_external xmppgate-auth-passwd "$XG_TMP/passwd-native"
+said_refused xmppgate-auth-passwd
+printf '%s' "$ALICE_PW" | "$contrib/xmppgate-auth-scram" --hash -i 4096 "alice@$DOMAIN" >"$XG_TMP/scram.db" ||
+	fail "xmppgate-auth-scram --hash failed"
+write_helper "$XG_TMP/scram-native" "exec '$contrib/xmppgate-auth-scram' '$XG_TMP/scram.db'"
+refuses_external xmppgate-auth-scram "$XG_TMP/scram-native"
+said_refused xmppgate-auth-scram
+pass "both refused the mechanism"
+
+check "xmppgate-s2s-policy as a client's helper: EXTERNAL and PLAIN are refused, not allowed"
+printf 'default allow\n' >"$XG_TMP/s2s-policy"
+write_helper "$XG_TMP/policy" "exec '$top_srcdir/contrib/xmppgate-s2s-policy' '$XG_TMP/s2s-policy'"
+gate ext-policy --auth "$XG_TMP/policy" --client-ca "$XG_TMP/ca.pem" --backend "127.0.0.1:$PPORT"
+r=$(external_as_alice)
+echo "    EXTERNAL: $r"
+[ "$r" = "failure not-authorized" ] || fail "mallory's EXTERNAL for alice: $r"
+wait_log 'xmppgate-s2s-policy: S2S_REMOTE_DOMAIN is not set: not a server.s stream; refused' ||
+	{ show_log "$XG_GATE_LOG"; fail "no reason logged for EXTERNAL"; }
+r=$(plain_probe "$GPORT" alice wrong)
+echo "    PLAIN, wrong password: $r"
+[ "$r" = "failure not-authorized " ] || fail "a wrong PLAIN password: $r"
+wait_log 'xmppgate-s2s-policy: mechanism PLAIN not handled: refused' ||
+	{ show_log "$XG_GATE_LOG"; fail "no reason logged for PLAIN"; }
+pass "refused both"
+
+check "by hand, with an EXTERNAL request's environment: every sample exits 1 (xmppgate-scram-prosody is no helper: its usage, exit 1)"
+for h in "$contrib/xmppgate-auth-passwd $XG_TMP/passwd" \
+	"$contrib/xmppgate-auth-scram $XG_TMP/scram.db" \
+	"$contrib/xmppgate-auth-extauth $XG_TMP/ej-script" \
+	"$http_helper http://127.0.0.1:$HPORT/auth" \
+	"$top_srcdir/contrib/xmppgate-s2s-policy $XG_TMP/s2s-policy" \
+	"$top_srcdir/contrib/xmppgate-scram-prosody"; do
+	rc=0
+	# shellcheck disable=SC2086
+	env -i PATH=/usr/local/bin:/usr/bin:/bin AUTH_MECHANISM=EXTERNAL AUTH_USER=alice \
+		AUTH_DOMAIN=$DOMAIN AUTH_CERT_XMPPADDRS=mallory@$DOMAIN $h </dev/null \
+		>"$XG_TMP/byhand.out" 2>&1 || rc=$?
+	echo "    ${h%% *}: exit $rc: $(head -n 1 "$XG_TMP/byhand.out")"
+	[ "$rc" = 1 ] || fail "${h%% *}: exit $rc, not 1"
+done
+[ "$(wc -l <"$XG_TMP/service.log")" -eq "$n_http" ] || fail "the web service was asked by hand"
+[ "$(grep -c 'request:' "$XG_TMP/ej.log" || :)" -eq "$n_ej" ] || fail "the extauth script was asked by hand"
+pass "all exit 1, no backing service asked"
 
 assert_no_leftovers
