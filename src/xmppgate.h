@@ -34,6 +34,8 @@
 #define XG_HELPER_REPLY_MAX	4096	/* auth helper's whole stdout */
 #define XG_FAILURE_TEXT_MAX	256	/* a helper's message for <failure> */
 #define XG_FAILURE_DELAY_MAX	30000	/* a helper's delay= (ms) */
+#define XG_AUTH_DELAY_MAX	30000	/* the growing failure delay (ms) */
+#define XG_MAX_ATTEMPTS_MAX	100	/* --max-attempts */
 #define XG_RELAY_BUF		16384	/* relay buffer per direction */
 #define XG_SPLICE_PIPE		(256 * 1024)	/* splice: pipe per direction */
 #define XG_TLS_RECORD_MAX	(16384 + 2048)	/* a record and its overhead */
@@ -411,6 +413,11 @@ struct options {
 	const char *s2s_ca;		/* remote servers' roots, or system */
 	int	s2s_require_cert;	/* no dialback pass-through */
 };
+
+/* authdelay.c (pure): the delay (ms) before the answer to the failed-th
+ * failed attempt: base_ms doubled per failure after the first, at most
+ * XG_AUTH_DELAY_MAX; 0 when base_ms is 0. */
+int xg_fail_delay_ms(int base_ms, int failed);
 
 /* names.c: 1 to maxdigits decimal digits and nothing else. */
 int xg_decimal(const char *, size_t maxdigits, unsigned long *);
