@@ -521,6 +521,10 @@ int log_stderr_usable(void);		/* stderr is not the client */
 void xg_log(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void xg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Pure: a formatted line as it is logged (xg_log does it to every line):
+ * printable ASCII and showable UTF-8 as they are, a backslash doubled,
+ * any other byte as \xNN; cut with "..." to fit outsz.  Its length. */
+size_t log_escape(const char *in, char *out, size_t outsz);
 /* The one summary line every connection ends with. */
 void log_summary(const struct conn *, int exitcode);
 
