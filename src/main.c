@@ -1600,6 +1600,9 @@ plain_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
 	case PLAIN_BAD_AUTHZID:
 		return sasl_failure(s, XG_SF_INVALID_AUTHZID,
 		    "foreign authzid") == -1 ? -1 : 1;
+	case PLAIN_BAD_USER:
+		return sasl_failure(s, XG_SF_NOT_AUTHORIZED, "user name "
+		    "refused by Nodeprep") == -1 ? -1 : 1;
 	default:
 		return sasl_failure(s, XG_SF_MALFORMED_REQUEST,
 		    "malformed PLAIN") == -1 ? -1 : 1;
@@ -1723,6 +1726,9 @@ scram_refused(struct session *s, enum scram_result r)
 	case SCRAM_BAD_AUTHZID:
 		f = XG_SF_INVALID_AUTHZID;
 		why = "foreign authzid";
+		break;
+	case SCRAM_BAD_USER:
+		why = "user name refused by Nodeprep";
 		break;
 	case SCRAM_CB_UNSUPPORTED:
 		why = "channel binding type not offered on this connection";

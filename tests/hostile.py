@@ -595,6 +595,19 @@ sasl_case("sasl-field-max", "a PLAIN password of 1023 bytes: the helper decides"
 sasl_case("sasl-authzid", "an authzid naming another user",
           auth(data=plain_b64("alice", "right", authzid="bob@example.test")),
           "invalid-authzid", "foreign authzid")
+# User names: prepared with Nodeprep (src/localpart.c); one that fails it
+# is no account's, so not-authorized, and the helper does not run.
+NODEPREP = "user name refused by Nodeprep"
+sasl_case("sasl-user-utf8", "a PLAIN user name that is not UTF-8 (al FF ice)",
+          auth(data=base64.b64encode(b"\0al\xffice\0right")), "not-authorized", NODEPREP)
+sasl_case("sasl-user-rlo", "a PLAIN user name with a right-to-left override (U+202E)",
+          auth(data=base64.b64encode("\0ali\u202eecila\0right".encode())),
+          "not-authorized", NODEPREP)
+sasl_case("sasl-user-control", "a PLAIN user name with a newline",
+          auth(data=base64.b64encode(b"\0alice\n\0right")), "not-authorized", NODEPREP)
+sasl_case("sasl-user-empty", "a PLAIN user name that Nodeprep maps to nothing (U+200B)",
+          auth(data=base64.b64encode("\0\u200b\0right".encode())), "not-authorized",
+          NODEPREP)
 sasl_case("sasl-abort", "<abort/> instead of <auth>",
           ("<abort xmlns='%s'/>" % NS_SASL).encode(), "aborted", "aborted")
 
@@ -898,6 +911,21 @@ case("pipelined-after-auth-success", "order",
      "<auth>alice/right</auth> and the restart header in one write (exec mode)",
      pipelined_after_auth_ok, PLAIN_OK, tls=TLS_OK + [SUCCESS], exit=0,
      reason="client closed first", helper_runs=1, exec_out=RESTART, end="EOF")
+
+
+
+def upper_user(c):
+    tls_hello(c)
+    c.send(auth(user="ALICE") + RESTART)
+    c.recv_until(b"<success")
+    c.unwrap()
+    c.read_to_eof()
+
+
+case("sasl-user-case", "SASL", "PLAIN as ALICE: prepared to alice, whom the helper accepts",
+     upper_user, PLAIN_OK, tls=TLS_OK + [SUCCESS], exit=0,
+     reason="client closed first", helper_runs=1, exec_out=RESTART, end="EOF",
+     log=[r" summary client=\S+ domain=example\.test user=alice "])
 
 # -- Direct TLS on the STARTTLS port
 
