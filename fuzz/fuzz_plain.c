@@ -14,8 +14,11 @@
  * base64 (no white space, '=' only as final padding, zero pad bits as
  * RFC 4648 3.5 allows a decoder to demand), exactly two NULs,
  * authcid and passwd of 1..1023 bytes, "user@DOMAIN" reduced to "user"
- * only for the served domain, a localpart without controls, space or
- * "&'/:<>@, and an authzid that is empty or the user's own bare JID.
+ * only for the served domain, a localpart that GNU libidn's Nodeprep
+ * (called here directly) takes and that then has no control, space or
+ * "&'/:<>@ (else PLAIN_BAD_USER), and an authzid that is empty or the
+ * user's own bare JID once its localpart is prepared too, given back as
+ * user@domain.
  * On refusal the credentials must be wiped.  An accepted user and
  * password are encoded again with plain_encode, into a buffer of the
  * exact size (and one byte less, which must be refused), and must
@@ -24,13 +27,14 @@
  * The same text also goes to external_decode (SASL EXTERNAL, XEP-0178),
  * checked against its own model: "=" is the empty authorization
  * identity; otherwise strict base64 of a bare JID of the served domain,
- * no NUL, whose localpart passes the same checks and comes back.
+ * no NUL, whose localpart passes the same checks and comes back prepared.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <gnutls/gnutls.h>
+#include <stringprep.h>
 #include "xmppgate.h"
 #include "fuzz_common.h"
 
@@ -94,11 +98,40 @@ localpart_ok(const uint8_t *s, size_t n)
 	return 1;
 }
 
-/* The model: what plain_decode must say about the decoded message. */
+/* The model's preparation: libidn's Nodeprep, then the localpart rules;
+ * 0 with out, or -1. */
+static int
+nodeprep(const uint8_t *s, size_t n, char *out)
+{
+	char buf[XG_LOCALPART_MAX + 1];
+	size_t len;
+
+	if (n == 0 || n > XG_LOCALPART_MAX || memchr(s, 0, n) != NULL)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (stringprep(buf, sizeof(buf), STRINGPREP_NO_UNASSIGNED,
+	    stringprep_xmpp_nodeprep) != STRINGPREP_OK)
+		return -1;
+	len = strlen(buf);
+	if (len == 0 || !localpart_ok((const uint8_t *)buf, len))
+		return -1;
+	memcpy(out, buf, len + 1);
+	return 0;
+}
+
+static char want_user[XG_LOCALPART_MAX + 1];
+static char want_authz[2 * XG_LOCALPART_MAX + 2];
+
+/* The model: what plain_decode must say about the decoded message; the
+ * user and authzid it must give are in want_user and want_authz. */
 static enum plain_result
 model(const uint8_t *m, size_t n, const char *domain, size_t *uoff,
     size_t *ulen, size_t *poff, size_t *plen, size_t *zlen)
 {
+	char authz[XG_LOCALPART_MAX + 1];
+	const uint8_t *zat;
+
 	const uint8_t *z1, *z2, *at;
 	size_t dl = strlen(domain), clen;
 
@@ -122,12 +155,19 @@ model(const uint8_t *m, size_t n, const char *domain, size_t *uoff,
 			return PLAIN_MALFORMED;
 		*ulen = (size_t)(at - z1 - 1);
 	}
-	if (!localpart_ok(m + *uoff, *ulen))
-		return PLAIN_MALFORMED;
-	if (*zlen > 0 && !(*zlen == *ulen + 1 + dl &&
-	    memcmp(m, m + *uoff, *ulen) == 0 && m[*ulen] == '@' &&
-	    strncasecmp((const char *)m + *ulen + 1, domain, dl) == 0))
-		return PLAIN_BAD_AUTHZID;
+	if (nodeprep(m + *uoff, *ulen, want_user) == -1)
+		return PLAIN_BAD_USER;
+	want_authz[0] = '\0';
+	if (*zlen > 0) {
+		if ((zat = memchr(m, '@', *zlen)) == NULL ||
+		    *zlen - (size_t)(zat - m) - 1 != dl ||
+		    strncasecmp((const char *)zat + 1, domain, dl) != 0 ||
+		    nodeprep(m, (size_t)(zat - m), authz) == -1 ||
+		    strcmp(authz, want_user) != 0)
+			return PLAIN_BAD_AUTHZID;
+		snprintf(want_authz, sizeof(want_authz), "%s@%s", want_user,
+		    domain);
+	}
 	return PLAIN_OK;
 }
 
@@ -143,9 +183,9 @@ ext_model(const uint8_t *m, size_t n, const char *domain, size_t *ulen)
 	if ((at = memchr(m, '@', n)) == NULL)
 		return PLAIN_BAD_AUTHZID;
 	*ulen = (size_t)(at - m);
-	if (*ulen > XG_SASL_FIELD_MAX || !localpart_ok(m, *ulen) ||
-	    n - *ulen - 1 != dl ||
-	    strncasecmp((const char *)at + 1, domain, dl) != 0)
+	if (n - *ulen - 1 != dl ||
+	    strncasecmp((const char *)at + 1, domain, dl) != 0 ||
+	    nodeprep(m, *ulen, want_user) == -1)
 		return PLAIN_BAD_AUTHZID;
 	return PLAIN_OK;
 }
@@ -174,7 +214,7 @@ check_external(const char *b64, size_t b64len, const uint8_t *msg, long mlen,
 		FUZZ_CHECK(user[0] == '\0');
 		return;
 	}
-	FUZZ_CHECK(strlen(user) == ulen && memcmp(user, msg, ulen) == 0);
+	FUZZ_CHECK(strcmp(user, want_user) == 0);
 }
 
 static void
@@ -252,12 +292,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(fz_zero(&pc, sizeof(pc)));
 		goto done;
 	}
-	FUZZ_CHECK(pc.user_len == ulen && memcmp(pc.user, msg + uoff, ulen) ==
-	    0 && pc.user[ulen] == '\0');
+	FUZZ_CHECK(ulen > 0 && pc.user_len == strlen(want_user) &&
+	    strcmp(pc.user, want_user) == 0);
 	FUZZ_CHECK(pc.pass_len == plen && memcmp(pc.pass, msg + poff, plen) ==
 	    0 && pc.pass[plen] == '\0');
-	FUZZ_CHECK(pc.authzid_len == zlen && memcmp(pc.authzid, msg, zlen) ==
-	    0 && pc.authzid[zlen] == '\0');
+	FUZZ_CHECK(pc.authzid_len == strlen(want_authz) &&
+	    strcmp(pc.authzid, want_authz) == 0 && (zlen > 0) ==
+	    (want_authz[0] != '\0'));
 	check_encode(domain);
 	plain_wipe(&pc);
 	FUZZ_CHECK(fz_zero(&pc, sizeof(pc)));

@@ -328,6 +328,13 @@ def plain_seeds():
         "pass-1024": b"\0u\0" + b"p" * 1024,
         "authzid-long": b"z" * 3100 + b"\0u\0p",
         "control-in-user": b"\0a\x7fb\0p",
+        # Nodeprep (src/localpart.c): folded, NFKC, refused
+        "upper-user": b"ALICE@example.test\0ALICE\0p",
+        "fullwidth-user": "\0\uff41lice\0p".encode(),
+        "rlo-user": "\0ali\u202eecila\0p".encode(),
+        "bad-utf8-user": b"\0al\xffice\0p",
+        "zero-width-user": "\0\u200b\0p".encode(),
+        "ligature-user": "\0" .encode() + "\ufb03".encode() * 341 + b"\0p",
     }
     for k, v in raw.items():
         p["raw-" + k] = b"\x80" + v

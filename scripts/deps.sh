@@ -11,7 +11,7 @@ set -euo pipefail
 
 PKGS=(
 	build-essential autoconf automake libtool pkg-config
-	libgnutls28-dev libsystemd-dev check libcrypt-dev
+	libgnutls28-dev libsystemd-dev check libcrypt-dev libidn-dev
 	gnutls-bin prosody python3 python3-slixmpp openbsd-inetd mandoc
 	systemd lua-unbound procps
 	clang libclang-rt-14-dev valgrind testssl.sh

@@ -12,7 +12,7 @@
 # --coverage  then build the targets again with -fprofile-instr-generate
 #             -fcoverage-mapping, replay each final corpus and print
 #             llvm-cov's report for xml.c, preauth.c, sasl_plain.c,
-#             sasl_scram.c, authhelper.c, proxyproto.c, route.c and s2sid.c (needs
+#             sasl_scram.c, localpart.c, authhelper.c, proxyproto.c, route.c and s2sid.c (needs
 #             llvm-14: apt-get install llvm-14).
 # -j JOBS     run up to JOBS targets at once (default 1; the machine has
 #             2 cores, so -j 2 halves the wall time).
@@ -65,10 +65,10 @@ sources() {
 	case $1 in
 	fuzz_xml) echo "$src/xml.c" ;;
 	fuzz_preauth) echo "$src/xml.c $src/preauth.c $src/names.c" ;;
-	fuzz_session) echo "$src/xml.c $src/preauth.c $src/names.c $src/sasl_plain.c" ;;
-	fuzz_plain) echo "$src/sasl_plain.c" ;;
-	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $src/s2sid.c $root/fuzz/stubs.c" ;;
-	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/names.c" ;;
+	fuzz_session) echo "$src/xml.c $src/preauth.c $src/names.c $src/sasl_plain.c $src/localpart.c" ;;
+	fuzz_plain) echo "$src/sasl_plain.c $src/localpart.c" ;;
+	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $src/localpart.c $src/s2sid.c $root/fuzz/stubs.c" ;;
+	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/localpart.c $src/names.c" ;;
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
 	fuzz_route) echo "$src/route.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
 	fuzz_s2sid) echo "$src/s2sid.c" ;;
@@ -77,7 +77,7 @@ sources() {
 }
 libs() {
 	case $1 in
-	fuzz_session|fuzz_plain|fuzz_helper_reply|fuzz_scram) pkg-config --libs gnutls ;;
+	fuzz_session|fuzz_plain|fuzz_helper_reply|fuzz_scram) pkg-config --libs gnutls libidn ;;
 	esac
 }
 max_len() {
@@ -97,8 +97,8 @@ corpus_of() {
 
 command -v "$CC" >/dev/null ||
 	{ echo "fuzz.sh: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-gnutls_cflags=$(pkg-config --cflags gnutls) ||
-	{ echo "fuzz.sh: GnuTLS development files not found" >&2; exit 1; }
+gnutls_cflags=$(pkg-config --cflags gnutls libidn) ||
+	{ echo "fuzz.sh: GnuTLS or libidn development files not found" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xg-fuzz.XXXXXX")
 keep=${XG_KEEP:-}
@@ -260,7 +260,7 @@ done
 "$profdata" merge -sparse "$work"/cov/*.profraw -o "$work/cov/all.profdata"
 # The files of interest that the chosen targets compiled in.
 files=()
-for f in xml.c preauth.c sasl_plain.c sasl_scram.c authhelper.c proxyproto.c route.c s2sid.c; do
+for f in xml.c preauth.c sasl_plain.c sasl_scram.c localpart.c authhelper.c proxyproto.c route.c s2sid.c; do
 	for t in $targets; do
 		case " $(sources "$t") " in
 		*" $src/$f "*) files+=("$src/$f"); break ;;

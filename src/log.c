@@ -51,12 +51,103 @@ log_stderr_usable(void)
 	return stderr_ok;
 }
 
+/*
+ * The length of the UTF-8 character at s[0..n) if it is well formed and
+ * one a log line may show as it is, else 0.  Refused besides malformed
+ * sequences (overlong, surrogates, above U+10FFFF): the C1 controls (NEL
+ * is a line break to some readers), the line and paragraph separators,
+ * and the bidirectional controls and BOM, which reorder or hide text.
+ */
+static size_t
+utf8_showable(const unsigned char *s, size_t n)
+{
+	uint32_t cp, min;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2, cp = s[0] & 0x1f, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3, cp = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4, cp = s[0] & 0x07, min = 0x10000;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	if (cp <= 0x9f || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0xfeff)
+		return 0;
+	return len;
+}
+
+/*
+ * Every log line passes here whole, so no caller can forget it: client
+ * text in any argument (a mechanism, a 'to', a user name, a debug line)
+ * cannot end the line, start another with a "<N>" priority of its
+ * choosing in the journal, or hide itself from a terminal.  Printable
+ * ASCII and showable UTF-8 stay; a backslash becomes "\\" and any other
+ * byte "\xNN", so an escape in the log is always ours.  Cut at a
+ * character, never inside an escape, with "..." when cut.
+ */
+size_t
+log_escape(const char *in, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, o = 0, n = strlen(in), k, room;
+
+	if (outsz == 0)
+		return 0;
+	room = outsz > 4 ? outsz - 4 : 0;	/* "..." and the NUL */
+	while (i < n) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+			k = 1;
+		else if (s[i] >= 0x80 && (k = utf8_showable(s + i, n - i)) > 0)
+			;
+		else
+			k = 0;
+		if (o + (k ? k : s[i] == '\\' ? 2 : 4) > room) {
+			if (outsz > 4) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (k > 0) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			i += k;
+		} else if (s[i] == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+			i++;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[s[i] >> 4];
+			out[o++] = hex[s[i] & 0xf];
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void
 vlog(int prio, const char *fmt, va_list ap)
 {
-	char msg[XG_LOG_LINE_MAX];
+	char raw[XG_LOG_LINE_MAX], msg[XG_LOG_LINE_MAX];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(raw, msg, sizeof(msg));
 	if (to_syslog)
 		syslog(prio, "%s %s", prefix, msg);
 	else if (to_journal)

@@ -29,7 +29,6 @@
 #include <gnutls/socket.h>
 #include "xmppgate.h"
 
-#define AUTH_DELAY_MAX_MS	30000	/* cap of the growing failure delay */
 #define DRAIN_MS		2000	/* reading after our close, so no RST */
 #define EXEC_WAIT_MS		5000	/* for the exec'd program to exit */
 #define TLS_HANDSHAKE_RECORD	0x16	/* first byte of a ClientHello */
@@ -451,11 +450,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_MAX:
 			o->max_attempts = number("--max-attempts", optarg, 1,
-			    100);
+			    XG_MAX_ATTEMPTS_MAX);
 			break;
 		case O_DELAY:
 			o->auth_delay_ms = number("--auth-delay", optarg, 0,
-			    AUTH_DELAY_MAX_MS);
+			    XG_AUTH_DELAY_MAX);
 			break;
 		case O_OCSP: o->ocsp = optarg; break;
 		case O_CDIR: o->cert_dir = optarg; break;
@@ -1362,9 +1361,7 @@ sasl_failure(struct session *s, enum xg_sasl_failure f,
 	s->last_failure = f;
 	xg_log(LOG_NOTICE, "authentication attempt %d failed: %s", s->failed,
 	    why);
-	d = (int64_t)s->o->auth_delay_ms << (s->failed - 1);
-	if (d > AUTH_DELAY_MAX_MS)
-		d = AUTH_DELAY_MAX_MS;
+	d = xg_fail_delay_ms(s->o->auth_delay_ms, s->failed);
 	/* The helper's delay= replaces ours for this answer. */
 	if (s->fail_delay_ms >= 0) {
 		d = s->fail_delay_ms;
@@ -1605,6 +1602,9 @@ plain_attempt(struct session *s, struct xp_event *ev, struct plain_creds *pc,
 	case PLAIN_BAD_AUTHZID:
 		return sasl_failure(s, XG_SF_INVALID_AUTHZID,
 		    "foreign authzid") == -1 ? -1 : 1;
+	case PLAIN_BAD_USER:
+		return sasl_failure(s, XG_SF_NOT_AUTHORIZED, "user name "
+		    "refused by Nodeprep") == -1 ? -1 : 1;
 	default:
 		return sasl_failure(s, XG_SF_MALFORMED_REQUEST,
 		    "malformed PLAIN") == -1 ? -1 : 1;
@@ -1728,6 +1728,9 @@ scram_refused(struct session *s, enum scram_result r)
 	case SCRAM_BAD_AUTHZID:
 		f = XG_SF_INVALID_AUTHZID;
 		why = "foreign authzid";
+		break;
+	case SCRAM_BAD_USER:
+		why = "user name refused by Nodeprep";
 		break;
 	case SCRAM_CB_UNSUPPORTED:
 		why = "channel binding type not offered on this connection";

@@ -3,6 +3,7 @@
  * XMPP (RFC 6120 6.4.2).  Base64 itself is GnuTLS's; we only check the
  * alphabet first because RFC 6120 forbids whitespace and GnuTLS does not.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <gnutls/gnutls.h>
@@ -77,12 +78,30 @@ xg_localpart_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* The prepared localpart of a bare JID of domain ("user@domain", the
+ * domain in any case), or -1. */
+int
+xg_bare_jid_user(const char *s, size_t n, const char *domain, char *user,
+    size_t usersz)
+{
+	const char *at, *why;
+	size_t dlen = strlen(domain), ulen;
+
+	if ((at = memchr(s, '@', n)) == NULL)
+		return -1;
+	ulen = (size_t)(at - s);
+	if (n - ulen - 1 != dlen || strncasecmp(at + 1, domain, dlen) != 0)
+		return -1;
+	return xg_localpart_prep(s, ulen, user, usersz, &why);
+}
+
 enum plain_result
 plain_decode(const char *b64, size_t b64len, const char *domain,
     struct plain_creds *pc)
 {
 	gnutls_datum_t out = { NULL, 0 };
-	const char *p, *z1, *z2, *end, *at;
+	const char *p, *z1, *z2, *end, *at, *why;
+	char authz[XG_LOCALPART_MAX + 1];
 	size_t ulen, dlen = strlen(domain);
 	enum plain_result r = PLAIN_MALFORMED;
 
@@ -102,7 +121,6 @@ plain_decode(const char *b64, size_t b64len, const char *domain,
 	    ulen > XG_SASL_FIELD_MAX || pc->pass_len == 0 ||
 	    pc->pass_len > XG_SASL_FIELD_MAX)
 		goto done;
-	memcpy(pc->authzid, p, pc->authzid_len);
 	memcpy(pc->pass, z2 + 1, pc->pass_len);
 	/* A client may send user@domain as the authcid: only for ours. */
 	if ((at = memchr(z1 + 1, '@', ulen)) != NULL) {
@@ -111,17 +129,27 @@ plain_decode(const char *b64, size_t b64len, const char *domain,
 			goto done;
 		ulen = (size_t)(at - z1 - 1);
 	}
-	if (!xg_localpart_ok(z1 + 1, ulen))
+	/* Structure checked: a bad name is a wrong name (not-authorized). */
+	if (xg_localpart_prep(z1 + 1, ulen, pc->user, sizeof(pc->user),
+	    &why) == -1) {
+		r = PLAIN_BAD_USER;
 		goto done;
-	memcpy(pc->user, z1 + 1, ulen);
-	pc->user_len = ulen;
-	/* The authzid may only name the user's own bare JID (RFC 6120 6.3.8). */
-	if (pc->authzid_len > 0 && !(pc->authzid_len == ulen + 1 + dlen &&
-	    memcmp(pc->authzid, pc->user, ulen) == 0 &&
-	    pc->authzid[ulen] == '@' &&
-	    strncasecmp(pc->authzid + ulen + 1, domain, dlen) == 0)) {
-		r = PLAIN_BAD_AUTHZID;
-		goto done;
+	}
+	pc->user_len = strlen(pc->user);
+	/* The authzid may only name the user's own bare JID (RFC 6120 6.3.8),
+	 * compared and passed on as prepared. */
+	if (pc->authzid_len > 0) {
+		if (xg_bare_jid_user(p, pc->authzid_len, domain, authz,
+		    sizeof(authz)) == -1 || strcmp(authz, pc->user) != 0) {
+			r = PLAIN_BAD_AUTHZID;
+			goto done;
+		}
+		pc->authzid_len = (size_t)snprintf(pc->authzid,
+		    sizeof(pc->authzid), "%s@%s", pc->user, domain);
+		if (pc->authzid_len >= sizeof(pc->authzid)) {
+			r = PLAIN_BAD_AUTHZID;
+			goto done;
+		}
 	}
 	r = PLAIN_OK;
 done:
@@ -168,8 +196,7 @@ external_decode(const char *b64, size_t b64len, const char *domain,
     char *user, size_t usersz)
 {
 	gnutls_datum_t out = { NULL, 0 };
-	const char *p, *at;
-	size_t dlen = strlen(domain), ulen;
+	const char *p;
 	enum plain_result r = PLAIN_BAD_AUTHZID;
 
 	user[0] = '\0';
@@ -182,15 +209,10 @@ external_decode(const char *b64, size_t b64len, const char *domain,
 		r = PLAIN_MALFORMED;
 		goto done;
 	}
-	if ((at = memchr(p, '@', out.size)) == NULL)
+	if (xg_bare_jid_user(p, out.size, domain, user, usersz) == -1) {
+		user[0] = '\0';
 		goto done;
-	ulen = (size_t)(at - p);
-	if (ulen >= usersz || ulen > XG_SASL_FIELD_MAX ||
-	    !xg_localpart_ok(p, ulen) || out.size - ulen - 1 != dlen ||
-	    strncasecmp(at + 1, domain, dlen) != 0)
-		goto done;
-	memcpy(user, p, ulen);
-	user[ulen] = '\0';
+	}
 	r = PLAIN_OK;
 done:
 	explicit_bzero(out.data, out.size);
@@ -207,24 +229,19 @@ void
 external_cert_user(const char *xmppaddrs, const char *domain, char *user,
     size_t usersz)
 {
-	const char *p = xmppaddrs, *e, *at;
-	size_t dlen = strlen(domain), found = 0, ulen;
+	const char *p = xmppaddrs, *e;
+	char one[XG_LOCALPART_MAX + 1];
+	size_t found = 0;
 
 	user[0] = '\0';
 	while (*p != '\0') {
 		e = strchr(p, ' ');
 		if (e == NULL)
 			e = p + strlen(p);
-		at = memchr(p, '@', (size_t)(e - p));
-		if (at != NULL && (size_t)(e - at - 1) == dlen &&
-		    strncasecmp(at + 1, domain, dlen) == 0 &&
-		    (ulen = (size_t)(at - p)) < usersz &&
-		    xg_localpart_ok(p, ulen)) {
-			if (found++ == 0) {
-				memcpy(user, p, ulen);
-				user[ulen] = '\0';
-			}
-		}
+		if (xg_bare_jid_user(p, (size_t)(e - p), domain, one,
+		    sizeof(one)) == 0 && strlen(one) < usersz &&
+		    found++ == 0)
+			memcpy(user, one, strlen(one) + 1);
 		p = *e ? e + 1 : e;
 	}
 	if (found != 1)

@@ -201,8 +201,8 @@ enum scram_result
 scram_client_first(struct scram *sc, enum scram_hash h, int plus,
     int cb_allowed, const uint8_t *msg, size_t len, const char *domain)
 {
-	const char *m = (const char *)msg, *end = m + len, *p, *e, *at;
-	char name[XG_SASL_FIELD_MAX * 3 + 2];
+	const char *m = (const char *)msg, *end = m + len, *p, *e, *at, *why;
+	char name[XG_SASL_FIELD_MAX * 3 + 2], authz[XG_LOCALPART_MAX + 1];
 	size_t nlen, dlen = strlen(domain);
 
 	memset(sc, 0, sizeof(*sc));
@@ -273,19 +273,25 @@ scram_client_first(struct scram *sc, enum scram_hash h, int plus,
 			return SCRAM_MALFORMED;
 		nlen = (size_t)(at - name);
 	}
-	if (nlen > XG_SASL_FIELD_MAX || !xg_localpart_ok(name, nlen))
-		return SCRAM_MALFORMED;
-	memcpy(sc->user, name, nlen);
-	sc->user[nlen] = '\0';
+	/* The name the helper looks the credentials up by, prepared as the
+	 * backend stores it; the proof covers cfirst, the bytes as sent. */
+	if (xg_localpart_prep(name, nlen, sc->user, sizeof(sc->user),
+	    &why) == -1) {
+		explicit_bzero(name, sizeof(name));
+		return SCRAM_BAD_USER;
+	}
 	explicit_bzero(name, sizeof(name));
-	/* The authzid may only name the user's own bare JID. */
+	/* The authzid may only name the user's own bare JID, passed on as
+	 * prepared (the gs2-header the binding checks stays as sent). */
 	nlen = strlen(sc->authzid);
-	if (nlen > 0 && !(nlen == strlen(sc->user) + 1 + dlen &&
-	    strncmp(sc->authzid, sc->user, strlen(sc->user)) == 0 &&
-	    sc->authzid[strlen(sc->user)] == '@' &&
-	    strncasecmp(sc->authzid + strlen(sc->user) + 1, domain,
-	    dlen) == 0))
-		return SCRAM_BAD_AUTHZID;
+	if (nlen > 0) {
+		if (xg_bare_jid_user(sc->authzid, nlen, domain, authz,
+		    sizeof(authz)) == -1 || strcmp(authz, sc->user) != 0)
+			return SCRAM_BAD_AUTHZID;
+		if ((size_t)snprintf(sc->authzid, sizeof(sc->authzid), "%s@%s",
+		    sc->user, domain) >= sizeof(sc->authzid))
+			return SCRAM_BAD_AUTHZID;
+	}
 	return SCRAM_OK;
 }
 

@@ -28,12 +28,16 @@
 #define XG_NS_MAX		8	/* namespace declarations in scope */
 #define XG_SASL_B64_MAX		8192	/* base64 text of <auth> or <response> */
 #define XG_SASL_FIELD_MAX	1023	/* one PLAIN field (RFC 7622 part size) */
+#define XG_LOCALPART_MAX	1023	/* a user name, before and after
+					 * Nodeprep (RFC 7622 3.3) */
 #define XG_DOMAIN_MAX		1023	/* a domainpart (RFC 7622 3.2) */
 #define XG_DOMAINS_MAX		64	/* --domain options */
 #define XG_READ_BUF		8192	/* pre-auth read buffer (holds <= 1 tag) */
 #define XG_HELPER_REPLY_MAX	4096	/* auth helper's whole stdout */
 #define XG_FAILURE_TEXT_MAX	256	/* a helper's message for <failure> */
 #define XG_FAILURE_DELAY_MAX	30000	/* a helper's delay= (ms) */
+#define XG_AUTH_DELAY_MAX	30000	/* the growing failure delay (ms) */
+#define XG_MAX_ATTEMPTS_MAX	100	/* --max-attempts */
 #define XG_RELAY_BUF		16384	/* relay buffer per direction */
 #define XG_SPLICE_PIPE		(256 * 1024)	/* splice: pipe per direction */
 #define XG_TLS_RECORD_MAX	(16384 + 2048)	/* a record and its overhead */
@@ -108,6 +112,15 @@ int xg_b64_decode(const char *b64, size_t b64len, gnutls_datum_t *out);
 int xg_b64_encode(const void *d, size_t n, char *out, size_t outsz);
 /* A localpart as a helper may get it: no control, space or "&'/:<>@. */
 int xg_localpart_ok(const char *s, size_t n);
+/* localpart.c (pure): the user name in[0..n) prepared with Nodeprep (libidn)
+ * into out, NUL ended; 0, or -1 with *why (not UTF-8, prohibited, empty,
+ * longer than XG_LOCALPART_MAX or outsz - 1). */
+int xg_localpart_prep(const char *in, size_t n, char *out, size_t outsz,
+    const char **why);
+/* sasl_plain.c: the prepared localpart of a bare JID "user@domain" of
+ * domain, into user; 0 or -1. */
+int xg_bare_jid_user(const char *s, size_t n, const char *domain,
+    char *user, size_t usersz);
 /* A domain as it is compared (RFC 7622): lower case, no trailing dot, only
  * letters, digits, '-' and '.', labels of 1 to XG_LABEL_MAX characters, at
  * most XG_DOMAIN_NAME_MAX in all; -1 if not.  Safe as a file name. */
@@ -257,15 +270,17 @@ struct plain_creds {
 	size_t	pass_len;
 };
 enum plain_result { PLAIN_OK, PLAIN_BAD_BASE64, PLAIN_MALFORMED,
-    PLAIN_BAD_AUTHZID };
-/* Decode base64 text, split, check the authcid and authzid against domain. */
+    PLAIN_BAD_AUTHZID, PLAIN_BAD_USER /* fails Nodeprep: not-authorized */ };
+/* Decode base64 text, split, check the authcid and authzid against domain;
+ * the user is the authcid's localpart prepared (xg_localpart_prep), the
+ * authzid, if any, that user's bare JID written as user@domain. */
 enum plain_result plain_decode(const char *b64, size_t b64len,
     const char *domain, struct plain_creds *);
 /* Encode NUL user NUL pass as base64 into out (size at least 4/3 + 4). */
 int plain_encode(const char *user, const char *pass, char *out, size_t outsz);
 void plain_wipe(struct plain_creds *);
-/* SASL EXTERNAL's message: "=" or a bare JID of domain (its localpart to
- * user, "" for none). */
+/* SASL EXTERNAL's message: "=" or a bare JID of domain (its localpart,
+ * prepared, to user; "" for none). */
 enum plain_result external_decode(const char *b64, size_t b64len,
     const char *domain, char *user, size_t usersz);
 /* The localpart of the only XmppAddr of domain in the list, or "". */
@@ -294,6 +309,7 @@ enum scram_result {
 	SCRAM_BAD_BASE64,	/* <incorrect-encoding/> */
 	SCRAM_MALFORMED,	/* <malformed-request/> */
 	SCRAM_BAD_AUTHZID,	/* <invalid-authzid/> */
+	SCRAM_BAD_USER,		/* the user name fails Nodeprep */
 	SCRAM_CB_UNSUPPORTED,	/* a binding type not offered here */
 	SCRAM_CB_DOWNGRADE,	/* "y" although -PLUS was offered */
 	SCRAM_BAD_BINDING,	/* c= is not our channel's */
@@ -417,6 +433,11 @@ struct options {
 	int	s2s_require_cert;	/* no dialback pass-through */
 };
 
+/* authdelay.c (pure): the delay (ms) before the answer to the failed-th
+ * failed attempt: base_ms doubled per failure after the first, at most
+ * XG_AUTH_DELAY_MAX; 0 when base_ms is 0. */
+int xg_fail_delay_ms(int base_ms, int failed);
+
 /* names.c: 1 to maxdigits decimal digits and nothing else. */
 int xg_decimal(const char *, size_t maxdigits, unsigned long *);
 
@@ -523,6 +544,10 @@ int log_stderr_usable(void);		/* stderr is not the client */
 void xg_log(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void xg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Pure: a formatted line as it is logged (xg_log does it to every line):
+ * printable ASCII and showable UTF-8 as they are, a backslash doubled,
+ * any other byte as \xNN; cut with "..." to fit outsz.  Its length. */
+size_t log_escape(const char *in, char *out, size_t outsz);
 /* The one summary line every connection ends with. */
 void log_summary(const struct conn *, int exitcode);
 

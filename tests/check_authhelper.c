@@ -837,6 +837,38 @@ rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 	return remove(p);
 }
 
+/* The growing failure delay (authdelay.c) at every failure --max-attempts
+ * allows: doubled, capped, never negative or undefined. */
+START_TEST(fail_delay)
+{
+	int f;
+
+	ck_assert_int_eq(xg_fail_delay_ms(1000, 1), 1000);
+	ck_assert_int_eq(xg_fail_delay_ms(1000, 2), 2000);
+	ck_assert_int_eq(xg_fail_delay_ms(1000, 5), 16000);
+	ck_assert_int_eq(xg_fail_delay_ms(1000, 6), XG_AUTH_DELAY_MAX);
+	ck_assert_int_eq(xg_fail_delay_ms(1000, 55), XG_AUTH_DELAY_MAX);
+	ck_assert_int_eq(xg_fail_delay_ms(1000, 64), XG_AUTH_DELAY_MAX);
+	ck_assert_int_eq(xg_fail_delay_ms(1000, 65), XG_AUTH_DELAY_MAX);
+	ck_assert_int_eq(xg_fail_delay_ms(1000, XG_MAX_ATTEMPTS_MAX),
+	    XG_AUTH_DELAY_MAX);
+	ck_assert_int_eq(xg_fail_delay_ms(1, 1), 1);
+	ck_assert_int_eq(xg_fail_delay_ms(1, 15), 16384);
+	ck_assert_int_eq(xg_fail_delay_ms(1, 16), XG_AUTH_DELAY_MAX);
+	ck_assert_int_eq(xg_fail_delay_ms(XG_AUTH_DELAY_MAX, 1),
+	    XG_AUTH_DELAY_MAX);
+	ck_assert_int_eq(xg_fail_delay_ms(0, 1), 0);
+	ck_assert_int_eq(xg_fail_delay_ms(0, 65), 0);
+	ck_assert_int_eq(xg_fail_delay_ms(0, XG_MAX_ATTEMPTS_MAX), 0);
+	for (f = 1; f <= XG_MAX_ATTEMPTS_MAX; f++) {
+		ck_assert_int_ge(xg_fail_delay_ms(1000, f), 1000);
+		ck_assert_int_le(xg_fail_delay_ms(1000, f), XG_AUTH_DELAY_MAX);
+		ck_assert_int_ge(xg_fail_delay_ms(1, f),
+		    f > 1 ? xg_fail_delay_ms(1, f - 1) : 1);
+	}
+}
+END_TEST
+
 static void
 setup_dir(void)
 {
@@ -883,6 +915,10 @@ authhelper_suite(void)
 	tcase_add_test(tc, reply_nul);
 	tcase_add_test(tc, reply_lengths);
 	tcase_add_test(tc, reply_wipe);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("delay");
+	tcase_add_test(tc, fail_delay);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("run");

@@ -57,9 +57,10 @@ START_TEST(t_bad)
 	ck_assert_int_eq(dec("\0\0p", 3), PLAIN_MALFORMED);
 	ck_assert_int_eq(dec("juliet\0p", 8), PLAIN_MALFORMED);
 	ck_assert_int_eq(dec("\0a\0b\0c", 6), PLAIN_MALFORMED);
-	ck_assert_int_eq(dec("\0ju liet\0p", 10), PLAIN_MALFORMED);
-	ck_assert_int_eq(dec("\0ju/liet\0p", 10), PLAIN_MALFORMED);
-	ck_assert_int_eq(dec("\0ju\x01liet\0p", 10), PLAIN_MALFORMED);
+	/* Well-formed PLAIN, but no user name (Nodeprep): not-authorized. */
+	ck_assert_int_eq(dec("\0ju liet\0p", 10), PLAIN_BAD_USER);
+	ck_assert_int_eq(dec("\0ju/liet\0p", 10), PLAIN_BAD_USER);
+	ck_assert_int_eq(dec("\0ju\x01liet\0p", 10), PLAIN_BAD_USER);
 	ck_assert_int_eq(plain_decode("=", 1, "example.test", &pc),
 	    PLAIN_BAD_BASE64);
 	ck_assert_int_eq(plain_decode("AGEAYg", 6, "example.test", &pc),

@@ -254,6 +254,23 @@ START_TEST(t_client_first)
 	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0,
 	    M("n,a=romeo@example.test,n=juliet,r=abc"), dom),
 	    SCRAM_BAD_AUTHZID);
+	/* The user name is prepared (Nodeprep); the message is kept as
+	 * sent, for the proof. */
+	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0,
+	    M("n,a=JULIET@example.test,n=\xef\xbd\x8aULIET,r=abc"), dom),
+	    SCRAM_OK);
+	ck_assert_str_eq(sc.user, "juliet");
+	ck_assert_str_eq(sc.authzid, "juliet@example.test");
+	ck_assert_str_eq(sc.gs2, "n,a=JULIET@example.test,");
+	ck_assert_str_eq(sc.cfirst, "n=\xef\xbd\x8aULIET,r=abc");
+	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0,
+	    M("n,,n=,r=a"), dom), SCRAM_BAD_USER);
+	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0,
+	    M("n,,n=a/b,r=a"), dom), SCRAM_BAD_USER);
+	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0,
+	    M("n,,n=ju\xe2\x80\xaeliet,r=a"), dom), SCRAM_BAD_USER);
+	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0,
+	    M("n,,n=ju\xffliet,r=a"), dom), SCRAM_BAD_USER);
 	/* saslname escapes */
 	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0,
 	    M("n,,n=a=3Db=2Cc,r=abc"), dom), SCRAM_OK);
@@ -262,7 +279,7 @@ START_TEST(t_client_first)
 		"", "n", "n,", "n,,", "x,,n=u,r=a", "p,,n=u,r=a",
 		"n,,n=u=41,r=a", "n,,n=u=2,r=a", "n,,n=u=", "n,,m=x,n=u,r=a",
 		"n,,n=u,r=", "n,,n=u,r=a b", "n,,n=u", "n,,r=a,n=u",
-		"n,,n=,r=a", "n,,n=u@other.test,r=a", "n,,n=a/b,r=a",
+		"n,,n=u@other.test,r=a",
 		"n,b=x,n=u,r=a", "n,a=,n=u,r=a", "n,,n=u,r=a,", "n,,n=u,r=a,1=x",
 		"nn,,n=u,r=a",
 	};

@@ -363,12 +363,13 @@ class Case:
     def __init__(self, name, klass, sent, run, plain, tls=None, exit=1,
                  reason=None, args=(), log=(), helper_runs=0,
                  end="auto", exec_out=None, helper="helper", min_secs=None,
-                 check_tx=True):
+                 check_tx=True, journal=False):
         self.name, self.klass, self.sent, self.run = name, klass, sent, run
         self.plain, self.tls = plain, tls
         self.exit, self.reason, self.args, self.log = exit, reason, list(args), log
         self.helper_runs, self.exec_out = helper_runs, exec_out
         self.helper, self.min_secs, self.check_tx = helper, min_secs, check_tx
+        self.journal = journal          # JOURNAL_STREAM names the log
         if end == "auto":
             end = "close_notify" if tls is not None else "EOF"
         self.end = end
@@ -594,9 +595,55 @@ sasl_case("sasl-field-max", "a PLAIN password of 1023 bytes: the helper decides"
 sasl_case("sasl-authzid", "an authzid naming another user",
           auth(data=plain_b64("alice", "right", authzid="bob@example.test")),
           "invalid-authzid", "foreign authzid")
+# User names: prepared with Nodeprep (src/localpart.c); one that fails it
+# is no account's, so not-authorized, and the helper does not run.
+NODEPREP = "user name refused by Nodeprep"
+sasl_case("sasl-user-utf8", "a PLAIN user name that is not UTF-8 (al FF ice)",
+          auth(data=base64.b64encode(b"\0al\xffice\0right")), "not-authorized", NODEPREP)
+sasl_case("sasl-user-rlo", "a PLAIN user name with a right-to-left override (U+202E)",
+          auth(data=base64.b64encode("\0ali\u202eecila\0right".encode())),
+          "not-authorized", NODEPREP)
+sasl_case("sasl-user-control", "a PLAIN user name with a newline",
+          auth(data=base64.b64encode(b"\0alice\n\0right")), "not-authorized", NODEPREP)
+sasl_case("sasl-user-empty", "a PLAIN user name that Nodeprep maps to nothing (U+200B)",
+          auth(data=base64.b64encode("\0\u200b\0right".encode())), "not-authorized",
+          NODEPREP)
 sasl_case("sasl-abort", "<abort/> instead of <auth>",
           ("<abort xmlns='%s'/>" % NS_SASL).encode(), "aborted", "aborted")
 
+
+# -- log lines: client text is escaped in every line (log.c), so a
+# character reference cannot end a line and forge another, in the journal
+# with a priority of the client's choosing.  Every case checks that each
+# log line is one of ours (run_case); these put a newline in each place a
+# client string is logged.
+FORGE = "&#10;&lt;0>conn=000000000000 summary"
+FORGED = "\\x0a<0>conn=000000000000 summary"
+
+
+def forge_mech(c):
+    tls_hello(c)
+    c.send(auth().replace(b"'PLAIN'", b"'X" + FORGE.encode() + b"'"))
+    c.recv_until(b"</failure>")
+    c.send(b"</stream:stream>")
+    c.read_to_eof()
+
+
+for name, journal in (("log-forge-mechanism", False), ("log-forge-journal", True)):
+    case(name, "log injection",
+         "mechanism='X&#10;&lt;0>conn=... summary'" +
+         (" with JOURNAL_STREAM (<N> prefixes)" if journal else ""),
+         forge_mech, PLAIN_OK, tls=TLS_OK + [FAILURE("invalid-mechanism"), CLOSE],
+         reason="client closed the stream after 1 failed attempt", journal=journal,
+         log=[r"authentication attempt 1 failed: mechanism 'X%s'$" % re.escape(FORGED)])
+err_case("log-forge-to", "log injection", "to='x&#10;&lt;0>conn=... summary', -v",
+         header(to="x" + FORGE), "host-unknown", "this domain is not served here",
+         "unknown domain", args=["-v"], journal=True,
+         log=[r"client: stream header to=x%s version=1\.0$" % re.escape(FORGED)])
+err_case("log-forge-version", "log injection", "version='1&#10;&lt;0>x', -v",
+         header(version="1&#10;&lt;0>x"), "unsupported-version", "version 1.0 required",
+         "unsupported stream version", frm=True, args=["-v"], journal=True,
+         log=[r"client: stream header to=example\.test version=1\\x0a<0>x$"])
 
 # -- SCRAM (--auth-scram): bad messages get a <failure/>; the helper runs
 # only once the client-first message is taken.  Its credentials are for
@@ -891,6 +938,20 @@ case("newline-restart", "order",
      newline_restart, PLAIN_OK, tls=TLS_OK + [SUCCESS], exit=0,
      reason="client closed first", helper_runs=1, exec_out=GO_HDR, end="EOF")
 
+
+def upper_user(c):
+    tls_hello(c)
+    c.send(auth(user="ALICE") + RESTART)
+    c.recv_until(b"<success")
+    c.unwrap()
+    c.read_to_eof()
+
+
+case("sasl-user-case", "SASL", "PLAIN as ALICE: prepared to alice, whom the helper accepts",
+     upper_user, PLAIN_OK, tls=TLS_OK + [SUCCESS], exit=0,
+     reason="client closed first", helper_runs=1, exec_out=RESTART, end="EOF",
+     log=[r" summary client=\S+ domain=example\.test user=alice "])
+
 # -- Direct TLS on the STARTTLS port
 
 
@@ -1156,6 +1217,9 @@ def run_case(cs):
     port = cli.getsockname()[1]
     t0 = time.monotonic()
     with open(log, "wb") as lf:
+        if cs.journal:
+            st = os.fstat(lf.fileno())
+            env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
         p = subprocess.Popen(argv, stdin=srv.fileno(), stdout=srv.fileno(), stderr=lf,
                              env=env, start_new_session=True, close_fds=True)
     srv.close()
@@ -1218,9 +1282,22 @@ def run_case(cs):
     if res.exit != cs.exit:
         res.problems.append("exit status %s, expected %s" % (res.exit, cs.exit))
     with open(log, errors="replace") as f:
-        lines = f.read().splitlines()
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     res.log = lines
-    sums = [l for l in lines if " summary " in l]
+    # Each line is one of ours: no client text made a line of its own.
+    # In the journal format the <N> prefix must be ours too (a client's
+    # can only be LOG_EMERG..LOG_CRIT, which xmppgate never uses).
+    ours = (re.compile(r"^<([3-7])>conn=\S+ ") if cs.journal else
+            re.compile(r"^xmppgate\[%d\]: conn=\S+ " % p.pid))
+    for l in lines:
+        if not ours.match(l):
+            res.problems.append("a log line that is not xmppgate's: %r" % l)
+    if cs.journal:
+        lines = ["xmppgate[%d]: %s" % (p.pid, re.sub(r"^<[0-7]>", "", l))
+                 for l in lines]
+    sums = [l for l in lines if re.match(r"xmppgate\[\d+\]: conn=\S+ summary ", l)]
     res.reason = None
     conn_ids = {m.group(1) for m in (re.search(r" conn=([0-9a-f]{12}) ", l) for l in lines) if m}
     if len(conn_ids) != 1:

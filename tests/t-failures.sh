@@ -207,6 +207,33 @@ t=$(printf '%s\n' "$CLIENT_OUT" | sed -n 's/.* time=\([0-9.]*\).*/\1/p')
 awk -v t="$t" 'BEGIN { exit !(t >= 0.7) }' || fail "answered after $t s, expected >= 0.7 s"
 pass "delayed by the auth delay ($t s)"
 
+##### the most attempts --max-attempts allows
+# The growing delay is computed for every failure, also when the helper's
+# delay=0 replaces it (as here, so that 100 failures take no time): up to
+# the 65th failure "--auth-delay << (failed - 1)" was undefined (UBSan, in
+# scripts/sanitize.sh, aborted) and from the 55th negative on x86-64.
+write_helper "$XG_TMP/helper-nodelay" '
+cat >/dev/null
+echo delay=0
+exit 1'
+gate max helper-nodelay --backend "127.0.0.1:$DEAD_PORT" --auth-delay 1000 \
+	--max-attempts 100 --timeout 120
+check "--max-attempts 100: a hundred failures, then the stream is closed"
+out=$($XG_PY "$XG_TMP/rawtls.py" "$GPORT" attempts "$XG_TMP/ca.pem" 100 2>&1) || {
+	printf '%s\n' "$out" | tail -n 5 | sed 's/^/    /'
+	show_log "$XG_GATE_LOG"
+	fail "raw client attempts 100"
+}
+printf '%s\n' "$out" | tail -n 2 | sed 's/^/    /'
+line=$(wait_summaries 1 10 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=refused
+case $line in
+*'reason="policy-violation: 100 failed attempts (last: helper rejected)"'*) ;;
+*) fail "expected 100 failed attempts: $line" ;;
+esac
+pass "100 attempts answered, then the limit"
+
 ##### a hanging helper
 gate hang helper-hang --backend "127.0.0.1:$DEAD_PORT" --auth-delay 0 \
 	--auth-timeout 1

@@ -201,6 +201,48 @@ echo "    $line"
 expect_summary "$line" outcome=refused user=stale
 pass "backend failure passed on to the client"
 
+check "ALICE, and alice with a full-width a (U+FF41), log in to Prosody as alice (Nodeprep)"
+# A raw PLAIN login: a client library would prepare the name itself.  The
+# helper (the contrib passwd file has alice@) and Prosody see "alice".
+GPORT3=$(free_port)
+XG_GATE_LOG=$XG_TMP/gate-nodeprep.log
+start_gate "$GPORT3" --cert "$XG_TMP/chain.pem" --key "$XG_TMP/key.pem" \
+	--domain "$DOMAIN" --auth "$XG_TMP/helper-passwd" \
+	--backend "127.0.0.1:$PPORT" --auth-delay 0 --timeout 20
+for name in ALICE $'\xef\xbd\x81lice'; do
+	out=$($XG_PY - "$GPORT3" "$XG_TMP/ca.pem" "$name" <<'EOF'
+import base64, os, re, sys
+from xmpp_raw import starttls, until, header
+t, _ = starttls(int(sys.argv[1]), sys.argv[2])
+name = os.fsencode(sys.argv[3])
+t.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+          base64.b64encode(b"\0" + name + b"\0alice pass 1") + b"</auth>")
+r = until(t, b"<success", b"</failure>")
+if b"<success" not in r:
+    sys.exit("no <success/>: %r" % r)
+t.sendall(header())
+until(t, b"</stream:features>")
+t.sendall(b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+r = until(t, b"</iq>")
+m = re.search(rb"<jid>([^<]*)</jid>", r)
+if not m:
+    sys.exit("no bound JID: %r" % r)
+t.sendall(b"</stream:stream>")
+print("jid=" + m.group(1).decode())
+EOF
+	) || fail "raw client as $name: $out"
+	echo "    $name: $out"
+	case $out in
+	"jid=alice@$DOMAIN/"*) ;;
+	*) fail "$name should be bound as alice@$DOMAIN: $out" ;;
+	esac
+done
+lines=$(wait_summaries 2 10)
+printf '%s\n' "$lines" | sed 's/^/    /'
+[ "$(printf '%s\n' "$lines" | grep -c ' user=alice ')" -eq 2 ] ||
+	fail "both summaries should say user=alice"
+pass "one canonical name for the helper, Prosody and the log"
+
 check "the backend password never appears in the log"
 if grep -q 'b0b-Secret\|alias-pass\|alice pass 1\|an-old-password\|stale-pass' "$XG_TMP"/gate*.log; then
 	fail "a password appears in the xmppgate log"
