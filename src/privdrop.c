@@ -76,8 +76,9 @@ priv_drop(const char *user, char *err, size_t errsz)
 {
 	struct rlimit no_core = { 0, 0 };
 	struct passwd *pw;
-	uid_t uid;
-	gid_t gid;
+	uid_t uid = 0, ru, eu, su;
+	gid_t gid, rg, eg, sg;
+	int root;
 
 	/* Not dumpable is what matters (no core, no ptrace by our own
 	 * user); the core limit is a second line that a system call
@@ -86,6 +87,12 @@ priv_drop(const char *user, char *err, size_t errsz)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		return fail(err, errsz, "unable to forbid core dumps: %s",
 		    strerror(errno));
+	/* Root is any of the three uids: with no_new_privs, exec gives a
+	 * program the real uid back as its effective one, so a real uid 0
+	 * behind another effective uid would make the helper root. */
+	if (getresuid(&ru, &eu, &su) == -1)
+		return fail(err, errsz, "getresuid: %s", strerror(errno));
+	root = ru == 0 || eu == 0 || su == 0;
 	if (user != NULL) {
 		errno = 0;
 		if ((pw = getpwnam(user)) == NULL)
@@ -93,9 +100,14 @@ priv_drop(const char *user, char *err, size_t errsz)
 			    errno ? strerror(errno) : "no such user");
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
-		if (uid == 0 && geteuid() == 0)
+		if (uid == 0 && eu == 0)
 			;	/* --user root: asked for, stays root */
-		else if (geteuid() == 0) {
+		else if (root && eu != 0)
+			return fail(err, errsz, "uid 0 is the real or saved "
+			    "uid but not the effective one (%lu): start "
+			    "xmppgate as root, or as user %s", (unsigned long)eu,
+			    user);
+		else if (root) {
 			/* Only the user's own group: no supplementary
 			 * groups from root's list or the group file. */
 			if (setgroups(1, &gid) == -1 ||
@@ -111,14 +123,43 @@ priv_drop(const char *user, char *err, size_t errsz)
 			if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 				return fail(err, errsz, "prctl: %s",
 				    strerror(errno));
-		} else if (geteuid() != uid)
+		} else if (eu != uid)
 			return fail(err, errsz, "--user %s needs root, and "
-			    "we run as uid %lu", user,
-			    (unsigned long)geteuid());
-	} else if (geteuid() == 0)
+			    "we run as uid %lu", user, (unsigned long)eu);
+	} else if (root)
 		return fail(err, errsz, "started as root without --user: "
 		    "give --user USER (or --user root to stay root; see "
 		    "xmppgate(8))");
+	if (user == NULL || uid != 0) {
+		/* One uid and one gid from here on, the effective ones:
+		 * what we start cannot get another back.  Allowed without
+		 * privilege, each is one of our ids already; called only
+		 * when needed (the units' system call filter has no
+		 * setresuid). */
+		if (getresuid(&ru, &eu, &su) == -1 ||
+		    getresgid(&rg, &eg, &sg) == -1)
+			return fail(err, errsz, "getresuid: %s",
+			    strerror(errno));
+		if ((rg != eg || sg != eg) && setresgid(eg, eg, eg) == -1)
+			return fail(err, errsz, "setresgid: %s",
+			    strerror(errno));
+		if ((ru != eu || su != eu) && setresuid(eu, eu, eu) == -1)
+			return fail(err, errsz, "setresuid: %s",
+			    strerror(errno));
+		if (getresuid(&ru, &eu, &su) == -1 ||
+		    getresgid(&rg, &eg, &sg) == -1)
+			return fail(err, errsz, "getresuid: %s",
+			    strerror(errno));
+		if (ru != eu || su != eu || eu == 0 || rg != eg || sg != eg)
+			return fail(err, errsz, "uids %lu/%lu/%lu, gids "
+			    "%lu/%lu/%lu: not one user", (unsigned long)ru,
+			    (unsigned long)eu, (unsigned long)su,
+			    (unsigned long)rg, (unsigned long)eg,
+			    (unsigned long)sg);
+		/* setresuid() may have turned dumpable back on. */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+			return fail(err, errsz, "prctl: %s", strerror(errno));
+	}
 	if (caps_drop(err, errsz) == -1)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
