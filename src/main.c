@@ -1674,8 +1674,23 @@ external_accepted(struct session *s, struct plain_creds *pc,
 		    "not to the requested %.64s", ar->identity, pc->user);
 		return 1;
 	}
-	if (ar->has_identity)
+	if (ar->has_identity) {
+		/* The helper names the user: one canonical name, as for
+		 * every other way in (a name that preparation changes is
+		 * the helper's mistake, not the client's). */
+		char prep[sizeof(pc->user)];
+		const char *pwhy = NULL;
+
+		if (xg_localpart_prep(ar->identity, strlen(ar->identity),
+		    prep, sizeof(prep), &pwhy) == -1 ||
+		    strcmp(prep, ar->identity) != 0) {
+			snprintf(why, whysz, "helper's identity %.64s is not a "
+			    "prepared user name (%s)", ar->identity,
+			    pwhy != NULL ? pwhy : "Nodeprep changes it");
+			return 1;
+		}
 		snprintf(pc->user, sizeof(pc->user), "%s", ar->identity);
+	}
 	if (pc->user[0] == '\0') {
 		snprintf(why, whysz, "helper accepted EXTERNAL without an "
 		    "identity");

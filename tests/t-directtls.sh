@@ -28,7 +28,12 @@ PLAIN:alice:alice-pass | PLAIN:bob:bob-pass) exit 0 ;;
 EXTERNAL:*)
 	for a in \$AUTH_CERT_XMPPADDRS; do
 		if [ \"\$a\" = alice@$DOMAIN ]; then
-			printf 'identity=alice\npassword=alice-pass\n'
+			# With this file: an identity that is not prepared.
+			if [ -e '$XG_TMP/identity-upper' ]; then
+				printf 'identity=ALICE\npassword=alice-pass\n'
+			else
+				printf 'identity=alice\npassword=alice-pass\n'
+			fi
 			exit 0
 		fi
 	done ;;
@@ -217,6 +222,17 @@ EOF
 wait_log 'helper mapped the certificate to alice, not to the requested bob' ||
 	{ show_log "$XG_GATE_LOG"; fail "the refusal's reason was not logged"; }
 grep -qx "AUTH_USER=bob" "$XG_TMP/helper-env.EXTERNAL" || fail "the helper did not see AUTH_USER=bob"
+pass "refused"
+
+check "a helper's identity that is not a prepared name (ALICE) fails the attempt: <temporary-auth-failure/>"
+touch "$XG_TMP/identity-upper"
+out=$(client --jid "alice@$DOMAIN" --password '' --certfile "$XG_TMP/alice/cert.pem" \
+	--keyfile "$XG_TMP/alice/privkey.pem" --mechanism EXTERNAL \
+	--expect auth-failure --condition temporary-auth-failure) || fail "client: $out"
+rm -f "$XG_TMP/identity-upper"
+echo "    $out"
+wait_log "helper's identity ALICE is not a prepared user name" ||
+	{ show_log "$XG_GATE_LOG"; fail "the reason was not logged"; }
 pass "refused"
 
 check "a certificate from another CA is not verified: EXTERNAL is not offered"
