@@ -18,6 +18,7 @@ A run fails on
      protocols   SSLv2, SSLv3, TLS 1.0, TLS 1.1 not offered; TLS 1.2 offered
      ciphers     the cipher categories: only AEAD ("STRONG") offered
      suites      every suite testssl found is forward secret and AEAD
+                 (from -e's list, else from the server's cipher order)
      vulns       each vulnerability check ran and is rated OK (secure
                  renegotiation supported, no compression, fallback ...)
      defaults    forward secrecy offered, a server cipher order, the
@@ -211,10 +212,22 @@ def main(argv):
             continue
         suites.append((m.group(1) or "-", s.group(1), s.group(2),
                        s.group(3), s.group(4), s.group(5), s.group(6)))
+    # Without a per-cipher scan (-e), the suites are those of the server's
+    # cipher order (-P): testssl finds it by offering every suite it knows
+    # and taking away the chosen one until none is left, so it lists every
+    # suite the server accepts, by OpenSSL name.
+    order = []
+    if not suites:
+        for i in ("cipherorder_TLSv1", "cipherorder_TLSv1_1",
+                  "cipherorder_TLSv1_2", "cipherorder_TLSv1_3"):
+            for name in byid.get(i, {}).get("finding", "").split():
+                order.append((i.split("_", 1)[1], name))
     print("cipher suites offered (protocol hexcode name kx enc bits):")
     for p, hx, name, kx, enc, bits, iana in suites:
         print("  %-7s %-6s %-32s %-10s %-9s %4s" % (p, hx, name, kx, enc,
                                                    bits))
+    for p, name in order:
+        print("  %-7s %s (from the server's cipher order)" % (p, name))
     for i in ("cipherorder_TLSv1", "cipherorder_TLSv1_1", "cipherorder_TLSv1_2",
               "cipherorder_TLSv1_3"):
         if i in byid:
@@ -232,9 +245,20 @@ def main(argv):
                                 for s in SEVERITIES if s != "DEBUG"))
 
     for g in groups:
+        if g == "suites" and not suites:
+            if not order:
+                fail("cipherTests", "no cipher suites found (neither -e "
+                     "nor the server's cipher order)")
+            for p, name in order:
+                # TLS 1.3 suites are all forward secret; below that only
+                # (EC)DHE key exchange is.
+                if p != "TLSv1_3" and not re.match(r"^(ECDHE|DHE)-", name):
+                    fail("cipher " + name, "%s key exchange is not forward "
+                         "secret" % p)
+                if not re.search(r"GCM|CCM|CHACHA20[-_]POLY1305", name):
+                    fail("cipher " + name, "%s encryption is not AEAD" % p)
+            continue
         if g == "suites":
-            if not suites:
-                fail("cipherTests", "no cipher suites found")
             for p, hx, name, kx, enc, bits, iana in suites:
                 fs = (re.match(r"^TLS_(ECDHE|DHE)_", iana) is not None or
                       (p == "tls1_3" or hx.lower().startswith("x13")))
