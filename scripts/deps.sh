@@ -17,7 +17,8 @@ PKGS=(
 	clang libclang-rt-14-dev valgrind testssl.sh
 	openssl python3-cryptography strace util-linux
 	ejabberd haproxy
-	sendxmpp go-sendxmpp mcabber tmux curl
+	sendxmpp go-sendxmpp mcabber tmux curl sslscan
+	systemd-container debootstrap
 	libgsasl-dev lua5.4
 )
 # xmpp.js for the interop matrix runs on the machine's Node.js: Debian's
