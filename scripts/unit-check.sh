@@ -78,7 +78,7 @@ BIN=${XG_BIN:-$top_builddir/xmppgate}
 PASSWD_HELPER=$top_builddir/contrib/xmppgate-auth-passwd
 MAX_EXPOSURE=${XG_MAX_EXPOSURE:-1.5}
 DOMAIN=example.org
-PKGS="systemd prosody python3-slixmpp libgnutls30 libsystemd0"
+PKGS="systemd prosody python3-slixmpp libgnutls30 libsystemd0 libidn12"
 T0=$(date +%s)
 
 log() { printf '%s: %s\n' "$PROG" "$*"; }
