@@ -238,7 +238,8 @@ static void
 check_creds(enum plain_result rc, const struct plain_creds *pc)
 {
 	FUZZ_CHECK(rc == PLAIN_OK || rc == PLAIN_BAD_BASE64 ||
-	    rc == PLAIN_MALFORMED || rc == PLAIN_BAD_AUTHZID);
+	    rc == PLAIN_MALFORMED || rc == PLAIN_BAD_AUTHZID ||
+	    rc == PLAIN_BAD_USER);
 	if (rc != PLAIN_OK) {
 		FUZZ_CHECK(fz_zero(pc, sizeof(*pc)));
 		return;
