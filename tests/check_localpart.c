@@ -107,16 +107,25 @@ START_TEST(lengths)
 	in[XG_LOCALPART_MAX] = 'a';
 	in[XG_LOCALPART_MAX + 1] = '\0';
 	refused(in, "too long");
-	/* Longer after preparation: U+FB03 (3 octets) becomes "ffi". */
+	/* U+FB03 (3 octets) becomes "ffi" (3 octets): 341 of them are
+	 * taken at the limit. */
 	for (i = 0; i + 3 <= 3 * 341; i += 3)
 		memcpy(in + i, "\xef\xac\x83", 3);
 	in[i] = '\0';
 	ck_assert_uint_le(strlen(in), XG_LOCALPART_MAX);
 	ck_assert_int_eq(prep(in), 0);
 	ck_assert_uint_eq(strlen(out), 3 * 341);
-	memcpy(in + i, "\xef\xac\x83" "a", 5);
+	/* Longer after preparation: U+3300 (3 octets) becomes four
+	 * katakana (12 octets), so 86 of them (258 octets) become 1032. */
+	for (i = 0; i < 3 * 86; i += 3)
+		memcpy(in + i, "\xe3\x8c\x80", 3);
+	in[i] = '\0';
 	ck_assert_uint_le(strlen(in), XG_LOCALPART_MAX);
-	refused(in, "too long");	/* 1023 + 1 = 1024 after NFKC */
+	refused(in, "too long");
+	/* 85 of them (1020 octets after NFKC) are taken. */
+	in[3 * 85] = '\0';
+	ck_assert_int_eq(prep(in), 0);
+	ck_assert_uint_eq(strlen(out), 12 * 85);
 	/* The caller's buffer bounds it too. */
 	ck_assert_int_eq(xg_localpart_prep("ALICEBOB", 8, small,
 	    sizeof(small), &why), -1);
