@@ -197,23 +197,29 @@ HR=$XG_TMP/halfroot-certs
 mkdir -p "$HR"
 cp "$XG_TMP/cert.pem" "$XG_TMP/key.pem" "$HR/"
 chown -R nobody "$HR"
-for u in "" nobody; do
-	check "real uid 0 behind effective uid $NOBODY_UID${u:+, --user $u}: refused before the helper runs"
-	rm -f "$OUT/helper.txt" "$OUT/prog.txt"
-	XG_NO_USER=1 xg_bin=$XG_TMP/halfroot new_gate "halfroot$u" --auth "$XG_TMP/helper" \
-		--auth-delay 0 --cert "$HR/cert.pem" --key "$HR/key.pem" ${u:+--user $u} -- "$XG_TMP/prog"
-	out=$($XG_CLIENT --jid "alice@$DOMAIN" --password right --port "$GPORT" \
-		--ca "$XG_TMP/ca.pem" --timeout 15 2>&1) && fail "the login succeeded: $out"
-	line=$(wait_summaries 1 10 | tail -n 1)
-	echo "    $line"
-	expect_summary "$line" outcome=tempfail
-	case $line in
-	*"started as root without --user"* | *"uid 0 is the real or saved uid"*) ;;
-	*) fail "the log does not say why: $line" ;;
-	esac
-	[ ! -e "$OUT/helper.txt" ] || fail "the helper ran (as uid $(field uid "$H"))"
-	pass "refused"
-done
+# (Under valgrind $xg_bin is a wrapper script, and a shell sets a split
+# uid back to the real one: the case cannot be made there.)
+if [ "$(head -c 2 "$xg_bin")" = '#!' ]; then
+	log "SKIP the real-uid-0 cases: $xg_bin is a script, which cannot keep a split uid"
+else
+	for u in "" nobody; do
+		check "real uid 0 behind effective uid $NOBODY_UID${u:+, --user $u}: refused before the helper runs"
+		rm -f "$OUT/helper.txt" "$OUT/prog.txt"
+		XG_NO_USER=1 xg_bin=$XG_TMP/halfroot new_gate "halfroot$u" --auth "$XG_TMP/helper" \
+			--auth-delay 0 --cert "$HR/cert.pem" --key "$HR/key.pem" ${u:+--user $u} -- "$XG_TMP/prog"
+		out=$($XG_CLIENT --jid "alice@$DOMAIN" --password right --port "$GPORT" \
+			--ca "$XG_TMP/ca.pem" --timeout 15 2>&1) && fail "the login succeeded: $out"
+		line=$(wait_summaries 1 10 | tail -n 1)
+		echo "    $line"
+		expect_summary "$line" outcome=tempfail
+		case $line in
+		*"started as root without --user"* | *"uid 0 is the real or saved uid"*) ;;
+		*) fail "the log does not say why: $line" ;;
+		esac
+		[ ! -e "$OUT/helper.txt" ] || fail "the helper ran (as uid $(field uid "$H"))"
+		pass "refused"
+	done
+fi
 
 check "--user root: root in so many words, still with no capabilities"
 # Root without capabilities cannot write into nobody's files.
