@@ -31,6 +31,7 @@ XG_PY=/usr/bin/python3
 export PYTHONPATH="$top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
 XG_CLIENT="$XG_PY $top_srcdir/tests/xmpp_client.py"
 XG_TEST=$(basename "$0" .sh)
+XG_T0=$(date +%s)
 
 XG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/xg-$XG_TEST.XXXXXX")
 chmod 755 "$XG_TMP"
@@ -106,7 +107,7 @@ pass() { printf '%s: PASS %s\n' "$XG_TEST" "$*"; }
 
 fail() {
 	printf '%s: FAIL %s\n' "$XG_TEST" "$*" >&2
-	XG_FAILED=1
+	XG_FAILED="FAIL $*"
 	exit 1
 }
 
@@ -150,6 +151,9 @@ xg_cleanup() {
 			case $f in */certtool.log) continue ;; esac
 			[ -e "$f" ] && show_log "$f" 30
 		done
+		# Once more below the logs, where a reader of the tail looks.
+		[ -z "${XG_FAILED:-}" ] ||
+			printf '%s: (repeated) %s\n' "$XG_TEST" "$XG_FAILED" >&2
 	fi
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		pids=$(xg_our_pids | grep -vx "$$" | sort -u)
@@ -169,6 +173,8 @@ xg_cleanup() {
 		printf '%s: FAIL sanitizer or valgrind reports above\n' "$XG_TEST" >&2
 		[ "$rc" -ne 0 ] || rc=1
 	fi
+	# make check's logs say how long each test took (CI has a time budget).
+	printf '%s: ended after %s s\n' "$XG_TEST" "$(($(date +%s) - XG_T0))" >&2
 	if [ -n "${XG_KEEP:-}" ]; then
 		printf '%s: keeping %s\n' "$XG_TEST" "$XG_TMP" >&2
 	else
