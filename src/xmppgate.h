@@ -569,9 +569,6 @@ struct tlsctx {
 /* Before the first client byte (and before privileges are dropped): the
  * priorities, --cert/--key, --client-ca and --ticket-key. */
 int tls_load(struct tlsctx *, const struct options *, char *err, size_t errsz);
-/* The key at idx belongs to its certificate (key IDs): 0, or -1 with err. */
-int tls_key_matches(gnutls_certificate_credentials_t, unsigned idx,
-    char *err, size_t errsz);
 /* Handshake on the client connection; fills c->tls and the details.  With
  * direct, the certificate is chosen by SNI (certs_select) and ALPN
  * xmpp-client is required when the client offers ALPN. */
@@ -585,7 +582,8 @@ int tls_new_ticket_key(char *out, size_t outsz);
 int tls_client_start(struct conn *, const char *ca, const char *name,
     const char *priority, int64_t deadline_ms, char *err, size_t errsz);
 
-/* ---- certs.c: which certificate serves a domain ---- */
+/* ---- certs.c: which certificate serves a domain (tls.c calls it, never
+ * the other way round) ---- */
 enum certs_result { CERTS_OK = 0, CERTS_UNKNOWN = 1, CERTS_ERROR = -1 };
 /* Put the certificate for domain (normalized) into ctx->cred, from
  * --cert, --cert-dir or --cert-helper, with its OCSP response when there
@@ -599,6 +597,9 @@ void certs_ocsp(gnutls_certificate_credentials_t, int idx,
 /* Pure: 1 when domain is one of --domain, or no --domain was given
  * with --cert-dir or --cert-helper. */
 int certs_domain_allowed(const struct options *, const char *domain);
+/* The key at idx belongs to its certificate (key IDs): 0, or -1 with err. */
+int certs_key_matches(gnutls_certificate_credentials_t, unsigned idx,
+    char *err, size_t errsz);
 
 /* ---- privdrop.c: after the key is read, before the client is parsed ---- */
 /* No core dumps, --user when root, no new privileges.  0, or -1 + err. */
