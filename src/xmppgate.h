@@ -372,6 +372,9 @@ struct netaddr {
 	char	port[8];
 };
 int netaddr_parse(const char *s, struct netaddr *);	/* 0 ok, -1 bad */
+/* Pure: 1 when na is a UNIX socket or a loopback address (no name is
+ * resolved), else 0. */
+int netaddr_loopback(const struct netaddr *na);
 /* Connect with a deadline (monotonic ms); fd or -1 with errno. */
 int netaddr_connect(const struct netaddr *, int64_t deadline_ms,
     char *err, size_t errsz);
@@ -379,7 +382,7 @@ int netaddr_connect(const struct netaddr *, int64_t deadline_ms,
 /* ---- time ---- */
 int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
 
-/* ---- options (main.c) ---- */
+/* ---- options.c: the command line ---- */
 enum xg_tls_mode { XG_TLS_BOTH, XG_TLS_STARTTLS_ONLY, XG_TLS_DIRECT_ONLY };
 enum xg_backend_tls { XG_BTLS_NONE, XG_BTLS_STARTTLS, XG_BTLS_DIRECT };
 enum xg_auth_protocol { XG_AP_NATIVE, XG_AP_CHECKPASSWORD, XG_AP_EJABBERD };
@@ -432,6 +435,9 @@ struct options {
 	const char *s2s_ca;		/* remote servers' roots, or system */
 	int	s2s_require_cert;	/* no dialback pass-through */
 };
+/* Fill o from argv, or exit: 100 (XG_EXIT_USAGE) with a message for a
+ * usage error; after --help, --version or --new-ticket-key, their status. */
+void parse_options(int argc, char **argv, struct options *o);
 
 /* authdelay.c (pure): the delay (ms) before the answer to the failed-th
  * failed attempt: base_ms doubled per failure after the first, at most
