@@ -96,4 +96,8 @@ int send_header(struct session *s);
 int client_header(struct session *s, struct xp_event *ev);
 int remote_from(struct session *s, const struct xp_event *ev);
 
+/* ---- arrival.c: the PROXY header, Direct TLS or STARTTLS ---- */
+int proxy_accept(struct session *);
+int arrive(struct session *);
+
 #endif
