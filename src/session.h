@@ -100,4 +100,13 @@ int remote_from(struct session *s, const struct xp_event *ev);
 int proxy_accept(struct session *);
 int arrive(struct session *);
 
+/* ---- handoff.c: the backend login, <success/>, the relay ---- */
+int handoff(struct session *, int);
+int relay(struct session *s, int fd);
+void reap(pid_t pid);
+int login_backend(struct session *s, const struct plain_creds *pc,
+    const struct auth_reply *ar, int *fd, enum xg_sasl_failure *sf,
+    char *why, size_t whysz);
+void name_backend(struct conn *c, const struct netaddr *na);
+
 #endif
