@@ -109,4 +109,8 @@ int login_backend(struct session *s, const struct plain_creds *pc,
     char *why, size_t whysz);
 void name_backend(struct conn *c, const struct netaddr *na);
 
+/* ---- sasl.c: the client's authentication ---- */
+int sasl(struct session *, struct plain_creds *, struct auth_reply *,
+    int *);
+
 #endif
