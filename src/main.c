@@ -31,7 +31,7 @@
 
 #define FREE_FILL		0xa5	/* freed heap bytes before the relay */
 
-/* Route mode's map (route.c), read at the connection's start. */
+/* Route mode's map (routemap.c), read at the connection's start. */
 static char	routemap[XG_ROUTE_MAP_MAX];
 static size_t	routemap_len;
 

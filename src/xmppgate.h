@@ -762,7 +762,7 @@ int splice_relay(struct splice_relay *, char *why, size_t whysz);
  * (why says what the kernel said). */
 int ktls_kernel_has(char *why, size_t whysz);
 
-/* ---- route.c: route mode's map, domain -> backend (lookup is pure) ---- */
+/* ---- routemap.c: route mode's map, domain -> backend (lookup is pure) ---- */
 #define XG_ROUTE_MAP_MAX	(64 * 1024)	/* the whole map file */
 #define XG_ROUTE_LINE_MAX	1200	/* one line of it */
 #define XG_ROUTE_ENTRIES_MAX	1024	/* domains in it */
