@@ -113,4 +113,8 @@ void name_backend(struct conn *c, const struct netaddr *na);
 int sasl(struct session *, struct plain_creds *, struct auth_reply *,
     int *);
 
+/* ---- route.c: route mode ---- */
+int route_start(struct session *);
+int route_stream(struct session *);
+
 #endif
