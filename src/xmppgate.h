@@ -491,7 +491,7 @@ const char *s2s_match_name(enum s2s_match);
 int s2s_srvname_der(const unsigned char *der, size_t len, char *out,
     size_t outsz);
 
-/* ---- s2s.c: federation helpers (main.c runs the flow) ---- */
+/* ---- federation.c: federation helpers (main.c runs the flow) ---- */
 struct conn;
 /* The <not-authorized/> text for a certificate status (tls.c's words). */
 const char *s2s_cert_refusal(const char *status);
