@@ -117,4 +117,8 @@ int sasl(struct session *, struct plain_creds *, struct auth_reply *,
 int route_start(struct session *);
 int route_stream(struct session *);
 
+/* ---- federation.c: --s2s, after STARTTLS ---- */
+int s2s_stream(struct session *);
+int s2s_external(struct session *);
+
 #endif

@@ -491,14 +491,6 @@ const char *s2s_match_name(enum s2s_match);
 int s2s_srvname_der(const unsigned char *der, size_t len, char *out,
     size_t outsz);
 
-/* ---- federation.c: federation helpers (main.c runs the flow) ---- */
-struct conn;
-/* The <not-authorized/> text for a certificate status (tls.c's words). */
-const char *s2s_cert_refusal(const char *status);
-/* Read and drop the backend's stream header and features. */
-int s2s_skip_features(struct conn *bc, int64_t deadline_ms, char *why,
-    size_t whysz);
-
 /* ---- conn.c: the client connection ---- */
 struct conn {
 	int	rfd, wfd;		/* fd 3, or fds 0 and 1 */
