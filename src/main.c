@@ -1,32 +1,29 @@
 /*
  * xmppgate: an XMPP front door.  One process per client connection:
- * stream, STARTTLS, SASL PLAIN checked by a helper, then a backend login
- * (or an exec'd program), then a byte relay.  main() is the table of
- * contents; each phase is one function below or one file.
+ * stream, STARTTLS, SASL checked by a helper, then a backend login (or
+ * an exec'd program), then a byte relay.  main() is the table of
+ * contents: it picks the mode and calls its phases in order, each in a
+ * file named after it (doc/design.md):
+ *
+ *   options.c      the command line
+ *   arrival.c      the PROXY header; Direct TLS or STARTTLS
+ *   stream.c       the stream before authentication, STARTTLS, the end
+ *   sasl.c         the client's SASL attempts and the helper's verdicts
+ *   handoff.c      the backend login, <success/>, the relay (or PROG)
+ *   federation.c   --s2s: the remote server's certificate, EXTERNAL
+ *   route.c        --route: one header picks the backend, then splice(2)
+ *
+ * The phases share struct session (session.h), and no other state.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-#include <gnutls/crypto.h>
-#include <gnutls/socket.h>
 #include "session.h"
 
 #define FREE_FILL		0xa5	/* freed heap bytes before the relay */

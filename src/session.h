@@ -21,7 +21,7 @@ struct session {
 	struct conn *c;			/* the client; each phase fills in
 					 * what the summary line says */
 	struct tlsctx *tls;		/* tls.c's, loaded by main() */
-	int	exitcode;		/* finish() sets it, main() returns it */
+	int	exitcode;		/* set by finish(), main() returns it */
 
 	/* stream.c: the client's bytes and the parser.  next_event() reads
 	 * and parses; starttls() empties buf; the relay (handoff.c) gets
@@ -49,7 +49,7 @@ struct session {
 	/* sasl.c: the attempts and their answers. */
 	int	failed;			/* failed authentication attempts
 					 * (federation.c counts its EXTERNAL
-					 * ones here); common_event() reads it */
+					 * ones here); read by common_event() */
 	enum xg_sasl_failure last_failure;
 	char	fail_text[XG_FAILURE_TEXT_MAX + 1];	/* helper's message= */
 	int	fail_delay_ms;		/* helper's delay=, or -1 (main()) */
@@ -65,9 +65,9 @@ struct session {
 	size_t	bfeat_len;
 	pid_t	pump;			/* ... carried by this child, or 0 */
 
-	/* federation.c (--s2s). */
-	int	db;			/* the remote declared dialback
-					 * (remote_from(), stream.c) */
+	/* federation.c (--s2s); db is written by remote_from() (stream.c)
+	 * and read by the features there too. */
+	int	db;			/* the remote declared dialback */
 	size_t	hdrlen;			/* its last header, in raw */
 	struct netaddr s2s_backend;	/* where its stream goes */
 
@@ -79,46 +79,84 @@ struct session {
 	size_t	rawlen;
 };
 
-/* ---- stream.c: the stream before authentication, and the end of a session ---- */
-int finish(struct session *, int, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-int stream_error(struct session *, enum xg_stream_error,
-    const char *, int, const char *, ...)
-    __attribute__((format(printf, 5, 6)));
-int next_event(struct session *, struct xp_event *);
-int stream_header(struct session *);
-int stream_open(struct session *);
-int starttls(struct session *);
-void close_client(struct conn *c);
-int version_check(struct session *s, const struct xp_event *ev);
-int common_event(struct session *s, const struct xp_event *ev);
-int send_header(struct session *s);
-int client_header(struct session *s, struct xp_event *ev);
-int remote_from(struct session *s, const struct xp_event *ev);
+/*
+ * The phases.  Each returns 0 to go on, or -1 once the session has ended
+ * and finish() has logged its summary line (exit status in exitcode).
+ */
 
-/* ---- arrival.c: the PROXY header, Direct TLS or STARTTLS ---- */
+/* ---- arrival.c: the PROXY header; Direct TLS or STARTTLS ---- */
+/* --accept-proxy-protocol: the header, read exactly, from a trusted peer. */
 int proxy_accept(struct session *);
+/* Client mode: the first byte picks Direct TLS or the stream and STARTTLS. */
 int arrive(struct session *);
 
+/* ---- stream.c: the stream before authentication, and the end ---- */
+/* The summary line with the reason; always -1. */
+int finish(struct session *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* RFC 6120 4.9: the stream error (text for the peer, the rest for the
+ * log), our close tag, the close, finish(); always -1. */
+int stream_error(struct session *, enum xg_stream_error, const char *text,
+    int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* TLS close_notify, our half closed, what the peer still sends read and
+ * dropped for a moment. */
+void close_client(struct conn *c);
+/* The next event from the peer, reading as needed (keeping raw bytes
+ * with keep_raw). */
+int next_event(struct session *, struct xp_event *);
+/* </stream:stream> and stanzas, which end the session in every phase. */
+int common_event(struct session *s, const struct xp_event *ev);
+/* The peer's stream header, which must have a 'to'. */
+int client_header(struct session *s, struct xp_event *ev);
+int version_check(struct session *s, const struct xp_event *ev);
+/* s2s: the header's 'from', the same in every header. */
+int remote_from(struct session *s, const struct xp_event *ev);
+/* Our stream header. */
+int send_header(struct session *s);
+/* The peer's header checked ('to', version; s2s 'from'), and ours. */
+int stream_header(struct session *);
+/* stream_header(), then the features: STARTTLS before TLS, the SASL
+ * mechanisms after it (cb_mask, plus_offered). */
+int stream_open(struct session *);
+/* <starttls/>, <proceed/>, every byte read so far dropped, the handshake. */
+int starttls(struct session *);
+
+/* ---- sasl.c: the client's authentication ---- */
+/* Attempts until one is accepted and, in connect mode, the backend login
+ * succeeded (*bfd its fd; -1 in exec mode); pc and ar are wiped after
+ * each attempt. */
+int sasl(struct session *, struct plain_creds *pc, struct auth_reply *ar,
+    int *bfd);
+
 /* ---- handoff.c: the backend login, <success/>, the relay ---- */
-int handoff(struct session *, int);
-int relay(struct session *s, int fd);
-void reap(pid_t pid);
+/* Connect mode, in an accepted attempt: 0 with *fd, 1 when the backend
+ * refused (*sf, why), -1 when the session ended (unreachable). */
 int login_backend(struct session *s, const struct plain_creds *pc,
     const struct auth_reply *ar, int *fd, enum xg_sasl_failure *sf,
     char *why, size_t whysz);
+/* <success/>, then the relay: to the backend (bfd, after the stream
+ * restart) or to PROG (bfd -1); always -1. */
+int handoff(struct session *, int bfd);
+/* The relay between the client and fd, to its end; finish(). */
+int relay(struct session *s, int fd);
+/* A child that has seen end of file: a moment to exit, then SIGKILL. */
+void reap(pid_t pid);
+/* The backend's address as the logs show it, into c->backend. */
 void name_backend(struct conn *c, const struct netaddr *na);
 
-/* ---- sasl.c: the client's authentication ---- */
-int sasl(struct session *, struct plain_creds *, struct auth_reply *,
-    int *);
-
-/* ---- route.c: route mode ---- */
-int route_start(struct session *);
-int route_stream(struct session *);
-
 /* ---- federation.c: --s2s, after STARTTLS ---- */
+/* The remote's new header, its certificate, the policy helper; 0 when
+ * the certificate names it, else the session ends here (a refusal, or
+ * the dialback pass-through to the backend). */
 int s2s_stream(struct session *);
+/* EXTERNAL or XEP-0344 answered by us, then the hand-off; always -1. */
 int s2s_external(struct session *);
+
+/* ---- route.c: --route ---- */
+/* The map read, the privileges dropped, before any client byte. */
+int route_start(struct session *);
+/* The header, the backend the map names, the bytes spliced. */
+int route_stream(struct session *);
 
 #endif
