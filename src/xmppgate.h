@@ -2,8 +2,10 @@
  * xmppgate: an XMPP front door, one process per connection.
  *
  * This header is the map of the program: exit codes, named limits, and the
- * interface of each phase's file.  See doc/design.md for the life of a
- * connection.
+ * interface of each module of libxg.a (the parsers, the connection, TLS,
+ * the helpers, the backend, the relays).  The phases of a connection
+ * share session.h beside it.  See doc/design.md for the life of a
+ * connection and one line per file.
  */
 #ifndef XMPPGATE_H
 #define XMPPGATE_H
