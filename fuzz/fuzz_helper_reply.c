@@ -153,7 +153,7 @@ model(const char *b, size_t n, struct auth_reply *m, int failure)
 			has = &m->has_scram;
 			cap = XG_SASL_FIELD_MAX;
 		} else if (klen == 7 && memcmp(l, "require", 7) == 0) {
-			/* s2s; its value is judged by main.c */
+			/* s2s; its value is judged by federation.c */
 			dst = m->require;
 			has = &m->has_require;
 			cap = sizeof(m->require) - 1;

@@ -2,7 +2,7 @@
  * libFuzzer target: the pre-auth parser (src/preauth.c, xp_feed) fed
  * the same bytes twice, (a) all in one buffer and (b) in reads whose
  * sizes the input's first byte chooses (see fuzz_common.h; 0x00 is byte
- * by byte), with unconsumed bytes kept and more appended, as main.c's
+ * by byte), with unconsumed bytes kept and more appended, as stream.c's
  * next_event does.
  *
  * The parser is a pure function over bytes, so both feedings must give
@@ -12,14 +12,14 @@
  * NUL-terminated strings, data_len <= XG_SASL_B64_MAX, ...), *used never
  * exceeds what was given, an error is final (feeding more only repeats
  * it), and "need more" never leaves XG_TAG_MAX or more bytes waiting,
- * so main.c's XG_READ_BUF buffer cannot fill up with one token.
+ * so stream.c's XG_READ_BUF buffer cannot fill up with one token.
  *
  * The first byte's top bit feeds a server's stream (xp.s2s: jabber:server,
  * 'from', dialback elements) instead of a client's.
  *
  * As tests/check_preauth.c does, <starttls/> is followed by xp_restart()
  * (the stream restart after TLS) on the same remaining bytes, and the
- * parser is fed on after every event (main.c would stop at <iq/> and
+ * parser is fed on after every event (stream.c would stop at <iq/> and
  * </stream:stream>; the parser must then refuse whatever follows).
  */
 #include <stdint.h>

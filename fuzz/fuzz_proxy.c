@@ -5,7 +5,7 @@
  * The input is first parsed as what a load balancer sent.  Checks:
  * - PP_OK: the header is 15..4096 bytes and within the input; parsing
  *   just the header gives the same answer; every shorter prefix asks for
- *   more, never for a byte past the header (so main.c, which reads what
+ *   more, never for a byte past the header (so arrival.c, which reads what
  *   is asked for, never takes a byte of the client's); a client address
  *   is one inet_pton() takes, in canonical text, with ports 0..65535; and
  *   building a header from the result and parsing it gives it back.

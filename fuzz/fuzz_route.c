@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: route mode's map (src/route.c), route_lookup.
+ * libFuzzer target: route mode's map (src/routemap.c), route_lookup.
  *
  * The input is a domain, a NUL, and a map (an input without a NUL is all
  * map, looked up for "a.example").  The map is an operator's file, not a

@@ -1,22 +1,23 @@
 /*
- * libFuzzer target: the pre-auth session, as src/main.c drives the
- * parser.  The input's first byte chooses the read sizes (fuzz_common.h),
- * the rest is what the client sends, through TLS after <proceed/>.  A NUL
- * byte in it (never valid XML, so nothing is lost: fuzz_preauth feeds NULs
- * to the parser) marks where the client waits for the server's answer,
- * as a real client waits for <proceed/> and the handshake, or for
- * <success/>: no read spans it.  Bytes of the <starttls/> burst that were
- * read are discarded as main.c discards them; bytes of it not yet read
- * when <proceed/> goes out would reach the TLS handshake, which fails.
+ * libFuzzer target: the pre-auth session, as src/main.c, stream.c and
+ * sasl.c drive the parser.  The input's first byte chooses the read
+ * sizes (fuzz_common.h), the rest is what the client sends, through TLS
+ * after <proceed/>.  A NUL byte in it (never valid XML, so nothing is
+ * lost: fuzz_preauth feeds NULs to the parser) marks where the client
+ * waits for the server's answer, as a real client waits for <proceed/>
+ * and the handshake, or for <success/>: no read spans it.  Bytes of the
+ * <starttls/> burst that were read are discarded as stream.c discards
+ * them; bytes of it not yet read when <proceed/> goes out would reach
+ * the TLS handshake, which fails.
  *
- * This does NOT run main.c (which needs a socket, a certificate, a TLS
- * handshake and a helper process).  It repeats main.c's order of calls
+ * This does NOT run those files (they need a socket, a certificate, a
+ * TLS handshake and a helper process).  It repeats their order of calls
  * to the pure modules -- next_event, common_event, stream_open, starttls,
  * sasl and plain_payload -- with the I/O, timers and helper replaced:
  * a read returns the next chunk of the input (end of input is the client
  * closing), writes are dropped, the TLS handshake always succeeds, and
  * the helper accepts alice/secret and refuses everything else.  When
- * main.c's phase functions change, this file must change with them.
+ * their phase functions change, this file must change with them.
  *
  * Checked on every path: xp_feed never consumes more than it was given;
  * the read buffer always holds exactly the bytes read and not yet parsed
@@ -67,7 +68,7 @@ burst_left(const struct session *ss)
 	return z ? (size_t)(z - (ss->in + ss->pos)) : ss->inlen - ss->pos;
 }
 
-/* main.c's conn_read: the next chunk, 0 at the end of the input. */
+/* The session's conn_read: the next chunk, 0 at the end of the input. */
 static size_t
 read_chunk(struct session *ss, uint8_t *to, size_t room)
 {
@@ -104,7 +105,7 @@ check_buffer(const struct session *ss)
 	    0);
 }
 
-/* main.c next_event(). */
+/* stream.c next_event(). */
 static int
 next_event(struct session *ss, struct xp_event *ev)
 {
@@ -144,7 +145,7 @@ next_event(struct session *ss, struct xp_event *ev)
 	}
 }
 
-/* main.c common_event(). */
+/* stream.c common_event(). */
 static int
 common_event(struct session *ss, const struct xp_event *ev)
 {
@@ -155,7 +156,7 @@ common_event(struct session *ss, const struct xp_event *ev)
 	return 0;
 }
 
-/* main.c stream_open(). */
+/* stream.c stream_open(). */
 static int
 stream_open(struct session *ss)
 {
@@ -182,7 +183,7 @@ stream_open(struct session *ss)
 	return 0;
 }
 
-/* main.c starttls(). */
+/* stream.c starttls(). */
 static int
 starttls(struct session *ss)
 {
@@ -205,7 +206,7 @@ starttls(struct session *ss)
 	return 0;
 }
 
-/* main.c sasl_failure(), without the delay and the write. */
+/* sasl.c sasl_failure(), without the delay and the write. */
 static int
 sasl_failure(struct session *ss)
 {
@@ -215,7 +216,7 @@ sasl_failure(struct session *ss)
 	return 0;
 }
 
-/* main.c plain_payload(). */
+/* sasl.c plain_payload(). */
 static int
 plain_payload(struct session *ss, struct xp_event *ev, int *again)
 {
@@ -261,7 +262,7 @@ check_creds(enum plain_result rc, const struct plain_creds *pc)
 		    strlen(DOMAIN)) == 0);
 }
 
-/* main.c sasl(), with the helper's verdict made up. */
+/* sasl.c sasl(), with the helper's verdict made up. */
 static int
 sasl(struct session *ss, struct plain_creds *pc)
 {

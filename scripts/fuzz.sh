@@ -12,7 +12,7 @@
 # --coverage  then build the targets again with -fprofile-instr-generate
 #             -fcoverage-mapping, replay each final corpus and print
 #             llvm-cov's report for xml.c, preauth.c, sasl_plain.c,
-#             sasl_scram.c, localpart.c, authhelper.c, proxyproto.c, route.c and s2sid.c (needs
+#             sasl_scram.c, localpart.c, authhelper.c, proxyproto.c, routemap.c and s2sid.c (needs
 #             llvm-14: apt-get install llvm-14).
 # -j JOBS     run up to JOBS targets at once (default 1; the machine has
 #             2 cores, so -j 2 halves the wall time).
@@ -70,7 +70,7 @@ sources() {
 	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $src/localpart.c $src/s2sid.c $root/fuzz/stubs.c" ;;
 	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/localpart.c $src/names.c" ;;
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
-	fuzz_route) echo "$src/route.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
+	fuzz_route) echo "$src/routemap.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
 	fuzz_s2sid) echo "$src/s2sid.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
@@ -260,7 +260,7 @@ done
 "$profdata" merge -sparse "$work"/cov/*.profraw -o "$work/cov/all.profdata"
 # The files of interest that the chosen targets compiled in.
 files=()
-for f in xml.c preauth.c sasl_plain.c sasl_scram.c localpart.c authhelper.c proxyproto.c route.c s2sid.c; do
+for f in xml.c preauth.c sasl_plain.c sasl_scram.c localpart.c authhelper.c proxyproto.c routemap.c s2sid.c; do
 	for t in $targets; do
 		case " $(sources "$t") " in
 		*" $src/$f "*) files+=("$src/$f"); break ;;

@@ -9,6 +9,10 @@
  *
  * The domain has passed xg_domain_normalize(): letters, digits, '-' and
  * non-empty labels, so it is a safe file name.
+ *
+ * tls.c uses this file (certs_select() from its SNI hook, certs_ocsp()
+ * and certs_key_matches() for --cert); this file calls nothing of
+ * tls.c's, so the two never depend on each other both ways.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,6 +71,46 @@ certs_select(struct tlsctx *ctx, const char *domain, char *err,
 	if (ctx->o->cert_dir != NULL)
 		return from_dir(ctx, domain, err, errsz);
 	return from_helper(ctx, domain, err, errsz);
+}
+
+/*
+ * The key at idx belongs to its certificate: the SHA-256 key IDs of the
+ * certificate's public key and of the private key's are equal.  GnuTLS's
+ * own check signs a message and verifies it, which was a quarter of a
+ * whole login's instructions (bench/RESULTS.md); a key ID is a hash of
+ * the public key.  0, or -1 with err.
+ */
+int
+certs_key_matches(gnutls_certificate_credentials_t cred, unsigned idx,
+    char *err, size_t errsz)
+{
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	unsigned char a[64], b[64];
+	size_t alen = sizeof(a), blen = sizeof(b);
+	unsigned n = 0, i;
+	int r, ok = 0;
+
+	if ((r = gnutls_certificate_get_x509_crt(cred, idx, &crts, &n)) < 0 ||
+	    n == 0 || (r = gnutls_certificate_get_x509_key(cred, idx,
+	    &key)) < 0)
+		snprintf(err, errsz, "unable to read back the certificate "
+		    "and key: %s", gnutls_strerror(r));
+	else if (gnutls_x509_crt_get_key_id(crts[0], GNUTLS_KEYID_USE_SHA256,
+	    a, &alen) < 0 || gnutls_x509_privkey_get_key_id(key,
+	    GNUTLS_KEYID_USE_SHA256, b, &blen) < 0 || alen != blen ||
+	    memcmp(a, b, alen) != 0)
+		snprintf(err, errsz, "the key does not belong to the "
+		    "certificate");
+	else
+		ok = 1;
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	explicit_bzero(b, sizeof(b));
+	return ok ? 0 : -1;
 }
 
 static void
@@ -227,7 +271,7 @@ install(struct tlsctx *ctx, const gnutls_datum_t *chain,
 		    gnutls_strerror(r));
 		return CERTS_ERROR;
 	}
-	if (tls_key_matches(ctx->cred, (unsigned)r, kerr, sizeof(kerr)) ==
+	if (certs_key_matches(ctx->cred, (unsigned)r, kerr, sizeof(kerr)) ==
 	    -1) {
 		snprintf(err, errsz, "certificate %s and its key: %s", what,
 		    kerr);

@@ -125,6 +125,23 @@ netaddr_parse(const char *s, struct netaddr *na)
 	return 0;
 }
 
+/* A backend that may be told "xmppgate authenticated this server" (--s2s):
+ * only this host can reach it.  Names are not resolved here, so only
+ * addresses count. */
+int
+netaddr_loopback(const struct netaddr *na)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (na->is_unix)
+		return 1;
+	if (inet_pton(AF_INET, na->host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, na->host, &a6) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 /* Milliseconds until the deadline for poll(2); 0 when passed. */
 static int
 poll_left(int64_t deadline_ms)

@@ -3,7 +3,8 @@
  * function over bytes: feed it what was read, it consumes whole tokens
  * and returns one event, "need more", or the stream error to send.
  * Whether an event is allowed in the current phase is the session's
- * business (main.c); this file only knows the grammar.
+ * business (stream.c, sasl.c, federation.c); this file only knows the
+ * grammar.
  */
 #include <string.h>
 #include "xmppgate.h"

@@ -3,7 +3,7 @@
  * reading the header that a trusted load balancer puts before the
  * client's bytes, and writing one before our stream to the backend, so
  * that each side learns the client's real address.  Parsing, building
- * and the --trusted-proxy match are pure functions over bytes; main.c
+ * and the --trusted-proxy match are pure functions over bytes; arrival.c
  * reads the socket.
  */
 #include <sys/types.h>

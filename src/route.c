@@ -1,237 +1,109 @@
 /*
- * Route mode's map: which backend serves which domain.  One entry per
- * line, "DOMAIN ADDRESS", white space between; '#' starts a comment, and
- * "*" as the domain is the default.  ADDRESS is what --backend takes.
- * Domains are compared as xg_domain_normalize() leaves them; a domain
- * twice (or "*" twice) is an error, so the map never depends on order.
- * At most XG_ROUTE_ENTRIES_MAX domains.
- *
- * route_lookup() is a pure function over the map's bytes (fuzzed with
- * the rest of the parsers); route_load() reads the file at each
- * connection's start, before the privileges go, and checks every line.
+ * Route mode (--route MAP): no TLS, no SASL.  The map is read before any
+ * client byte and before the privileges go (route_start()); then the
+ * client's plaintext stream header, parsed as strictly as in the other
+ * modes (stream.c), names the domain, the map (routemap.c, whose lookup
+ * is pure) names its backend, and every byte read so far and the rest of
+ * the connection go there as they came (splice.c).
  */
-#include <sys/types.h>
-#include <sys/stat.h>
+#include "config.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
-#include "xmppgate.h"
+#include "session.h"
 
-static int
-blank(char ch)
+/* The map, read by route_start() and looked up by route_stream(): this
+ * file's own, no other phase sees it. */
+static char	routemap[XG_ROUTE_MAP_MAX];
+static size_t	routemap_len;
+
+/* Route mode, before any byte from the client: the map, then the
+ * privileges go. */
+int
+route_start(struct session *s)
 {
-	return ch == ' ' || ch == '\t' || ch == '\r';
-}
+	char err[XG_REASON_MAX];
+	ssize_t n;
 
-/* The next white-space-separated field of l[*i..n): its start and length,
- * 0 when the line has no more. */
-static size_t
-field(const char *l, size_t n, size_t *i, const char **start)
-{
-	size_t b;
-
-	while (*i < n && blank(l[*i]))
-		(*i)++;
-	b = *i;
-	while (*i < n && !blank(l[*i]))
-		(*i)++;
-	*start = l + b;
-	return *i - b;
+	if ((n = route_load(s->o->route, routemap, sizeof(routemap), err,
+	    sizeof(err))) == -1 || priv_drop(s->o->user, err,
+	    sizeof(err)) == -1)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+	routemap_len = (size_t)n;
+	return 0;
 }
 
 /*
- * The next entry of map[*pos..len): 1 with dom ("" for "*") and *na, 0 at
- * the end, -1 with *why.  *lineno counts the lines read.
+ * Route mode: the client's plaintext stream header, parsed as strictly as
+ * ever, names the domain; the map names its backend.  Every byte read so
+ * far goes to the backend as it came (after a PROXY header, if asked
+ * for), and splice(2) carries the rest: the backend answers the header,
+ * offers STARTTLS and does the rest itself.
  */
-static int
-next_entry(const char *map, size_t len, size_t *pos, size_t *lineno,
-    char *dom, size_t domsz, struct netaddr *na, const char **why)
-{
-	char raw[XG_BACKEND_ADDR_MAX + 1];
-	const char *l, *f;
-	size_t n, i, fl;
-
-	while (*pos < len) {
-		l = map + *pos;
-		for (n = 0; *pos + n < len && l[n] != '\n'; n++)
-			;
-		*pos += n + (*pos + n < len);
-		(*lineno)++;
-		if (n > XG_ROUTE_LINE_MAX) {
-			*why = "line too long";
-			return -1;
-		}
-		if (memchr(l, '#', n) != NULL)
-			n = (size_t)((const char *)memchr(l, '#', n) - l);
-		for (i = 0; i < n; i++)
-			if ((unsigned char)l[i] < ' ' && !blank(l[i])) {
-				*why = "a control character";
-				return -1;
-			}
-		i = 0;
-		if ((fl = field(l, n, &i, &f)) == 0)
-			continue;		/* blank or comment */
-		if (fl == 1 && f[0] == '*')
-			dom[0] = '\0';
-		else {
-			if (fl > XG_DOMAIN_NAME_MAX + 1) {
-				*why = "not a domain name";
-				return -1;
-			}
-			memcpy(raw, f, fl);
-			raw[fl] = '\0';
-			if (xg_domain_normalize(raw, dom, domsz) == -1) {
-				*why = "not a domain name";
-				return -1;
-			}
-		}
-		if ((fl = field(l, n, &i, &f)) == 0) {
-			*why = "a domain without an address";
-			return -1;
-		}
-		if (fl > XG_BACKEND_ADDR_MAX || (memcpy(raw, f, fl),
-		    raw[fl] = '\0', netaddr_parse(raw, na) == -1)) {
-			*why = "not an address (HOST:PORT, [IPV6]:PORT or "
-			    "unix:/PATH)";
-			return -1;
-		}
-		if (field(l, n, &i, &f) != 0) {
-			*why = "more than a domain and an address";
-			return -1;
-		}
-		return 1;
-	}
-	return 0;
-}
-
 int
-route_lookup(const char *map, size_t len, const char *domain,
-    struct netaddr *out, size_t *line, const char **why)
+route_stream(struct session *s)
 {
-	char dom[XG_DOMAIN_MAX + 1];
-	struct netaddr na, def;
-	size_t pos = 0;
-	int r, found = 0, have_def = 0;
-
-	*line = 0;
-	*why = NULL;
-	if (len > XG_ROUTE_MAP_MAX) {
-		*why = "the map is too long";
-		return ROUTE_BAD;
-	}
-	while ((r = next_entry(map, len, &pos, line, dom, sizeof(dom), &na,
-	    why)) == 1) {
-		if (dom[0] == '\0') {
-			if (have_def) {
-				*why = "a second '*' line";
-				return ROUTE_BAD;
-			}
-			def = na;
-			have_def = 1;
-		} else if (domain != NULL && strcmp(dom, domain) == 0) {
-			if (found) {
-				*why = "a domain twice";
-				return ROUTE_BAD;
-			}
-			*out = na;
-			found = 1;
-		}
-	}
-	if (r == -1)
-		return ROUTE_BAD;
-	*line = 0;
-	if (domain != NULL && found)
-		return ROUTE_FOUND;
-	if (domain != NULL && have_def) {
-		*out = def;
-		return ROUTE_FOUND;
-	}
-	return ROUTE_NONE;
-}
-
-static int
-cmp_dom(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* Every domain once: sorted copies, neighbours compared.  -1 with the
- * domain in dup. */
-static int
-no_twice(const char *map, size_t len, char *dup, size_t dupsz)
-{
-	static char doms[XG_ROUTE_ENTRIES_MAX][XG_DOMAIN_NAME_MAX + 1];
-	char dom[XG_DOMAIN_NAME_MAX + 1];
+	struct splice_relay sr;
+	struct xp_event ev;
 	struct netaddr na;
-	const char *why;
-	size_t pos = 0, line = 0, n = 0, i;
+	struct conn bc;
+	char dom[XG_DOMAIN_MAX + 1], why[XG_REASON_MAX];
+	uint8_t ph[XG_PROXY_OUT_MAX];
+	const char *bad;
+	size_t line, phlen = 0;
+	int64_t dl;
+	int r;
 
-	while (next_entry(map, len, &pos, &line, dom, sizeof(dom), &na,
-	    &why) == 1) {
-		if (dom[0] == '\0')
-			continue;
-		if (n == XG_ROUTE_ENTRIES_MAX) {
-			snprintf(dup, dupsz, "more than %d entries",
-			    XG_ROUTE_ENTRIES_MAX);
-			return -1;
-		}
-		memcpy(doms[n++], dom, strlen(dom) + 1);
+	s->keep_raw = 1;
+	if (client_header(s, &ev) == -1)
+		return -1;
+	if (xg_domain_normalize(ev.to, dom, sizeof(dom)) == -1 ||
+	    (r = route_lookup(routemap, routemap_len, dom, &na, &line,
+	    &bad)) == ROUTE_NONE)
+		return stream_error(s, XG_SE_HOST_UNKNOWN, "this domain is "
+		    "not served here", XG_EXIT_REFUSED, "unknown domain");
+	if (r == ROUTE_BAD)	/* checked at start: cannot happen */
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "server configuration error", XG_EXIT_TEMP,
+		    "--route line %zu: %s", line, bad);
+	snprintf(s->c->domain, sizeof(s->c->domain), "%s", dom);
+	name_backend(s->c, &na);
+	if (s->o->proxy_protocol && (phlen = proxy_build(s->o->proxy_protocol,
+	    s->c->remote_ip, s->c->remote_port, s->c->local_ip,
+	    s->c->local_port, ph, sizeof(ph))) == 0)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "PROXY header does not fit");
+	dl = now_ms() + (int64_t)s->o->backend_timeout * 1000;
+	memset(&bc, 0, sizeof(bc));
+	if ((bc.rfd = bc.wfd = netaddr_connect(&na, dl, why,
+	    sizeof(why))) == -1)
+		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+		    "the server is not reachable", XG_EXIT_TEMP,
+		    "backend %s: %s", s->c->backend, why);
+	if (phlen > 0 && conn_write(&bc, ph, phlen, dl) == -1) {
+		close(bc.rfd);
+		return stream_error(s, XG_SE_REMOTE_CONNECTION_FAILED,
+		    "the server is not reachable", XG_EXIT_TEMP,
+		    "backend %s: write: %s", s->c->backend, strerror(errno));
 	}
-	qsort(doms, n, sizeof(doms[0]), cmp_dom);
-	for (i = 1; i < n; i++)
-		if (strcmp(doms[i - 1], doms[i]) == 0) {
-			snprintf(dup, dupsz, "%s is listed twice", doms[i]);
-			return -1;
-		}
-	return 0;
-}
+	xg_log(LOG_INFO, "routing %s to %s", dom, s->c->backend);
 
-ssize_t
-route_load(const char *path, char *buf, size_t bufsz, char *err, size_t errsz)
-{
-	char dup[XG_DOMAIN_NAME_MAX + 32];
-	struct netaddr na;
-	const char *why;
-	size_t got = 0, line;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errsz, "--route %s: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		if (got == bufsz) {
-			snprintf(err, errsz, "--route %s: longer than %zu bytes",
-			    path, bufsz);
-			close(fd);
-			return -1;
-		}
-		r = read(fd, buf + got, bufsz - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, errsz, "--route %s: %s", path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (route_lookup(buf, got, NULL, &na, &line, &why) == ROUTE_BAD) {
-		snprintf(err, errsz, "--route %s line %zu: %s", path, line,
-		    why);
-		return -1;
-	}
-	if (no_twice(buf, got, dup, sizeof(dup)) == -1) {
-		snprintf(err, errsz, "--route %s: %s", path, dup);
-		return -1;
-	}
-	return (ssize_t)got;
+	memset(&sr, 0, sizeof(sr));
+	sr.crfd = s->c->rfd;
+	sr.cwfd = s->c->wfd;
+	sr.bfd = bc.rfd;
+	sr.pend = s->raw;
+	sr.npend = s->rawlen;
+	sr.idle_timeout_s = s->o->idle_timeout;
+	sr.no_splice = s->o->no_splice;
+	(void)splice_relay(&sr, why, sizeof(why));
+	close(bc.rfd);
+	s->c->rx = sr.rx;
+	s->c->tx = sr.tx;
+	return finish(s, XG_EXIT_OK, "%s (%s)", why, sr.spliced ? "splice" :
+	    "user-space copy");
 }

@@ -97,46 +97,6 @@ tls_new_ticket_key(char *out, size_t outsz)
 	return r;
 }
 
-/*
- * The key at idx belongs to its certificate: the SHA-256 key IDs of the
- * certificate's public key and of the private key's are equal.  GnuTLS's
- * own check signs a message and verifies it, which was a quarter of a
- * whole login's instructions (bench/RESULTS.md); a key ID is a hash of
- * the public key.  0, or -1 with err.
- */
-int
-tls_key_matches(gnutls_certificate_credentials_t cred, unsigned idx,
-    char *err, size_t errsz)
-{
-	gnutls_x509_crt_t *crts = NULL;
-	gnutls_x509_privkey_t key = NULL;
-	unsigned char a[64], b[64];
-	size_t alen = sizeof(a), blen = sizeof(b);
-	unsigned n = 0, i;
-	int r, ok = 0;
-
-	if ((r = gnutls_certificate_get_x509_crt(cred, idx, &crts, &n)) < 0 ||
-	    n == 0 || (r = gnutls_certificate_get_x509_key(cred, idx,
-	    &key)) < 0)
-		snprintf(err, errsz, "unable to read back the certificate "
-		    "and key: %s", gnutls_strerror(r));
-	else if (gnutls_x509_crt_get_key_id(crts[0], GNUTLS_KEYID_USE_SHA256,
-	    a, &alen) < 0 || gnutls_x509_privkey_get_key_id(key,
-	    GNUTLS_KEYID_USE_SHA256, b, &blen) < 0 || alen != blen ||
-	    memcmp(a, b, alen) != 0)
-		snprintf(err, errsz, "the key does not belong to the "
-		    "certificate");
-	else
-		ok = 1;
-	for (i = 0; i < n; i++)
-		gnutls_x509_crt_deinit(crts[i]);
-	gnutls_free(crts);
-	if (key != NULL)
-		gnutls_x509_privkey_deinit(key);
-	explicit_bzero(b, sizeof(b));
-	return ok ? 0 : -1;
-}
-
 int
 tls_load(struct tlsctx *ctx, const struct options *o, char *err,
     size_t errsz)
@@ -154,7 +114,7 @@ tls_load(struct tlsctx *ctx, const struct options *o, char *err,
 		return -1;
 	}
 	/* The key-setting functions return the index, for the OCSP.  The
-	 * key is matched to the certificate by tls_key_matches(), not by
+	 * key is matched to the certificate by certs_key_matches(), not by
 	 * GnuTLS's test signature (see there). */
 	gnutls_certificate_set_flags(ctx->cred, GNUTLS_CERTIFICATE_API_V2 |
 	    GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
@@ -166,7 +126,7 @@ tls_load(struct tlsctx *ctx, const struct options *o, char *err,
 			    gnutls_strerror(r));
 			goto fail;
 		}
-		if (tls_key_matches(ctx->cred, (unsigned)r, err, errsz) ==
+		if (certs_key_matches(ctx->cred, (unsigned)r, err, errsz) ==
 		    -1) {
 			size_t n = strlen(err);
 			snprintf(err + n, errsz - n, " (%s, %s)", o->cert,

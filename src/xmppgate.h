@@ -2,8 +2,10 @@
  * xmppgate: an XMPP front door, one process per connection.
  *
  * This header is the map of the program: exit codes, named limits, and the
- * interface of each phase's file.  See doc/design.md for the life of a
- * connection.
+ * interface of each module of libxg.a (the parsers, the connection, TLS,
+ * the helpers, the backend, the relays).  The phases of a connection
+ * share session.h beside it.  See doc/design.md for the life of a
+ * connection and one line per file.
  */
 #ifndef XMPPGATE_H
 #define XMPPGATE_H
@@ -372,6 +374,9 @@ struct netaddr {
 	char	port[8];
 };
 int netaddr_parse(const char *s, struct netaddr *);	/* 0 ok, -1 bad */
+/* Pure: 1 when na is a UNIX socket or a loopback address (no name is
+ * resolved), else 0. */
+int netaddr_loopback(const struct netaddr *na);
 /* Connect with a deadline (monotonic ms); fd or -1 with errno. */
 int netaddr_connect(const struct netaddr *, int64_t deadline_ms,
     char *err, size_t errsz);
@@ -379,7 +384,7 @@ int netaddr_connect(const struct netaddr *, int64_t deadline_ms,
 /* ---- time ---- */
 int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
 
-/* ---- options (main.c) ---- */
+/* ---- options.c: the command line ---- */
 enum xg_tls_mode { XG_TLS_BOTH, XG_TLS_STARTTLS_ONLY, XG_TLS_DIRECT_ONLY };
 enum xg_backend_tls { XG_BTLS_NONE, XG_BTLS_STARTTLS, XG_BTLS_DIRECT };
 enum xg_auth_protocol { XG_AP_NATIVE, XG_AP_CHECKPASSWORD, XG_AP_EJABBERD };
@@ -432,6 +437,9 @@ struct options {
 	const char *s2s_ca;		/* remote servers' roots, or system */
 	int	s2s_require_cert;	/* no dialback pass-through */
 };
+/* Fill o from argv, or exit: 100 (XG_EXIT_USAGE) with a message for a
+ * usage error; after --help, --version or --new-ticket-key, their status. */
+void parse_options(int argc, char **argv, struct options *o);
 
 /* authdelay.c (pure): the delay (ms) before the answer to the failed-th
  * failed attempt: base_ms doubled per failure after the first, at most
@@ -484,14 +492,6 @@ const char *s2s_match_name(enum s2s_match);
  * a GnuTLS that does not decode it itself; 0, or -1 if it is not one. */
 int s2s_srvname_der(const unsigned char *der, size_t len, char *out,
     size_t outsz);
-
-/* ---- s2s.c: federation helpers (main.c runs the flow) ---- */
-struct conn;
-/* The <not-authorized/> text for a certificate status (tls.c's words). */
-const char *s2s_cert_refusal(const char *status);
-/* Read and drop the backend's stream header and features. */
-int s2s_skip_features(struct conn *bc, int64_t deadline_ms, char *why,
-    size_t whysz);
 
 /* ---- conn.c: the client connection ---- */
 struct conn {
@@ -569,9 +569,6 @@ struct tlsctx {
 /* Before the first client byte (and before privileges are dropped): the
  * priorities, --cert/--key, --client-ca and --ticket-key. */
 int tls_load(struct tlsctx *, const struct options *, char *err, size_t errsz);
-/* The key at idx belongs to its certificate (key IDs): 0, or -1 with err. */
-int tls_key_matches(gnutls_certificate_credentials_t, unsigned idx,
-    char *err, size_t errsz);
 /* Handshake on the client connection; fills c->tls and the details.  With
  * direct, the certificate is chosen by SNI (certs_select) and ALPN
  * xmpp-client is required when the client offers ALPN. */
@@ -585,7 +582,8 @@ int tls_new_ticket_key(char *out, size_t outsz);
 int tls_client_start(struct conn *, const char *ca, const char *name,
     const char *priority, int64_t deadline_ms, char *err, size_t errsz);
 
-/* ---- certs.c: which certificate serves a domain ---- */
+/* ---- certs.c: which certificate serves a domain (tls.c calls it, never
+ * the other way round) ---- */
 enum certs_result { CERTS_OK = 0, CERTS_UNKNOWN = 1, CERTS_ERROR = -1 };
 /* Put the certificate for domain (normalized) into ctx->cred, from
  * --cert, --cert-dir or --cert-helper, with its OCSP response when there
@@ -599,6 +597,9 @@ void certs_ocsp(gnutls_certificate_credentials_t, int idx,
 /* Pure: 1 when domain is one of --domain, or no --domain was given
  * with --cert-dir or --cert-helper. */
 int certs_domain_allowed(const struct options *, const char *domain);
+/* The key at idx belongs to its certificate (key IDs): 0, or -1 with err. */
+int certs_key_matches(gnutls_certificate_credentials_t, unsigned idx,
+    char *err, size_t errsz);
 
 /* ---- privdrop.c: after the key is read, before the client is parsed ---- */
 /* No core dumps, --user when root, no new privileges.  0, or -1 + err. */
@@ -755,7 +756,7 @@ int splice_relay(struct splice_relay *, char *why, size_t whysz);
  * (why says what the kernel said). */
 int ktls_kernel_has(char *why, size_t whysz);
 
-/* ---- route.c: route mode's map, domain -> backend (lookup is pure) ---- */
+/* ---- routemap.c: route mode's map, domain -> backend (lookup is pure) ---- */
 #define XG_ROUTE_MAP_MAX	(64 * 1024)	/* the whole map file */
 #define XG_ROUTE_LINE_MAX	1200	/* one line of it */
 #define XG_ROUTE_ENTRIES_MAX	1024	/* domains in it */

@@ -59,7 +59,7 @@ describe(const struct xp_event *ev, char *out, size_t outsz)
 	}
 }
 
-/* Feed input in chunks starting at the given offsets, as main.c does. */
+/* Feed input in chunks starting at the given offsets, as stream.c does. */
 static void
 run(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out)
 {
@@ -77,7 +77,7 @@ run(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out)
 			next = len;
 		if (next <= pos)
 			continue;
-		if (blen == sizeof(buf)) {	/* main.c: token too long */
+		if (blen == sizeof(buf)) {	/* stream.c: token too long */
 			size_t n = strlen(out);
 			snprintf(out + n, OUT_MAX - n, "ERROR(buffer-full)");
 			return;
@@ -95,14 +95,14 @@ run(const char *in, size_t len, const size_t *cuts, size_t ncuts, char *out)
 			blen -= used;
 			if (r == XP_EVENT) {
 				describe(&ev, out, OUT_MAX);
-				/* As main.c: after <proceed/> and TLS, or
+				/* As stream.c: after <proceed/> and TLS, or
 				 * after <success/>.  What was read after
 				 * the element stays: the old stream's end,
 				 * as it would be had it come later. */
 				if (ev.type == XP_EV_STARTTLS ||
 				    (ev.type == XP_EV_AUTH && restart_on_auth))
 					xp_restart(&xp);
-				/* main.c ends the session on these. */
+				/* stream.c ends the session on these. */
 				if (ev.type == XP_EV_CLOSE ||
 				    ev.type == XP_EV_STANZA)
 					return;

@@ -1,0 +1,162 @@
+/*
+ * What the phases of one connection share: struct session and the
+ * functions each phase's file offers the others.  Private to the
+ * xmppgate program (main.c and the files of its phases); the library
+ * (libxg.a), the unit tests and the contrib programs never see it.
+ *
+ * struct session is the whole of the state the phases share: there is
+ * no global between them.  Each group of fields names the file that
+ * writes it, and who else reads it.
+ */
+#ifndef XG_SESSION_H
+#define XG_SESSION_H
+
+#include "xmppgate.h"
+
+#define TLS_HANDSHAKE_RECORD	0x16	/* first byte of a ClientHello */
+
+struct session {
+	/* main(): set before the first phase, read by every phase. */
+	const struct options *o;
+	struct conn *c;			/* the client; each phase fills in
+					 * what the summary line says */
+	struct tlsctx *tls;		/* tls.c's, loaded by main() */
+	int	exitcode;		/* set by finish(), main() returns it */
+
+	/* stream.c: the client's bytes and the parser.  next_event() reads
+	 * and parses; starttls() empties buf; the relay (handoff.c) gets
+	 * what is left in it. */
+	struct xp xp;
+	uint8_t	buf[XG_READ_BUF];	/* client bytes not yet parsed */
+	size_t	len;
+	int64_t	deadline;		/* end of the pre-auth phase: main();
+					 * moved for the stream restart by
+					 * stream_restart() (handoff.c) and
+					 * s2s_external() (federation.c) */
+	int64_t	header_deadline;	/* for the awaited stream header */
+	int	want_header;		/* next_event waits for a header */
+	int	restarting;		/* after <success/>: stream_restart(),
+					 * s2s_external() set it */
+	int	first_checked;		/* first byte looked at (Direct TLS) */
+	int	header_sent;		/* send_header(); cleared by starttls()
+					 * and s2s_external() */
+
+	/* The SASL offer: stream_open() (stream.c) writes it with the
+	 * <mechanisms/> feature, sasl.c reads it. */
+	int	cb_mask;		/* SCRAM_CB_* this connection has */
+	int	plus_offered;		/* a -PLUS mechanism was offered */
+
+	/* sasl.c: the attempts and their answers. */
+	int	failed;			/* failed authentication attempts
+					 * (federation.c counts its EXTERNAL
+					 * ones here); read by common_event() */
+	enum xg_sasl_failure last_failure;
+	char	fail_text[XG_FAILURE_TEXT_MAX + 1];	/* helper's message= */
+	int	fail_delay_ms;		/* helper's delay=, or -1 (main()) */
+	struct scram scram;		/* the SCRAM exchange */
+	struct scram_creds screds;	/* ... and the helper's credentials */
+	char	success_data[128];	/* SCRAM's server-final, base64, for
+					 * send_success() (handoff.c) */
+
+	/* handoff.c: the backend after the login (login_backend(), which
+	 * sasl() calls), and the relay. */
+	struct conn bc;			/* the backend (and its TLS) */
+	char	bfeat[XG_FEATURES_MAX];	/* its features after the login */
+	size_t	bfeat_len;
+	pid_t	pump;			/* ... carried by this child, or 0 */
+
+	/* federation.c (--s2s); db is written by remote_from() (stream.c)
+	 * and read by the features there too. */
+	int	db;			/* the remote declared dialback */
+	size_t	hdrlen;			/* its last header, in raw */
+	struct netaddr s2s_backend;	/* where its stream goes */
+
+	/* Bytes kept as they were read, for a backend that gets them as
+	 * they came: route.c and federation.c set keep_raw, next_event()
+	 * (stream.c) fills raw. */
+	int	keep_raw;
+	uint8_t	raw[XG_READ_BUF];	/* ... every byte, for the backend */
+	size_t	rawlen;
+};
+
+/*
+ * The phases.  Each returns 0 to go on, or -1 once the session has ended
+ * and finish() has logged its summary line (exit status in exitcode).
+ */
+
+/* ---- arrival.c: the PROXY header; Direct TLS or STARTTLS ---- */
+/* --accept-proxy-protocol: the header, read exactly, from a trusted peer. */
+int proxy_accept(struct session *);
+/* Client mode: the first byte picks Direct TLS or the stream and STARTTLS. */
+int arrive(struct session *);
+
+/* ---- stream.c: the stream before authentication, and the end ---- */
+/* The summary line with the reason; always -1. */
+int finish(struct session *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* RFC 6120 4.9: the stream error (text for the peer, the rest for the
+ * log), our close tag, the close, finish(); always -1. */
+int stream_error(struct session *, enum xg_stream_error, const char *text,
+    int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* TLS close_notify, our half closed, what the peer still sends read and
+ * dropped for a moment. */
+void close_client(struct conn *c);
+/* The next event from the peer, reading as needed (keeping raw bytes
+ * with keep_raw). */
+int next_event(struct session *, struct xp_event *);
+/* </stream:stream> and stanzas, which end the session in every phase. */
+int common_event(struct session *s, const struct xp_event *ev);
+/* The peer's stream header, which must have a 'to'. */
+int client_header(struct session *s, struct xp_event *ev);
+int version_check(struct session *s, const struct xp_event *ev);
+/* s2s: the header's 'from', the same in every header. */
+int remote_from(struct session *s, const struct xp_event *ev);
+/* Our stream header. */
+int send_header(struct session *s);
+/* The peer's header checked ('to', version; s2s 'from'), and ours. */
+int stream_header(struct session *);
+/* stream_header(), then the features: STARTTLS before TLS, the SASL
+ * mechanisms after it (cb_mask, plus_offered). */
+int stream_open(struct session *);
+/* <starttls/>, <proceed/>, every byte read so far dropped, the handshake. */
+int starttls(struct session *);
+
+/* ---- sasl.c: the client's authentication ---- */
+/* Attempts until one is accepted and, in connect mode, the backend login
+ * succeeded (*bfd its fd; -1 in exec mode); pc and ar are wiped after
+ * each attempt. */
+int sasl(struct session *, struct plain_creds *pc, struct auth_reply *ar,
+    int *bfd);
+
+/* ---- handoff.c: the backend login, <success/>, the relay ---- */
+/* Connect mode, in an accepted attempt: 0 with *fd, 1 when the backend
+ * refused (*sf, why), -1 when the session ended (unreachable). */
+int login_backend(struct session *s, const struct plain_creds *pc,
+    const struct auth_reply *ar, int *fd, enum xg_sasl_failure *sf,
+    char *why, size_t whysz);
+/* <success/>, then the relay: to the backend (bfd, after the stream
+ * restart) or to PROG (bfd -1); always -1. */
+int handoff(struct session *, int bfd);
+/* The relay between the client and fd, to its end; finish(). */
+int relay(struct session *s, int fd);
+/* A child that has seen end of file: a moment to exit, then SIGKILL. */
+void reap(pid_t pid);
+/* The backend's address as the logs show it, into c->backend. */
+void name_backend(struct conn *c, const struct netaddr *na);
+
+/* ---- federation.c: --s2s, after STARTTLS ---- */
+/* The remote's new header, its certificate, the policy helper; 0 when
+ * the certificate names it, else the session ends here (a refusal, or
+ * the dialback pass-through to the backend). */
+int s2s_stream(struct session *);
+/* EXTERNAL or XEP-0344 answered by us, then the hand-off; always -1. */
+int s2s_external(struct session *);
+
+/* ---- route.c: --route ---- */
+/* The map read, the privileges dropped, before any client byte. */
+int route_start(struct session *);
+/* The header, the backend the map names, the bytes spliced. */
+int route_stream(struct session *);
+
+#endif
