@@ -104,7 +104,8 @@ def parse_request(buf):
         if not eq or not _no_ctl(value):
             raise BadRequest("bad field line")
         name = name.decode("ascii", "replace")
-        if not _name_ok(name) or name in fields or name == "AUTH_PASSWORD_LENGTH":
+        if (not _name_ok(name) or name in fields or
+                name in ("AUTH_PASSWORD_LENGTH", "PATH")):
             raise BadRequest("bad or repeated field name %r" % name[:NAME_MAX])
         # Values are UTF-8 as the client sent them; never fail on one.
         fields[name] = value.decode("utf-8", "surrogateescape")

@@ -57,7 +57,7 @@ authreq_encode(char *const *envp, const char *pass, size_t plen, char *buf,
     size_t bufsz)
 {
 	char num[24];
-	size_t used = 0, n, i, k, nl, head;
+	size_t used = 0, n, i, k, nl, head, fields = 0;
 	const char *eq;
 
 	if (plen > XG_AUTHREQ_PASS_MAX || (plen > 0 && pass == NULL))
@@ -73,7 +73,7 @@ authreq_encode(char *const *envp, const char *pass, size_t plen, char *buf,
 		/* The version line first (the decoder insists on it). */
 		if ((used == 0) != (strcmp(envp[i], VERSION_LINE) == 0))
 			return 0;
-		if (bufsz - used < n + 1)
+		if (++fields > XG_AUTHREQ_FIELDS_MAX || bufsz - used < n + 1)
 			return 0;
 		memcpy(buf + used, envp[i], n);
 		buf[used + n] = '\n';
@@ -155,7 +155,9 @@ authreq_decode(char *buf, size_t len, struct authreq *r)
 			last = 1;
 			continue;
 		}
-		if (r->nfields == XG_AUTHREQ_FIELDS_MAX)
+		/* PATH is the exec form's own; the encoder never sends it. */
+		if (r->nfields == XG_AUTHREQ_FIELDS_MAX ||
+		    (nl == 4 && memcmp(l, "PATH", 4) == 0))
 			return -1;
 		for (i = 0; i < r->nfields; i++)
 			if (nlen[i] == nl && memcmp(r->name[i], l, nl) == 0)
