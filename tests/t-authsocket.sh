@@ -10,6 +10,7 @@
 #   no socket (down), nobody listening, a helper that never answers
 #   (--auth-timeout), garbage, an answer over the limit, a close without
 #   an answer, and a socket xmppgate's --user may not connect to;
+# - the unit example verifies (systemd-analyze verify);
 # - --auth unix: with --auth-protocol ejabberd or checkpassword, or a
 #   relative path, is a usage error (exit 100).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -248,6 +249,22 @@ out=$(client --jid "alice@$DOMAIN" --password 'correct horse') || fail "client: 
 echo "    mode 666: $out"
 chmod 660 "$XG_TMP/example.sock"
 pass "permission denied is temporary; allowed, the same login works"
+
+##### the unit example
+check "contrib/xmppgate-auth-passwd.socket and .service: systemd-analyze verify finds nothing"
+mkdir -p "$XG_TMP/units"
+cp "$top_srcdir/contrib/xmppgate-auth-passwd.socket" "$XG_TMP/units/"
+sed "s|/usr/local/libexec/xmppgate/xmppgate-auth-passwd|$contrib/xmppgate-auth-passwd|" \
+	"$top_srcdir/contrib/xmppgate-auth-passwd.service" >"$XG_TMP/units/xmppgate-auth-passwd.service"
+grep -q "^ExecStart=$contrib/xmppgate-auth-passwd --listen " "$XG_TMP/units/xmppgate-auth-passwd.service" ||
+	fail "the service does not run xmppgate-auth-passwd --listen"
+grep -qx 'Accept=no' "$XG_TMP/units/xmppgate-auth-passwd.socket" || fail "the socket is not Accept=no"
+rc=0
+(cd "$XG_TMP/units" && systemd-analyze verify --man=no xmppgate-auth-passwd.socket \
+	xmppgate-auth-passwd.service) >"$XG_TMP/verify.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && [ ! -s "$XG_TMP/verify.out" ] ||
+	{ show_log "$XG_TMP/verify.out"; fail "systemd-analyze verify: exit $rc"; }
+pass "the units verify cleanly"
 
 ##### options
 check "--auth unix: with --auth-protocol ejabberd or checkpassword, or a relative path: usage, exit 100"
