@@ -10,6 +10,11 @@
  *					AUTH_DOMAIN and AUTH_MECHANISM (PLAIN
  *					only; others are refused) in the
  *					environment
+ *	xmppgate-auth-passwd --listen [FILE]
+ *					the same as a helper that stays up
+ *					(--auth unix:/PATH): requests on the
+ *					socket systemd passes (Accept=no),
+ *					one per connection, each in a child
  *	xmppgate-auth-passwd --hash [JID]
  *					print a yescrypt hash (or a whole
  *					JID:HASH line) of the password on stdin
@@ -34,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "authlisten.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -55,6 +61,8 @@
 
 static char pass[PASS_MAX + 2];
 static struct crypt_data cdata;
+static int conn = -1;		/* --listen: the child's connection */
+static size_t conn_plen;	/* --listen: the password's length */
 
 static void	fatal(const char *, const char *) __attribute__((noreturn));
 static void	done(int) __attribute__((noreturn));
@@ -70,6 +78,8 @@ done(int code)
 {
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(&cdata, sizeof(cdata));
+	if (conn != -1)
+		authlisten_answer(conn, code, NULL, 0);
 	exit(code);
 }
 
@@ -90,6 +100,10 @@ read_pass(void)
 	size_t len = 0;
 	ssize_t r;
 
+	if (conn != -1) {	/* --listen: it came with the request */
+		len = conn_plen;
+		goto got;
+	}
 	while (len < sizeof(pass) - 1) {
 		r = read(0, pass + len, sizeof(pass) - 1 - len);
 		if (r == 0)
@@ -102,6 +116,7 @@ read_pass(void)
 		len += (size_t)r;
 	}
 	pass[len] = '\0';
+got:
 	if (len > PASS_MAX || memchr(pass, '\0', len) != NULL)
 		done(EXIT_REJECT);
 	return len;
@@ -289,15 +304,24 @@ main(int argc, char **argv)
 	const char *file, *user, *domain, *mech;
 	char want[LINE_MAX_LEN];
 	size_t len;
+	int listening = 0;
 
 	if (argc > 1 && strcmp(argv[1], "--hash") == 0)
 		hash_mode(argc > 2 ? argv[2] : NULL);
 	if (argc > 1 && strcmp(argv[1], "--checkpassword") == 0)
 		checkpassword_mode(argc - 2, argv + 2);
+	if (argc > 1 && strcmp(argv[1], "--listen") == 0) {
+		listening = 1;
+		argc--;
+		argv++;
+	}
 	if (argc > 1)
 		file = argv[1];
 	else if ((file = getenv("XMPPGATE_PASSWD_FILE")) == NULL)
 		file = DEFAULT_FILE;
+	/* From here on in a child per connection, as if run by xmppgate. */
+	if (listening)
+		conn = authlisten(PROG, pass, sizeof(pass), &conn_plen);
 
 	user = getenv("AUTH_USER");
 	domain = getenv("AUTH_DOMAIN");

@@ -20,6 +20,11 @@
  *					the password on stdin against the
  *					stored credentials; refuse any
  *					other mechanism (EXTERNAL)
+ *	xmppgate-auth-scram --listen [FILE]
+ *					the same as a helper that stays up
+ *					(--auth unix:/PATH): requests on the
+ *					socket systemd passes (Accept=no),
+ *					one per connection, each in a child
  *	xmppgate-auth-scram --hash [-a SHA-1|SHA-256] [-i ITER] [JID]
  *					the authPassword value (or a whole
  *					line) for the password on stdin, with
@@ -38,6 +43,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include "xmppgate.h"
+#include "authlisten.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -54,11 +60,28 @@
 #define EXIT_TEMP	111
 
 static char pass[XG_SASL_FIELD_MAX + 2];
+static FILE *rout;		/* stdout, or with --listen outbuf */
+static char outbuf[XG_HELPER_REPLY_MAX + 1];
+static int conn = -1;		/* --listen: the child's connection */
+static size_t conn_plen;	/* --listen: the password's length */
 
 static void __attribute__((noreturn))
 done(int code)
 {
+	long n;
+
 	explicit_bzero(pass, sizeof(pass));
+	if (conn != -1) {
+		/* A reply that did not fit is a temporary failure. */
+		if (fflush(rout) == EOF || (n = ftell(rout)) < 0 ||
+		    (size_t)n >= sizeof(outbuf)) {
+			n = 0;
+			if (code == EXIT_ACCEPT)
+				code = EXIT_TEMP;
+		}
+		authlisten_answer(conn, code, outbuf, (size_t)n);
+		explicit_bzero(outbuf, sizeof(outbuf));
+	}
 	exit(code);
 }
 
@@ -76,6 +99,10 @@ read_pass(void)
 	size_t len = 0;
 	ssize_t r;
 
+	if (conn != -1) {	/* --listen: it came with the request */
+		len = conn_plen;
+		goto got;
+	}
 	while (len < sizeof(pass) - 1) {
 		r = read(0, pass + len, sizeof(pass) - 1 - len);
 		if (r == -1 && errno == EINTR)
@@ -87,6 +114,7 @@ read_pass(void)
 		len += (size_t)r;
 	}
 	pass[len] = '\0';
+got:
 	if (len > XG_SASL_FIELD_MAX || memchr(pass, '\0', len) != NULL)
 		done(EXIT_REJECT);
 	return len;
@@ -154,15 +182,28 @@ main(int argc, char **argv)
 	char extra[EXTRA_MAX + 1], found[LINE_MAX_LEN + 2];
 	struct scram_creds cr;
 	size_t wl, ln = 0, plen = 0, el = 0;
-	int known = 0, matched = 0, have = 0;
+	int known = 0, matched = 0, have = 0, listening = 0;
 	FILE *f;
 
+	rout = stdout;
 	if (argc > 1 && strcmp(argv[1], "--hash") == 0)
 		hash_mode(argc - 2, argv + 2);
+	if (argc > 1 && strcmp(argv[1], "--listen") == 0) {
+		listening = 1;
+		argc--;
+		argv++;
+	}
 	if (argc > 1)
 		file = argv[1];
 	else if ((file = getenv("XMPPGATE_SCRAM_FILE")) == NULL)
 		file = DEFAULT_FILE;
+	/* From here on in a child per connection, as if run by xmppgate;
+	 * the reply lines go to a buffer, with the verdict before them. */
+	if (listening) {
+		conn = authlisten(PROG, pass, sizeof(pass), &conn_plen);
+		if ((rout = fmemopen(outbuf, sizeof(outbuf), "w")) == NULL)
+			fatal("fmemopen", NULL);
+	}
 	user = getenv("AUTH_USER");
 	domain = getenv("AUTH_DOMAIN");
 	mech = getenv("AUTH_MECHANISM");
@@ -253,8 +294,8 @@ main(int argc, char **argv)
 			    "%.*s\n", PROG, want_hash, (int)(wl - 1), want);
 		done(EXIT_REJECT);
 	}
-	if ((have && printf("scram=%s\n", found) < 0) ||
-	    fputs(extra, stdout) == EOF || fflush(stdout) == EOF)
+	if ((have && fprintf(rout, "scram=%s\n", found) < 0) ||
+	    fputs(extra, rout) == EOF || fflush(rout) == EOF)
 		fatal("unable to write", NULL);
 	explicit_bzero(extra, sizeof(extra));
 	done(EXIT_ACCEPT);

@@ -508,6 +508,26 @@ def main():
         write("route", name, data)
     for name, data in s2sid_seeds().items():
         write("s2sid", name, data)
+    for name, data in authsock_seeds().items():
+        write("authsock", name, data)
+
+
+def authsock_seeds():
+    """The socket helper's answers (direction byte 0) and requests (1),
+    xmppgate-auth(5) SOCKET HELPERS."""
+    req = (b"XMPPGATE_AUTH_VERSION=1\nAUTH_MECHANISM=PLAIN\nAUTH_USER=alice\n"
+           b"AUTH_DOMAIN=example.org\nSSL_CIPHER=\nAUTH_PASSWORD_LENGTH=7\n\n"
+           b"pw\n\nX=1")
+    return {
+        "accept": b"\0accept\nuser=bob\nbackend=127.0.0.1:5222\n",
+        "reject": b"\0reject\nmessage=no\ndelay=10\n",
+        "tempfail": b"\0tempfail\n",
+        "garbage": b"\0HTTP/1.1 200 OK\r\n",
+        "request": b"\1" + req,
+        "request-empty": b"\1XMPPGATE_AUTH_VERSION=1\nAUTH_MECHANISM=EXTERNAL\n"
+                         b"AUTH_USER=\nAUTH_PASSWORD_LENGTH=0\n\n",
+        "request-short": b"\1XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=0",
+    }
 
 
 def s2sid_seeds():

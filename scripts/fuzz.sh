@@ -57,7 +57,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -68,6 +68,7 @@ sources() {
 	fuzz_session) echo "$src/xml.c $src/preauth.c $src/names.c $src/sasl_plain.c $src/localpart.c" ;;
 	fuzz_plain) echo "$src/sasl_plain.c $src/localpart.c" ;;
 	fuzz_helper_reply) echo "$src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $src/localpart.c $src/s2sid.c $root/fuzz/stubs.c" ;;
+	fuzz_authsock) echo "$src/authreq.c $src/authhelper.c $src/netaddr.c $src/names.c $src/sasl_scram.c $src/sasl_plain.c $src/localpart.c $src/s2sid.c $root/fuzz/stubs.c" ;;
 	fuzz_scram) echo "$src/sasl_scram.c $src/sasl_plain.c $src/localpart.c $src/names.c" ;;
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
 	fuzz_route) echo "$src/routemap.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
@@ -77,7 +78,7 @@ sources() {
 }
 libs() {
 	case $1 in
-	fuzz_session|fuzz_plain|fuzz_helper_reply|fuzz_scram) pkg-config --libs gnutls libidn ;;
+	fuzz_session|fuzz_plain|fuzz_helper_reply|fuzz_authsock|fuzz_scram) pkg-config --libs gnutls libidn ;;
 	esac
 }
 max_len() {
@@ -85,6 +86,7 @@ max_len() {
 	fuzz_xml|fuzz_preauth) echo 9000 ;;	# > XG_TAG_MAX, > XG_READ_BUF
 	fuzz_session|fuzz_plain) echo 12000 ;;	# > XG_SASL_B64_MAX + stream
 	fuzz_helper_reply) echo 4200 ;;		# > XG_HELPER_REPLY_MAX
+	fuzz_authsock) echo 17500 ;;		# > 1 + XG_AUTHREQ_MAX
 	fuzz_proxy) echo 4200 ;;		# > XG_PROXY_HDR_MAX
 	fuzz_scram) echo 4200 ;;		# > 2 * XG_SCRAM_MSG_MAX
 	fuzz_route) echo 70000 ;;		# > XG_ROUTE_MAP_MAX

@@ -655,6 +655,14 @@ authhelper_run(const char *path, const struct auth_request *req,
 	    .inlen = req->pass_len, .out = reply, .outsz = sizeof(reply),
 	    .timeout_ms = timeout_ms };
 
+	/* A helper that stays up (authsocket.c): the same request and
+	 * reply, over a socket. */
+	if (strncmp(path, "unix:", 5) == 0) {
+		v = authsocket_run(path, req, timeout_ms, out, why, whysz);
+		if (v != AUTH_ACCEPT)
+			keep_failure(out);
+		return v;
+	}
 	memset(out, 0, sizeof(*out));
 	seterr(why, whysz, "helper: temporary failure");
 	if (authhelper_env(req, envbuf, sizeof(envbuf), envp,

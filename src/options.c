@@ -26,6 +26,7 @@ static int new_ticket_key(const char *);
 static void usage_error(const char *, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
 static void parse_mechanisms(const char *, struct options *);
+static void auth_option(const struct options *);
 static void route_options(struct options *, const char *);
 static void s2s_options(struct options *, const char *);
 
@@ -81,7 +82,8 @@ usage(FILE *f, int code)
 "      --cert-helper PATH       certificate helper, see xmppgate-cert(5)\n"
 "      --cert-timeout SEC       certificate helper time limit (10)\n"
 "  -d, --domain NAME            a domain served (repeatable)\n"
-"  -a, --auth PATH              auth helper, see xmppgate-auth(5)\n"
+"  -a, --auth PATH              auth helper, see xmppgate-auth(5); or\n"
+"                               unix:/PATH, a helper's socket\n"
 "      --auth-protocol NAME     xmppgate, checkpassword or ejabberd\n"
 "      --auth-scram             the helper serves SCRAM credentials\n"
 "      --sasl-mechanisms LIST   mechanisms offered, in order, comma separated\n"
@@ -408,10 +410,31 @@ parse_options(int argc, char **argv, struct options *o)
 	parse_mechanisms(mechs, o);
 	if (o->auth == NULL)
 		usage_error("--auth is required");
-	if (o->auth[0] != '/')
-		usage_error("--auth wants an absolute path");
+	auth_option(o);
 	if (o->has_backend == (o->exec_argv != NULL))
 		usage_error("give exactly one of --backend or -- PROG");
+}
+
+/* --auth: a program's absolute path, or unix:/PATH, a helper that stays
+ * up (xmppgate-auth(5), SOCKET HELPERS), which has its own protocol. */
+static void
+auth_option(const struct options *o)
+{
+	struct netaddr na;
+
+	if (strncmp(o->auth, "unix:", 5) != 0) {
+		if (o->auth[0] != '/')
+			usage_error("--auth wants an absolute path or "
+			    "unix:/PATH");
+		return;
+	}
+	if (netaddr_parse(o->auth, &na) == -1 || !na.is_unix)
+		usage_error("--auth %s: unix: wants an absolute path of at "
+		    "most 107 bytes, without control characters", o->auth);
+	if (o->auth_protocol != XG_AP_NATIVE)
+		usage_error("--auth unix:/PATH speaks the socket form of "
+		    "xmppgate-auth(5), not --auth-protocol checkpassword or "
+		    "ejabberd");
 }
 
 /*
@@ -467,8 +490,8 @@ s2s_options(struct options *o, const char *mechs)
 		usage_error("--s2s: every server shows its certificate in a "
 		    "full handshake; drop --ticket-key");
 	o->tls_mode = XG_TLS_STARTTLS_ONLY;
-	if (o->auth != NULL && o->auth[0] != '/')
-		usage_error("--auth wants an absolute path");
+	if (o->auth != NULL)
+		auth_option(o);
 	if (o->has_backend == (o->exec_argv != NULL))
 		usage_error("give exactly one of --backend or -- PROG");
 	if (o->has_backend && o->proxy_protocol != 2)

@@ -674,6 +674,41 @@ int helper_run(const struct helper_spec *, size_t *outlen, int *overflow,
     int *status, char *why, size_t whysz);
 void auth_reply_wipe(struct auth_reply *);
 
+/* ---- authreq.c: the socket helper's request and answer (pure) ---- */
+#define XG_AUTHREQ_HEAD_MAX	16384	/* field lines and the empty line */
+#define XG_AUTHREQ_FIELDS_MAX	XG_AUTH_ENV_MAX	/* fields besides the length */
+#define XG_AUTHREQ_NAME_MAX	64	/* a field's name */
+#define XG_AUTHREQ_PASS_MAX	XG_SASL_FIELD_MAX	/* the password */
+#define XG_AUTHREQ_MAX		(XG_AUTHREQ_HEAD_MAX + XG_AUTHREQ_PASS_MAX)
+#define XG_AUTHREQ_VERDICT_MAX	9	/* "tempfail\n" */
+#define XG_AUTHREQ_ANSWER_MAX	(XG_AUTHREQ_VERDICT_MAX + XG_HELPER_REPLY_MAX)
+/* The request for envp (NAME=VALUE, the version first; PATH is left out)
+ * and the password: its length, or 0 when a rule or bufsz is broken. */
+size_t authreq_encode(char *const *envp, const char *pass, size_t plen,
+    char *buf, size_t bufsz);
+struct authreq {
+	char   *name[XG_AUTHREQ_FIELDS_MAX];	/* in buf, NUL-terminated */
+	char   *value[XG_AUTHREQ_FIELDS_MAX];
+	size_t	nfields;		/* the version first; no length */
+	const char *pass;		/* in buf, pass_len bytes */
+	size_t	pass_len;
+	size_t	len;			/* the whole request */
+};
+/* A request as a helper reads it: 1 when buf holds exactly one whole
+ * request (each field line's '=' and '\n' are then overwritten with NUL),
+ * 0 when it is good so far but incomplete (buf untouched), -1 when it
+ * breaks a rule or has bytes after the password. */
+int authreq_decode(char *buf, size_t len, struct authreq *);
+/* The answer's verdict line: 0 with *v and *off (where the reply lines
+ * start), or -1 when it is not "accept", "reject" or "tempfail" and LF. */
+int authreq_verdict(const char *buf, size_t len, enum auth_verdict *v,
+    size_t *off);
+
+/* ---- authsocket.c: --auth unix:/PATH, one connection per attempt ---- */
+enum auth_verdict authsocket_run(const char *addr,
+    const struct auth_request *, int timeout_ms, struct auth_reply *,
+    char *why, size_t whysz);
+
 /* ---- authproto.c: checkpassword and ejabberd extauth ---- */
 enum auth_verdict authproto_checkpassword(const char *path, const char *self,
     const struct auth_request *, int timeout_ms, struct auth_reply *,

@@ -1,0 +1,397 @@
+/*
+ * Unit tests of the socket helper's wire format (authreq.c, pure) at its
+ * bounds, and of authsocket_run against small servers forked here.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "xmppgate.h"
+
+static char big[XG_AUTHREQ_MAX + 64];
+static char buf[XG_AUTHREQ_MAX + 64];
+
+/* A field NAME=VALUE whose line (with LF) is len bytes, in big. */
+static char *
+field_of(size_t len)
+{
+	size_t n = strlen("AUTH_X=");
+
+	memcpy(big, "AUTH_X=", n);
+	memset(big + n, 'v', len - 1 - n);
+	big[len - 1] = '\0';
+	return big;
+}
+
+START_TEST(encode_exact)
+{
+	char *envp[] = { "XMPPGATE_AUTH_VERSION=1", "PATH=/usr/bin",
+	    "AUTH_MECHANISM=PLAIN", "AUTH_USER=", NULL };
+	const char want[] = "XMPPGATE_AUTH_VERSION=1\nAUTH_MECHANISM=PLAIN\n"
+	    "AUTH_USER=\nAUTH_PASSWORD_LENGTH=14\n\na\n\nAUTH_USER=b";
+	size_t n = authreq_encode(envp, "a\n\nAUTH_USER=b", 14, buf,
+	    sizeof(buf));
+
+	ck_assert_uint_eq(n, sizeof(want) - 1);
+	ck_assert(memcmp(buf, want, n) == 0);
+	/* Exactly the room it needs, and one byte less. */
+	ck_assert_uint_eq(authreq_encode(envp, "a\n\nAUTH_USER=b", 14, buf,
+	    n), n);
+	ck_assert_uint_eq(authreq_encode(envp, "a\n\nAUTH_USER=b", 14, buf,
+	    n - 1), 0);
+}
+END_TEST
+
+START_TEST(encode_rules)
+{
+	static char pass[XG_AUTHREQ_PASS_MAX + 1];
+	char *ok[] = { "XMPPGATE_AUTH_VERSION=1", NULL };
+	char *late[] = { "AUTH_USER=a", "XMPPGATE_AUTH_VERSION=1", NULL };
+	char *none[] = { NULL };
+	char *ctl[] = { "XMPPGATE_AUTH_VERSION=1", "AUTH_USER=a\rb", NULL };
+	char *lower[] = { "XMPPGATE_AUTH_VERSION=1", "auth_user=a", NULL };
+	char *noeq[] = { "XMPPGATE_AUTH_VERSION=1", "AUTH_USER", NULL };
+	char *many[XG_AUTHREQ_FIELDS_MAX + 2];
+	char names[XG_AUTHREQ_FIELDS_MAX + 1][16];
+	int i;
+
+	memset(pass, 'p', sizeof(pass));
+	ck_assert_uint_gt(authreq_encode(ok, pass, XG_AUTHREQ_PASS_MAX, buf,
+	    sizeof(buf)), 0);
+	ck_assert_uint_eq(authreq_encode(ok, pass, XG_AUTHREQ_PASS_MAX + 1,
+	    buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(authreq_encode(late, "", 0, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(authreq_encode(none, "", 0, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(authreq_encode(ctl, "", 0, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(authreq_encode(lower, "", 0, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(authreq_encode(noeq, "", 0, buf, sizeof(buf)), 0);
+	/* FIELDS_MAX fields (the version one of them), then one more. */
+	many[0] = "XMPPGATE_AUTH_VERSION=1";
+	for (i = 1; i <= XG_AUTHREQ_FIELDS_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "F%d=x", i);
+		many[i] = names[i];
+	}
+	many[XG_AUTHREQ_FIELDS_MAX] = NULL;
+	ck_assert_uint_gt(authreq_encode(many, "", 0, buf, sizeof(buf)), 0);
+	many[XG_AUTHREQ_FIELDS_MAX] = names[XG_AUTHREQ_FIELDS_MAX];
+	many[XG_AUTHREQ_FIELDS_MAX + 1] = NULL;
+	ck_assert_uint_eq(authreq_encode(many, "", 0, buf, sizeof(buf)), 0);
+}
+END_TEST
+
+/* The head (fields, length line, empty line) at HEAD_MAX, and one more. */
+START_TEST(encode_head_max)
+{
+	char *envp[] = { "XMPPGATE_AUTH_VERSION=1", NULL, NULL };
+	size_t fixed = strlen("XMPPGATE_AUTH_VERSION=1\n") +
+	    strlen("AUTH_PASSWORD_LENGTH=0\n\n");
+	struct authreq rq;
+	size_t n;
+
+	envp[1] = field_of(XG_AUTHREQ_HEAD_MAX - fixed);
+	n = authreq_encode(envp, "", 0, buf, sizeof(buf));
+	ck_assert_uint_eq(n, XG_AUTHREQ_HEAD_MAX);
+	ck_assert_int_eq(authreq_decode(buf, n, &rq), 1);
+	ck_assert_uint_eq(strlen(rq.value[1]), XG_AUTHREQ_HEAD_MAX - fixed -
+	    strlen("AUTH_X=") - 1);
+	envp[1] = field_of(XG_AUTHREQ_HEAD_MAX - fixed + 1);
+	ck_assert_uint_eq(authreq_encode(envp, "", 0, buf, sizeof(buf)), 0);
+}
+END_TEST
+
+/* Every prefix is "need more", the whole is done, one byte more bad. */
+START_TEST(decode_prefixes)
+{
+	char *envp[] = { "XMPPGATE_AUTH_VERSION=1", "AUTH_MECHANISM=PLAIN",
+	    "AUTH_USER=alice", "AUTH_DOMAIN=example.org", "SSL_CIPHER=", NULL };
+	static char copy[sizeof(buf)];
+	struct authreq rq;
+	size_t n, i;
+
+	n = authreq_encode(envp, "pw\n\nX=1", 7, buf, sizeof(buf));
+	ck_assert_uint_gt(n, 0);
+	for (i = 0; i < n; i++) {
+		memcpy(copy, buf, n);
+		ck_assert_int_eq(authreq_decode(copy, i, &rq), 0);
+		ck_assert(memcmp(copy, buf, n) == 0);	/* untouched */
+	}
+	memcpy(copy, buf, n);
+	copy[n] = 'x';
+	ck_assert_int_eq(authreq_decode(copy, n + 1, &rq), -1);
+	ck_assert_int_eq(authreq_decode(copy, n, &rq), 1);
+	ck_assert_uint_eq(rq.len, n);
+	ck_assert_uint_eq(rq.nfields, 5);
+	ck_assert_str_eq(rq.name[0], "XMPPGATE_AUTH_VERSION");
+	ck_assert_str_eq(rq.value[0], "1");
+	ck_assert_str_eq(rq.name[2], "AUTH_USER");
+	ck_assert_str_eq(rq.value[2], "alice");
+	ck_assert_str_eq(rq.name[4], "SSL_CIPHER");
+	ck_assert_str_eq(rq.value[4], "");
+	ck_assert_uint_eq(rq.pass_len, 7);
+	ck_assert(memcmp(rq.pass, "pw\n\nX=1", 7) == 0);
+}
+END_TEST
+
+START_TEST(decode_bad)
+{
+	static const char *const bad[] = {
+		"XMPPGATE_AUTH_VERSION=2\nAUTH_PASSWORD_LENGTH=0\n\n",
+		"AUTH_USER=a\nXMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=0\n\n",
+		"XMPPGATE_AUTH_VERSION=1\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=0\nAUTH_USER=a\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=01\n\nx",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=1024\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=1a\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_USER=a\nAUTH_USER=b\n"
+		    "AUTH_PASSWORD_LENGTH=0\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nauth_user=a\nAUTH_PASSWORD_LENGTH=0\n\n",
+		"XMPPGATE_AUTH_VERSION=1\n1AUTH=a\nAUTH_PASSWORD_LENGTH=0\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_USER\nAUTH_PASSWORD_LENGTH=0\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_USER=a\tb\nAUTH_PASSWORD_LENGTH=0\n\n",
+		"XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=0\n\nx",
+		"XMPPGATE_AUTH_VERSION=1\nPATH=/bin\nAUTH_PASSWORD_LENGTH=0\n\n",
+		"\n",
+	};
+	struct authreq rq;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(buf, bad[i]);
+		ck_assert_msg(authreq_decode(buf, strlen(buf), &rq) == -1,
+		    "accepted bad request %zu", i);
+	}
+	/* A NUL in a value is a control character too. */
+	memcpy(buf, "XMPPGATE_AUTH_VERSION=1\nA=\0\nAUTH_PASSWORD_LENGTH=0\n\n",
+	    52);
+	ck_assert_int_eq(authreq_decode(buf, 52, &rq), -1);
+	/* 1023 is the largest length; no blank line within HEAD_MAX. */
+	strcpy(buf, "XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=1023\n\n");
+	ck_assert_int_eq(authreq_decode(buf, strlen(buf), &rq), 0);
+	memset(buf, 'A', XG_AUTHREQ_HEAD_MAX);
+	memcpy(buf, "XMPPGATE_AUTH_VERSION=1\nB=", 26);
+	ck_assert_int_eq(authreq_decode(buf, XG_AUTHREQ_HEAD_MAX - 1, &rq), 0);
+	ck_assert_int_eq(authreq_decode(buf, XG_AUTHREQ_HEAD_MAX, &rq), -1);
+}
+END_TEST
+
+START_TEST(verdicts)
+{
+	enum auth_verdict v;
+	size_t off;
+
+	ck_assert_int_eq(authreq_verdict("accept\n", 7, &v, &off), 0);
+	ck_assert_int_eq(v, AUTH_ACCEPT);
+	ck_assert_uint_eq(off, 7);
+	ck_assert_int_eq(authreq_verdict("reject\nmessage=x", 16, &v, &off),
+	    0);
+	ck_assert_int_eq(v, AUTH_REJECT);
+	ck_assert_uint_eq(off, 7);
+	ck_assert_int_eq(authreq_verdict("tempfail\n", 9, &v, &off), 0);
+	ck_assert_int_eq(v, AUTH_TEMPFAIL);
+	ck_assert_uint_eq(off, XG_AUTHREQ_VERDICT_MAX);
+	ck_assert_int_eq(authreq_verdict("accept", 6, &v, &off), -1);
+	ck_assert_int_eq(authreq_verdict("accept\r\n", 8, &v, &off), -1);
+	ck_assert_int_eq(authreq_verdict("accepted\n", 9, &v, &off), -1);
+	ck_assert_int_eq(authreq_verdict("ACCEPT\n", 7, &v, &off), -1);
+	ck_assert_int_eq(authreq_verdict("0\n", 2, &v, &off), -1);
+	ck_assert_int_eq(authreq_verdict("", 0, &v, &off), -1);
+}
+END_TEST
+
+/* ---- authsocket_run against a server forked here ---- */
+
+static char sockpath[108];
+static pid_t server;
+
+/* Serve one connection: read the request to EOF (kept in reqfile),
+ * then write answer (NULL: say nothing, wait to be closed). */
+static void
+serve(const char *answer, size_t alen)
+{
+	struct sockaddr_un sun;
+	int l, c;
+
+	snprintf(sockpath, sizeof(sockpath), "/tmp/check_authsocket.%d",
+	    (int)getpid());
+	unlink(sockpath);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, sockpath);
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert(bind(l, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	ck_assert(listen(l, 1) == 0);
+	if ((server = fork()) == 0) {
+		static char req[XG_AUTHREQ_MAX + 1];
+		size_t n = 0;
+		ssize_t r;
+
+		alarm(10);
+		c = accept(l, NULL, NULL);
+		while ((r = read(c, req + n, sizeof(req) - n)) > 0)
+			n += (size_t)r;
+		if (answer == NULL)
+			pause();
+		(void)!write(c, answer, alen);
+		_exit(0);
+	}
+	close(l);
+}
+
+static void
+served(void)
+{
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+	unlink(sockpath);
+}
+
+static struct auth_request
+mkreq(void)
+{
+	struct auth_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.mechanism = "PLAIN";
+	r.user = "alice";
+	r.domain = "example.org";
+	r.pass = "secret";
+	r.pass_len = 6;
+	r.attempt = 1;
+	return r;
+}
+
+START_TEST(run_accept)
+{
+	struct auth_request rq = mkreq();
+	struct auth_reply out;
+	char addr[120], why[XG_REASON_MAX];
+	const char ans[] = "accept\nuser=bob\nbackend=127.0.0.1:5222\n";
+
+	serve(ans, sizeof(ans) - 1);
+	snprintf(addr, sizeof(addr), "unix:%s", sockpath);
+	ck_assert_int_eq(authhelper_run(addr, &rq, 5000, &out, why,
+	    sizeof(why)), AUTH_ACCEPT);
+	ck_assert_str_eq(out.user, "bob");
+	ck_assert_str_eq(out.backend, "127.0.0.1:5222");
+	served();
+}
+END_TEST
+
+START_TEST(run_reject_message)
+{
+	struct auth_request rq = mkreq();
+	struct auth_reply out;
+	char addr[120], why[XG_REASON_MAX];
+	const char ans[] = "reject\nmessage=no\nuser=x\n";
+
+	/* A bad line after reject is ignored; the rejection stands. */
+	serve(ans, sizeof(ans) - 1);
+	snprintf(addr, sizeof(addr), "unix:%s", sockpath);
+	ck_assert_int_eq(authhelper_run(addr, &rq, 5000, &out, why,
+	    sizeof(why)), AUTH_REJECT);
+	ck_assert(!out.has_user);
+	served();
+}
+END_TEST
+
+START_TEST(run_answer_max)
+{
+	static char ans[XG_AUTHREQ_ANSWER_MAX + 2];
+	struct auth_request rq = mkreq();
+	struct auth_reply out;
+	char addr[120], why[XG_REASON_MAX];
+
+	/* "tempfail\n" and 4096 bytes of empty lines: the most allowed. */
+	memcpy(ans, "tempfail\n", 9);
+	memset(ans + 9, '\n', XG_HELPER_REPLY_MAX);
+	serve(ans, XG_AUTHREQ_ANSWER_MAX);
+	snprintf(addr, sizeof(addr), "unix:%s", sockpath);
+	ck_assert_int_eq(authhelper_run(addr, &rq, 5000, &out, why,
+	    sizeof(why)), AUTH_TEMPFAIL);
+	ck_assert_str_eq(why, "helper: temporary failure");
+	served();
+	/* One byte more. */
+	memcpy(ans, "accept\n", 7);
+	memset(ans + 7, '\n', XG_AUTHREQ_ANSWER_MAX + 1 - 7);
+	serve(ans, XG_AUTHREQ_ANSWER_MAX + 1);
+	ck_assert_int_eq(authhelper_run(addr, &rq, 5000, &out, why,
+	    sizeof(why)), AUTH_TEMPFAIL);
+	ck_assert_msg(strstr(why, "answer over 4105 bytes") != NULL, "%s",
+	    why);
+	served();
+}
+END_TEST
+
+START_TEST(run_timeout)
+{
+	struct auth_request rq = mkreq();
+	struct auth_reply out;
+	char addr[120], why[XG_REASON_MAX];
+
+	serve(NULL, 0);
+	snprintf(addr, sizeof(addr), "unix:%s", sockpath);
+	ck_assert_int_eq(authhelper_run(addr, &rq, 300, &out, why,
+	    sizeof(why)), AUTH_TEMPFAIL);
+	ck_assert_msg(strstr(why, "timed out after 300 ms") != NULL, "%s",
+	    why);
+	served();
+}
+END_TEST
+
+START_TEST(run_missing)
+{
+	struct auth_request rq = mkreq();
+	struct auth_reply out;
+	char why[XG_REASON_MAX];
+
+	ck_assert_int_eq(authhelper_run("unix:/nonexistent/xg.sock", &rq,
+	    1000, &out, why, sizeof(why)), AUTH_TEMPFAIL);
+	ck_assert_str_eq(why, "helper: connect to unix:/nonexistent/xg.sock: "
+	    "No such file or directory");
+}
+END_TEST
+
+static Suite *
+authsocket_suite(void)
+{
+	Suite *s = suite_create("authsocket");
+	TCase *tc = tcase_create("wire");
+
+	tcase_add_test(tc, encode_exact);
+	tcase_add_test(tc, encode_rules);
+	tcase_add_test(tc, encode_head_max);
+	tcase_add_test(tc, decode_prefixes);
+	tcase_add_test(tc, decode_bad);
+	tcase_add_test(tc, verdicts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("run");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, run_accept);
+	tcase_add_test(tc, run_reject_message);
+	tcase_add_test(tc, run_answer_max);
+	tcase_add_test(tc, run_timeout);
+	tcase_add_test(tc, run_missing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(authsocket_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
