@@ -165,7 +165,8 @@ main(int argc, char **argv)
 	 * byte from the client (--cert-dir and --cert-helper: the domain's
 	 * certificate once its name is known).  The client learns only that
 	 * the server is broken, the log says why. */
-	if (!o.listen && tls_load(&tls, &o, err, sizeof(err)) == -1) {
+	if ((o.listen ? pool_tls_error(err, sizeof(err)) :
+	    tls_load(&tls, &o, err, sizeof(err))) == -1) {
 		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "server configuration error", XG_EXIT_TEMP, "%s", err);
 		return s.exitcode;

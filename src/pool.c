@@ -74,6 +74,7 @@ struct src {
 /* Lines that a storm could repeat: one per POOL_LOG_EVERY_MS, counted. */
 struct ratelog {
 	const char *what;
+	int	prio;			/* of the latest one */
 	unsigned long n;		/* since the last line */
 	int64_t	last;			/* when the last line was written */
 	char	detail[128];		/* of the latest one */
@@ -89,6 +90,8 @@ static int	lfds[XG_POOL_LISTEN_MAX];
 static int	nlfds;
 static int	sigfd = -1;
 static char	self[PATH_MAX];		/* this image's binary */
+static int	tls_failed;		/* tls_load() failed: tls_err says */
+static char	tls_err[XG_REASON_MAX];
 static unsigned long generation;	/* images so far, 1 at first start */
 static unsigned long conns;		/* accepted by this image */
 static char	why[XG_REASON_MAX];	/* re-exec wanted: why; "" not */
@@ -96,10 +99,12 @@ static int64_t	retry_at;		/* ... not before this */
 static int64_t	reexec_at;		/* --reexec-interval: then */
 static int64_t	backoff_until;		/* no accept before */
 static int	stopping;
-static struct ratelog r_max = { "--max-conns", 0, 0, "" };
-static struct ratelog r_src = { "--max-conns-per-source", 0, 0, "" };
-static struct ratelog r_acc = { "accept", 0, 0, "" };
-static struct ratelog r_fork = { "fork", 0, 0, "" };
+static struct ratelog r_max = { "refused (--max-conns)", LOG_WARNING, 0, 0,
+    "" };
+static struct ratelog r_src = { "refused (--max-conns-per-source)",
+    LOG_WARNING, 0, 0, "" };
+static struct ratelog r_acc = { "accept failures", LOG_WARNING, 0, 0, "" };
+static struct ratelog r_fork = { "refused (fork failed)", LOG_ERR, 0, 0, "" };
 
 static void	usage_fatal(const char *, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
@@ -389,8 +394,8 @@ ratelog_flush(struct ratelog *r, int64_t now)
 {
 	if (r->n == 0)
 		return;
-	xg_log(LOG_WARNING, "pool: %lu refused (%s) since the last such "
-	    "line: %s", r->n, r->what, r->detail);
+	xg_log(r->prio, "pool: %lu %s since the last such line: %s", r->n,
+	    r->what, r->detail);
 	r->n = 0;
 	r->last = now;
 }
@@ -402,7 +407,7 @@ ratelog(struct ratelog *r, int prio, const char *fmt, ...)
 	int64_t now = now_ms();
 	va_list ap;
 
-	(void)prio;
+	r->prio = prio;
 	va_start(ap, fmt);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
@@ -895,6 +900,15 @@ check_mode(struct options *o, struct tlsctx *tls)
 	exit(XG_EXIT_OK);
 }
 
+int
+pool_tls_error(char *err, size_t errsz)
+{
+	if (!tls_failed)
+		return 0;
+	snprintf(err, errsz, "%s", tls_err);
+	return -1;
+}
+
 void
 pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 {
@@ -940,29 +954,26 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		unsetenv(POOL_ENV_STATE);
 		reap(0, &st, &done);	/* those that ended meanwhile */
 	}
-	/* The certificates, once for every child.  A new image that cannot
-	 * load them (changed since its check) must not drop the children
-	 * or the socket: it tries again, reaping, accepting nothing. */
-	while (tls_load(tls, o, err, sizeof(err)) == -1) {
-		xg_log(LOG_ERR, "pool: %s%s", err, resumed ? "; trying again "
-		    "in 10 s, accepting nothing meanwhile" : "");
-		if (!resumed)
-			exit(XG_EXIT_TEMP);
-		for (next = now_ms() + POOL_RETRY_MS; (now = now_ms()) < next;) {
-			int st, done;
-
-			p[0].fd = sigfd;
-			p[0].events = POLLIN;
-			if (poll(p, 1, (int)(next - now)) > 0 &&
-			    handle_signals(0, &st, &done))
-				stop();
-		}
+	/* The certificates, once for every child.  When they do not load,
+	 * the pool serves on as a process per connection would: each child
+	 * gives its client <internal-server-error/> (pool_tls_error()), and
+	 * a re-exec is tried every POOL_RETRY_MS and on SIGHUP, after its
+	 * check.  The listening socket is never given up for a file. */
+	if (tls_load(tls, o, tls_err, sizeof(tls_err)) == -1) {
+		tls_failed = 1;
+		xg_log(LOG_ERR, "pool: %s; every connection gets "
+		    "<internal-server-error/> until it loads (tried again every "
+		    "%d s and on SIGHUP)", tls_err, POOL_RETRY_MS / 1000);
 	}
 	if (priv_drop(o->user, err, sizeof(err)) == -1) {
 		xg_log(LOG_ERR, "pool: fatal: %s", err);
 		exit(XG_EXIT_TEMP);
 	}
 	why[0] = '\0';
+	if (tls_failed) {
+		want_reexec("the certificates did not load");
+		retry_at = now_ms() + POOL_RETRY_MS;
+	}
 	reexec_at = o->reexec_minutes > 0 ? now_ms() +
 	    (int64_t)o->reexec_minutes * 60000 : INT64_MAX;
 	if (!resumed)

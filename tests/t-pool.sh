@@ -29,6 +29,8 @@ exit 1'
 #   hold PORT FILE [SRC]: stream header, features, then wait (held open
 #     until killed), "HELD" in FILE once the features came;
 #   certfp PORT: STARTTLS, the server certificate's SHA-256;
+#   greet PORT: the answer to a stream header: "internal-server-error"
+#     or "features";
 #   refused PORT [SRC]: what a connection gets in 5 s: "closed" (end of
 #     file, no byte), "reset", or "answered".
 cat >"$XG_TMP/pool_client.py" <<'EOF'
@@ -63,6 +65,12 @@ elif what == "certfp":
     ctx.verify_mode = ssl.CERT_NONE
     t = ctx.wrap_socket(s, server_hostname="example.test")
     print(hashlib.sha256(t.getpeercert(binary_form=True)).hexdigest())
+elif what == "greet":
+    s = conn()
+    s.sendall(header())
+    r = until(s, b"</stream:features>", b"</stream:stream>", eof_ok=True)
+    print("internal-server-error" if b"<internal-server-error" in r else
+          "features" if b"</stream:features>" in r else "other %r" % r)
 elif what == "refused":
     s = conn(sys.argv[3] if len(sys.argv) > 3 else None)
     s.settimeout(5)
@@ -202,6 +210,30 @@ out=$(login "$GPORT")
 kill_bg "$GATE_PID"
 cp "$XG_TMP/new/key.pem" "$XG_TMP/key.pem"
 pass "renewed on SIGHUP; the broken key logged, the old image served on"
+
+check "a key that does not load at start: every client gets <internal-server-error/>, exit 111, the socket stays; fixed, SIGHUP serves"
+XG_GATE_LOG=$XG_TMP/gate-badkey.log
+GPORT=$(free_port)
+cp "$XG_TMP/key.pem" "$XG_TMP/key.pem.good"
+echo "not a key" >"$XG_TMP/key.pem"
+start_gate "$GPORT" --user nobody "${GATE_OPTS[@]}" -- /bin/cat
+out=$(pc greet "$GPORT")
+echo "    $out"
+[ "$out" = internal-server-error ] || fail "expected <internal-server-error/>: $out"
+wait_exit 111 || { show_log "$XG_GATE_LOG"; fail "the child did not exit 111"; }
+line=$(wait_summaries 1 | tail -n 1)
+expect_summary "$line" outcome=tempfail
+case $line in *"unable to load certificate"*) ;; *) fail "the summary does not say why: $line" ;; esac
+wait_log "pool: not re-executing (the certificates did not load)" 20 ||
+	{ show_log "$XG_GATE_LOG"; fail "the pool did not try again"; }
+mv "$XG_TMP/key.pem.good" "$XG_TMP/key.pem"
+kill -HUP "$GATE_PID"
+wait_log "pool: re-executed (the certificates did not load): image 2" 20 ||
+	{ show_log "$XG_GATE_LOG"; fail "the fixed key was not taken"; }
+out=$(login "$GPORT")
+[ "$out" = success ] || fail "login after the fix: $out"
+kill_bg "$GATE_PID"
+pass "served <internal-server-error/> while broken, then logins after the fix"
 
 check "--reexec-after 3: the fourth connection is a new image's"
 XG_GATE_LOG=$XG_TMP/gate-count.log
