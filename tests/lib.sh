@@ -533,6 +533,14 @@ conns_started() {
 	fi
 }
 
+# conn_pids [LOG]: the pids of the connections' processes that ended or
+# were started: systemd-socket-activate's "Spawned ... as PID N", or the
+# pool's "pool: child N" lines.
+conn_pids() {
+	sed -n -e 's/.* as PID \([0-9]*\).*/\1/p' -e 's/.* pool: child \([0-9]*\) .*/\1/p' \
+		"${1:-$XG_GATE_LOG}" 2>/dev/null | sort -u
+}
+
 # wait_exit CODE [SECONDS] [LOG]: wait until a connection's process has
 # exited with CODE (see exit_codes); false when none has in time.
 wait_exit() {
