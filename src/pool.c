@@ -90,7 +90,8 @@ static int	lfds[XG_POOL_LISTEN_MAX];
 static int	nlfds;
 static int	sigfd = -1;
 static char	self[PATH_MAX];		/* this image's binary */
-static int	tls_failed;		/* tls_load() failed: tls_err says */
+static int	tls_failed;		/* tls_load() or priv_drop() failed:
+					 * tls_err says why */
 static char	tls_err[XG_REASON_MAX];
 static unsigned long generation;	/* images so far, 1 at first start */
 static unsigned long conns;		/* accepted by this image */
@@ -954,24 +955,27 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		unsetenv(POOL_ENV_STATE);
 		reap(0, &st, &done);	/* those that ended meanwhile */
 	}
-	/* The certificates, once for every child.  When they do not load,
-	 * the pool serves on as a process per connection would: each child
-	 * gives its client <internal-server-error/> (pool_tls_error()), and
-	 * a re-exec is tried every POOL_RETRY_MS and on SIGHUP, after its
-	 * check.  The listening socket is never given up for a file. */
-	if (tls_load(tls, o, tls_err, sizeof(tls_err)) == -1) {
+	/* The certificates, once for every child, and the privileges.  When
+	 * either fails, the pool serves on as a process per connection
+	 * would: each child gives its client <internal-server-error/>
+	 * before reading a byte (pool_tls_error()), and a re-exec is tried
+	 * every POOL_RETRY_MS and on SIGHUP, after its check.  The
+	 * listening socket is never given up for a file or a user. */
+	if (tls_load(tls, o, tls_err, sizeof(tls_err)) == -1)
 		tls_failed = 1;
-		xg_log(LOG_ERR, "pool: %s; every connection gets "
-		    "<internal-server-error/> until it loads (tried again every "
-		    "%d s and on SIGHUP)", tls_err, POOL_RETRY_MS / 1000);
-	}
 	if (priv_drop(o->user, err, sizeof(err)) == -1) {
-		xg_log(LOG_ERR, "pool: fatal: %s", err);
-		exit(XG_EXIT_TEMP);
+		if (tls_failed)
+			xg_log(LOG_ERR, "pool: %s", err);
+		tls_failed = 1;
+		snprintf(tls_err, sizeof(tls_err), "%s", err);
 	}
+	if (tls_failed)
+		xg_log(LOG_ERR, "pool: %s; every connection gets "
+		    "<internal-server-error/> until it is fixed (tried again "
+		    "every %d s and on SIGHUP)", tls_err, POOL_RETRY_MS / 1000);
 	why[0] = '\0';
 	if (tls_failed) {
-		want_reexec("the certificates did not load");
+		want_reexec("the configuration did not load");
 		retry_at = now_ms() + POOL_RETRY_MS;
 	}
 	reexec_at = o->reexec_minutes > 0 ? now_ms() +

@@ -619,7 +619,8 @@ int certs_domain_allowed(const struct options *, const char *domain);
  * and the connection on fds 0 and 1; main() serves it. */
 void pool_serve(struct options *, struct tlsctx *, char **argv);
 /* In a child: -1 with err when the parent could not load the TLS state
- * (the client gets <internal-server-error/>, as from tls_load()), else 0. */
+ * or drop privileges (the client gets <internal-server-error/>, as from
+ * tls_load() or priv_drop() per connection), else 0. */
 int pool_tls_error(char *err, size_t errsz);
 
 /* ---- privdrop.c: after the key is read, before the client is parsed ---- */

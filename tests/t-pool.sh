@@ -224,11 +224,11 @@ wait_exit 111 || { show_log "$XG_GATE_LOG"; fail "the child did not exit 111"; }
 line=$(wait_summaries 1 | tail -n 1)
 expect_summary "$line" outcome=tempfail
 case $line in *"unable to load certificate"*) ;; *) fail "the summary does not say why: $line" ;; esac
-wait_log "pool: not re-executing (the certificates did not load)" 20 ||
+wait_log "pool: not re-executing (the configuration did not load)" 20 ||
 	{ show_log "$XG_GATE_LOG"; fail "the pool did not try again"; }
 mv "$XG_TMP/key.pem.good" "$XG_TMP/key.pem"
 kill -HUP "$GATE_PID"
-wait_log "pool: re-executed (the certificates did not load): image 2" 20 ||
+wait_log "pool: re-executed (the configuration did not load): image 2" 20 ||
 	{ show_log "$XG_GATE_LOG"; fail "the fixed key was not taken"; }
 out=$(login "$GPORT")
 [ "$out" = success ] || fail "login after the fix: $out"
