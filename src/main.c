@@ -12,6 +12,8 @@
  *   handoff.c      the backend login, <success/>, the relay (or PROG)
  *   federation.c   --s2s: the remote server's certificate, EXTERNAL
  *   route.c        --route: one header picks the backend, then splice(2)
+ *   pool.c         --listen: a parent on a listening socket forks a
+ *                  child per connection, which comes back here
  *
  * The phases share struct session (session.h), and no other state.
  */
@@ -54,6 +56,11 @@ main(int argc, char **argv)
 	mallopt(M_PERTURB, FREE_FILL);
 	std_fds_open();
 	parse_options(argc, argv, &o);
+	/* --listen: the pool's parent stays in pool_serve(); each child
+	 * returns here with its connection on fds 0 and 1, the TLS state
+	 * loaded and privileges dropped (pool.c). */
+	if (o.listen)
+		pool_serve(&o, &tls, argv);
 	if (conn_init(&c) == -1) {
 		log_init(1, o.verbose, 0);
 		xg_log(LOG_ERR, "fatal: unable to find the connection: %s",
@@ -82,12 +89,13 @@ main(int argc, char **argv)
 	 * byte from the client (--cert-dir and --cert-helper: the domain's
 	 * certificate once its name is known).  The client learns only that
 	 * the server is broken, the log says why. */
-	if (tls_load(&tls, &o, err, sizeof(err)) == -1) {
+	if ((o.listen ? pool_tls_error(err, sizeof(err)) :
+	    tls_load(&tls, &o, err, sizeof(err))) == -1) {
 		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "server configuration error", XG_EXIT_TEMP, "%s", err);
 		return s.exitcode;
 	}
-	if (priv_drop(o.user, err, sizeof(err)) == -1) {
+	if (!o.listen && priv_drop(o.user, err, sizeof(err)) == -1) {
 		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "server configuration error", XG_EXIT_TEMP, "%s", err);
 		tls_free(&tls);

@@ -29,6 +29,7 @@ static void parse_mechanisms(const char *, struct options *);
 static void auth_option(const struct options *);
 static void route_options(struct options *, const char *);
 static void s2s_options(struct options *, const char *);
+static void pool_options(struct options *);
 
 /* --new-ticket-key FILE: a new key, written whole or not at all. */
 static int
@@ -102,7 +103,14 @@ usage(FILE *f, int code)
 "      --tls-priority STRING    GnuTLS priority string\n"
 "      --route FILE             route mode: DOMAIN ADDR lines; the backend\n"
 "                               does STARTTLS and SASL itself\n"
-"      --no-splice              relay through user space, never splice(2)\n""      --s2s                    server-to-server mode (federation, port 5269)\n"
+"      --no-splice              relay through user space, never splice(2)\n"
+"      --listen                 pooled mode: on a listening socket, a child\n"
+"                               per connection (xmppgate(8), POOLED MODE)\n"
+"      --max-conns N            pooled: connections at once (1024)\n"
+"      --max-conns-per-source N pooled: ... from one address or IPv6 /64\n"
+"                               (256; 0 for no bound)\n"
+"      --reexec-after N         pooled: re-exec after N connections (1000)\n"
+"      --reexec-interval MIN    pooled: ... and every MIN minutes (60)\n""      --s2s                    server-to-server mode (federation, port 5269)\n"
 "      --s2s-ca FILE            CAs for remote servers (default: system)\n"
 "      --s2s-require-cert       refuse servers without a valid certificate\n"
 
@@ -156,7 +164,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    O_MAX, O_DELAY, O_OCSP, O_CDIR, O_CHELPER, O_CTIMEOUT, O_BTLS,
 	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA,
 	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
-	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ };
+	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ,
+	    O_LISTEN, O_MAXCONNS, O_PERSOURCE, O_REEXEC, O_REEXECMIN };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -195,6 +204,11 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "s2s", no_argument, NULL, O_S2S },
 		{ "s2s-ca", required_argument, NULL, O_S2SCA },
 		{ "s2s-require-cert", no_argument, NULL, O_S2SREQ },
+		{ "listen", no_argument, NULL, O_LISTEN },
+		{ "max-conns", required_argument, NULL, O_MAXCONNS },
+		{ "max-conns-per-source", required_argument, NULL, O_PERSOURCE },
+		{ "reexec-after", required_argument, NULL, O_REEXEC },
+		{ "reexec-interval", required_argument, NULL, O_REEXECMIN },
 		{ "syslog", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -215,6 +229,10 @@ parse_options(int argc, char **argv, struct options *o)
 	o->max_attempts = 3;
 	o->auth_delay_ms = 1000;
 	o->cert_timeout = 10;
+	o->max_conns = -1;		/* -1: not given (pooled mode's) */
+	o->max_per_source = -1;
+	o->reexec_conns = -1;
+	o->reexec_minutes = -1;
 	while ((ch = getopt_long(argc, argv, "+c:k:d:a:b:u:lvhV", lo, NULL))
 	    != -1) {
 		switch (ch) {
@@ -345,6 +363,23 @@ parse_options(int argc, char **argv, struct options *o)
 		case O_S2S: o->s2s = 1; break;
 		case O_S2SCA: o->s2s_ca = optarg; break;
 		case O_S2SREQ: o->s2s_require_cert = 1; break;
+		case O_LISTEN: o->listen = 1; break;
+		case O_MAXCONNS:
+			o->max_conns = number("--max-conns", optarg, 1,
+			    XG_POOL_CONNS_MAX);
+			break;
+		case O_PERSOURCE:
+			o->max_per_source = number("--max-conns-per-source",
+			    optarg, 0, XG_POOL_CONNS_MAX);
+			break;
+		case O_REEXEC:
+			o->reexec_conns = number("--reexec-after", optarg, 0,
+			    INT_MAX);
+			break;
+		case O_REEXECMIN:
+			o->reexec_minutes = number("--reexec-interval",
+			    optarg, 0, 525600);
+			break;
 		case 'l': o->use_syslog = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout, XG_EXIT_OK);
@@ -363,6 +398,7 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->route != NULL && o->s2s)
 		usage_error("--route and --s2s exclude each other");
+	pool_options(o);
 	if (o->route != NULL) {
 		route_options(o, mechs);
 		return;
@@ -435,6 +471,27 @@ auth_option(const struct options *o)
 		usage_error("--auth unix:/PATH speaks the socket form of "
 		    "xmppgate-auth(5), not --auth-protocol checkpassword or "
 		    "ejabberd");
+}
+
+/* --listen and the bounds that go with it (pool.c). */
+static void
+pool_options(struct options *o)
+{
+	if (!o->listen && (o->max_conns != -1 || o->max_per_source != -1 ||
+	    o->reexec_conns != -1 || o->reexec_minutes != -1))
+		usage_error("--max-conns, --max-conns-per-source, "
+		    "--reexec-after and --reexec-interval go with --listen");
+	if (o->listen && o->route != NULL)
+		usage_error("--listen does not take --route (yet): route mode "
+		    "runs one process per connection");
+	if (o->max_conns == -1)
+		o->max_conns = XG_POOL_DEFAULT_CONNS;
+	if (o->max_per_source == -1)
+		o->max_per_source = XG_POOL_DEFAULT_PER_SOURCE;
+	if (o->reexec_conns == -1)
+		o->reexec_conns = XG_POOL_DEFAULT_REEXEC;
+	if (o->reexec_minutes == -1)
+		o->reexec_minutes = XG_POOL_DEFAULT_MINUTES;
 }
 
 /*

@@ -436,6 +436,12 @@ struct options {
 	int	s2s;			/* server-to-server (federation) */
 	const char *s2s_ca;		/* remote servers' roots, or system */
 	int	s2s_require_cert;	/* no dialback pass-through */
+	/* --listen, the pooled mode (pool.c) */
+	int	listen;			/* on a listening socket */
+	int	max_conns;		/* children at once */
+	int	max_per_source;		/* ... of one source; 0 = no bound */
+	int	reexec_conns;		/* re-exec after N; 0 = never */
+	int	reexec_minutes;		/* ... and every T minutes; 0 = never */
 };
 /* Fill o from argv, or exit: 100 (XG_EXIT_USAGE) with a message for a
  * usage error; after --help, --version or --new-ticket-key, their status. */
@@ -600,6 +606,23 @@ int certs_domain_allowed(const struct options *, const char *domain);
 /* The key at idx belongs to its certificate (key IDs): 0, or -1 with err. */
 int certs_key_matches(gnutls_certificate_credentials_t, unsigned idx,
     char *err, size_t errsz);
+
+/* ---- pool.c: --listen, one child per accepted connection ---- */
+#define XG_POOL_CONNS_MAX	65536	/* --max-conns */
+#define XG_POOL_LISTEN_MAX	8	/* listening sockets */
+#define XG_POOL_DEFAULT_CONNS	1024
+#define XG_POOL_DEFAULT_PER_SOURCE 256
+#define XG_POOL_DEFAULT_REEXEC	1000	/* connections */
+#define XG_POOL_DEFAULT_MINUTES	60
+/* The parent's life: the listening socket, tls_load() and priv_drop()
+ * once, then accept, fork, reap and re-exec until SIGTERM (it exits).
+ * Returns only in a forked child, with tls loaded, privileges dropped
+ * and the connection on fds 0 and 1; main() serves it. */
+void pool_serve(struct options *, struct tlsctx *, char **argv);
+/* In a child: -1 with err when the parent could not load the TLS state
+ * or drop privileges (the client gets <internal-server-error/>, as from
+ * tls_load() or priv_drop() per connection), else 0. */
+int pool_tls_error(char *err, size_t errsz);
 
 /* ---- privdrop.c: after the key is read, before the client is parsed ---- */
 /* No core dumps, --user when root, no new privileges.  0, or -1 + err. */

@@ -466,26 +466,96 @@ xg_root_opt() {
 # the variables it is told to.  As root (the suite runs as root) xmppgate
 # refuses to run without --user: unless ARGS give --user, it gets --user
 # root, in so many words (XG_NO_USER=1: neither, to test that refusal).
+# XG_LAUNCH=pool runs the pooled mode instead: systemd-socket-activate
+# without --accept passes the listening socket, and one xmppgate --listen
+# forks a child per connection (GATE_PID is that parent; xg_launch_args
+# puts --listen and XG_POOL_OPTS first).
 start_gate() {
-	local port=$1 addr=${XG_GATE_ADDR:-127.0.0.1} envargs="" e
+	local port=$1 addr=${XG_GATE_ADDR:-127.0.0.1} envargs="" e accept=--accept
 	shift
 	require_xmppgate
 	set -- $(xg_root_opt "$@") "$@"
+	# Route mode has no pooled mode (a usage error): per connection.
+	if xg_pool && [[ " $* " == *" --route "* ]]; then
+		log "XG_LAUNCH=pool: --route runs per connection"
+	elif xg_pool; then
+		set -- $(xg_launch_args) "$@"
+		accept=
+	fi
 	for e in ASAN_OPTIONS UBSAN_OPTIONS; do
 		[ -z "${!e:-}" ] || envargs="$envargs -E $e=${!e}"
 	done
 	for e in ${XG_GATE_ENV:-}; do
 		envargs="$envargs -E $e"
 	done
-	log "starting xmppgate (systemd-socket-activate --accept) on $addr:$port: $*"
+	log "starting xmppgate (systemd-socket-activate ${accept:-without --accept}) on $addr:$port: $*"
 	# shellcheck disable=SC2086
-	bg "$XG_GATE_LOG" systemd-socket-activate -l "$addr:$port" --accept $envargs \
+	bg "$XG_GATE_LOG" systemd-socket-activate -l "$addr:$port" $accept $envargs \
 		"$xg_bin" "$@"
 	GATE_PID=$BG_PID
+	[ -n "$accept" ] || xg_pool_started "$GATE_PID"
 	if ! wait_port "$port" 10 "$GATE_PID"; then
 		show_log "$XG_GATE_LOG"
 		fail "systemd-socket-activate did not listen on $addr:$port"
 	fi
+}
+
+# xg_pool: true when the integration tests run against the pooled mode
+# (XG_LAUNCH=pool); xg_accept_opt: what systemd-socket-activate needs for
+# the mode ("--accept" or nothing); xg_launch_args: what xmppgate needs
+# first ("--listen" and $XG_POOL_OPTS, or nothing).  For the tests that
+# start systemd-socket-activate themselves.
+xg_pool() { [ "${XG_LAUNCH:-}" = pool ]; }
+xg_accept_opt() { xg_pool || echo --accept; }
+xg_launch_args() { ! xg_pool || echo --listen ${XG_POOL_OPTS:-}; }
+# xg_pool_started PID: a pool's parent, which xmppgate_pids leaves out
+# (it is the listener, not a connection's process).
+xg_pool_started() { ! xg_pool || echo "$1" >>"$XG_TMP/pool.pids"; }
+
+# exit_codes [LOG]: the exit statuses of the connections' processes, in
+# the order they ended: systemd-socket-activate's "Child N died with code
+# C" lines, or the pool's "pool: child N client=... exited with code C".
+# A death by a signal shows as "signal N".
+exit_codes() {
+	sed -n -e 's/.*Child [0-9]* died with code \([0-9]*\).*/\1/p' \
+		-e 's/.* pool: child [0-9]* client=[^ ]* exited with code \([0-9]*\) .*/\1/p' \
+		-e 's/.* pool: child [0-9]* client=[^ ]* killed by signal \([0-9]*\) .*/signal \1/p' \
+		"${1:-$XG_GATE_LOG}" 2>/dev/null || :
+}
+
+# conns_started [LOG]: how many connection processes the gate started:
+# systemd-socket-activate's "Spawned" lines; for a pool, its children
+# (running, and ended: "pool: child" lines).
+conns_started() {
+	local logf=${1:-$XG_GATE_LOG} ended running=0 p
+	if xg_pool; then
+		ended=$(grep -c ' pool: child [0-9]* ' "$logf" 2>/dev/null || :)
+		for p in $(cat "$XG_TMP/pool.pids" 2>/dev/null); do
+			running=$((running + $(pgrep -c -P "$p" 2>/dev/null || :)))
+		done
+		echo $((ended + running))
+	else
+		grep -c '^Spawned ' "$logf" 2>/dev/null || :
+	fi
+}
+
+# conn_pids [LOG]: the pids of the connections' processes that ended or
+# were started: systemd-socket-activate's "Spawned ... as PID N", or the
+# pool's "pool: child N" lines.
+conn_pids() {
+	sed -n -e 's/.* as PID \([0-9]*\).*/\1/p' -e 's/.* pool: child \([0-9]*\) .*/\1/p' \
+		"${1:-$XG_GATE_LOG}" 2>/dev/null | sort -u
+}
+
+# wait_exit CODE [SECONDS] [LOG]: wait until a connection's process has
+# exited with CODE (see exit_codes); false when none has in time.
+wait_exit() {
+	local code=$1 secs=$((${2:-10} * XG_TIME_FACTOR)) logf=${3:-$XG_GATE_LOG} i
+	for i in $(seq 1 $((secs * 10))); do
+		exit_codes "$logf" | grep -qx -- "$code" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # new_gate NAME ARGS...: a fresh xmppgate on a free port with its own log
@@ -543,12 +613,15 @@ wait_log() {
 . "$top_srcdir/tests/summary.sh"
 
 # xmppgate_pids: running xmppgate processes that belong to this test.
-# (By command line, so that it also finds xmppgate under valgrind.)
+# (By command line, so that it also finds xmppgate under valgrind.)  A
+# pool's parent is left out: it is the listener, which stays; its
+# children are the connections' processes.
 xmppgate_pids() {
 	local p
 	{ pgrep -x xmppgate; pgrep -f -- "^[^ ]*valgrind[^ ]* .*$xg_real_bin( |\$)"; } 2>/dev/null |
 	while read -r p; do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$XG_TMP" && echo "$p" || :
+		grep -qx -- "$p" "$XG_TMP/pool.pids" 2>/dev/null && continue
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q -- "$XG_TMP" && echo "$p" || :
 	done | sort -u
 }
 

@@ -74,7 +74,7 @@ out=$($XG_CLIENT --jid "bob@$DOMAIN" --password bob-pass --port "$GPORT" \
 echo "    $out"
 wait_log 'reason="remote-connection-failed: backend certificate not accepted for example.test: The certificate is NOT trusted.*issuer is unknown\."' ||
 	{ show_log "$XG_GATE_LOG"; fail "no summary naming the untrusted certificate"; }
-wait_log 'Child [0-9]* died with code 111' || fail "the exit status was not 111"
+wait_exit 111 || fail "the exit status was not 111"
 pass "refused"
 
 check "a trusted backend certificate that does not name the domain: refused"

@@ -126,7 +126,7 @@ r=$(probe wrong.test)
 [ "$r" = internal-server-error ] || fail "wrong.test: expected internal-server-error, got $r"
 wait_log 'summary .*reason="internal-server-error: certificate .*wrong.test does not name wrong.test"' ||
 	{ show_log "$XG_GATE_LOG"; fail "no summary naming the mismatch"; }
-wait_log 'Child [0-9]* died with code 111' || fail "exit status was not 111"
+wait_exit 111 || fail "exit status was not 111"
 pass "the mismatch is logged, the client learns only that the server is broken"
 
 check "a key that is not the certificate's (--cert-dir, then --cert): <internal-server-error/>, exit 111"
@@ -141,7 +141,7 @@ r=$(probe a.test)
 [ "$r" = internal-server-error ] || fail "--cert: expected internal-server-error, got $r"
 wait_log 'summary .*reason="internal-server-error: the key does not belong to the certificate (.*a.test/fullchain.pem, .*b.test/privkey.pem)"' ||
 	{ show_log "$XG_GATE_LOG"; fail "no summary naming the key"; }
-wait_log 'Child [0-9]* died with code 111' || fail "exit status was not 111"
+wait_exit 111 || fail "exit status was not 111"
 kill_bg "$GATE_PID"
 gate_dir dir2
 pass "refused before any TLS, with the files named"
@@ -244,8 +244,8 @@ opens() {
 	GPORT=$(free_port)
 	XG_GATE_LOG=$XG_TMP/gate-strace-$2.log
 	bg "$XG_GATE_LOG" strace -f -qq -e trace=openat,open,stat,newfstatat,getdents64 -o "$out" \
-		systemd-socket-activate -l "127.0.0.1:$GPORT" --accept \
-		"$xg_bin" --user root --auth "$XG_TMP/helper" --backend "127.0.0.1:1" --cert-dir "$dir"
+		systemd-socket-activate -l "127.0.0.1:$GPORT" $(xg_accept_opt) \
+		"$xg_bin" $(xg_launch_args) --user root --auth "$XG_TMP/helper" --backend "127.0.0.1:1" --cert-dir "$dir"
 	wait_port "$GPORT" 10 "$BG_PID" || fail "strace'd listener did not start"
 	served a.test a.test >/dev/null
 	wait_summaries 1 >/dev/null

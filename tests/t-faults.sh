@@ -199,8 +199,7 @@ for tlsv in 1.2 1.3; do
 		expect_summary "$line" outcome=ok user=alice
 		printf '%s' "$line" | grep -q 'reason="client closed first"$' ||
 			fail "not a clean close: $line"
-		for i in $(seq 1 $((100 * XG_TIME_FACTOR))); do grep -q "died with code" "$XG_GATE_LOG" && break; sleep 0.1; done
-		grep -q "died with code 0" "$XG_GATE_LOG" || fail "exit status is not 0: $(grep 'died with' "$XG_GATE_LOG")"
+		wait_exit 0 10 || fail "exit status is not 0: $(exit_codes | tr '\n' ' ')"
 		pass "client closed first, exit 0"
 	done
 done

@@ -30,6 +30,11 @@ for u in xmppgate@.service xmppgate-s2s@.service; do
 	echo "    $u: ExecStart $exe"
 	[ "$exe" = "$P/sbin/xmppgate" ] || fail "$u runs $exe, not $P/sbin/xmppgate"
 done
+f=$UD/xmppgate-pool.service
+[ -f "$f" ] && [ -f "$UD/xmppgate-pool.socket" ] || fail "no xmppgate-pool.service and .socket installed"
+exe=$(sed -n 's/^ExecStart=\([^ ]*\) --listen .*/\1/p' "$f")
+echo "    xmppgate-pool.service: ExecStart $exe"
+[ "$exe" = "$P/sbin/xmppgate" ] || fail "xmppgate-pool.service runs $exe, not $P/sbin/xmppgate"
 grep -q "^Environment=\"XMPPGATE_OPTS=.*--auth $P/libexec/xmppgate/xmppgate-auth-passwd " "$U" ||
 	fail "xmppgate@.service's default --auth is not $P/libexec/xmppgate/xmppgate-auth-passwd"
 pass "$P/sbin/xmppgate, $P/libexec/xmppgate/xmppgate-auth-passwd"
@@ -40,12 +45,12 @@ for m in $M; do
 	[ -f "$m" ] || fail "no ${m#"$D"}"
 done
 # shellcheck disable=SC2086
-if grep -n '@[a-z]*dir@\|/usr/sbin/xmppgate\|/usr/libexec/xmppgate\|/usr/local/sbin/xmppgate\|/usr/local/libexec/xmppgate' $M "$UD/xmppgate@.service" "$UD/xmppgate-s2s@.service"; then
+if grep -n '@[a-z]*dir@\|/usr/sbin/xmppgate\|/usr/libexec/xmppgate\|/usr/local/sbin/xmppgate\|/usr/local/libexec/xmppgate' $M "$UD/xmppgate@.service" "$UD/xmppgate-s2s@.service" "$UD/xmppgate-pool.service"; then
 	fail "paths of another prefix, or left unsubstituted, above"
 fi
 n=0
 # shellcheck disable=SC2086
-for p in $(cat $M "$UD"/xmppgate*@.service | grep -o "$P/[A-Za-z0-9_./-]*" | sort -u); do
+for p in $(cat $M "$UD"/xmppgate*@.service "$UD"/xmppgate-pool.service | grep -o "$P/[A-Za-z0-9_./-]*" | sort -u); do
 	[ -e "$D$p" ] || fail "$p is named but not installed"
 	n=$((n + 1))
 done

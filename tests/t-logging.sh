@@ -31,6 +31,23 @@ login() {
 	echo "    $out"
 }
 
+if xg_pool; then
+	# The pool's environment is the pool's, set once: it names no
+	# client, and the children take the address from getpeername().
+	check "XG_LAUNCH=pool: REMOTE_ADDR and TCPREMOTEIP in the pool's environment are ignored"
+	XG_GATE_ENV="REMOTE_ADDR=198.51.100.7 REMOTE_PORT=4242 TCPREMOTEIP=203.0.113.9 TCPREMOTEPORT=1" \
+		gate remote-addr
+	login
+	line=$(wait_summaries 1 10 | tail -n 1)
+	echo "    $line"
+	case $line in
+	*" client=127.0.0.1:"*) ;;
+	*) fail "expected the getpeername() address 127.0.0.1: $line" ;;
+	esac
+	[ "$(cut -d' ' -f1 "$XG_TMP/helper-saw")" = 127.0.0.1 ] ||
+		fail "the helper saw TCPREMOTEIP $(cat "$XG_TMP/helper-saw")"
+	pass "getpeername() used, and passed on to the helper"
+else
 check "REMOTE_ADDR/REMOTE_PORT win over TCPREMOTEIP and getpeername()"
 XG_GATE_ENV="REMOTE_ADDR=198.51.100.7 REMOTE_PORT=4242 TCPREMOTEIP=203.0.113.9 TCPREMOTEPORT=1" \
 	gate remote-addr
@@ -49,6 +66,7 @@ line=$(wait_summaries 1 10 | tail -n 1)
 echo "    $line"
 expect_summary "$line" 'client=[2001:db8::5]:5555' outcome=ok
 pass "TCPREMOTEIP used"
+fi
 
 check "a REMOTE_ADDR that is not a numeric address is ignored"
 XG_GATE_ENV="REMOTE_ADDR=1.2.3.4\"user=root REMOTE_PORT=1" gate bad-remote

@@ -204,8 +204,8 @@ expect_raw() {
 }
 
 # exits: the exit statuses of the current gate's connections, in the
-# order systemd-socket-activate saw them end.
-exits() { sed -n 's/.*Child [0-9]* died with code \([0-9]*\).*/\1/p' "$XG_GATE_LOG"; }
+# order systemd-socket-activate (or the pool) saw them end.
+exits() { exit_codes; }
 
 # conn_done N CODE OUTCOME REASON (a pattern): the Nth connection of the current gate
 # has ended with exit status CODE; its summary (the Nth, too: these gates'

@@ -104,15 +104,13 @@ testssl_run() {
 # no signal); then the gate is stopped and nothing is left behind.
 gate_survived() {
 	local spawned codes
-	spawned=$(grep -c '^Spawned ' "$XG_GATE_LOG" || :)
+	spawned=$(conns_started)
 	[ "$spawned" -gt 0 ] || fail "no xmppgate was started"
 	wait_summaries "$spawned" 60 >/dev/null
 	sleep 0.5	# the "Child ... died" line follows the summary
-	codes=$(sed -n 's/^Child [0-9]* died with code \([0-9]*\)$/\1/p' "$XG_GATE_LOG" |
-		sort | uniq -c | tr -s ' \n' ' ')
+	codes=$(exit_codes | sort | uniq -c | tr -s ' \n' ' ')
 	echo "    $spawned connections, exit status (count status): $codes"
-	if sed -n 's/^Child [0-9]* died with code \([0-9]*\)$/\1/p' "$XG_GATE_LOG" |
-		grep -qvx '[01]'; then
+	if exit_codes | grep -qvx '[01]'; then
 		show_log "$XG_GATE_LOG"
 		fail "an xmppgate ended with a status other than 0 or 1"
 	fi

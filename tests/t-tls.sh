@@ -129,7 +129,7 @@ case $line in
 *"invalid TLS priority string"*) ;;
 *) fail "the summary should name the bad priority string: $line" ;;
 esac
-wait_log 'died with code 111\|exited with 111\|code=111\|status=111' ||
+wait_exit 111 ||
 	{ show_log "$XG_GATE_LOG"; fail "xmppgate did not exit with 111"; }
 pass "configuration error reported"
 

@@ -9,16 +9,17 @@
 
 require_xmppgate
 B=${top_builddir:-.}
-for f in units/xmppgate@.service units/xmppgate-s2s@.service man/xmppgate.8 \
+for f in units/xmppgate@.service units/xmppgate-s2s@.service \
+	units/xmppgate-pool.service man/xmppgate.8 \
 	man/xmppgate-auth.5 man/xmppgate-cert.5; do
 	[ -f "$B/$f" ] || fail "no $f in the build tree: run make"
 done
 
-check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service"
+check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service units/xmppgate-pool.socket units/xmppgate-pool.service"
 U=$XG_TMP/units
 mkdir -p "$U"
 cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" \
-	"$top_srcdir/units/xmppgate-s2s.socket" "$U/"
+	"$top_srcdir/units/xmppgate-s2s.socket" "$top_srcdir/units/xmppgate-pool.socket" "$U/"
 # The Direct TLS socket's template is an alias of xmppgate@.service, a
 # symlink as in an installed system (make install-data-hook).
 ln -s xmppgate@.service "$U/xmppgate-direct@.service"
@@ -31,10 +32,17 @@ grep -q "^ExecStart=-$xg_bin " "$U/xmppgate@.service" ||
 	fail "ExecStart= does not run xmppgate"
 grep -q "^ExecStart=-$xg_bin --s2s " "$U/xmppgate-s2s@.service" ||
 	fail "xmppgate-s2s@.service does not run xmppgate --s2s"
+# The pool's service is no template and its ExecStart= has no "-": a pool
+# that fails is a failed service.
+sed "s|^ExecStart=[^ ]*/xmppgate |ExecStart=$xg_bin |" "$B/units/xmppgate-pool.service" \
+	>"$U/xmppgate-pool.service"
+grep -q "^ExecStart=$xg_bin --listen " "$U/xmppgate-pool.service" ||
+	fail "xmppgate-pool.service does not run xmppgate --listen"
 rc=0
 out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 \
 	systemd-analyze verify --man=no ./xmppgate.socket ./xmppgate-direct.socket \
-	./xmppgate@.service ./xmppgate-s2s.socket ./xmppgate-s2s@.service 2>&1) || rc=$?
+	./xmppgate@.service ./xmppgate-s2s.socket ./xmppgate-s2s@.service \
+	./xmppgate-pool.socket ./xmppgate-pool.service 2>&1) || rc=$?
 if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
 	printf '%s\n' "$out" | sed 's/^/    /'
 	fail "systemd-analyze verify: exit $rc, messages above"
@@ -81,11 +89,31 @@ diff <(after_exec "$T") <(after_exec "$B/units/xmppgate-s2s@.service") >/dev/nul
 	fail "xmppgate-s2s@.service's hardening differs from xmppgate@.service's"
 awk '/^\[Unit\]/ { u = 1 } /^\[Service\]/ { u = 0 } u && /^CollectMode=/ { f = 1 } END { exit !f }' "$T" ||
 	fail "CollectMode= must be in [Unit]"
+# The pooled mode: one service on a listening socket, which gets the key as
+# a credential (it reads it again at each re-exec, as its own user), and
+# otherwise the per-connection service's hardening, line for line, but
+# for the capability it does not need.
+P=$B/units/xmppgate-pool.service
+for d in 'ListenStream=5222' 'Accept=no' 'TriggerLimitIntervalSec=0$'; do
+	grep -q "^$d" "$top_srcdir/units/xmppgate-pool.socket" ||
+		fail "xmppgate-pool.socket lacks $d"
+done
+for d in 'Type=notify$' 'ExecStart=/[^ ]*/xmppgate --listen ' 'ExecReload=/bin/kill -HUP \$MAINPID$' \
+	'LoadCredential=cert.pem:/etc/xmppgate/cert.pem$' 'LoadCredential=key.pem:/etc/xmppgate/key.pem$' \
+	'CapabilityBoundingSet=$' 'TasksMax=' 'Documentation=man:xmppgate(8)'; do
+	grep -q "^$d" "$P" || fail "xmppgate-pool.service lacks $d"
+done
+! grep -q '^AmbientCapabilities' "$P" || fail "xmppgate-pool.service gives a capability"
+hardening() { sed -n '/^# Hardening/,$p' "$1" | grep -v '^#' |
+	grep -v -e '^CapabilityBoundingSet=' -e '^AmbientCapabilities=' -e '^SystemCallFilter=capset$'; }
+diff <(hardening "$T") <(hardening "$P") >&2 ||
+	fail "xmppgate-pool.service's hardening differs from xmppgate@.service's (above)"
 pass "directives present"
 
 check "every Documentation=man:PAGE(S) of the units is in man/"
 for ref in $(sed -n 's/^Documentation=//p' "$S" "$T" "$top_srcdir/units/xmppgate-direct.socket" \
-	"$top_srcdir/units/xmppgate-s2s.socket" "$B/units/xmppgate-s2s@.service"); do
+	"$top_srcdir/units/xmppgate-s2s.socket" "$B/units/xmppgate-s2s@.service" \
+	"$top_srcdir/units/xmppgate-pool.socket" "$B/units/xmppgate-pool.service"); do
 	case $ref in
 	man:*'('*')')
 		page=${ref#man:}
@@ -125,14 +153,24 @@ for d in 'ProcSubset=pid' 'PrivateMounts=yes' 'SystemCallFilter=~@privileged @re
 done
 pass "exposure $level"
 
-check "every directive of xmppgate@.service is explained by a comment above it"
+check "xmppgate-pool.service: exposure 1.5 or less too"
+rc=0
+out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=yes \
+	--threshold=15 ./xmppgate-pool.service 2>&1) || rc=$?
+level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+echo "    exposure $level"
+[ -n "$level" ] || { printf '%s\n' "$out" | tail -n 5; fail "no exposure level in the output"; }
+awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || fail "exposure $level is above 1.5"
+pass "exposure $level"
+
+check "every directive of xmppgate@.service and xmppgate-pool.service is explained by a comment above it"
 awk '
 	/^\[/ { prev = ""; next }
 	/^#/ { prev = "comment"; next }
 	/^$/ { prev = ""; next }
-	/^[A-Za-z]+=/ { if (prev == "") { print FILENAME ":" NR ": " $0; bad = 1 } prev = "directive"; next }
+	/^[A-Za-z]+=/ { if (prev == "") { print FILENAME ":" FNR ": " $0; bad = 1 } prev = "directive"; next }
 	END { exit bad }
-' "$T" || fail "directives without a comment (above)"
+' "$T" "$P" "$top_srcdir/units/xmppgate-pool.socket" || fail "directives without a comment (above)"
 pass "all explained"
 check "bench/*.c compile with -Wall -Wextra -Werror"
 for f in xgload xgauth xgfloor; do
