@@ -1,7 +1,8 @@
 #!/bin/bash
 # scripts/unit-check.sh -- run the shipped units (units/xmppgate.socket,
-# units/xmppgate-direct.socket and units/xmppgate@.service, unchanged) under a real systemd and log in
-# through them.
+# units/xmppgate-direct.socket and units/xmppgate@.service, then the pooled
+# mode's units/xmppgate-pool.socket and xmppgate-pool.service, unchanged)
+# under a real systemd and log in through them.
 #
 # A manual check, not part of `make check`: it needs root, systemd-nspawn
 # (Debian package systemd-container) and a Debian 12 root file system with
@@ -42,6 +43,15 @@
 #      no_new_privs, seccomp, read-only root, no /proc/sys;
 #   5b. with XG_COST=1, measures the service's start per hardening
 #      directive (see "cost" below);
+#   5c. the pooled mode (XG_POOL=0 leaves it out): disables xmppgate.socket
+#      and xmppgate-direct.socket as xmppgate(8) "Pooled mode" says,
+#      installs xmppgate-pool.socket and xmppgate-pool.service unchanged
+#      (with the passwd drop-in), logs in through it, checks the live pool
+#      and a child as in 5 (with an empty bounding set), reloads it
+#      (systemctl reload: SIGHUP, a re-exec under the same pid) and storms
+#      it as in 4b: the socket and service stay active, every connection
+#      gets its features within 30 s or is refused and counted in the
+#      pool's lines, and a login works after;
 #   6. prints PASS or FAIL, shuts the container down and removes the scratch
 #      directory.
 #
@@ -63,6 +73,7 @@
 #                tests/t-units.sh)
 #   XG_DEBUG=1   PID 1 of the container logs at debug level (see below)
 #   XG_STORM=0   leave the connection storms out
+#   XG_POOL=0    leave the pooled mode (5c) out
 #   XG_COST=1    after the checks, measure what the service's directives
 #                cost (first-features latency, spawn rate; see "cost" below)
 #   XG_DROPIN    text of an extra drop-in for xmppgate@.service, e.g. to try
@@ -742,26 +753,34 @@ echo "    exposure $level (live instance $unit)"
 [ -n "$level" ] || { tail -n 5 "$LOGS/security.txt"; fail "no exposure level"; }
 awk -v l="$level" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(l <= m) }' ||
 	fail "exposure $level is above $MAX_EXPOSURE"
+# live_proc PID BND WHAT: a live xmppgate process: a dynamic user, no
+# capabilities (the bounding set BND, hex), no_new_privs, a seccomp
+# filter, the root read-only, no /proc/sys.  Sets uid.
+live_proc() {
+	local pid=$1 bnd=$2 what=$3 st k
+	st=$(in_ct 10 cat "/proc/$pid/status")
+	printf '%s\n' "$st" | grep -E '^(Uid|Gid|Cap[A-Za-z]*|NoNewPrivs|Seccomp):' | indent
+	uid=$(printf '%s\n' "$st" | awk '/^Uid:/ { print $2 }')
+	[ -n "$uid" ] && [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] ||
+		fail "$what runs as uid '$uid', not a dynamic user (61184-65519)"
+	for k in CapInh CapPrm CapEff CapAmb; do
+		printf '%s\n' "$st" | grep -q "^$k:[[:space:]]*0000000000000000\$" ||
+			fail "$what holds capabilities ($k)"
+	done
+	printf '%s\n' "$st" | grep -q "^CapBnd:[[:space:]]*$bnd\$" ||
+		fail "$what: the bounding set is not $bnd"
+	printf '%s\n' "$st" | grep -q '^NoNewPrivs:[[:space:]]*1$' || fail "$what: no_new_privs not set"
+	printf '%s\n' "$st" | grep -q '^Seccomp:[[:space:]]*2$' || fail "$what: no seccomp filter"
+	in_ct 10 cat "/proc/$pid/mountinfo" >"$LOGS/mountinfo-$pid.txt"
+	awk '$5 == "/" { print $6 }' "$LOGS/mountinfo-$pid.txt" | grep -q '^ro' ||
+		fail "the root is not read-only for $what (ProtectSystem=strict)"
+	in_ct 10 test -e "/proc/$pid/root/proc/sys/kernel" &&
+		fail "$what sees /proc/sys (ProcSubset=pid)"
+	return 0
+}
 pid=$(in_ct 10 systemctl show -p MainPID --value "$unit")
-st=$(in_ct 10 cat "/proc/$pid/status")
-printf '%s\n' "$st" | grep -E '^(Uid|Gid|Cap[A-Za-z]*|NoNewPrivs|Seccomp):' | indent
-uid=$(printf '%s\n' "$st" | awk '/^Uid:/ { print $2 }')
-[ -n "$uid" ] && [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] ||
-	fail "xmppgate runs as uid '$uid', not a dynamic user (61184-65519)"
-for k in CapInh CapPrm CapEff CapAmb; do
-	printf '%s\n' "$st" | grep -q "^$k:[[:space:]]*0000000000000000\$" ||
-		fail "xmppgate holds capabilities ($k)"
-done
-# CAP_DAC_READ_SEARCH (bit 2) only, for reading the key; dropped above.
-printf '%s\n' "$st" | grep -q '^CapBnd:[[:space:]]*0000000000000004$' ||
-	fail "bounding set is not CAP_DAC_READ_SEARCH alone"
-printf '%s\n' "$st" | grep -q '^NoNewPrivs:[[:space:]]*1$' || fail "no_new_privs not set"
-printf '%s\n' "$st" | grep -q '^Seccomp:[[:space:]]*2$' || fail "no seccomp filter"
-in_ct 10 cat "/proc/$pid/mountinfo" >"$LOGS/mountinfo-live.txt"
-awk '$5 == "/" { print $6 }' "$LOGS/mountinfo-live.txt" | grep -q '^ro' ||
-	fail "the root is not read-only for xmppgate (ProtectSystem=strict)"
-in_ct 10 test -e "/proc/$pid/root/proc/sys/kernel" &&
-	fail "xmppgate sees /proc/sys (ProcSubset=pid)"
+# CAP_DAC_READ_SEARCH (bit 2) only, for reading the key; dropped.
+live_proc "$pid" 0000000000000004 xmppgate
 in_ct 10 test -e "/run/credentials/$unit" &&
 	fail "the instance has credentials (/run/credentials/$unit): a copy of the key?"
 release
@@ -905,6 +924,177 @@ SystemCallArchitectures="
 	rm -f "$D"
 	in_ct 30 systemctl daemon-reload
 	pass "cost measured ($LOGS/cost.txt)"
+fi
+
+# ---------------------------------------------------------------- pool
+# The pooled mode under the shipped units, unchanged: xmppgate-pool.socket
+# (Accept=no, port 5222) and xmppgate-pool.service, with the passwd
+# drop-in as for xmppgate@.service (xmppgate(8) "systemd").  As
+# xmppgate(8) "Pooled mode" says, the per-connection sockets are disabled
+# first: the pool takes port 5222 in their place.  Then a login (which
+# starts the service), the live pool and a child of it (the checks of
+# the live instance above, with an empty bounding set: the pool's key
+# comes as a credential), a reload (SIGHUP: a re-exec, the pid stays),
+# and with XG_STORM the same storm as above: the socket and the service
+# stay active (no restart), every connection gets its features within
+# 30 s or is refused and counted in the pool's lines (flushed by a
+# reload), no child is killed, and a login works right after.
+# pool_refusals: the connections the pool refused so far, by its lines
+# ("pool: N refused (...) since the last such line").
+pool_refusals() {
+	in_ct 20 journalctl -u xmppgate-pool.service -o cat --no-pager |
+		sed -n 's/.* pool: \([0-9]*\) refused (.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+# pool_reload: systemctl reload, then wait until the pool says it has
+# re-executed (at most 40 s); its MainPID stays.
+pool_reload() {
+	local n0 n pid0
+	pid0=$(in_ct 10 systemctl show -p MainPID --value xmppgate-pool.service)
+	n0=$(in_ct 20 journalctl -u xmppgate-pool.service -o cat --no-pager | grep -c 're-executed (SIGHUP)')
+	in_ct 30 systemctl reload xmppgate-pool.service || fail "systemctl reload xmppgate-pool.service failed"
+	for _ in $(seq 1 200); do
+		n=$(in_ct 20 journalctl -u xmppgate-pool.service -o cat --no-pager | grep -c 're-executed (SIGHUP)')
+		[ "$n" -gt "$n0" ] && break
+		sleep 0.2
+	done
+	[ "$n" -gt "$n0" ] || {
+		in_ct 10 journalctl -u xmppgate-pool.service -o cat --no-pager | tail -n 15 | indent
+		fail "the pool did not re-execute on systemctl reload"
+	}
+	[ "$(in_ct 10 systemctl show -p MainPID --value xmppgate-pool.service)" = "$pid0" ] ||
+		fail "the pool's MainPID changed on reload ($pid0)"
+	in_ct 10 systemctl is-active --quiet xmppgate-pool.service ||
+		fail "xmppgate-pool.service is not active after the reload"
+}
+# pool_login WHAT: alice logs in through port 5222.
+pool_login() {
+	local out
+	# shellcheck disable=SC2086
+	out=$(in_ct 60 $CLIENT --jid "alice@$DOMAIN" --password secret --to "alice@$DOMAIN" \
+		--message "hello through xmppgate-pool.service" 2>"$LOGS/client-pool-$1.err") ||
+		fail "login through the pool ($1): $out"
+	case $out in
+	*"login=ok bind=ok jid=alice@$DOMAIN/"*"message=ok"*) ;;
+	*) fail "login through the pool ($1): $out" ;;
+	esac
+	echo "    $out"
+}
+if [ "${XG_POOL:-1}" != 0 ]; then
+	check "the pooled mode: xmppgate-pool.socket and .service installed unchanged, in xmppgate.socket's place"
+	PUNIT=$top_builddir/units/xmppgate-pool.service
+	[ -f "$PUNIT" ] || fail "no $PUNIT: run make first"
+	grep -q "^ExecStart=$XG_EXE --listen " "$PUNIT" || fail "$PUNIT does not run $XG_EXE --listen"
+	install -m 644 "$top_srcdir/units/xmppgate-pool.socket" "$PUNIT" "$R/etc/systemd/system/"
+	mkdir -p "$R/etc/systemd/system/xmppgate-pool.service.d"
+	cp "$R/etc/systemd/system/xmppgate@.service.d/passwd.conf" \
+		"$R/etc/systemd/system/xmppgate-pool.service.d/"
+	in_ct 30 systemctl disable --now xmppgate.socket xmppgate-direct.socket >>"$LOGS/enable.log" 2>&1 ||
+		{ indent <"$LOGS/enable.log"; fail "systemctl disable --now xmppgate.socket xmppgate-direct.socket failed"; }
+	wait_idle
+	in_ct 30 systemctl daemon-reload || fail "daemon-reload"
+	in_ct 30 systemctl enable --now xmppgate-pool.socket >>"$LOGS/enable.log" 2>&1 ||
+		{ indent <"$LOGS/enable.log"; fail "systemctl enable --now xmppgate-pool.socket failed"; }
+	for _ in $(seq 1 100); do
+		listening 5222 && break
+		sleep 0.2
+	done
+	listening 5222 || fail "nothing listens on port 5222 after xmppgate-pool.socket started"
+	in_ct 10 systemctl is-active --quiet xmppgate-pool.socket || fail "xmppgate-pool.socket is not active"
+	st=$(in_ct 10 systemctl is-active xmppgate-pool.service)
+	[ "$st" = inactive ] || fail "xmppgate-pool.service is $st before the first connection"
+	pass "xmppgate-pool.socket listening on 5222, the service waits for the first connection"
+
+	check "a login through the pool starts xmppgate-pool.service (Type=notify)"
+	pool_login first
+	in_ct 10 systemctl is-active --quiet xmppgate-pool.service || fail "xmppgate-pool.service is not active"
+	for _ in $(seq 1 100); do
+		sums=$(in_ct 10 journalctl -u xmppgate-pool.service -o cat --no-pager | grep ' summary .*outcome=ok')
+		[ -n "$sums" ] && break
+		sleep 0.2
+	done
+	[ -n "$sums" ] || fail "no outcome=ok summary line from xmppgate-pool.service"
+	expect_summary "$(printf '%s\n' "$sums" | sed -n 1p)" outcome=ok user=alice domain=$DOMAIN \
+		backend=127.0.0.1:5322 rx='>0' tx='>0' client='*'
+	in_ct 10 journalctl -u xmppgate-pool.service -o cat --no-pager | grep ' pool: ' | indent
+	pass "logged in, one summary line, the pool's lines in its unit's journal"
+
+	check "the live pool and a child of it: user, capabilities, seccomp, mounts; exposure"
+	in_ct 10 rm -f /run/unit-check-release
+	in_ct 20 /usr/bin/python3 -c '
+import os, socket, time
+s = socket.create_connection(("127.0.0.1", 5222))
+s.sendall(b"<?xml version=\"1.0\"?><stream:stream to=\"'"$DOMAIN"'\" xmlns=\"jabber:client\" xmlns:stream=\"http://etherx.jabber.org/streams\" version=\"1.0\">")
+for i in range(150):
+    if os.path.exists("/run/unit-check-release"):
+        break
+    time.sleep(0.1)
+' >/dev/null 2>&1 &
+	HOLD_PID=$!
+	ppid=$(in_ct 10 systemctl show -p MainPID --value xmppgate-pool.service)
+	kid=
+	for _ in $(seq 1 50); do
+		kid=$(in_ct 10 cat "/proc/$ppid/task/$ppid/children" | awk '{ print $1 }')
+		[ -n "$kid" ] && break
+		sleep 0.2
+	done
+	[ -n "$kid" ] || fail "no child of the pool ($ppid) while a connection is open"
+	echo "    the pool, pid $ppid:"
+	live_proc "$ppid" 0000000000000000 "the pool"
+	puid=$uid
+	echo "    its child, pid $kid:"
+	live_proc "$kid" 0000000000000000 "a child of the pool"
+	[ "$uid" = "$puid" ] || fail "the child runs as $uid, the pool as $puid"
+	in_ct 10 ls -ln /run/credentials/xmppgate-pool.service 2>&1 | indent
+	in_ct 30 systemd-analyze security --no-pager xmppgate-pool.service >"$LOGS/security-pool.txt" 2>&1
+	plevel=$(sed -n 's/.*Overall exposure level for .*: \([0-9][0-9.]*\) .*/\1/p' "$LOGS/security-pool.txt")
+	grep '✗' "$LOGS/security-pool.txt" | indent
+	[ -n "$plevel" ] || { tail -n 5 "$LOGS/security-pool.txt"; fail "no exposure level for the pool"; }
+	awk -v l="$plevel" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(l <= m) }' ||
+		fail "the pool's exposure $plevel is above $MAX_EXPOSURE"
+	release
+	pass "uid $uid for both, no capabilities (empty bounding set), no_new_privs, seccomp, read-only /, no /proc/sys; exposure $plevel"
+
+	check "systemctl reload xmppgate-pool.service: SIGHUP, a re-exec, the pid stays; a login after"
+	pool_reload
+	in_ct 10 journalctl -u xmppgate-pool.service -o cat --no-pager | grep 'SIGHUP' | indent
+	pool_login reload
+	pass "reloaded, logged in after"
+
+	if [ "${XG_STORM:-1}" != 0 ]; then
+		check "a storm of 2000 connections in 2 s from 200 addresses against the pool"
+		ppid=$(in_ct 10 systemctl show -p MainPID --value xmppgate-pool.service)
+		r0=$(pool_refusals)
+		# shellcheck disable=SC2086
+		out=$(in_ct 90 $STORM --count 2000 --within 2 --sources 200 2>"$LOGS/storm-pool.err")
+		rc=$?
+		echo "    $out"
+		printf '%s\n' "$out" >"$LOGS/storm-pool.txt"
+		pool_reload	# the refusal counts it holds back are written
+		r1=$(pool_refusals)
+		refused=$(printf '%s\n' "$out" | sed -n 's/.* refused=\([0-9]*\) .*/\1/p')
+		features=$(printf '%s\n' "$out" | sed -n 's/.* features=\([0-9]*\) .*/\1/p')
+		[ -n "$features" ] && [ -n "$refused" ] ||
+			fail "pool storm: no result line ($(head -c 300 "$LOGS/storm-pool.err"))"
+		echo "    xmppgate-pool.socket $(in_ct 10 systemctl is-active xmppgate-pool.socket)," \
+			"xmppgate-pool.service $(in_ct 10 systemctl is-active xmppgate-pool.service)," \
+			"NRestarts $(in_ct 10 systemctl show -p NRestarts --value xmppgate-pool.service)," \
+			"refusals counted $r0 -> $r1"
+		in_ct 10 systemctl is-active --quiet xmppgate-pool.socket || fail "pool storm: the socket is not active"
+		in_ct 10 systemctl is-active --quiet xmppgate-pool.service || fail "pool storm: the service is not active"
+		[ "$(in_ct 10 systemctl show -p MainPID --value xmppgate-pool.service)" = "$ppid" ] ||
+			fail "pool storm: the pool was restarted (MainPID $ppid)"
+		in_ct 10 journalctl -b -o cat --no-pager | grep 'Suppressed .*xmppgate-pool' | indent
+		in_ct 10 journalctl -u xmppgate-pool.service -o cat --no-pager | grep -E ' pool: [0-9]* refused \(| pool: child [0-9]* .*killed by signal| pool: fatal' |
+			tail -n 20 | indent
+		in_ct 10 journalctl -u xmppgate-pool.service -o cat --no-pager |
+			grep -qE ' pool: child [0-9]* .*killed by signal| pool: fatal' &&
+			fail "pool storm: a child was killed by a signal or the pool failed"
+		[ "$rc" -eq 0 ] || fail "pool storm: a connection timed out or broke"
+		[ "$((r1 - r0))" -eq "$refused" ] ||
+			fail "pool storm: clients saw $refused refusals, the pool counted $((r1 - r0))"
+		pool_login storm
+		pass "socket and service active, $features served, $refused refused and counted, login after it ok"
+	fi
 fi
 
 # ---------------------------------------------------------------- collect

@@ -14,6 +14,8 @@
  *   route.c        --route: one header picks the backend, then splice(2)
  *   pool.c         --listen: a parent on a listening socket forks a
  *                  child per connection, which comes back here
+ *   poolkids.c     --listen: the children and sources it counts, and
+ *                  what crosses its re-exec
  *
  * The phases share struct session (session.h), and no other state.
  */

@@ -14,23 +14,20 @@
  * connections, every --reexec-interval minutes, and on SIGHUP.  The
  * listening sockets cross the exec as LISTEN_FDS (the pid stays), the
  * live children (pid and source) in a memfd, so bounds and reaping stay
- * right.  The new image is first checked by a child that execs it in
+ * right (their tables and that memfd: poolkids.c).  The new image is first checked by a child that execs it in
  * check mode (XMPPGATE_POOL_CHECK: load the certificates, drop
  * privileges, exit): a bad certificate or a broken binary keeps the old
  * image serving and is logged, and the attempt repeats every
  * POOL_RETRY_MS.  Every path here is bounded in time; no error of one
  * connection (accept, fork) loses the listening socket.
  */
-#define _GNU_SOURCE 1		/* accept4, memfd_create */
+#define _GNU_SOURCE 1		/* accept4 */
 #include <sys/types.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -42,9 +39,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
-#include <gnutls/crypto.h>
 #include <systemd/sd-daemon.h>
-#include "xmppgate.h"
+#include "session.h"
 
 #define POOL_ACCEPT_BATCH	64	/* accepts per wake-up, then signals */
 #define POOL_BACKOFF_MS		100	/* after EMFILE, ENOBUFS, fork failing */
@@ -52,24 +48,8 @@
 #define POOL_RETRY_MS		10000	/* a failed re-exec, tried again */
 #define POOL_STOP_MS		5000	/* SIGTERM: the children's time to go */
 #define POOL_LOG_EVERY_MS	1000	/* one line per kind of refusal */
-#define POOL_STATE_MAX		(XG_POOL_CONNS_MAX * 96 + 4096)
 #define POOL_ENV_CHECK		"XMPPGATE_POOL_CHECK"
-#define POOL_ENV_STATE		"XMPPGATE_POOL_STATE"
-#define POOL_STATE_MAGIC	"xmppgate-pool 1"
 #define POOL_ENV_MAX		512	/* environment entries passed on */
-
-/* A live child: its pid (0: free slot) and the source it counts for. */
-struct kid {
-	pid_t	pid;
-	uint8_t	src[16];
-	char	ip[64], port[8];
-};
-
-/* A source (IPv4 address, IPv6 /64) and how many children it has. */
-struct src {
-	uint8_t	key[16];
-	uint32_t n;			/* 0: empty slot */
-};
 
 /* Lines that a storm could repeat: one per POOL_LOG_EVERY_MS, counted. */
 struct ratelog {
@@ -80,12 +60,6 @@ struct ratelog {
 	char	detail[128];		/* of the latest one */
 };
 
-static struct kid *kids;		/* open addressing by pid */
-static size_t	kidcap;			/* a power of two, >= 2 * max */
-static size_t	nkids;
-static struct src *srcs;		/* open addressing by source */
-static size_t	srccap;
-static uint64_t	seed;			/* of the source hash */
 static int	lfds[XG_POOL_LISTEN_MAX];
 static int	nlfds;
 static int	sigfd = -1;
@@ -110,19 +84,11 @@ static struct ratelog r_fork = { "refused (fork failed)", LOG_ERR, 0, 0, "" };
 static void	usage_fatal(const char *, ...)
     __attribute__((noreturn, format(printf, 1, 2)));
 static void	find_sockets(struct options *);
-static void	tables_init(const struct options *);
-static size_t	kid_find(pid_t);
-static void	kid_add(pid_t, const uint8_t *, const char *, const char *);
-static void	kid_del(size_t);
-static struct src *src_get(const uint8_t *, int);
-static void	src_put(const uint8_t *);
-static void	source_key(const struct sockaddr_storage *, socklen_t,
-		    uint8_t *, char *, size_t, char *, size_t);
 static void	ratelog(struct ratelog *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	ratelog_flush(struct ratelog *, int64_t);
 static int64_t	ratelog_due(const struct ratelog *);
-static void	reap(pid_t, int *, int *);
+static void	reap_children(pid_t, int *, int *);
 static int	handle_signals(pid_t, int *, int *);
 static int	accept_some(const struct options *, int);
 static int	start_child(const struct options *, int,
@@ -132,8 +98,6 @@ static void	want_reexec(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 static void	try_reexec(char **);
 static int	check_image(char **, char *, size_t);
-static int	state_write(void);
-static void	state_read(const char *);
 static void	stop(void) __attribute__((noreturn));
 static void	check_mode(struct options *, struct tlsctx *)
 		    __attribute__((noreturn));
@@ -228,165 +192,6 @@ find_sockets(struct options *o)
 	unsetenv("TCPREMOTEPORT");
 }
 
-/* ---- the tables: children by pid, counts by source ---- */
-
-static size_t
-pow2_at_least(size_t n)
-{
-	size_t p = 16;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
-static void
-tables_init(const struct options *o)
-{
-	kidcap = pow2_at_least(2 * (size_t)o->max_conns);
-	srccap = kidcap;
-	kids = calloc(kidcap, sizeof(*kids));
-	srcs = calloc(srccap, sizeof(*srcs));
-	if (kids == NULL || srcs == NULL ||
-	    gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof(seed)) < 0) {
-		xg_log(LOG_ERR, "pool: fatal: unable to allocate the tables");
-		exit(XG_EXIT_TEMP);
-	}
-}
-
-static size_t
-pid_home(pid_t pid)
-{
-	return ((uint32_t)pid * 2654435761u) & (kidcap - 1);
-}
-
-/* The slot of pid, or kidcap when it is not ours. */
-static size_t
-kid_find(pid_t pid)
-{
-	size_t i;
-
-	for (i = pid_home(pid); kids[i].pid != 0; i = (i + 1) & (kidcap - 1))
-		if (kids[i].pid == pid)
-			return i;
-	return kidcap;
-}
-
-static void
-kid_add(pid_t pid, const uint8_t *key, const char *ip, const char *port)
-{
-	size_t i;
-
-	for (i = pid_home(pid); kids[i].pid != 0; i = (i + 1) & (kidcap - 1))
-		;
-	kids[i].pid = pid;
-	memcpy(kids[i].src, key, sizeof(kids[i].src));
-	snprintf(kids[i].ip, sizeof(kids[i].ip), "%s", ip);
-	snprintf(kids[i].port, sizeof(kids[i].port), "%s", port);
-	nkids++;
-	src_get(key, 1)->n++;
-}
-
-/* Linear probing's deletion: later entries of the run move back. */
-static void
-kid_del(size_t i)
-{
-	size_t j, h, mask = kidcap - 1;
-
-	src_put(kids[i].src);
-	nkids--;
-	for (j = (i + 1) & mask; kids[j].pid != 0; j = (j + 1) & mask) {
-		h = pid_home(kids[j].pid);
-		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
-			kids[i] = kids[j];
-			i = j;
-		}
-	}
-	memset(&kids[i], 0, sizeof(kids[i]));
-}
-
-/* FNV-1a with a random start: sources are chosen by clients. */
-static size_t
-src_home(const uint8_t *key)
-{
-	uint64_t h = 14695981039346656037ULL ^ seed;
-	size_t i;
-
-	for (i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 32)) & (srccap - 1);
-}
-
-/* The entry of key; with add, a new one (n 0) when there is none. */
-static struct src *
-src_get(const uint8_t *key, int add)
-{
-	static struct src none;
-	size_t i;
-
-	for (i = src_home(key); srcs[i].n != 0; i = (i + 1) & (srccap - 1))
-		if (memcmp(srcs[i].key, key, 16) == 0)
-			return &srcs[i];
-	if (!add) {
-		none.n = 0;
-		return &none;
-	}
-	memcpy(srcs[i].key, key, 16);
-	return &srcs[i];
-}
-
-static void
-src_put(const uint8_t *key)
-{
-	struct src *s = src_get(key, 0);
-	size_t i, j, h, mask = srccap - 1;
-
-	if (s->n == 0 || --s->n > 0)
-		return;
-	i = (size_t)(s - srcs);
-	for (j = (i + 1) & mask; srcs[j].n != 0; j = (j + 1) & mask) {
-		h = src_home(srcs[j].key);
-		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
-			srcs[i] = srcs[j];
-			i = j;
-		}
-	}
-	memset(&srcs[i], 0, sizeof(srcs[i]));
-}
-
-/*
- * What counts as one source: an IPv4 address (also when it comes mapped
- * into IPv6), an IPv6 /64 (one host or subscriber holds a whole /64 and
- * can change its address at will), and every UNIX socket client as one.
- */
-static void
-source_key(const struct sockaddr_storage *ss, socklen_t len, uint8_t *key,
-    char *ip, size_t ipsz, char *port, size_t portsz)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-	memset(key, 0, 16);
-	snprintf(ip, ipsz, "-");
-	snprintf(port, portsz, "-");
-	if (len >= sizeof(*sin) && ss->ss_family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &sin->sin_addr, 4);
-		inet_ntop(AF_INET, &sin->sin_addr, ip, ipsz);
-		snprintf(port, portsz, "%u", ntohs(sin->sin_port));
-	} else if (len >= sizeof(*sin6) && ss->ss_family == AF_INET6) {
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memcpy(key, &sin6->sin6_addr, 16);
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip,
-			    ipsz);
-		} else {
-			memcpy(key, &sin6->sin6_addr, 8);
-			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, ipsz);
-		}
-		snprintf(port, portsz, "%u", ntohs(sin6->sin6_port));
-	} else if (ss->ss_family == AF_UNIX)
-		snprintf(ip, ipsz, "unix");
-}
 
 /* ---- rate-limited lines ---- */
 
@@ -442,10 +247,9 @@ ratelogs_flush(int force)
  * in the table: its status goes to *st and *done.
  */
 static void
-reap(pid_t checker, int *st, int *done)
+reap_children(pid_t checker, int *st, int *done)
 {
 	char sig[64], ip[64], port[8];
-	size_t i;
 	pid_t pid;
 	int status;
 
@@ -455,24 +259,22 @@ reap(pid_t checker, int *st, int *done)
 			*done = 1;
 			continue;
 		}
-		snprintf(ip, sizeof(ip), "-");
-		snprintf(port, sizeof(port), "-");
-		if ((i = kid_find(pid)) < kidcap) {
-			memcpy(ip, kids[i].ip, sizeof(ip));
-			memcpy(port, kids[i].port, sizeof(port));
-			kid_del(i);
+		if (pool_kid_gone(pid, ip, sizeof(ip), port, sizeof(port))
+		    == -1) {
+			snprintf(ip, sizeof(ip), "-");
+			snprintf(port, sizeof(port), "-");
 		}
 		if (WIFEXITED(status)) {
 			xg_log(LOG_INFO, "pool: child %ld client=%s:%s exited "
 			    "with code %d (%zu running)", (long)pid, ip, port,
-			    WEXITSTATUS(status), nkids);
+			    WEXITSTATUS(status), pool_kids());
 			continue;
 		}
 		snprintf(sig, sizeof(sig), "%d (%s)", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
 		xg_log(stopping ? LOG_INFO : LOG_ERR, "pool: child %ld "
 		    "client=%s:%s killed by signal %s (%zu running)",
-		    (long)pid, ip, port, sig, nkids);
+		    (long)pid, ip, port, sig, pool_kids());
 		if (!stopping)
 			want_reexec("child %ld killed by signal %s", (long)pid,
 			    sig);
@@ -501,7 +303,7 @@ handle_signals(pid_t checker, int *st, int *done)
 			stop_now = 1;
 		}
 	}
-	reap(checker, st, done);
+	reap_children(checker, st, done);
 	return stop_now;
 }
 
@@ -564,15 +366,15 @@ start_child(const struct options *o, int fd, const struct sockaddr_storage *ss,
 	char ip[64], port[8];
 	pid_t pid;
 
-	source_key(ss, sl, key, ip, sizeof(ip), port, sizeof(port));
-	if (nkids >= (size_t)o->max_conns) {
+	pool_source_key(ss, sl, key, ip, sizeof(ip), port, sizeof(port));
+	if (pool_kids() >= (size_t)o->max_conns) {
 		close(fd);
 		ratelog(&r_max, LOG_WARNING, "%d connections at once, the "
 		    "latest refused from %s", o->max_conns, ip);
 		return 0;
 	}
 	if (o->max_per_source > 0 &&
-	    src_get(key, 0)->n >= (uint32_t)o->max_per_source) {
+	    pool_kids_from(key) >= (uint32_t)o->max_per_source) {
 		close(fd);
 		ratelog(&r_src, LOG_WARNING, "%d connections from %s%s", 
 		    o->max_per_source, ip, strchr(ip, ':') ? "/64" : "");
@@ -591,7 +393,7 @@ start_child(const struct options *o, int fd, const struct sockaddr_storage *ss,
 		return 1;
 	}
 	close(fd);
-	kid_add(pid, key, ip, port);
+	pool_kid_add(pid, key, ip, port);
 	conns++;
 	if (o->reexec_conns > 0 && conns >= (unsigned long)o->reexec_conns)
 		want_reexec("%lu connections", conns);
@@ -688,109 +490,6 @@ check_image(char **argv, char *err, size_t errsz)
 	return -1;
 }
 
-/*
- * The live children for the next image, in a memfd: a header line, then
- * "PID IP PORT KEY" per child.  The fd, or -1 (then the children are not
- * carried: still reaped, but no longer counted).
- */
-static int
-state_write(void)
-{
-	char line[256], hex[33];
-	size_t i, k;
-	FILE *f;
-	int fd, fd2;
-
-	if ((fd = memfd_create("xmppgate-pool", MFD_CLOEXEC)) == -1)
-		return -1;
-	if ((fd2 = dup(fd)) == -1 || (f = fdopen(fd2, "w")) == NULL) {
-		if (fd2 >= 0)
-			close(fd2);
-		close(fd);
-		return -1;
-	}
-	fprintf(f, "%s %lu %s\n", POOL_STATE_MAGIC, generation, why);
-	for (i = 0; i < kidcap; i++) {
-		if (kids[i].pid == 0)
-			continue;
-		for (k = 0; k < 16; k++)
-			snprintf(hex + 2 * k, 3, "%02x", kids[i].src[k]);
-		snprintf(line, sizeof(line), "%ld %s %s %s\n",
-		    (long)kids[i].pid, kids[i].ip, kids[i].port, hex);
-		fputs(line, f);
-	}
-	if (fclose(f) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The previous image's state: its children join the table. */
-static void
-state_read(const char *fdstr)
-{
-	static char buf[POOL_STATE_MAX];
-	char *line, *next, *end, ip[64], port[8], hex[33], rest[XG_REASON_MAX];
-	unsigned long fd, gen;
-	uint8_t key[16];
-	size_t len = 0, k, carried = 0, lost = 0;
-	ssize_t n;
-	long pid;
-	unsigned v;
-
-	if (xg_decimal(fdstr, 4, &fd) == -1 || fd < 3) {
-		xg_log(LOG_WARNING, "pool: %s=%s ignored", POOL_ENV_STATE,
-		    fdstr);
-		return;
-	}
-	while (len < sizeof(buf) - 1 &&
-	    (n = read((int)fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close((int)fd);
-	buf[len] = '\0';
-	rest[0] = '\0';
-	line = buf;
-	if ((next = strchr(line, '\n')) == NULL ||
-	    strncmp(line, POOL_STATE_MAGIC " ", strlen(POOL_STATE_MAGIC) + 1)
-	    != 0) {
-		xg_log(LOG_WARNING, "pool: the previous image's state is not "
-		    "ours; its children are reaped but not counted");
-		return;
-	}
-	*next = '\0';
-	gen = strtoul(line + strlen(POOL_STATE_MAGIC) + 1, &end, 10);
-	if (*end == ' ')
-		snprintf(rest, sizeof(rest), "%s", end + 1);
-	generation = gen + 1;
-	for (line = next + 1; *line != '\0'; line = next + 1) {
-		if ((next = strchr(line, '\n')) == NULL)
-			break;
-		*next = '\0';
-		if (sscanf(line, "%ld %63s %7s %32s", &pid, ip, port, hex) != 4 ||
-		    pid <= 0 || strlen(hex) != 32) {
-			lost++;
-			continue;
-		}
-		for (k = 0; k < 16; k++) {
-			if (sscanf(hex + 2 * k, "%2x", &v) != 1)
-				break;
-			key[k] = (uint8_t)v;
-		}
-		/* A table full (a smaller --max-conns cannot be: the
-		 * command line is the same) or a pid twice: not counted. */
-		if (k < 16 || nkids >= kidcap / 2 || kid_find((pid_t)pid) <
-		    kidcap) {
-			lost++;
-			continue;
-		}
-		kid_add((pid_t)pid, key, ip, port);
-		carried++;
-	}
-	xg_log(LOG_INFO, "pool: re-executed (%s): image %lu, %zu children "
-	    "carried over%s", rest[0] ? rest : "?", generation, carried,
-	    lost ? ", some lines of the state not understood" : "");
-}
 
 /*
  * Check the new image; then exec it with the listening sockets at fds 3,
@@ -817,7 +516,7 @@ try_reexec(char **argv)
 	}
 	if (stopping)
 		return;
-	if ((sfd = state_write()) == -1)
+	if ((sfd = pool_state_write(generation, why)) == -1)
 		xg_log(LOG_WARNING, "pool: unable to pass the children on "
 		    "(%s): they are reaped but not counted", strerror(errno));
 	for (i = 0; environ[i] != NULL && n < POOL_ENV_MAX; i++)
@@ -829,7 +528,7 @@ try_reexec(char **argv)
 	envp[n++] = e_fds;
 	envp[n++] = e_pid;
 	if (sfd >= 0) {
-		snprintf(e_state, sizeof(e_state), "%s=%d", POOL_ENV_STATE,
+		snprintf(e_state, sizeof(e_state), "%s=%d", XG_POOL_ENV_STATE,
 		    sfd);
 		envp[n++] = e_state;
 		fcntl(sfd, F_SETFD, 0);
@@ -838,7 +537,7 @@ try_reexec(char **argv)
 	for (k = 0; k < nlfds; k++)
 		fcntl(lfds[k], F_SETFD, 0);
 	xg_log(LOG_INFO, "pool: re-executing %s (%s), %zu children running",
-	    self, why, nkids);
+	    self, why, pool_kids());
 	/* The signal mask stays blocked across execve: nothing that comes
 	 * meanwhile is lost, the new image's signalfd reads it. */
 	execve(self, argv, envp);
@@ -867,19 +566,15 @@ stop(void)
 	stopping = 1;
 	for (i = 0; i < (size_t)nlfds; i++)
 		close(lfds[i]);
-	xg_log(LOG_INFO, "pool: stopping, %zu children to end", nkids);
-	for (i = 0; i < kidcap; i++)
-		if (kids[i].pid != 0)
-			kill(kids[i].pid, SIGTERM);
-	while (nkids > 0 && (left = deadline - now_ms()) > 0) {
+	xg_log(LOG_INFO, "pool: stopping, %zu children to end", pool_kids());
+	pool_kids_kill(SIGTERM);
+	while (pool_kids() > 0 && (left = deadline - now_ms()) > 0) {
 		p.fd = sigfd;
 		p.events = POLLIN;
 		if (poll(&p, 1, (int)left) > 0)
 			handle_signals(0, &st, &done);
 	}
-	for (i = 0; i < kidcap; i++)
-		if (kids[i].pid != 0)
-			kill(kids[i].pid, SIGKILL);
+	pool_kids_kill(SIGKILL);
 	ratelogs_flush(1);
 	xg_log(LOG_INFO, "pool: stopped");
 	exit(XG_EXIT_OK);
@@ -923,7 +618,7 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 
 	if (getenv(POOL_ENV_CHECK) != NULL)
 		check_mode(o, tls);
-	state = getenv(POOL_ENV_STATE);
+	state = getenv(XG_POOL_ENV_STATE);
 	resumed = state != NULL;
 	find_sockets(o);
 	log_init(o->use_syslog, o->verbose, lfds[0]);
@@ -946,14 +641,14 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		xg_log(LOG_ERR, "pool: fatal: signalfd: %s", strerror(errno));
 		exit(XG_EXIT_TEMP);
 	}
-	tables_init(o);
+	pool_tables_init(o->max_conns);
 	generation = 1;
 	if (resumed) {
 		int st, done;
 
-		state_read(state);
-		unsetenv(POOL_ENV_STATE);
-		reap(0, &st, &done);	/* those that ended meanwhile */
+		generation = pool_state_read(state);
+		unsetenv(XG_POOL_ENV_STATE);
+		reap_children(0, &st, &done);	/* those that ended meanwhile */
 	}
 	/* The certificates, once for every child, and the privileges.  When
 	 * either fails, the pool serves on as a process per connection

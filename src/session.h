@@ -11,6 +11,7 @@
 #ifndef XG_SESSION_H
 #define XG_SESSION_H
 
+#include <sys/socket.h>
 #include "xmppgate.h"
 
 #define TLS_HANDSHAKE_RECORD	0x16	/* first byte of a ClientHello */
@@ -158,5 +159,31 @@ int s2s_external(struct session *);
 int route_start(struct session *);
 /* The header, the backend the map names, the bytes spliced. */
 int route_stream(struct session *);
+
+/* ---- poolkids.c: the pooled mode's bookkeeping, for pool.c ---- */
+#define XG_POOL_ENV_STATE	"XMPPGATE_POOL_STATE"	/* its fd, re-exec */
+/* The tables for --max-conns children; exits 111 when out of memory. */
+void pool_tables_init(int max_conns);
+/* A child forked for the client ip:port of source key (16 bytes). */
+void pool_kid_add(pid_t pid, const uint8_t *key, const char *ip,
+    const char *port);
+/* pid has ended: 0 with its client's ip and port, no longer counted;
+ * -1 when it is not one of the table's. */
+int pool_kid_gone(pid_t pid, char *ip, size_t ipsz, char *port,
+    size_t portsz);
+/* Children alive; those of one source. */
+size_t pool_kids(void);
+uint32_t pool_kids_from(const uint8_t *key);
+/* sig to every child alive. */
+void pool_kids_kill(int sig);
+/* What counts as one source (IPv4 address, IPv6 /64, UNIX), and the
+ * client's address and port as text. */
+void pool_source_key(const struct sockaddr_storage *ss, socklen_t len,
+    uint8_t *key, char *ip, size_t ipsz, char *port, size_t portsz);
+/* The live children in a memfd for the next image: its fd, or -1. */
+int pool_state_write(unsigned long generation, const char *why);
+/* The previous image's children, from the fd named by fdstr, join the
+ * tables; the new image's generation (1 when the state is unusable). */
+unsigned long pool_state_read(const char *fdstr);
 
 #endif

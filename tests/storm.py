@@ -16,7 +16,10 @@ features.  Every connection ends in exactly one of:
 
 A connection that got its features sends </stream:stream> and is closed at
 once (a reconnecting client that goes on to log in would hold it; the
-storm measures the listener, not the backend).  Prints one line:
+storm measures the listener, not the backend).  With --hold SECS it is
+held open SECS seconds first (at most --deadline from the storm's start),
+as a client that goes on would, so that a listener's cap on concurrent
+connections is reached.  Prints one line:
 
   storm count=N features=N refused=N broken=N timeout=N p50_ms=X p99_ms=X max_ms=X open_s=X
 
@@ -36,6 +39,7 @@ HEADER = ("<?xml version='1.0'?><stream:stream to='%s' xmlns='jabber:client' "
 FEATURES_END = b"</stream:features>"
 READ_MAX = 16384          # bytes kept per connection; features are smaller
 HARD_COUNT_MAX = 20000    # the storm is bounded whatever the caller asks
+HOLD_MAX = 120.0          # --hold, seconds
 
 
 class Conn:
@@ -61,9 +65,12 @@ def main():
                     help="distinct 127.0.0.x source addresses (1..250)")
     ap.add_argument("--deadline", type=float, default=30.0)
     ap.add_argument("--min-features", type=int, default=0)
+    ap.add_argument("--hold", type=float, default=0.0,
+                    help="seconds a connection with features stays open")
     a = ap.parse_args()
     if not 1 <= a.count <= HARD_COUNT_MAX or not 1 <= a.sources <= 250 \
-            or not 0 <= a.within <= 60 or not 0 < a.deadline <= 300:
+            or not 0 <= a.within <= 60 or not 0 < a.deadline <= 300 \
+            or not 0 <= a.hold <= HOLD_MAX:
         print("storm: bad arguments", file=sys.stderr)
         return 2
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -80,6 +87,14 @@ def main():
     deadline = start + a.deadline
     opened = 0
     pending = 0
+    held = []                 # (when to close, socket), in order of time
+
+    def close(sock):
+        try:
+            sock.send(b"</stream:stream>")
+        except OSError:
+            pass
+        sock.close()
 
     def finish(c, state):
         nonlocal pending
@@ -89,12 +104,12 @@ def main():
             sel.unregister(c.sock)
         except (KeyError, ValueError):
             pass
-        if state == "features":
-            try:
-                c.sock.send(b"</stream:stream>")
-            except OSError:
-                pass
-        c.sock.close()
+        if state == "features" and a.hold > 0:
+            held.append((min(time.monotonic() + a.hold, deadline), c.sock))
+        elif state == "features":
+            close(c.sock)
+        else:
+            c.sock.close()
         c.state = state
         results[state] += 1
         pending -= 1
@@ -122,11 +137,15 @@ def main():
         while opened < due and opened < a.count:
             open_one(opened)
             opened += 1
-        if opened == a.count and pending == 0:
+        while held and held[0][0] <= now:
+            close(held.pop(0)[1])
+        if opened == a.count and pending == 0 and not held:
             break
         if now >= deadline:
             break
         timeout = min(0.01 if opened < a.count else 0.5, deadline - now)
+        if held:
+            timeout = min(timeout, max(held[0][0] - now, 0))
         for key, ev in sel.select(max(timeout, 0)):
             c = key.data
             if c.state in results:
@@ -160,6 +179,8 @@ def main():
     for c in conns:
         if c.state not in results:
             finish(c, "timeout")
+    for _, sock in held:
+        close(sock)
     lat = sorted(c.latency for c in conns if c.latency is not None)
 
     def pct(p):

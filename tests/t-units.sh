@@ -98,7 +98,7 @@ for d in 'ListenStream=5222' 'Accept=no' 'TriggerLimitIntervalSec=0$'; do
 	grep -q "^$d" "$top_srcdir/units/xmppgate-pool.socket" ||
 		fail "xmppgate-pool.socket lacks $d"
 done
-for d in 'Type=notify$' 'ExecStart=/[^ ]*/xmppgate --listen ' 'ExecReload=/bin/kill -HUP \$MAINPID$' \
+for d in 'Type=notify$' 'ExecStart=/[^ ]*/xmppgate --listen ' 'ExecReload=/bin/sh -c .kill -HUP \$\$MAINPID.$' \
 	'LoadCredential=cert.pem:/etc/xmppgate/cert.pem$' 'LoadCredential=key.pem:/etc/xmppgate/key.pem$' \
 	'CapabilityBoundingSet=$' 'TasksMax=' 'Documentation=man:xmppgate(8)'; do
 	grep -q "^$d" "$P" || fail "xmppgate-pool.service lacks $d"
