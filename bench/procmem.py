@@ -4,6 +4,7 @@
   procmem.py sum PID...   every descendant of each PID (not PID itself):
                           count, summed Pss and Rss (KiB) from
                           /proc/N/smaps_rollup, one line
+  procmem.py tree PID...  the same, each PID included (a pool's parent)
   procmem.py top PID [N]  one process: its Pss by mapping (from
                           /proc/PID/smaps), the N largest, one per line
 Pss divides each shared page among the processes that map it, so the
@@ -47,11 +48,11 @@ def rollup(pid):
     return v
 
 
-def cmd_sum(pids):
+def cmd_sum(pids, roots=False):
     kids = children_map()
     n = pss = rss = 0
     for root in pids:
-        for p in descendants(root, kids):
+        for p in ([root] if roots else []) + descendants(root, kids):
             try:
                 v = rollup(p)
             except OSError:
@@ -85,6 +86,8 @@ def cmd_top(pid, count):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "sum":
         cmd_sum([int(a) for a in sys.argv[2:]])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "tree":
+        cmd_sum([int(a) for a in sys.argv[2:]], roots=True)
     elif len(sys.argv) >= 3 and sys.argv[1] == "top":
         cmd_top(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 8)
     else:

@@ -8,7 +8,8 @@
 #
 # Needs root (Prosody runs as in tests/lib.sh, xmppgate drops to nobody),
 # prosody, stunnel4, valgrind, systemd-socket-activate, certtool, cc and
-# GnuTLS's development files.  Only 127.0.0.1 and ports 47000-47999.
+# GnuTLS's development files.  Only 127.0.0.1 and ports 47000-47999 (and
+# the helpers' UNIX sockets in the temporary directory).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bench=$top/bench
@@ -150,6 +151,8 @@ no_children() {
 	say "warning: pid $1 still has children after ${2:-10} s"
 }
 cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+# user_ticks PID: the user part of that (utime + cutime).
+user_ticks() { awk '{ print $14 + $16 }' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
 # ---- build ----
@@ -221,32 +224,135 @@ PRO_PID=$(pgrep -s "$PRO_SID" | head -n 1)
 
 XG=("$bin" --cert "$tmp/certs/chain.pem" --key "$tmp/certs/key.pem" --domain "$DOMAIN"
 	--auth "$tmp/xgauth" --user nobody)
+# The same without --auth, for the pools of rows 7 and 8.
+XGB=("${XG[@]:0:7}" "${XG[@]:9}")
 LOGIN=("$L" login -d "$DOMAIN" -u "$USER_" -w "$PASS" -C "$CA" -x "$PRIO" -B)
 HOLDC=("$L" hold -d "$DOMAIN" -u "$USER_" -w "$PASS" -C "$CA" -x "$PRIO" -B)
 
-# ---- 1. logins ----
+# ---- helpers that stay up, and the pools (rows 7 and 8) ----
+# Three more helpers, for what the choice of helper costs (issue 23): a
+# socket helper in C (xgauth -l: one process, no fork), one in Python
+# (contrib/xmppgate_auth.py, copied next to it as its documentation says)
+# and a Python exec helper.  They check what xgauth checks.  The two that
+# stay up run as nobody, their sockets in a directory of nobody's, so
+# that xmppgate as nobody may connect.
+mkdir -p "$tmp/auth"
+chown nobody:nogroup "$tmp/auth"
+cp "$top/contrib/xmppgate_auth.py" "$tmp/auth/"
+cat >"$tmp/auth/pyexec.py" <<EOF
+#!/usr/bin/python3
+# bench/run.sh: a Python exec helper (xmppgate-auth(5)), as an operator
+# would write it.
+import hmac, os, sys
+pw = sys.stdin.buffer.read(1024)
+ok = os.environ.get("AUTH_USER") == "$USER_" and hmac.compare_digest(pw, b"$PASS")
+sys.exit(0 if ok else 1)
+EOF
+cat >"$tmp/auth/pysock.py" <<EOF
+#!/usr/bin/python3
+# bench/run.sh: a Python socket helper with contrib/xmppgate_auth.py.
+import hmac
+import xmppgate_auth
+
+def check(req):
+    if req.mechanism != "PLAIN":
+        return "reject"
+    ok = req.user == "$USER_" and hmac.compare_digest(req.password, b"$PASS")
+    return "accept" if ok else "reject"
+
+xmppgate_auth.serve(check)
+EOF
+chmod 755 "$tmp/auth/pyexec.py" "$tmp/auth/pysock.py"
+ASNOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+start "$tmp/auth-c.log" "${ASNOBODY[@]}" "$tmp/xgauth" -l "$tmp/auth/c.sock"
+CSOCK_PID=$BG
+start "$tmp/auth-py.log" "${ASNOBODY[@]}" /usr/bin/python3 "$tmp/auth/pysock.py" "$tmp/auth/py.sock"
+PYSOCK_PID=$BG
+for i in $(seq 1 100); do
+	[ -S "$tmp/auth/c.sock" ] && [ -S "$tmp/auth/py.sock" ] && break
+	sleep 0.1
+done
+[ -S "$tmp/auth/c.sock" ] && [ -S "$tmp/auth/py.sock" ] ||
+	fail "socket helpers: no socket after 10 s ($(tail -n 3 "$tmp"/auth-*.log))"
+# The pools: xmppgate --listen, started once on a listening socket by
+# systemd-socket-activate without --accept, which execs it (the session
+# leader is the pool's parent).  "pool" has the exec helper xgauth, as
+# the per-connection rows; the others differ only in --auth.
+POOLS="pool pool-csock pool-pysock pool-pyexec"
+declare -A PORT_ PID_
+for who in $POOLS; do
+	case $who in
+	pool) auth=$tmp/xgauth ;;
+	pool-csock) auth=unix:$tmp/auth/c.sock ;;
+	pool-pysock) auth=unix:$tmp/auth/py.sock ;;
+	pool-pyexec) auth=$tmp/auth/pyexec.py ;;
+	esac
+	pick_port port
+	start "$tmp/gate-$who.log" systemd-socket-activate -l "127.0.0.1:$port" \
+		"${XGB[@]}" --auth "$auth" --listen --backend "127.0.0.1:$PPORT"
+	PORT_[$who]=$port PID_[$who]=$BG
+done
+for who in $POOLS; do
+	wait_port "${PORT_[$who]}"
+done
+POOL_PID=${PID_[pool]}
+
+# ---- 1. logins (and those of rows 7 and 8) ----
 pick_port GPORT
 start "$tmp/gate-login.log" systemd-socket-activate -l "127.0.0.1:$GPORT" --accept \
 	"${XG[@]}" --backend "127.0.0.1:$PPORT"
 GATE_SID=$BG
 wait_port "$GPORT"
-for port in "$GPORT" "$PPORT"; do	# warm-up, not counted
-	"${LOGIN[@]}" -p "$port" -c 1 -n 20 -t 20 >>"$out/login.txt" 2>&1 ||
-		fail "warm-up logins to port $port failed (see $tmp/gate-login.log)"
+PORT_[xg]=$GPORT PORT_[pro]=$PPORT
+for who in xg $POOLS pro; do	# warm-up, not counted
+	"${LOGIN[@]}" -p "${PORT_[$who]}" -c 1 -n 20 -t 20 >>"$out/login.txt" 2>&1 ||
+		fail "warm-up logins to $who failed (see $tmp/gate-*.log, $tmp/auth-*.log)"
 done
-declare -A LG
+# systemd-socket-activate without --accept listens, and at the first
+# connection execs xmppgate, which takes the socket: now the pools' pids
+# are xmppgate's.
+for who in $POOLS; do
+	[ "$(readlink "/proc/${PID_[$who]}/exe")" = "$(readlink -f "$bin")" ] ||
+		fail "$who: pid ${PID_[$who]} is not xmppgate ($(tail -n 3 "$tmp/gate-$who.log"))"
+done
+# who_cpu WHO: CPU ticks so far of what serves WHO's logins besides
+# Prosody: a pool's parent with its reaped children (and so the exec
+# helpers they reaped), plus a socket helper's process; Prosody for
+# "pro".  The per-connection processes are reaped by
+# systemd-socket-activate, whose /proc/PID/stat does not keep their
+# times (row 4 measures those).
+who_cpu() {
+	case $1 in
+	xg) echo 0 ;;
+	pro) cpu_ticks "$PRO_PID" ;;
+	pool-csock) echo $(( $(cpu_ticks "${PID_[$1]}") + $(cpu_ticks "$CSOCK_PID") )) ;;
+	pool-pysock) echo $(( $(cpu_ticks "${PID_[$1]}") + $(cpu_ticks "$PYSOCK_PID") )) ;;
+	*) cpu_ticks "${PID_[$1]}" ;;
+	esac
+}
+# LG: xgload's line; LCPU: ms of CPU per login (who_cpu); LPRO: Prosody's.
+declare -A LG LCPU LPRO
 for c in 1 16 64; do
 	procs=$((c < 4 ? c : 4))
-	for who in xg pro; do
-		port=$GPORT
-		[ "$who" = pro ] && port=$PPORT
+	whos="xg pool pro"
+	[ "$c" = 1 ] && whos="xg $POOLS pro"
+	for who in $whos; do
+		port=${PORT_[$who]}
 		say "logins, $who, concurrency $c, ${LOGIN_SECS}s"
+		w0=$(who_cpu "$who") q0=$(cpu_ticks "$PRO_PID")
 		line=$("${LOGIN[@]}" -p "$port" -m starttls -c "$c" -P "$procs" -t "$LOGIN_SECS" 2>>"$out/login.txt") ||
 			fail "login run $who c=$c: $line"
-		echo "$who c=$c $line" >>"$out/login.txt"
+		case $who in
+		xg) no_children "$GATE_SID" 20 ;;
+		pool*) no_children "${PID_[$who]}" 20 ;;
+		esac
+		w1=$(who_cpu "$who") q1=$(cpu_ticks "$PRO_PID")
+		n_l=$(kv logins "$line")
+		LCPU[$who,$c]=$(calc '%.3f' "($w1 - $w0) * 1000 / $TCK / $n_l")
+		LPRO[$who,$c]=$(calc '%.3f' "($q1 - $q0) * 1000 / $TCK / $n_l")
+		echo "$who c=$c $line cpu_ms_per_login=${LCPU[$who,$c]} prosody_cpu_ms_per_login=${LPRO[$who,$c]}" >>"$out/login.txt"
 		LG[$who,$c]=$line
 		[ "$(kv errors "$line")" = 0 ] || say "warning: $who c=$c: $(kv errors "$line") failed logins"
-		no_children "$GATE_SID" 20
 	done
 done
 # The plaintext half of the xmppgate path: the same login straight to
@@ -274,9 +380,17 @@ start "$tmp/stunnel-inetd.log" systemd-socket-activate -l "127.0.0.1:$SIPORT" --
 SI_SID=$BG
 wait_port "$SIPORT"
 declare -A MEM
-for who in xg st; do
-	if [ "$who" = xg ]; then port=$GPORT mode=starttls sid=$GATE_SID
-	else port=$SIPORT mode=direct sid=$SI_SID; fi
+# Rows 3 and 7: the per-connection xmppgate, stunnel, the pool (its parent
+# and children: procmem.py tree), and Prosody's own STARTTLS sessions
+# (how much its one process grows per session held).
+for who in xg st pool pro; do
+	case $who in
+	xg) port=$GPORT mode=starttls sid=$GATE_SID ;;
+	st) port=$SIPORT mode=direct sid=$SI_SID ;;
+	pool) port=${PORT_[pool]} mode=starttls sid=$POOL_PID ;;
+	pro) port=$PPORT mode=starttls sid=$PRO_PID
+		PRO_MEM0=$(/usr/bin/python3 "$bench/procmem.py" tree "$PRO_PID") ;;
+	esac
 	say "memory: $HOLD idle logged-in connections through $who"
 	: >"$tmp/hold.out"
 	start "$tmp/hold.log" sh -c 'exec "$@" >"'"$tmp/hold.out"'"' sh \
@@ -289,18 +403,34 @@ for who in xg st; do
 	done
 	grep -q '^ready' "$tmp/hold.out" || fail "hold: not ready after 120 s"
 	sleep 2
-	MEM[$who]=$(/usr/bin/python3 "$bench/procmem.py" sum "$sid")
-	echo "$who ${MEM[$who]}" >>"$out/memory.txt"
-	one=$(pgrep -P "$sid" | head -n 1)
-	[ -n "$one" ] || fail "memory: no connection process under $who's listener"
-	/usr/bin/python3 "$bench/procmem.py" top "$one" 12 >"$tmp/top.txt"
-	{
-		echo "== one $who connection process (pid $one): Pss by mapping"
-		cat "$tmp/top.txt"
-	} >>"$out/smaps.txt"
-	[ "$who" = xg ] && TOPMAP=$(sed -n '2,6p' "$tmp/top.txt" | awk '{ printf "%s%s %s KiB", (NR > 1 ? ", " : ""), $1, $3 }')
+	case $who in
+	pool | pro) MEM[$who]=$(/usr/bin/python3 "$bench/procmem.py" tree "$sid") ;;
+	*) MEM[$who]=$(/usr/bin/python3 "$bench/procmem.py" sum "$sid") ;;
+	esac
+	echo "$who ${MEM[$who]}${PRO_MEM0:+ (before: $PRO_MEM0)}" >>"$out/memory.txt"
+	if [ "$who" != pro ]; then
+		one=$(pgrep -P "$sid" | head -n 1)
+		[ -n "$one" ] || fail "memory: no connection process under $who's listener"
+		/usr/bin/python3 "$bench/procmem.py" top "$one" 12 >"$tmp/top.txt"
+		{
+			echo "== one $who connection process (pid $one): Pss by mapping"
+			cat "$tmp/top.txt"
+		} >>"$out/smaps.txt"
+		[ "$who" = xg ] && TOPMAP=$(sed -n '2,6p' "$tmp/top.txt" | awk '{ printf "%s%s %s KiB", (NR > 1 ? ", " : ""), $1, $3 }')
+		[ "$who" = pool ] && POOLMAP=$(sed -n '2,6p' "$tmp/top.txt" | awk '{ printf "%s%s %s KiB", (NR > 1 ? ", " : ""), $1, $3 }')
+	fi
+	if [ "$who" = pool ]; then
+		/usr/bin/python3 "$bench/procmem.py" top "$POOL_PID" 12 >"$tmp/top.txt"
+		{
+			echo "== the pool's parent (pid $POOL_PID): Pss by mapping"
+			cat "$tmp/top.txt"
+		} >>"$out/smaps.txt"
+	fi
 	stop "$HOLD_SID"
-	no_children "$sid" 20
+	case $who in
+	pro) sleep 1 ;;
+	*) no_children "$sid" 20 ;;
+	esac
 done
 stop "$SI_SID"
 
@@ -330,10 +460,25 @@ p0=$(cpu_ticks "$PRO_PID")
 line2=$("${LOGIN[@]}" -p "$PPORT" -c 1 -n "$CPU_LOGINS" -t 120 2>>"$out/cpu.txt") || fail "cpu logins (Prosody)"
 p1=$(cpu_ticks "$PRO_PID")
 PRO_DIRECT_MS=$(calc '%.3f' "($p1 - $p0) * 1000 / $TCK / $(kv logins "$line2")")
+# Row 7: the same logins through the pool.  Its parent's /proc/PID/stat
+# counts its own time and that of the children it reaped, which include
+# the exec helpers they reaped.
+say "CPU per login: $CPU_LOGINS logins through the pool"
+no_children "$POOL_PID"
+w0=$(cpu_ticks "$POOL_PID") u0=$(user_ticks "$POOL_PID") p0=$(cpu_ticks "$PRO_PID")
+line3=$("${LOGIN[@]}" -p "${PORT_[pool]}" -c 1 -n "$CPU_LOGINS" -t 120 2>>"$out/cpu.txt") || fail "cpu logins (pool)"
+no_children "$POOL_PID"
+w1=$(cpu_ticks "$POOL_PID") u1=$(user_ticks "$POOL_PID") p1=$(cpu_ticks "$PRO_PID")
+n_pool=$(kv logins "$line3")
+POOL_CPU_MS=$(calc '%.3f' "($w1 - $w0) * 1000 / $TCK / $n_pool")
+POOL_PRO_MS=$(calc '%.3f' "($p1 - $p0) * 1000 / $TCK / $n_pool")
+POOL_USER_MS=$(calc '%.3f' "($u1 - $u0) * 1000 / $TCK / $n_pool")
+POOL_SYS_MS=$(calc '%.3f' "($w1 - $w0 - $u1 + $u0) * 1000 / $TCK / $n_pool")
 {
 	echo "xmppgate: $line; processes reaped: $procs_done; $s0 -> $s1"
 	echo "xmppgate+helper per login: ${XG_CPU_MS} ms (user $XG_USER_MS, sys $XG_SYS_MS)"
 	echo "prosody per login behind xmppgate: $PRO_BEHIND_MS ms; direct STARTTLS: $PRO_DIRECT_MS ms ($line2)"
+	echo "pool (parent + reaped children) per login: $POOL_CPU_MS ms (user $POOL_USER_MS, sys $POOL_SYS_MS); prosody behind the pool: $POOL_PRO_MS ms ($line3)"
 } >>"$out/cpu.txt"
 stop "$CPU_SID"
 
@@ -525,10 +670,10 @@ if "$bin" --help 2>&1 | grep -q -- '--route'; then
 	printf '%s 127.0.0.1:%s\n* 127.0.0.1:%s\n' "$DOMAIN" "$SKPORT" "$SKPORT" >"$tmp/route.map"
 	chmod 644 "$tmp/route.map"
 	start "$tmp/gate-route.log" "$L" spawn -p "$RPORT" -r "$tmp/route.stat" -t 900 -- \
-		"$bin" --route "$tmp/route.map"
+		"$bin" --route "$tmp/route.map" --user nobody
 	R_SID=$BG
 	start "$tmp/gate-route-ns.log" "$L" spawn -p "$RNPORT" -r "$tmp/route-ns.stat" -t 900 -- \
-		"$bin" --route "$tmp/route.map" --no-splice
+		"$bin" --route "$tmp/route.map" --user nobody --no-splice
 	RN_SID=$BG
 	wait_port "$SKPORT"
 	wait_port "$RPORT"
@@ -576,7 +721,7 @@ for c in 1 16 64; do
 	xp=$(kv p50_ms "$x") pp=$(kv p50_ms "$p")
 	ok=$(ge "$pp" "$xp")
 	if [ "$c" = 1 ]; then
-		why="mean ms per step, xmppgate vs Prosody: first features $(st "$x" 1) vs $(st "$p" 1), STARTTLS $(st "$x" 2) vs $(st "$p" 2), TLS handshake $(st "$x" 3) vs $(st "$p" 3), features after TLS $(st "$x" 4) vs $(st "$p" 4), SASL PLAIN (xmppgate: helper + its plaintext login to Prosody, which alone has p50 $pp50 ms) $(st "$x" 5) vs $(st "$p" 5), restart+bind $(st "$x" 6) vs $(st "$p" 6)"
+		why="mean ms per step, xmppgate vs Prosody: first features $(st "$x" 1) vs $(st "$p" 1), STARTTLS $(st "$x" 2) vs $(st "$p" 2), TLS handshake $(st "$x" 3) vs $(st "$p" 3), features after TLS $(st "$x" 4) vs $(st "$p" 4), SASL PLAIN (xmppgate: helper + its plaintext login to Prosody; a whole plaintext login, connect to bind, alone has p50 $pp50 ms) $(st "$x" 5) vs $(st "$p" 5), restart+bind $(st "$x" 6) vs $(st "$p" 6)"
 	else
 		why="CPU-bound on 2 cores shared with the client: a login costs xmppgate+helper $XG_CPU_MS ms CPU plus Prosody $PRO_BEHIND_MS ms behind it, against $PRO_DIRECT_MS ms for Prosody's own STARTTLS login (row 4)"
 	fi
@@ -611,4 +756,51 @@ for dir in c2s s2c both; do
 	else
 		echo "| 6 | route mode plaintext bulk $d, MiB/s | not run: route mode not built yet | – | splice ≥ 2 × copy | not run |"
 	fi
+done
+
+# ---- 7. the pooled mode (issue 21); 8. helpers that stay up (issue 23) ----
+# ps LINE N: the p50 ms of login step N (xgload's p50s_ms=a/b/c/d/e/f).
+ps() { kv p50s_ms "$1" | cut -d/ -f"$2"; }
+x=${LG[xg,1]} q=${LG[pool,1]} p=${LG[pro,1]}
+xf=$(ps "$x" 1) qf=$(ps "$q" 1) pf=$(ps "$p" 1)
+ok=$(ge "$pf + 1" "$qf")
+echo "| 7 | pooled mode: first stream features (connect to the features), concurrency 1, p50 ms (mean) | pool: $qf ms (mean $(st "$q" 1)); per-connection: $xf ms (mean $(st "$x" 1)) | Prosody: $pf ms (mean $(st "$p" 1)) | pool p50 ≤ Prosody's + 1 ms | $(verdict "$ok" "pool $(calc '%.2f' "$qf - $pf") ms after Prosody's p50, $(calc '%.2f' "$qf - $pf - 1") ms over the target") |"
+for c in 1 16 64; do
+	x=${LG[xg,$c]} q=${LG[pool,$c]} p=${LG[pro,$c]}
+	ratio=$(calc '%.2f' "$(kv rate "$q") / $(kv rate "$p")")
+	cells="pool: $(kv p50_ms "$q") / $(kv p99_ms "$q") ms, $(kv rate "$q")/s ($(kv logins "$q") logins, $(kv errors "$q") failed); CPU per login: the pool ${LCPU[pool,$c]} ms, Prosody behind it ${LPRO[pool,$c]} ms; per-connection: $(kv rate "$x")/s | Prosody STARTTLS: $(kv p50_ms "$p") / $(kv p99_ms "$p") ms, $(kv rate "$p")/s ($(kv logins "$p") logins, $(kv errors "$p") failed); CPU per login ${LPRO[pro,$c]} ms"
+	if [ "$c" = 64 ]; then
+		ok=$(ge "$(kv rate "$q")" "$(kv rate "$p")")
+		echo "| 7 | pooled mode: full login, concurrency $c: p50 / p99 ms, logins/s | $cells | logins/s ≥ 1.0 × Prosody's | $(verdict "$ok" "${ratio}× Prosody's; the pool and Prosody behind it use $(calc '%.3f' "${LCPU[pool,$c]} + ${LPRO[pool,$c]}") ms of CPU per login against $(calc '%.3f' "${LPRO[pro,$c]}") ms for Prosody's own, on 2 cores shared with the client") |"
+	else
+		echo "| 7 | pooled mode: full login, concurrency $c: p50 / p99 ms, logins/s | $cells | none (reported) | – (${ratio}× Prosody's logins/s) |"
+	fi
+done
+ok=$(ge "$PRO_DIRECT_MS" "$POOL_CPU_MS")
+echo "| 7 | pooled mode: CPU per login, user+sys of the pool's parent with its reaped children and their exec helpers ($n_pool logins, c=1) | $POOL_CPU_MS ms (user $POOL_USER_MS, sys $POOL_SYS_MS); per-connection: $XG_CPU_MS ms (row 4) | Prosody's own STARTTLS login: $PRO_DIRECT_MS ms; Prosody behind the pool: $POOL_PRO_MS ms | ≤ Prosody's own | $(verdict "$ok" "$(calc '%.2f' "$POOL_CPU_MS / $PRO_DIRECT_MS")× Prosody's own; at concurrency 64 the pool used ${LCPU[pool,64]} ms per login against ${LPRO[pro,64]} ms for Prosody's own") |"
+qm=${MEM[pool]} pm=${MEM[pro]}
+qk=$(calc '%.0f' "$(kv pss_kib "$qm") / $HOLD")
+prk=$(calc '%.0f' "($(kv pss_kib "$pm") - $(kv pss_kib "$PRO_MEM0")) / $HOLD")
+ok=$(ge 300 "$qk")
+echo "| 7 | pooled mode: memory per idle logged-in session: summed Pss of the pool's processes / $HOLD | $qk KiB ($(kv procs "$qm") processes, the parent included; Rss $(calc '%.0f' "$(kv rss_kib "$qm") / $HOLD") KiB) | Prosody's own STARTTLS sessions: its Pss grew $prk KiB per session; per-connection xmppgate: $xk KiB (row 3) | ≤ 300 KiB | $(verdict "$ok" "$((qk - 300)) KiB over; largest Pss in one child: $POOLMAP") |"
+for who in $POOLS; do
+	case $who in
+	pool) name="exec helper in C (xgauth, a process per attempt)" ;;
+	pool-csock) name="socket helper in C (xgauth -l: one process, no fork)" ;;
+	pool-pysock) name="socket helper in Python (contrib/xmppgate_auth.py)" ;;
+	pool-pyexec) name="exec helper in Python (a script per attempt)" ;;
+	esac
+	h=${LG[$who,1]} p=${LG[pro,1]}
+	hs=$(ps "$h" 5) prs=$(ps "$p" 5) hl=$(kv p50_ms "$h") pl=$(kv p50_ms "$p")
+	extra=
+	case $who in pool-csock | pool-pysock) extra=", the helper's process included" ;; esac
+	cells="SASL PLAIN $hs ms (mean $(st "$h" 5)); login $hl / $(kv p99_ms "$h") ms, $(kv rate "$h")/s ($(kv logins "$h") logins, $(kv errors "$h") failed); CPU per login $(calc '%.3f' "${LCPU[$who,1]}") ms (the pool$extra) | Prosody STARTTLS: SASL PLAIN $prs ms (mean $(st "$p" 5)); login $pl / $(kv p99_ms "$p") ms; CPU per login ${LPRO[pro,1]} ms"
+	why="SASL +$(calc '%.2f' "$hs - $prs") ms, login $(calc '%.2f' "$hl / $pl")× Prosody's p50"
+	case $who in
+	pool-csock | pool-pysock)
+		ok=$(( $(ge "$prs + 1" "$hs") && $(ge "$pl" "$hl") ))
+		echo "| 8 | pooled mode, concurrency 1, $name: SASL PLAIN step p50, login p50 / p99 ms | $cells | SASL p50 ≤ Prosody's + 1 ms, login p50 ≤ 1.0 × Prosody's | $(verdict "$ok" "$why; xmppgate's SASL step holds the helper's answer and then its own plaintext login to Prosody (connect, stream, SASL, restart): a whole plaintext login to Prosody, connect to bind, has p50 $pp50 ms") |" ;;
+	*)
+		echo "| 8 | pooled mode, concurrency 1, $name: SASL PLAIN step p50, login p50 / p99 ms | $cells | none (reported) | – ($why) |" ;;
+	esac
 done

@@ -6,9 +6,9 @@
  *	handshake, SASL PLAIN, stream restart, resource bind), CONC at a
  *	time in PROCS forked processes (threads inside each), for SECS
  *	seconds or MAX logins.  Prints one line: count, errors, wall time,
- *	logins/s, p50 and p99 latency in ms, and the mean ms of each step
- *	(first features / STARTTLS / TLS handshake / features after TLS /
- *	SASL PLAIN / restart and bind; see NSTAGE).
+ *	logins/s, p50 and p99 latency in ms, and the mean ms and the p50 ms
+ *	of each step (first features / STARTTLS / TLS handshake / features
+ *	after TLS / SASL PLAIN / restart and bind; see NSTAGE).
  *   xgload bulk   [opts] -D c2s|s2c|both -b BYTES
  *	One connection, logged in (or not, -m plain), then BYTES one way or
  *	both ways through "xgload sink" at the far end; prints MiB/s.
@@ -32,7 +32,8 @@
  *
  * Common options: -a ADDR (127.0.0.1) -p PORT -d DOMAIN -u USER -w PASS
  * -C CAFILE (verify the server certificate for DOMAIN) -x PRIORITY
- * -m starttls|direct|plain (how TLS starts; plain: no TLS, no login).
+ * -m starttls|direct|plain (how TLS starts; plain: no TLS, and a login
+ * only with -u: SASL PLAIN and bind in the clear).
  *
  * Every socket has 20 s send and receive timeouts, so nothing waits for
  * ever; every loop ends by count or deadline.
@@ -63,13 +64,15 @@
 extern char **environ;
 
 #define IO_TIMEOUT_S	20
-#define MAX_LAT		200000	/* latencies kept per process */
+#define MAX_LAT		200000	/* logins whose times are kept, per process */
 #define CHUNK		65536
 /* Login steps, timed separately: first features (TCP, the server's start
  * and its stream header), STARTTLS to <proceed/>, the TLS handshake, the
  * restarted stream's features, SASL PLAIN to <success/>, and the restart
  * plus resource binding. */
 #define NSTAGE		6
+/* What is kept of one login: its whole time, then each step's, in ms. */
+#define NREC		(1 + NSTAGE)
 
 enum mode { M_STARTTLS, M_DIRECT, M_PLAIN };
 
@@ -316,8 +319,12 @@ login_steps(struct conn *c, const char **step)
 	if (send_header(c) == -1 || c_until(c, "</stream:features>", NULL) == -1)
 		return -1;
 	c->ts[1] = now();
-	if (o.mode == M_PLAIN)
+	/* Without TLS: with a user, on to SASL (the STARTTLS steps take no
+	 * time), as xmppgate logs in to a plaintext backend. */
+	if (o.mode == M_PLAIN && o.user == NULL)
 		return 0;
+	if (o.mode == M_PLAIN)
+		c->ts[2] = c->ts[3] = c->ts[4] = c->ts[1];
 	if (o.mode == M_STARTTLS) {
 		static const char st[] = "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 		*step = "STARTTLS";
@@ -386,7 +393,7 @@ struct worker {
 	pthread_t t;
 	double deadline;
 	int quota;		/* logins this thread may do */
-	double *lat;		/* ms */
+	double *lat;		/* NREC ms per login: whole, then each step */
 	int n, cap, errors;
 	double first, last;
 	double stage[NSTAGE];	/* summed over the logins, s */
@@ -409,11 +416,16 @@ login_thread(void *arg)
 		t0 = now();
 		if (login(c) == 0) {
 			t1 = now();
-			if (w->n < w->cap)
-				w->lat[w->n] = (t1 - t0) * 1000;
-			for (int k = 0; k < NSTAGE; k++)
-				if (c->ts[k + 1] > 0 && c->ts[k] > 0)
-					w->stage[k] += c->ts[k + 1] - c->ts[k];
+			double *rec = w->n < w->cap ? w->lat + w->n * NREC : NULL;
+			if (rec != NULL)
+				rec[0] = (t1 - t0) * 1000;
+			for (int k = 0; k < NSTAGE; k++) {
+				double d = c->ts[k + 1] > 0 && c->ts[k] > 0 ?
+				    c->ts[k + 1] - c->ts[k] : 0;
+				w->stage[k] += d;
+				if (rec != NULL)
+					rec[1 + k] = d * 1000;
+			}
 			w->n++;
 			c_write_all(c, end, sizeof end - 1);
 			w->last = t1;
@@ -448,12 +460,13 @@ cmd_login(void)
 {
 	int per = o.conc / o.procs, extra = o.conc % o.procs, p, i;
 	int (*pipes)[2] = calloc(o.procs, sizeof *pipes);
-	double *all = malloc(sizeof(double) * MAX_LAT * o.procs);
+	double *all = malloc(sizeof(double) * NREC * MAX_LAT * o.procs);
+	double *col = malloc(sizeof(double) * MAX_LAT * o.procs);
 	double first = 1e300, last = 0, start = now(), stage[NSTAGE] = { 0 };
 	long n = 0, errors = 0, kept = 0;
 	pid_t *pids = calloc(o.procs, sizeof *pids);
 
-	if (pipes == NULL || all == NULL || pids == NULL)
+	if (pipes == NULL || all == NULL || col == NULL || pids == NULL)
 		die("malloc");
 	for (p = 0; p < o.procs; p++) {
 		if (pipe(pipes[p]) == -1)
@@ -474,7 +487,9 @@ cmd_login(void)
 				w[i].deadline = start + o.secs;
 				w[i].quota = quota;
 				w[i].cap = MAX_LAT / nt;
-				w[i].lat = malloc(sizeof(double) * w[i].cap);
+				w[i].lat = malloc(sizeof(double) * NREC * w[i].cap);
+				if (w[i].lat == NULL)
+					die("malloc");
 				if (pthread_create(&w[i].t, NULL, login_thread, &w[i]) != 0)
 					die("pthread_create");
 			}
@@ -496,8 +511,8 @@ cmd_login(void)
 			for (i = 0; i < nt; i++) {
 				int k = w[i].n < w[i].cap ? w[i].n : w[i].cap;
 				if (write(pipes[p][1], &k, sizeof k) != sizeof k ||
-				    write(pipes[p][1], w[i].lat, sizeof(double) * k) !=
-				    (ssize_t)(sizeof(double) * k))
+				    write(pipes[p][1], w[i].lat, sizeof(double) * NREC * k) !=
+				    (ssize_t)(sizeof(double) * NREC * k))
 					_exit(111);
 			}
 			_exit(0);
@@ -526,7 +541,7 @@ cmd_login(void)
 			stage[k] += res[4 + k];
 		for (i = 0; i < nt; i++) {
 			if (fread(&k, sizeof k, 1, f) != 1 ||
-			    fread(all + kept, sizeof(double), k, f) != (size_t)k)
+			    fread(all + kept * NREC, sizeof(double) * NREC, k, f) != (size_t)k)
 				break;
 			kept += k;
 		}
@@ -534,13 +549,26 @@ cmd_login(void)
 	}
 	for (p = 0; p < o.procs; p++)
 		waitpid(pids[p], NULL, 0);
-	qsort(all, kept, sizeof(double), dcmp);
+	/* Column K of the kept records, sorted. */
+#define COLUMN(K) do { \
+		for (long j = 0; j < kept; j++) \
+			col[j] = all[j * NREC + (K)]; \
+		qsort(col, kept, sizeof(double), dcmp); \
+	} while (0)
+	COLUMN(0);
 	printf("logins=%ld errors=%ld secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f "
 	    "mean_ms=", n, errors, last - first, n > 0 ? n / (last - first) : 0.0,
-	    pct(all, kept, 0.50), pct(all, kept, 0.99));
+	    pct(col, kept, 0.50), pct(col, kept, 0.99));
 	/* Mean time of each step (they add up to the mean login). */
 	for (i = 0; i < NSTAGE; i++)
 		printf("%s%.3f", i ? "/" : "", n > 0 ? stage[i] * 1000 / n : 0.0);
+	/* The p50 of each step (they need not add up to the p50 login). */
+	printf(" p50s_ms=");
+	for (i = 0; i < NSTAGE; i++) {
+		COLUMN(1 + i);
+		printf("%s%.3f", i ? "/" : "", pct(col, kept, 0.50));
+	}
+#undef COLUMN
 	printf("\n");
 	return n > 0 ? 0 : 1;
 }
