@@ -687,8 +687,12 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		now = now_ms();
 		if (stopping)
 			stop();
-		if (now >= reexec_at)
+		if (now >= reexec_at) {
 			want_reexec("%d minutes", o->reexec_minutes);
+			/* Armed again: a re-exec that failed must not leave
+			 * the timer in the past (poll would never sleep). */
+			reexec_at = now + (int64_t)o->reexec_minutes * 60000;
+		}
 		if (why[0] != '\0' && now >= retry_at)
 			try_reexec(argv);	/* returns if it failed */
 		ratelogs_flush(0);
@@ -712,7 +716,11 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 				p[np].fd = lfds[i];
 				p[np++].events = POLLIN;
 			}
+		/* A timer already due is a zero wait, never a negative
+		 * one: poll() would block for good on the signalfd alone
+		 * while a pause has the listening sockets left out. */
 		if (poll(p, (nfds_t)np, next == INT64_MAX ? -1 :
+		    next <= now ? 0 :
 		    next - now > INT_MAX ? INT_MAX : (int)(next - now)) <= 0)
 			continue;
 		if (p[0].revents) {
