@@ -95,6 +95,7 @@ main(int argc, char **argv)
 	    tls_load(&tls, &o, err, sizeof(err))) == -1) {
 		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+		tls_free(&tls);	/* a pool child: loaded, privileges not */
 		return s.exitcode;
 	}
 	if (!o.listen && priv_drop(o.user, err, sizeof(err)) == -1) {
