@@ -298,6 +298,7 @@ handle_signals(pid_t checker, int *st, int *done)
 		case SIGHUP:
 			xg_log(LOG_INFO, "pool: SIGHUP: reloading");
 			want_reexec("SIGHUP");
+			retry_at = 0;	/* also a re-exec that failed: now */
 			break;
 		default:
 			stop_now = 1;
@@ -519,10 +520,21 @@ try_reexec(char **argv)
 	if ((sfd = pool_state_write(generation, why)) == -1)
 		xg_log(LOG_WARNING, "pool: unable to pass the children on "
 		    "(%s): they are reaped but not counted", strerror(errno));
-	for (i = 0; environ[i] != NULL && n < POOL_ENV_MAX; i++)
+	for (i = 0; environ[i] != NULL; i++)
 		if (strncmp(environ[i], "LISTEN_", 7) != 0 &&
-		    strncmp(environ[i], "XMPPGATE_POOL_", 14) != 0)
+		    strncmp(environ[i], "XMPPGATE_POOL_", 14) != 0) {
+			if (n == POOL_ENV_MAX) {
+				xg_log(LOG_ERR, "pool: not re-executing (%s): "
+				    "more than %d environment variables; "
+				    "serving on with this image", why,
+				    POOL_ENV_MAX);
+				if (sfd >= 0)
+					close(sfd);
+				retry_at = INT64_MAX;	/* until SIGHUP */
+				return;
+			}
 			envp[n++] = environ[i];
+		}
 	snprintf(e_fds, sizeof(e_fds), "LISTEN_FDS=%d", nlfds);
 	snprintf(e_pid, sizeof(e_pid), "LISTEN_PID=%ld", (long)getpid());
 	envp[n++] = e_fds;
@@ -681,6 +693,13 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		    "after %d connections and every %d minutes (0: never)",
 		    nlfds, o->max_conns, o->max_per_source, o->reexec_conns,
 		    o->reexec_minutes);
+	/* The parent counts sources by the address accept() gives: behind
+	 * a load balancer that is the balancer's, for every client. */
+	if (!resumed && o->accept_proxy && o->max_per_source > 0)
+		xg_log(LOG_WARNING, "pool: --max-conns-per-source %d counts "
+		    "the address of the peer that sends the PROXY header, "
+		    "not its clients: set it to 0 behind a load balancer",
+		    o->max_per_source);
 	sd_notify(0, "READY=1");
 
 	for (;;) {
