@@ -14,11 +14,12 @@
  * connections, every --reexec-interval minutes, and on SIGHUP.  The
  * listening sockets cross the exec as LISTEN_FDS (the pid stays), the
  * live children (pid and source) in a memfd, so bounds and reaping stay
- * right (their tables and that memfd: poolkids.c).  The new image is first checked by a child that execs it in
- * check mode (XMPPGATE_POOL_CHECK: load the certificates, drop
- * privileges, exit): a bad certificate or a broken binary keeps the old
- * image serving and is logged, and the attempt repeats every
- * POOL_RETRY_MS.  Every path here is bounded in time; no error of one
+ * right (their tables and that memfd: poolkids.c).  The new image is
+ * first checked by a child that execs it in check mode
+ * (XMPPGATE_POOL_CHECK: load the certificates, drop privileges, exit)
+ * while the old image serves on: a bad certificate or a broken binary
+ * keeps the old image serving and is logged, and the attempt repeats
+ * every POOL_RETRY_MS.  Every path here is bounded in time; no error of one
  * connection (accept, fork) loses the listening socket.
  */
 #define _GNU_SOURCE 1		/* accept4 */
@@ -74,6 +75,10 @@ static int64_t	retry_at;		/* ... not before this */
 static int64_t	reexec_at;		/* --reexec-interval: then */
 static int64_t	backoff_until;		/* no accept before */
 static int	stopping;
+static pid_t	check_pid;		/* the new image's check, running */
+static int64_t	check_until;		/* ... killed then */
+static int	check_st, check_done;	/* ... its status, once reaped */
+static int	hup_in_check;		/* SIGHUP came while it ran */
 static struct ratelog r_max = { "refused (--max-conns)", LOG_WARNING, 0, 0,
     "" };
 static struct ratelog r_src = { "refused (--max-conns-per-source)",
@@ -88,16 +93,17 @@ static void	ratelog(struct ratelog *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	ratelog_flush(struct ratelog *, int64_t);
 static int64_t	ratelog_due(const struct ratelog *);
-static void	reap_children(pid_t, int *, int *);
-static int	handle_signals(pid_t, int *, int *);
+static void	reap_children(void);
+static int	handle_signals(void);
 static int	accept_some(const struct options *, int);
 static int	start_child(const struct options *, int,
 		    const struct sockaddr_storage *, socklen_t);
 static void	child_setup(int);
 static void	want_reexec(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
-static void	try_reexec(char **);
-static int	check_image(char **, char *, size_t);
+static void	check_start(char **);
+static void	check_end(char **);
+static void	reexec(char **);
 static void	stop(void) __attribute__((noreturn));
 static void	check_mode(struct options *, struct tlsctx *)
 		    __attribute__((noreturn));
@@ -244,19 +250,19 @@ ratelogs_flush(int force)
 
 /*
  * Reap every child that has ended.  The check child of a re-exec is not
- * in the table: its status goes to *st and *done.
+ * in the table: its status goes to check_st and check_done.
  */
 static void
-reap_children(pid_t checker, int *st, int *done)
+reap_children(void)
 {
 	char sig[64], ip[64], port[8];
 	pid_t pid;
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (checker > 0 && pid == checker) {
-			*st = status;
-			*done = 1;
+		if (check_pid > 0 && pid == check_pid) {
+			check_st = status;
+			check_done = 1;
 			continue;
 		}
 		if (pool_kid_gone(pid, ip, sizeof(ip), port, sizeof(port))
@@ -286,7 +292,7 @@ reap_children(pid_t checker, int *st, int *done)
  * SIGTERM and SIGINT stop.  0, or 1 when stopping was asked for.
  */
 static int
-handle_signals(pid_t checker, int *st, int *done)
+handle_signals(void)
 {
 	struct signalfd_siginfo si;
 	int stop_now = 0;
@@ -299,12 +305,13 @@ handle_signals(pid_t checker, int *st, int *done)
 			xg_log(LOG_INFO, "pool: SIGHUP: reloading");
 			want_reexec("SIGHUP");
 			retry_at = 0;	/* also a re-exec that failed: now */
+			hup_in_check = check_pid > 0;	/* after it */
 			break;
 		default:
 			stop_now = 1;
 		}
 	}
-	reap_children(checker, st, done);
+	reap_children();
 	return stop_now;
 }
 
@@ -441,21 +448,22 @@ want_reexec(const char *fmt, ...)
 /*
  * The new image, checked first: a child execs it with POOL_ENV_CHECK, and
  * it loads what the options name and drops privileges as the new parent
- * will, then exits 0.  Meanwhile children are reaped; no connection is
- * accepted (they wait in the backlog).  0 when it passed.
+ * will, then exits 0.  Meanwhile the pool serves on: connections are
+ * accepted and children reaped by this image (check_end() takes the
+ * verdict).  A fork that fails is a failed check.
  */
-static int
-check_image(char **argv, char *err, size_t errsz)
+static void
+check_start(char **argv)
 {
-	int64_t deadline = now_ms() + POOL_CHECK_MS, left;
-	struct pollfd p;
 	sigset_t none;
 	pid_t pid;
-	int st = 0, done = 0;
 
 	if ((pid = fork()) == -1) {
-		snprintf(err, errsz, "fork: %s", strerror(errno));
-		return -1;
+		xg_log(LOG_ERR, "pool: not re-executing (%s): its check: fork: "
+		    "%s; again in %d s", why, strerror(errno),
+		    POOL_RETRY_MS / 1000);
+		retry_at = now_ms() + POOL_RETRY_MS;
+		return;
 	}
 	if (pid == 0) {
 		sigemptyset(&none);
@@ -464,59 +472,61 @@ check_image(char **argv, char *err, size_t errsz)
 		execv(self, argv);
 		_exit(127);
 	}
-	while (!done && (left = deadline - now_ms()) > 0) {
-		p.fd = sigfd;
-		p.events = POLLIN;
-		if (poll(&p, 1, (int)left) > 0 && handle_signals(pid, &st,
-		    &done))
-			stopping = 1;	/* after the check */
-	}
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		snprintf(err, errsz, "its check did not end within %d s",
-		    POOL_CHECK_MS / 1000);
-		return -1;
-	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-		snprintf(err, errsz, "%.200s could not be run", self);
-	else if (WIFEXITED(st))
-		snprintf(err, errsz, "its check exited with code %d (its "
-		    "reason is logged above)", WEXITSTATUS(st));
-	else
-		snprintf(err, errsz, "its check was killed by signal %d",
-		    WTERMSIG(st));
-	return -1;
+	check_pid = pid;
+	check_until = now_ms() + POOL_CHECK_MS;
+	check_done = 0;
+	hup_in_check = 0;
 }
 
+/* The check ended, or ran out of time: re-exec, or say why not. */
+static void
+check_end(char **argv)
+{
+	char err[XG_REASON_MAX];
+	int st = check_st;
+
+	if (!check_done) {
+		kill(check_pid, SIGKILL);
+		waitpid(check_pid, &st, 0);
+		snprintf(err, sizeof(err), "its check did not end within %d s",
+		    POOL_CHECK_MS / 1000);
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		check_pid = 0;
+		reexec(argv);	/* returns if it failed */
+		return;
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		snprintf(err, sizeof(err), "%.200s could not be run", self);
+	else if (WIFEXITED(st))
+		snprintf(err, sizeof(err), "its check exited with code %d "
+		    "(its reason is logged above)", WEXITSTATUS(st));
+	else
+		snprintf(err, sizeof(err), "its check was killed by signal %d",
+		    WTERMSIG(st));
+	check_pid = 0;
+	xg_log(LOG_ERR, "pool: not re-executing (%s): the new image failed: "
+	    "%s; serving on with this one, again in %d s%s", why, err,
+	    POOL_RETRY_MS / 1000, hup_in_check ? " (now: a SIGHUP came "
+	    "meanwhile)" : "");
+	retry_at = hup_in_check ? 0 : now_ms() + POOL_RETRY_MS;
+	hup_in_check = 0;
+}
 
 /*
- * Check the new image; then exec it with the listening sockets at fds 3,
- * 4, ... (LISTEN_FDS, LISTEN_PID: ours, the pid stays) and the state.
- * Returns only when that failed: the old image serves on, and the attempt
- * is made again after POOL_RETRY_MS.
+ * The checked image, executed with the listening sockets at fds 3, 4, ...
+ * (LISTEN_FDS, LISTEN_PID: ours, the pid stays) and the state.  Returns
+ * only when that failed: the old image serves on, and the attempt is made
+ * again after POOL_RETRY_MS.
  */
 static void
-try_reexec(char **argv)
+reexec(char **argv)
 {
 	extern char **environ;
 	static char *envp[POOL_ENV_MAX + 4];
-	char e_fds[32], e_pid[32], e_state[48], err[XG_REASON_MAX];
+	char e_fds[32], e_pid[32], e_state[48];
 	size_t n = 0, i;
 	int sfd, k;
 
 	ratelogs_flush(1);
-	if (check_image(argv, err, sizeof(err)) == -1) {
-		xg_log(LOG_ERR, "pool: not re-executing (%s): the new image "
-		    "failed: %s; serving on with this one, again in %d s",
-		    why, err, POOL_RETRY_MS / 1000);
-		retry_at = now_ms() + POOL_RETRY_MS;
-		return;
-	}
-	if (stopping)
-		return;
 	if ((sfd = pool_state_write(generation, why)) == -1)
 		xg_log(LOG_WARNING, "pool: unable to pass the children on "
 		    "(%s): they are reaped but not counted", strerror(errno));
@@ -573,18 +583,22 @@ stop(void)
 	int64_t deadline = now_ms() + POOL_STOP_MS, left;
 	struct pollfd p;
 	size_t i;
-	int st, done;
 
 	stopping = 1;
 	for (i = 0; i < (size_t)nlfds; i++)
 		close(lfds[i]);
+	if (check_pid > 0) {		/* a re-exec's check: not needed */
+		kill(check_pid, SIGKILL);
+		waitpid(check_pid, NULL, 0);
+		check_pid = 0;
+	}
 	xg_log(LOG_INFO, "pool: stopping, %zu children to end", pool_kids());
 	pool_kids_kill(SIGTERM);
 	while (pool_kids() > 0 && (left = deadline - now_ms()) > 0) {
 		p.fd = sigfd;
 		p.events = POLLIN;
 		if (poll(&p, 1, (int)left) > 0)
-			handle_signals(0, &st, &done);
+			handle_signals();
 	}
 	pool_kids_kill(SIGKILL);
 	ratelogs_flush(1);
@@ -656,11 +670,9 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 	pool_tables_init(o->max_conns);
 	generation = 1;
 	if (resumed) {
-		int st, done;
-
 		generation = pool_state_read(state);
 		unsetenv(XG_POOL_ENV_STATE);
-		reap_children(0, &st, &done);	/* those that ended meanwhile */
+		reap_children();	/* those that ended meanwhile */
 	}
 	/* The certificates, once for every child, and the privileges.  When
 	 * either fails, the pool serves on as a process per connection
@@ -712,15 +724,19 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 			 * the timer in the past (poll would never sleep). */
 			reexec_at = now + (int64_t)o->reexec_minutes * 60000;
 		}
-		if (why[0] != '\0' && now >= retry_at)
-			try_reexec(argv);	/* returns if it failed */
+		if (why[0] != '\0' && now >= retry_at && check_pid == 0)
+			check_start(argv);
+		if (check_pid > 0 && (check_done || now >= check_until))
+			check_end(argv);	/* returns if no re-exec */
 		ratelogs_flush(0);
 		/* Wake for the next timer: a refusal line due, the end of
 		 * a pause, a re-exec to try again, the interval. */
 		now = now_ms();
 		next = reexec_at;
-		if (why[0] != '\0' && retry_at < next)
+		if (why[0] != '\0' && check_pid == 0 && retry_at < next)
 			next = retry_at;
+		if (check_pid > 0 && check_until < next)
+			next = check_until;
 		if (ratelog_due(&r_max) < next) next = ratelog_due(&r_max);
 		if (ratelog_due(&r_src) < next) next = ratelog_due(&r_src);
 		if (ratelog_due(&r_acc) < next) next = ratelog_due(&r_acc);
@@ -742,12 +758,8 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		    next <= now ? 0 :
 		    next - now > INT_MAX ? INT_MAX : (int)(next - now)) <= 0)
 			continue;
-		if (p[0].revents) {
-			int st, done;
-
-			if (handle_signals(0, &st, &done))
-				stop();
-		}
+		if (p[0].revents && handle_signals())
+			stop();
 		for (i = 1; i < np; i++)
 			if (p[i].revents && accept_some(o, p[i].fd) == 1)
 				return;		/* the child */

@@ -268,6 +268,44 @@ out=$(login "$GPORT")
 kill_bg "$GATE_PID"
 pass "served <internal-server-error/> while broken, then logins after the fix"
 
+check "a new image whose check is slow: the old image accepts and serves meanwhile"
+if [ -n "${XG_VALGRIND:-}" ]; then
+	# The pool must run from a copy of the binary here, not valgrind's.
+	log "SKIP this check under valgrind (it runs a copy of the binary)"
+else
+	XG_GATE_LOG=$XG_TMP/gate-slowcheck.log
+	GPORT=$(free_port)
+	mkdir -p "$XG_TMP/slow"
+	cp "$xg_real_bin" "$XG_TMP/slow/xmppgate"
+	xg_bin_saved=$xg_bin
+	xg_bin=$XG_TMP/slow/xmppgate
+	start_gate "$GPORT" --user nobody "${GATE_OPTS[@]}" -- /bin/cat
+	xg_bin=$xg_bin_saved
+	out=$(login "$GPORT")
+	[ "$out" = success ] || fail "login: $out"
+	# The binary at the pool's path is now a new image whose check
+	# takes 8 s (a slow user database or file system, as it were).
+	printf '#!/bin/sh\n[ -z "$XMPPGATE_POOL_CHECK" ] || sleep 8\nexec %s "$@"\n' \
+		"$xg_real_bin" >"$XG_TMP/slow/xmppgate.new"
+	chmod 755 "$XG_TMP/slow/xmppgate.new"
+	mv "$XG_TMP/slow/xmppgate.new" "$XG_TMP/slow/xmppgate"
+	kill -HUP "$GATE_PID"
+	wait_log "pool: SIGHUP: reloading" || { show_log "$XG_GATE_LOG"; fail "no SIGHUP line"; }
+	for i in 1 2 3; do
+		out=$(login "$GPORT")
+		[ "$out" = success ] || { show_log "$XG_GATE_LOG"; fail "login $i during the check: $out"; }
+	done
+	! grep -q "pool: re-executed (SIGHUP)" "$XG_GATE_LOG" ||
+		{ show_log "$XG_GATE_LOG"; fail "the re-exec came before the logins: were they held in the backlog?"; }
+	echo "    three logins served while the check ran"
+	wait_log "pool: re-executed (SIGHUP): image 2" 20 ||
+		{ show_log "$XG_GATE_LOG"; fail "the slow check never led to the re-exec"; }
+	out=$(login "$GPORT")
+	[ "$out" = success ] || fail "login with the new image: $out"
+	kill_bg "$GATE_PID"
+	pass "served during the check; re-executed after it"
+fi
+
 check "--reexec-after 3: the fourth connection is a new image's"
 XG_GATE_LOG=$XG_TMP/gate-count.log
 GPORT=$(free_port)
