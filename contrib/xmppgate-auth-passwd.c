@@ -10,11 +10,13 @@
  *					AUTH_DOMAIN and AUTH_MECHANISM (PLAIN
  *					only; others are refused) in the
  *					environment
- *	xmppgate-auth-passwd --listen [FILE]
+ *	xmppgate-auth-passwd --listen [--allow-uid UID[,UID...]] [FILE]
  *					the same as a helper that stays up
  *					(--auth unix:/PATH): requests on the
  *					socket systemd passes (Accept=no),
- *					one per connection, each in a child
+ *					one per connection, each checked in
+ *					a child; only peers of those uids
+ *					(or user names) with --allow-uid
  *	xmppgate-auth-passwd --hash [JID]
  *					print a yescrypt hash (or a whole
  *					JID:HASH line) of the password on stdin
@@ -314,6 +316,7 @@ main(int argc, char **argv)
 		listening = 1;
 		argc--;
 		argv++;
+		authlisten_args(PROG, &argc, &argv);
 	}
 	if (argc > 1)
 		file = argv[1];

@@ -20,11 +20,13 @@
  *					the password on stdin against the
  *					stored credentials; refuse any
  *					other mechanism (EXTERNAL)
- *	xmppgate-auth-scram --listen [FILE]
+ *	xmppgate-auth-scram --listen [--allow-uid UID[,UID...]] [FILE]
  *					the same as a helper that stays up
  *					(--auth unix:/PATH): requests on the
  *					socket systemd passes (Accept=no),
- *					one per connection, each in a child
+ *					one per connection, each checked in
+ *					a child; only peers of those uids
+ *					(or user names) with --allow-uid
  *	xmppgate-auth-scram --hash [-a SHA-1|SHA-256] [-i ITER] [JID]
  *					the authPassword value (or a whole
  *					line) for the password on stdin, with
@@ -192,6 +194,7 @@ main(int argc, char **argv)
 		listening = 1;
 		argc--;
 		argv++;
+		authlisten_args(PROG, &argc, &argv);
 	}
 	if (argc > 1)
 		file = argv[1];

@@ -15,15 +15,20 @@ module reads the request, calls your function, and writes the answer:
 
     xmppgate_auth.serve(check)
 
-``check(req)`` returns "accept", "reject" or "tempfail", or a pair of the
+``req.password`` is a bytearray, wiped once ``check`` returns: copy it
+(``bytes(req.password)``) only if you must keep it.  ``check(req)`` returns "accept", "reject" or "tempfail", or a pair of the
 verdict and a dict of reply keys (``{"backend": "127.0.0.1:5222"}`` after
 an accept; ``{"message": ..., "delay": ...}`` after a failure).  If it
 raises, the answer is "tempfail" and the exception goes to stderr.
 
 ``serve()`` takes its listening socket from systemd (socket activation,
 Accept=no: LISTEN_FDS) or, given a path, binds it itself (mode 0660).
-It answers one connection at a time; the request is read with the time
-limit ``timeout`` and every length is bounded as xmppgate-auth(5) says.
+Each connection is served in a thread of its own, at most ``max_conns``
+(32) at once (more wait to be accepted), so ``check`` must be safe to
+call from several threads.  The whole request must arrive within
+``timeout`` (10) seconds, or the connection is closed; every length is
+bounded as xmppgate-auth(5) says.  A field whose name xmppgate never
+sends (LD_PRELOAD, PATH) is answered "tempfail" and logged.
 Copy this file next to your helper; it needs only the standard library.
 """
 
@@ -31,6 +36,8 @@ import os
 import socket
 import stat
 import sys
+import threading
+import time
 import traceback
 
 HEAD_MAX = 16384      # the field lines and the empty line
@@ -43,15 +50,36 @@ VERDICTS = ("accept", "reject", "tempfail")
 REPLY_KEYS = ("backend", "user", "password", "redirect", "identity",
               "scram", "require", "message", "delay")
 SD_LISTEN_FDS_START = 3
+# The names xmppgate sends (src/authreq.c, the same list): no other may
+# reach a helper, which may well put them in an environment.
+NAMES = frozenset((
+    "XMPPGATE_AUTH_VERSION",
+    "AUTH_MECHANISM", "AUTH_USER", "AUTH_DOMAIN", "AUTH_AUTHZID",
+    "AUTH_SCRAM_HASH", "AUTH_CHANNEL_BINDING", "AUTH_ATTEMPT",
+    "XMPPGATE_CONN_ID", "PROTO",
+    "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT",
+    "SSL_PROTOCOL", "SSL_CIPHER", "SSL_SESSION_RESUMED", "SSL_TLS_SNI",
+    "AUTH_CERT_SHA256", "AUTH_CERT_SUBJECT", "AUTH_CERT_XMPPADDRS",
+    "AUTH_CERT_DNSNAMES", "AUTH_CERT_SRVNAMES",
+    "S2S_REMOTE_DOMAIN", "S2S_LOCAL_DOMAIN", "S2S_CERT_STATUS",
+    "S2S_CERT_MATCH",
+))
+ACCEPT_PAUSE = 0.5    # seconds after a failed accept() (EMFILE)
 
 
 class BadRequest(ValueError):
     """The bytes on the connection are not a request of xmppgate-auth(5)."""
 
 
+class RefusedName(BadRequest):
+    """A whole, well-formed request with a field xmppgate never sends:
+    answered "tempfail"."""
+
+
 class Request:
     """One attempt: ``fields`` (str to str, the exec form's environment,
-    without PATH) and ``password`` (bytes; empty but for PLAIN)."""
+    without PATH) and ``password`` (a bytearray, wiped after ``check``;
+    empty but for PLAIN)."""
 
     def __init__(self, fields, password):
         self.fields = fields
@@ -69,24 +97,30 @@ class Request:
 
 
 def _name_ok(name):
-    return (0 < len(name) <= NAME_MAX and name[:1].isupper() and
-            all(c.isupper() or c == "_" or c.isdigit() for c in name) and
-            name.isascii())
+    """A name as the C decoder takes it (authreq.c name_ok): 1 to 64 of
+    A-Z and _, digits after the first.  Whether it is allowed is NAMES."""
+    return (0 < len(name) <= NAME_MAX and name.isascii() and
+            not name[:1].isdigit() and
+            all(c.isupper() or c == "_" or c.isdigit() for c in name))
 
 
 def _no_ctl(b):
     return all(c >= 0x20 and c != 0x7f for c in b)
 
 
-def parse_request(buf):
-    """A Request from exactly one whole request (bytes), or None when buf
-    is good so far but incomplete.  Raises BadRequest."""
-    end = buf.find(b"\n\n", 0, HEAD_MAX)
+def parse_request(buf, length=None):
+    """A Request from exactly one whole request (the first length bytes
+    of buf, bytes or bytearray), or None when it is good so far but
+    incomplete.  Raises BadRequest, or
+    RefusedName for a name not in NAMES (only once the request is whole,
+    as the C decoder)."""
+    n_buf = len(buf) if length is None else length
+    end = buf.find(b"\n\n", 0, min(HEAD_MAX, n_buf))
     if end == -1:
-        if len(buf) >= HEAD_MAX or buf[:1] == b"\n":
+        if n_buf >= HEAD_MAX or (n_buf > 0 and buf[:1] == b"\n"):
             raise BadRequest("no end of the fields within %d bytes" % HEAD_MAX)
         return None
-    lines = buf[:end].split(b"\n")
+    lines = bytes(buf[:end]).split(b"\n")
     if lines[0] != VERSION_LINE:
         raise BadRequest("not version 1: %r" % lines[0][:40])
     last = lines[-1]
@@ -99,38 +133,64 @@ def parse_request(buf):
     if len(lines) - 1 > FIELDS_MAX:
         raise BadRequest("more than %d fields" % FIELDS_MAX)
     fields = {}
+    refused = None
     for line in lines[:-1]:
         name, eq, value = line.partition(b"=")
         if not eq or not _no_ctl(value):
             raise BadRequest("bad field line")
         name = name.decode("ascii", "replace")
         if (not _name_ok(name) or name in fields or
-                name in ("AUTH_PASSWORD_LENGTH", "PATH")):
+                name == "AUTH_PASSWORD_LENGTH"):
             raise BadRequest("bad or repeated field name %r" % name[:NAME_MAX])
+        if name not in NAMES and refused is None:
+            refused = name
         # Values are UTF-8 as the client sent them; never fail on one.
         fields[name] = value.decode("utf-8", "surrogateescape")
     start, plen = end + 2, int(n)
-    if len(buf) < start + plen:
+    if n_buf < start + plen:
         return None
-    if len(buf) > start + plen:
+    if n_buf > start + plen:
         raise BadRequest("bytes after the password")
-    return Request(fields, bytes(buf[start:start + plen]))
+    if refused is not None:
+        raise RefusedName("request refused: field %s is not one xmppgate "
+                          "sends" % refused)
+    password = buf[start:start + plen]
+    return Request(fields, password if isinstance(password, bytearray)
+                   else bytearray(password))
+
+
+def _wipe(b):
+    b[:] = bytes(len(b))
 
 
 def read_request(conn, timeout=10):
-    """Read one request from a connected socket within timeout seconds."""
-    conn.settimeout(timeout)
-    buf = bytearray()
-    while True:
-        chunk = conn.recv(HEAD_MAX + PASS_MAX + 1 - len(buf))
-        if not chunk:
-            raise BadRequest("connection closed within the request")
-        buf += chunk
-        req = parse_request(bytes(buf))
-        if req is not None:
-            return req
-        if len(buf) > HEAD_MAX + PASS_MAX:
-            raise BadRequest("request too long")
+    """Read one request from a connected socket: the whole of it within
+    timeout seconds, however the bytes come."""
+    deadline = time.monotonic() + timeout
+    buf = bytearray(HEAD_MAX + PASS_MAX + 1)
+    view = memoryview(buf)      # recv_into: no copy left to wipe
+    n = 0
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BadRequest("no whole request within %g s" % timeout)
+            conn.settimeout(left)
+            try:
+                r = conn.recv_into(view[n:])
+            except socket.timeout:
+                raise BadRequest("no whole request within %g s" % timeout)
+            if r == 0:
+                raise BadRequest("connection closed within the request")
+            n += r
+            req = parse_request(buf, n)
+            if req is not None:
+                return req
+            if n > HEAD_MAX + PASS_MAX:
+                raise BadRequest("request too long")
+    finally:
+        view.release()
+        _wipe(buf)
 
 
 def format_answer(verdict, reply=None):
@@ -160,6 +220,10 @@ def handle(conn, check, timeout=10):
     try:
         try:
             req = read_request(conn, timeout)
+        except RefusedName as e:
+            print("xmppgate_auth: %s" % e, file=sys.stderr)
+            _send(conn, format_answer("tempfail"), timeout)
+            return
         except (BadRequest, OSError) as e:
             print("xmppgate_auth: %s" % e, file=sys.stderr)
             return
@@ -171,13 +235,18 @@ def handle(conn, check, timeout=10):
             traceback.print_exc(file=sys.stderr)
             data = format_answer("tempfail")
         finally:
-            req.password = b""
-        try:
-            conn.sendall(data)
-        except OSError as e:
-            print("xmppgate_auth: answer: %s" % e, file=sys.stderr)
+            _wipe(req.password)
+        _send(conn, data, timeout)
     finally:
         conn.close()
+
+
+def _send(conn, data, timeout):
+    try:
+        conn.settimeout(timeout)
+        conn.sendall(data)
+    except OSError as e:
+        print("xmppgate_auth: answer: %s" % e, file=sys.stderr)
 
 
 def listening_socket(path=None):
@@ -208,17 +277,36 @@ def listening_socket(path=None):
     return s
 
 
-def serve(check, path=None, timeout=10):
-    """Answer attempts for ever, one connection at a time."""
+def serve(check, path=None, timeout=10, max_conns=32):
+    """Answer attempts for ever, each connection in a thread of its own,
+    at most max_conns at once."""
     if path is None and len(sys.argv) > 1:
         path = sys.argv[1]
     lsock = listening_socket(path)
+    slots = threading.BoundedSemaphore(max_conns)
+
+    def one(conn):
+        try:
+            handle(conn, check, timeout)
+        finally:
+            slots.release()
+
     while True:
+        slots.acquire()
         try:
             conn, _ = lsock.accept()
         except InterruptedError:
+            slots.release()
             continue
         except OSError as e:
+            slots.release()
             print("xmppgate_auth: accept: %s" % e, file=sys.stderr)
+            time.sleep(ACCEPT_PAUSE)    # EMFILE would come back at once
             continue
-        handle(conn, check, timeout)
+        try:
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+        except RuntimeError as e:       # no thread to be had
+            slots.release()
+            print("xmppgate_auth: thread: %s" % e, file=sys.stderr)
+            conn.close()
+            time.sleep(ACCEPT_PAUSE)

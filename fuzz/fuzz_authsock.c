@@ -9,7 +9,9 @@
  *        authsocket_run does; a refused reply must be wiped.
  *  odd:  a request, as contrib/authlisten.c reads it: authreq_decode on a
  *        buffer of exactly the input's size (ASan sees any overrun).  "Need
- *        more" must leave the buffer untouched; a decoded request, encoded
+ *        more" and a refused name (-2: well formed, but a field xmppgate
+ *        never sends) must leave the buffer untouched, the refused name
+ *        inside it; a decoded request, encoded
  *        again with authreq_encode, must give back exactly the input, so
  *        the two agree on every rule and no field or password byte is
  *        lost or invented.
@@ -70,9 +72,14 @@ request(const uint8_t *data, size_t n)
 	FUZZ_CHECK(buf != NULL);
 	memcpy(buf, data, n);
 	rc = authreq_decode(buf, n, &rq);
-	FUZZ_CHECK(rc >= -1 && rc <= 1);
-	if (rc == 0)
+	FUZZ_CHECK(rc >= -2 && rc <= 1);
+	if (rc == 0 || rc == -2)
 		FUZZ_CHECK(memcmp(buf, data, n) == 0);
+	if (rc == -2)
+		FUZZ_CHECK(rq.refused >= buf && rq.refused_len > 0 &&
+		    rq.refused_len <= XG_AUTHREQ_NAME_MAX &&
+		    rq.refused + rq.refused_len < buf + n &&
+		    rq.refused[rq.refused_len] == '=');
 	if (rc == 0)
 		FUZZ_CHECK(n < XG_AUTHREQ_MAX);
 	if (rc != 1)

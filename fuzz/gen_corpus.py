@@ -527,6 +527,8 @@ def authsock_seeds():
         "request-empty": b"\1XMPPGATE_AUTH_VERSION=1\nAUTH_MECHANISM=EXTERNAL\n"
                          b"AUTH_USER=\nAUTH_PASSWORD_LENGTH=0\n\n",
         "request-short": b"\1XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=0",
+        "request-refused": b"\1XMPPGATE_AUTH_VERSION=1\nLD_PRELOAD=/tmp/x.so\n"
+                           b"AUTH_PASSWORD_LENGTH=0\n\n",
     }
 
 

@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "xmppgate.h"
+#include "seterr.h"
 
 #define HELPER_PATH_ENV	"/usr/local/bin:/usr/bin:/bin"
 #define ENV_BUF_SIZE	16384	/* user, domain, authzid, certificate names */
@@ -33,8 +33,6 @@
 
 static int	env_add(char *, size_t, size_t *, char **, size_t, size_t *,
 		    const char *, const char *);
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static void	show_key(char *, size_t, const char *, size_t);
 static int	parse(const char *, size_t, struct auth_reply *, int, char *,
 		    size_t);
@@ -147,18 +145,6 @@ authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
 }
 
 /* ---- reply (pure) ---- */
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* A key fit to quote in a log line: printable ASCII, shortened. */
 static void

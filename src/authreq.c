@@ -7,7 +7,9 @@
  * line, then exactly N bytes of password.  The password comes after the
  * empty line with its length given first, so no byte of it can be taken
  * for a field; the field values have no control characters, so no field
- * can end early or add one.
+ * can end early or add one.  Only the names xmppgate sends
+ * (authhelper_env(), less PATH) are taken: a helper sets them as its
+ * environment, so a name such as LD_PRELOAD must never get there.
  *
  * Answer, helper to xmppgate: one verdict line, "accept", "reject" or
  * "tempfail", then the reply lines of the exec form, then end of file.
@@ -23,7 +25,28 @@
 #define PATH_PREFIX	"PATH="
 
 static int	name_ok(const char *, size_t);
+static int	name_allowed(const char *, size_t);
 static int	value_ok(const char *, size_t);
+
+/*
+ * The names of authhelper_env() but PATH, and nothing else: none of them
+ * means anything to the dynamic linker, libc, a shell or an interpreter
+ * (SSL_* as a prefix would let in OpenSSL's SSL_CERT_FILE).  A name added
+ * there must be added here and in contrib/xmppgate_auth.py, or every
+ * socket request fails (tests/check_authsocket.c sends the whole list).
+ */
+static const char *const allowed[] = {
+	"XMPPGATE_AUTH_VERSION",
+	"AUTH_MECHANISM", "AUTH_USER", "AUTH_DOMAIN", "AUTH_AUTHZID",
+	"AUTH_SCRAM_HASH", "AUTH_CHANNEL_BINDING", "AUTH_ATTEMPT",
+	"XMPPGATE_CONN_ID", "PROTO",
+	"TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT",
+	"SSL_PROTOCOL", "SSL_CIPHER", "SSL_SESSION_RESUMED", "SSL_TLS_SNI",
+	"AUTH_CERT_SHA256", "AUTH_CERT_SUBJECT", "AUTH_CERT_XMPPADDRS",
+	"AUTH_CERT_DNSNAMES", "AUTH_CERT_SRVNAMES",
+	"S2S_REMOTE_DOMAIN", "S2S_LOCAL_DOMAIN", "S2S_CERT_STATUS",
+	"S2S_CERT_MATCH",
+};
 
 /* An environment variable's name as the exec form uses them. */
 static int
@@ -38,6 +61,17 @@ name_ok(const char *s, size_t n)
 		    (i > 0 && s[i] >= '0' && s[i] <= '9')))
 			return 0;
 	return 1;
+}
+
+static int
+name_allowed(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if (strlen(allowed[i]) == n && memcmp(allowed[i], s, n) == 0)
+			return 1;
+	return 0;
 }
 
 /* No control character (so no NUL, CR or LF), as in the environment. */
@@ -68,6 +102,7 @@ authreq_encode(char *const *envp, const char *pass, size_t plen, char *buf,
 		n = strlen(envp[i]);
 		if ((eq = memchr(envp[i], '=', n)) == NULL ||
 		    !name_ok(envp[i], (size_t)(eq - envp[i])) ||
+		    !name_allowed(envp[i], (size_t)(eq - envp[i])) ||
 		    !value_ok(eq + 1, n - (size_t)(eq - envp[i]) - 1))
 			return 0;
 		/* The version line first (the decoder insists on it). */
@@ -108,7 +143,8 @@ authreq_decode(char *buf, size_t len, struct authreq *r)
 	size_t nlen[XG_AUTHREQ_FIELDS_MAX], llen[XG_AUTHREQ_FIELDS_MAX];
 	size_t pos = 0, head, i, j, ll, nl, vl;
 	unsigned long plen = 0;
-	char *l, *end, *eq;
+	char *l, *end, *eq, *refused = NULL;
+	size_t refused_len = 0;
 	int last = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -155,10 +191,14 @@ authreq_decode(char *buf, size_t len, struct authreq *r)
 			last = 1;
 			continue;
 		}
-		/* PATH is the exec form's own; the encoder never sends it. */
-		if (r->nfields == XG_AUTHREQ_FIELDS_MAX ||
-		    (nl == 4 && memcmp(l, "PATH", 4) == 0))
+		if (r->nfields == XG_AUTHREQ_FIELDS_MAX)
 			return -1;
+		/* Well formed but not ours (PATH, LD_PRELOAD): refused
+		 * once the request is whole, not a broken protocol. */
+		if (refused == NULL && !name_allowed(l, nl)) {
+			refused = l;
+			refused_len = nl;
+		}
 		for (i = 0; i < r->nfields; i++)
 			if (nlen[i] == nl && memcmp(r->name[i], l, nl) == 0)
 				return -1;
@@ -175,6 +215,12 @@ authreq_decode(char *buf, size_t len, struct authreq *r)
 	if (len < head + plen) {
 		memset(r, 0, sizeof(*r));
 		return 0;		/* need more */
+	}
+	if (refused != NULL) {
+		memset(r, 0, sizeof(*r));
+		r->refused = refused;
+		r->refused_len = refused_len;
+		return -2;
 	}
 	/* Each line becomes two strings: '=' and '\n' become NULs. */
 	for (i = 0; i < r->nfields; i++) {

@@ -18,31 +18,17 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 #include "xmppgate.h"
+#include "seterr.h"
 
 #define ENV_BUF_SIZE	16384	/* as authhelper.c: the fields */
 
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	exchange(int, const char *, size_t, char *, size_t, size_t *,
 		    int *, int64_t, char *, size_t);
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Write req, shut our side down, read the answer until end of file or

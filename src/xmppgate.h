@@ -706,7 +706,8 @@ void auth_reply_wipe(struct auth_reply *);
 #define XG_AUTHREQ_VERDICT_MAX	9	/* "tempfail\n" */
 #define XG_AUTHREQ_ANSWER_MAX	(XG_AUTHREQ_VERDICT_MAX + XG_HELPER_REPLY_MAX)
 /* The request for envp (NAME=VALUE, the version first; PATH is left out)
- * and the password: its length, or 0 when a rule or bufsz is broken. */
+ * and the password: its length, or 0 when a rule or bufsz is broken (a
+ * name that is not one of authhelper_env()'s breaks one). */
 size_t authreq_encode(char *const *envp, const char *pass, size_t plen,
     char *buf, size_t bufsz);
 struct authreq {
@@ -716,11 +717,15 @@ struct authreq {
 	const char *pass;		/* in buf, pass_len bytes */
 	size_t	pass_len;
 	size_t	len;			/* the whole request */
+	const char *refused;		/* -2: the first name not allowed, */
+	size_t	refused_len;		/* in buf, not NUL-terminated */
 };
 /* A request as a helper reads it: 1 when buf holds exactly one whole
  * request (each field line's '=' and '\n' are then overwritten with NUL),
  * 0 when it is good so far but incomplete (buf untouched), -1 when it
- * breaks a rule or has bytes after the password. */
+ * breaks a rule or has bytes after the password, -2 when it is whole and
+ * well formed but has a field whose name xmppgate never sends (refused,
+ * refused_len; buf untouched). */
 int authreq_decode(char *buf, size_t len, struct authreq *);
 /* The answer's verdict line: 0 with *v and *off (where the reply lines
  * start), or -1 when it is not "accept", "reject" or "tempfail" and LF. */

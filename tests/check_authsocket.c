@@ -23,9 +23,9 @@ static char buf[XG_AUTHREQ_MAX + 64];
 static char *
 field_of(size_t len)
 {
-	size_t n = strlen("AUTH_X=");
+	size_t n = strlen("AUTH_USER=");
 
-	memcpy(big, "AUTH_X=", n);
+	memcpy(big, "AUTH_USER=", n);
 	memset(big + n, 'v', len - 1 - n);
 	big[len - 1] = '\0';
 	return big;
@@ -59,9 +59,8 @@ START_TEST(encode_rules)
 	char *ctl[] = { "XMPPGATE_AUTH_VERSION=1", "AUTH_USER=a\rb", NULL };
 	char *lower[] = { "XMPPGATE_AUTH_VERSION=1", "auth_user=a", NULL };
 	char *noeq[] = { "XMPPGATE_AUTH_VERSION=1", "AUTH_USER", NULL };
-	char *many[XG_AUTHREQ_FIELDS_MAX + 2];
-	char names[XG_AUTHREQ_FIELDS_MAX + 1][16];
-	int i;
+	char *other[] = { "XMPPGATE_AUTH_VERSION=1", "LD_PRELOAD=/tmp/x.so",
+	    NULL };
 
 	memset(pass, 'p', sizeof(pass));
 	ck_assert_uint_gt(authreq_encode(ok, pass, XG_AUTHREQ_PASS_MAX, buf,
@@ -73,17 +72,8 @@ START_TEST(encode_rules)
 	ck_assert_uint_eq(authreq_encode(ctl, "", 0, buf, sizeof(buf)), 0);
 	ck_assert_uint_eq(authreq_encode(lower, "", 0, buf, sizeof(buf)), 0);
 	ck_assert_uint_eq(authreq_encode(noeq, "", 0, buf, sizeof(buf)), 0);
-	/* FIELDS_MAX fields (the version one of them), then one more. */
-	many[0] = "XMPPGATE_AUTH_VERSION=1";
-	for (i = 1; i <= XG_AUTHREQ_FIELDS_MAX; i++) {
-		snprintf(names[i], sizeof(names[i]), "F%d=x", i);
-		many[i] = names[i];
-	}
-	many[XG_AUTHREQ_FIELDS_MAX] = NULL;
-	ck_assert_uint_gt(authreq_encode(many, "", 0, buf, sizeof(buf)), 0);
-	many[XG_AUTHREQ_FIELDS_MAX] = names[XG_AUTHREQ_FIELDS_MAX];
-	many[XG_AUTHREQ_FIELDS_MAX + 1] = NULL;
-	ck_assert_uint_eq(authreq_encode(many, "", 0, buf, sizeof(buf)), 0);
+	/* Only the names xmppgate sends (the whole list: full_env). */
+	ck_assert_uint_eq(authreq_encode(other, "", 0, buf, sizeof(buf)), 0);
 }
 END_TEST
 
@@ -101,7 +91,7 @@ START_TEST(encode_head_max)
 	ck_assert_uint_eq(n, XG_AUTHREQ_HEAD_MAX);
 	ck_assert_int_eq(authreq_decode(buf, n, &rq), 1);
 	ck_assert_uint_eq(strlen(rq.value[1]), XG_AUTHREQ_HEAD_MAX - fixed -
-	    strlen("AUTH_X=") - 1);
+	    strlen("AUTH_USER=") - 1);
 	envp[1] = field_of(XG_AUTHREQ_HEAD_MAX - fixed + 1);
 	ck_assert_uint_eq(authreq_encode(envp, "", 0, buf, sizeof(buf)), 0);
 }
@@ -158,7 +148,6 @@ START_TEST(decode_bad)
 		"XMPPGATE_AUTH_VERSION=1\nAUTH_USER\nAUTH_PASSWORD_LENGTH=0\n\n",
 		"XMPPGATE_AUTH_VERSION=1\nAUTH_USER=a\tb\nAUTH_PASSWORD_LENGTH=0\n\n",
 		"XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=0\n\nx",
-		"XMPPGATE_AUTH_VERSION=1\nPATH=/bin\nAUTH_PASSWORD_LENGTH=0\n\n",
 		"\n",
 	};
 	struct authreq rq;
@@ -180,6 +169,95 @@ START_TEST(decode_bad)
 	memcpy(buf, "XMPPGATE_AUTH_VERSION=1\nB=", 26);
 	ck_assert_int_eq(authreq_decode(buf, XG_AUTHREQ_HEAD_MAX - 1, &rq), 0);
 	ck_assert_int_eq(authreq_decode(buf, XG_AUTHREQ_HEAD_MAX, &rq), -1);
+}
+END_TEST
+
+/*
+ * Every name authhelper_env() can give goes through both ways (the
+ * allow-list has them all, and no more than XG_AUTHREQ_FIELDS_MAX).
+ */
+START_TEST(full_env)
+{
+	struct auth_request r;
+	struct conn c;
+	struct authreq rq;
+	char envbuf[16384], *envp[XG_AUTH_ENV_MAX];
+	size_t n;
+	int k, i;
+
+	memset(&r, 0, sizeof(r));
+	memset(&c, 0, sizeof(c));
+	r.mechanism = "SCRAM-SHA-256-PLUS";
+	r.user = "alice";
+	r.domain = "example.org";
+	r.authzid = "alice@example.org";
+	r.scram_hash = "SHA-256";
+	r.cbtype = "tls-exporter";
+	r.attempt = 1;
+	r.conn = &c;
+	snprintf(c.id, sizeof(c.id), "c0ffee");
+	snprintf(c.remote_ip, sizeof(c.remote_ip), "192.0.2.7");
+	snprintf(c.remote_port, sizeof(c.remote_port), "40000");
+	snprintf(c.local_ip, sizeof(c.local_ip), "192.0.2.1");
+	snprintf(c.local_port, sizeof(c.local_port), "5222");
+	snprintf(c.tls_protocol, sizeof(c.tls_protocol), "TLS1.3");
+	snprintf(c.tls_cipher, sizeof(c.tls_cipher), "TLS_AES_128_GCM_SHA256");
+	c.tls_resumed = 1;
+	snprintf(c.sni, sizeof(c.sni), "example.org");
+	c.cert_verified = 1;
+	c.cert_presented = 1;
+	snprintf(c.cert_sha256, sizeof(c.cert_sha256), "%064d", 7);
+	snprintf(c.cert_subject, sizeof(c.cert_subject), "CN=Alice");
+	snprintf(c.cert_xmppaddrs, sizeof(c.cert_xmppaddrs), "a@example.org");
+	snprintf(c.cert_dnsnames, sizeof(c.cert_dnsnames), "a.example");
+	snprintf(c.cert_srvnames, sizeof(c.cert_srvnames), "_xmpp.a.example");
+	snprintf(c.domain, sizeof(c.domain), "example.org");
+	snprintf(c.remote_domain, sizeof(c.remote_domain), "a.example");
+	c.cert_status = "ok";
+	c.cert_match = S2S_MATCH_NONE;
+	k = authhelper_env(&r, envbuf, sizeof(envbuf), envp, XG_AUTH_ENV_MAX);
+	/* 28 with PATH: every name there is (a new one fails here first). */
+	ck_assert_int_eq(k, 28);
+	n = authreq_encode(envp, "pw", 2, buf, sizeof(buf));
+	ck_assert_uint_gt(n, 0);
+	buf[n] = '\0';
+	for (i = 0; i < k; i++)
+		ck_assert_msg(strncmp(envp[i], "PATH=", 5) == 0 ||
+		    strstr(buf, envp[i]) != NULL, "%s not sent", envp[i]);
+	ck_assert_int_eq(authreq_decode(buf, n, &rq), 1);
+	ck_assert_uint_eq(rq.nfields, 27);
+}
+END_TEST
+
+/* A well-formed name that xmppgate never sends: -2 once the request is
+ * whole, the name told, the buffer untouched; its prefixes need more. */
+START_TEST(decode_refused)
+{
+	static const char *const names[] = { "LD_PRELOAD", "PATH",
+	    "_AUTH_USER", "AUTH_X", "SSL_CERT_FILE", "PYTHONPATH", "HOME",
+	    "GCONV_PATH", "AUTH_PASSWORD_LENGT" };
+	static char copy[sizeof(buf)];
+	struct authreq rq;
+	size_t i, k, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = (size_t)snprintf(buf, sizeof(buf), "XMPPGATE_AUTH_VERSION=1\n"
+		    "AUTH_USER=a\n%s=x\nAUTH_PASSWORD_LENGTH=2\n\npw",
+		    names[i]);
+		memcpy(copy, buf, n);
+		for (k = 0; k < n; k++)
+			ck_assert_int_eq(authreq_decode(copy, k, &rq), 0);
+		ck_assert_msg(authreq_decode(copy, n, &rq) == -2,
+		    "%s not refused", names[i]);
+		ck_assert(memcmp(copy, buf, n) == 0);
+		ck_assert_uint_eq(rq.refused_len, strlen(names[i]));
+		ck_assert(memcmp(rq.refused, names[i], rq.refused_len) == 0);
+		ck_assert_uint_eq(rq.nfields, 0);
+		ck_assert_ptr_null(rq.pass);
+		/* Broken as well: the protocol's -1 comes first. */
+		copy[n] = 'x';
+		ck_assert_int_eq(authreq_decode(copy, n + 1, &rq), -1);
+	}
 }
 END_TEST
 
@@ -371,6 +449,8 @@ authsocket_suite(void)
 	tcase_add_test(tc, encode_head_max);
 	tcase_add_test(tc, decode_prefixes);
 	tcase_add_test(tc, decode_bad);
+	tcase_add_test(tc, decode_refused);
+	tcase_add_test(tc, full_env);
 	tcase_add_test(tc, verdicts);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("run");

@@ -4,8 +4,13 @@
 # - the Python example of xmppgate-auth(5), taken from the man page as it
 #   stands, with contrib/xmppgate_auth.py: a login, a wrong password, a
 #   refusal with its text, and the helper's peer credentials in the log;
+# - clients that connect and send nothing, or a byte a second, keep no
+#   login waiting (the example, and the C helpers with more of them than
+#   they run checks at once); the whole request has a deadline; a field
+#   name xmppgate never sends (LD_PRELOAD) is answered tempfail;
 # - xmppgate-auth-passwd --listen and xmppgate-auth-scram --listen behind
-#   systemd-socket-activate (Accept=no), PLAIN and SCRAM;
+#   systemd-socket-activate (Accept=no), PLAIN and SCRAM; --allow-uid
+#   closes other peers (nobody, through setpriv);
 # - every failure is <temporary-auth-failure/>, exit 111, with its line:
 #   no socket (down), nobody listening, a helper that never answers
 #   (--auth-timeout), garbage, an answer over the limit, a close without
@@ -22,6 +27,7 @@ contrib=$top_builddir/contrib
 [ -x "$contrib/xmppgate-auth-passwd" ] && [ -x "$contrib/xmppgate-auth-scram" ] ||
 	fail "contrib helpers not built"
 PEERS="$XG_PY $top_srcdir/tests/authsock_peers.py"
+STALL="$XG_PY $top_srcdir/tests/authsock_stall.py"
 export PYTHONPATH="$top_srcdir/contrib:$PYTHONPATH"
 
 test_prosody "$DOMAIN"
@@ -123,6 +129,24 @@ echo "    framed: $r"
 [ "$r" = "failure not-authorized " ] || fail "a password with fields in it: $r"
 pass "no confusion between the password and the fields"
 
+check "the example: idle and trickling clients keep no login waiting; the whole request within 10 s"
+# Each: N clients held open while one login must be answered within 5 s,
+# and they must all still be open then (tests/authsock_stall.py).
+for mode in idle trickle; do
+	out=$($STALL stall "$XG_TMP/example.sock" 5 $mode alice 'correct horse') ||
+		{ show_log "$XG_TMP/example.out"; fail "$mode: $out"; }
+	echo "    $out"
+done
+out=$($STALL deadline "$XG_TMP/example.sock" 14) || fail "deadline: $out"
+echo "    $out"
+wait_log 'xmppgate_auth: no whole request within 10 s' 10 "$XG_TMP/example.out" ||
+	{ show_log "$XG_TMP/example.out"; fail "the deadline was not logged"; }
+r=$($STALL login "$XG_TMP/example.sock" alice 'correct horse' LD_PRELOAD=/tmp/x.so)
+[ "$r" = tempfail ] || fail "a request with LD_PRELOAD: $r"
+wait_log 'request refused: field LD_PRELOAD is not one xmppgate sends' 10 "$XG_TMP/example.out" ||
+	{ show_log "$XG_TMP/example.out"; fail "the refused name was not logged"; }
+pass "served while others stall; a trickler closed at the deadline; LD_PRELOAD refused"
+
 ##### xmppgate-auth-passwd --listen and xmppgate-auth-scram --listen
 check "xmppgate-auth-passwd --listen behind systemd-socket-activate (Accept=no)"
 printf 'correct horse' | "$contrib/xmppgate-auth-passwd" --hash "alice@$DOMAIN" >"$XG_TMP/passwd"
@@ -166,6 +190,34 @@ r=$(probe alice 'correct horse')
 [ "$r" = success ] || fail "after the broken clients: $r"
 pass "accepted, refused, 10 more, broken clients closed, still serving"
 
+check "xmppgate-auth-passwd --listen: idle and trickling clients, more than it checks at once, keep no login waiting"
+# 40 is more than the 32 checks at once; 100 more than the 64
+# connections read at once, when the longest waiting make room (37 of
+# them: 100 + the login - 64).
+for args in "40 idle" "40 trickle" "100 idle"; do
+	set -- $args
+	out=$($STALL stall "$XG_TMP/passwd.sock" $1 $2 alice 'correct horse' $(( $1 > 64 ? $1 + 1 - 64 : 0 ))) ||
+		{ show_log "$XG_TMP/passwd.out"; fail "$args: $out"; }
+	echo "    $out"
+done
+out=$($STALL deadline "$XG_TMP/passwd.sock" 9) || fail "deadline: $out"
+echo "    $out"
+wait_log 'xmppgate-auth-passwd: no whole request within 5 s: closed' 10 "$XG_TMP/passwd.out" ||
+	{ show_log "$XG_TMP/passwd.out"; fail "the deadline was not logged"; }
+wait_log 'xmppgate-auth-passwd: 64 connections at once: the one waiting longest closed' 10 "$XG_TMP/passwd.out" ||
+	{ show_log "$XG_TMP/passwd.out"; fail "the eviction was not logged"; }
+# Throttled: far fewer lines than the 180 stalled connections closed.
+n=$(grep -c 'closed within the request\|the one waiting longest closed' "$XG_TMP/passwd.out")
+echo "    $n log lines for 180 stalled connections closed"
+[ "$n" -le 10 ] || { show_log "$XG_TMP/passwd.out"; fail "$n log lines: not throttled"; }
+r=$($STALL login "$XG_TMP/passwd.sock" alice 'correct horse' LD_PRELOAD=/tmp/x.so)
+[ "$r" = tempfail ] || fail "a request with LD_PRELOAD: $r"
+wait_log 'xmppgate-auth-passwd: request refused: field LD_PRELOAD is not one xmppgate sends' 10 "$XG_TMP/passwd.out" ||
+	{ show_log "$XG_TMP/passwd.out"; fail "the refused name was not logged"; }
+r=$(probe alice 'correct horse')
+[ "$r" = success ] || fail "after the stalls: $r"
+pass "logins served while 40 or 100 stall; deadline and eviction logged, throttled; LD_PRELOAD refused"
+
 check "xmppgate-auth-scram --listen: SCRAM-SHA-256 and PLAIN against stored credentials"
 {
 	printf 'correct horse' | "$contrib/xmppgate-auth-scram" --hash -i 4096 "alice@$DOMAIN"
@@ -192,6 +244,36 @@ for n in 1 2; do
 	expect_summary "$(printf '%s\n' "$lines" | sed -n ${n}p)" outcome=ok user=alice
 done
 pass "SCRAM and PLAIN through the daemon; wrong password and unknown user refused"
+
+check "xmppgate-auth-scram --listen --allow-uid: root may ask, nobody is closed on (SO_PEERCRED)"
+id nobody >/dev/null 2>&1 || fail "no user 'nobody'"
+as_nobody() { setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups "$@"; }
+bg "$XG_TMP/scram0.out" systemd-socket-activate -l "$XG_TMP/scram0.sock" \
+	"$contrib/xmppgate-auth-scram" --listen --allow-uid 0 "$XG_TMP/scram.db"
+wait_socket "$XG_TMP/scram0.sock" "$BG_PID" || { show_log "$XG_TMP/scram0.out"; fail "no socket"; }
+chmod 666 "$XG_TMP/scram0.sock"		# only the option keeps nobody out
+r=$($STALL login "$XG_TMP/scram0.sock" alice 'correct horse')
+echo "    root: $r"
+[ "$r" = accept ] || { show_log "$XG_TMP/scram0.out"; fail "root: $r"; }
+r=$(as_nobody $STALL login "$XG_TMP/scram0.sock" alice 'correct horse')
+echo "    nobody: $r"
+[ "$r" = closed ] || { show_log "$XG_TMP/scram0.out"; fail "nobody was answered: $r"; }
+wait_log "xmppgate-auth-scram: peer pid=[0-9]* uid=$(id -u nobody) not allowed (--allow-uid): closed" 10 "$XG_TMP/scram0.out" ||
+	{ show_log "$XG_TMP/scram0.out"; fail "the refused peer was not logged"; }
+# By name, and a list: nobody is let in.
+bg "$XG_TMP/scram1.out" systemd-socket-activate -l "$XG_TMP/scram1.sock" \
+	"$contrib/xmppgate-auth-scram" --listen --allow-uid root,nobody "$XG_TMP/scram.db"
+wait_socket "$XG_TMP/scram1.sock" "$BG_PID" || { show_log "$XG_TMP/scram1.out"; fail "no socket"; }
+chmod 666 "$XG_TMP/scram1.sock"
+r=$(as_nobody $STALL login "$XG_TMP/scram1.sock" alice 'correct horse')
+echo "    nobody, allowed by name: $r"
+[ "$r" = accept ] || { show_log "$XG_TMP/scram1.out"; fail "nobody allowed: $r"; }
+rc=0
+"$contrib/xmppgate-auth-scram" --listen --allow-uid no-such-user-xg "$XG_TMP/scram.db" \
+	>"$XG_TMP/usage.out" 2>&1 || rc=$?
+echo "    unknown user: exit $rc: $(head -n 1 "$XG_TMP/usage.out")"
+[ "$rc" = 100 ] || fail "--allow-uid no-such-user-xg: exit $rc, not 100"
+pass "--allow-uid lets root (and, named, nobody) in and closes on the others with a log line"
 
 ##### failures: all temporary, exit 111
 check "no socket at the path (the helper is down)"
