@@ -200,6 +200,7 @@ bfill(struct conn *bc, uint8_t *buf, size_t bufsz, size_t *len,
 
 	if (*len == bufsz) {
 		snprintf(why, whysz, "backend token too long");
+		errno = EMSGSIZE;
 		return -1;
 	}
 	n = conn_read(bc, buf + *len, bufsz - *len, deadline);
@@ -230,6 +231,7 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 	char b64[XG_SASL_B64_MAX];
 	size_t len = 0, used;
 	int fd, rc, features_done = 0, success = 0;
+	int broken = 0;		/* the connection failed, not the backend */
 	enum xml_result r;
 
 	*unreachable = 0;
@@ -248,6 +250,7 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 			snprintf(why, whysz, "connect to the backend: %s",
 			    rc == 0 ? "timed out" : strerror(errno));
 			*unreachable = 1;
+			broken = rc == -1;
 			goto fail;
 		}
 	} else {
@@ -337,7 +340,7 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 				if (bo->prefd >= 0 && peer_gone(bc->rfd)) {
 					snprintf(why, whysz, "backend closed "
 					    "the connection before the login");
-					errno = EPIPE;
+					broken = 1;
 					goto fail;
 				}
 				if (plain_encode(user, pass, b64,
@@ -358,18 +361,23 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 			}
 		}
 		if (bfill(bc, buf, sizeof(buf), &len, deadline, "during login",
-		    why, whysz) == -1)
+		    why, whysz) == -1) {
+			broken = errno != ETIMEDOUT && errno != EMSGSIZE;
 			goto fail;
+		}
 	}
 ioerr:
+	broken = errno != ETIMEDOUT;
 	snprintf(why, whysz, "backend %s during login", errno == ETIMEDOUT ?
 	    "timed out" : strerror(errno));
 fail:
 	/* A pre-opened connection that broke before the credentials went
-	 * out (the backend restarted, or closed an idle stream) costs the
-	 * client nothing: the caller connects afresh.  A timeout is not
-	 * tried twice. */
-	if (bo->prefd >= 0 && b.state != B_AUTH && errno != ETIMEDOUT)
+	 * out (refused, reset, closed: the backend restarted, or dropped an
+	 * idle stream) costs the client nothing: the caller connects
+	 * afresh.  Not after a timeout (the wait would double), nor after
+	 * the backend's own errors (bad XML, TLS), which a new connection
+	 * would meet again. */
+	if (bo->prefd >= 0 && b.state != B_AUTH && broken)
 		*unreachable = XG_BACKEND_PREOPEN_FAILED;
 	explicit_bzero(out, sizeof(out));
 	explicit_bzero(b64, sizeof(b64));
