@@ -303,8 +303,14 @@ start "$tmp/gate-login.log" systemd-socket-activate -l "127.0.0.1:$GPORT" --acce
 	"${XG[@]}" --backend "127.0.0.1:$PPORT"
 GATE_SID=$BG
 wait_port "$GPORT"
-PORT_[xg]=$GPORT PORT_[pro]=$PPORT
-for who in xg $POOLS pro; do	# warm-up, not counted
+# Row 9: the same gate without the backend pre-open (issue 23).
+pick_port NPORT
+start "$tmp/gate-nopre.log" systemd-socket-activate -l "127.0.0.1:$NPORT" --accept \
+	"${XG[@]}" --backend "127.0.0.1:$PPORT" --no-backend-preopen
+NOPRE_SID=$BG
+wait_port "$NPORT"
+PORT_[xg]=$GPORT PORT_[pro]=$PPORT PORT_[xg-nopre]=$NPORT
+for who in xg xg-nopre $POOLS pro; do	# warm-up, not counted
 	"${LOGIN[@]}" -p "${PORT_[$who]}" -c 1 -n 20 -t 20 >>"$out/login.txt" 2>&1 ||
 		fail "warm-up logins to $who failed (see $tmp/gate-*.log, $tmp/auth-*.log)"
 done
@@ -323,7 +329,7 @@ done
 # times (row 4 measures those).
 who_cpu() {
 	case $1 in
-	xg) echo 0 ;;
+	xg | xg-nopre) echo 0 ;;
 	pro) cpu_ticks "$PRO_PID" ;;
 	pool-csock) echo $(( $(cpu_ticks "${PID_[$1]}") + $(cpu_ticks "$CSOCK_PID") )) ;;
 	pool-pysock) echo $(( $(cpu_ticks "${PID_[$1]}") + $(cpu_ticks "$PYSOCK_PID") )) ;;
@@ -334,8 +340,8 @@ who_cpu() {
 declare -A LG LCPU LPRO
 for c in 1 16 64; do
 	procs=$((c < 4 ? c : 4))
-	whos="xg pool pro"
-	[ "$c" = 1 ] && whos="xg $POOLS pro"
+	whos="xg xg-nopre pool pro"
+	[ "$c" = 1 ] && whos="xg xg-nopre $POOLS pro"
 	for who in $whos; do
 		port=${PORT_[$who]}
 		say "logins, $who, concurrency $c, ${LOGIN_SECS}s"
@@ -344,6 +350,7 @@ for c in 1 16 64; do
 			fail "login run $who c=$c: $line"
 		case $who in
 		xg) no_children "$GATE_SID" 20 ;;
+		xg-nopre) no_children "$NOPRE_SID" 20 ;;
 		pool*) no_children "${PID_[$who]}" 20 ;;
 		esac
 		w1=$(who_cpu "$who") q1=$(cpu_ticks "$PRO_PID")
@@ -803,4 +810,10 @@ for who in $POOLS; do
 	*)
 		echo "| 8 | pooled mode, concurrency 1, $name: SASL PLAIN step p50, login p50 / p99 ms | $cells | none (reported) | – ($why) |" ;;
 	esac
+done
+
+# ---- 9. the backend pre-open (issue 23): the same gate with and without ----
+for c in 1 16 64; do
+	x=${LG[xg,$c]} n=${LG[xg-nopre,$c]}
+	echo "| 9 | backend pre-open, concurrency $c: SASL PLAIN step p50 (mean), login p50 / p99 ms, logins/s | pre-open (default): SASL $(ps "$x" 5) ms (mean $(st "$x" 5)); login $(kv p50_ms "$x") / $(kv p99_ms "$x") ms, $(kv rate "$x")/s ($(kv errors "$x") failed) | --no-backend-preopen: SASL $(ps "$n" 5) ms (mean $(st "$n" 5)); login $(kv p50_ms "$n") / $(kv p99_ms "$n") ms, $(kv rate "$n")/s ($(kv errors "$n") failed) | none (reported) | – (SASL step $(calc '%+.2f' "$(ps "$x" 5) - $(ps "$n" 5)") ms with the pre-open) |"
 done

@@ -132,6 +132,9 @@ arrive(struct session *s)
 			    strerror(errno));
 		}
 	}
+	/* The client has spoken (or, --starttls-only, is here): connect
+	 * mode opens the backend now, while the client logs in. */
+	preopen_start(s);
 	if (first == TLS_HANDSHAKE_RECORD || (first == -1 &&
 	    s->o->tls_mode == XG_TLS_DIRECT_ONLY))
 		return direct_tls(s);

@@ -3,7 +3,10 @@
  * SASL PLAIN on the user's behalf (the nginx mail proxy model).  The
  * backend is ours, but its bytes still go through the bounded lexer.
  */
+#include "config.h"
+
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -146,18 +149,45 @@ btoken(struct bstate *b, const struct xml_token *t, int *features_done,
 	return -1;
 }
 
+size_t
+backend_header(const char *domain, char *out, size_t outsz)
+{
+	int n;
+
+	n = snprintf(out, outsz, "<?xml version='1.0'?><stream:stream "
+	    "xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS "' to='%s' "
+	    "version='1.0'>", domain);
+	return n < 0 || (size_t)n >= outsz ? 0 : (size_t)n;
+}
+
 /* Our stream header to the backend; on a restart, a fresh parser too. */
 static int
 bheader(struct conn *bc, struct bstate *b, const char *domain,
     int64_t deadline)
 {
 	char out[256 + XG_DOMAIN_MAX];
+	size_t n;
 
 	memset(b, 0, sizeof(*b));
-	snprintf(out, sizeof(out), "<?xml version='1.0'?><stream:stream "
-	    "xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS "' to='%s' "
-	    "version='1.0'>", domain);
-	return conn_write(bc, out, strlen(out), deadline);
+	if ((n = backend_header(domain, out, sizeof(out))) == 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return conn_write(bc, out, n, deadline);
+}
+
+/*
+ * Has the backend closed a connection that waited (the pre-open) after
+ * its features?  Then the credentials do not go out on it: the login
+ * connects afresh.
+ */
+static int
+peer_gone(int fd)
+{
+	struct pollfd p = { fd, POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /* More bytes from the backend after buf[0..*len); 0, or -1 with why set
@@ -170,11 +200,13 @@ bfill(struct conn *bc, uint8_t *buf, size_t bufsz, size_t *len,
 
 	if (*len == bufsz) {
 		snprintf(why, whysz, "backend token too long");
+		errno = EMSGSIZE;
 		return -1;
 	}
 	n = conn_read(bc, buf + *len, bufsz - *len, deadline);
 	if (n == 0) {
 		snprintf(why, whysz, "backend closed the connection %s", when);
+		errno = EPIPE;
 		return -1;
 	}
 	if (n == -1) {
@@ -199,27 +231,45 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 	char b64[XG_SASL_B64_MAX];
 	size_t len = 0, used;
 	int fd, rc, features_done = 0, success = 0;
+	int broken = 0;		/* the connection failed, not the backend */
 	enum xml_result r;
 
 	*unreachable = 0;
 	*sf = XG_SF_TEMPORARY_AUTH_FAILURE;
 	memset(bc, 0, sizeof(*bc));
 	bc->rfd = bc->wfd = -1;
-	if ((fd = netaddr_connect(addr, deadline, why, whysz)) == -1) {
-		*unreachable = 1;
-		return -1;
+	memset(&b, 0, sizeof(b));
+	if (bo->prefd >= 0) {
+		/* Opened while the client was still logging in with us
+		 * (preopen.c): the connect may still be under way, and the
+		 * backend's answer to what we sent waits in the socket. */
+		bc->rfd = bc->wfd = bo->prefd;
+		if ((rc = netaddr_connect_wait(bo->prefd, deadline)) != 1) {
+			if (rc == 0)
+				errno = ETIMEDOUT;
+			snprintf(why, whysz, "connect to the backend: %s",
+			    rc == 0 ? "timed out" : strerror(errno));
+			*unreachable = 1;
+			broken = rc == -1;
+			goto fail;
+		}
+	} else {
+		if ((fd = netaddr_connect(addr, deadline, why, whysz)) == -1) {
+			*unreachable = 1;
+			return -1;
+		}
+		bc->rfd = bc->wfd = fd;
 	}
-	bc->rfd = bc->wfd = fd;
 	/* The PROXY header comes before anything, TLS included. */
-	if (bo->proxy_hdr != NULL && conn_write(bc, bo->proxy_hdr,
-	    bo->proxy_len, deadline) == -1)
+	if (bo->proxy_hdr != NULL && !bo->pre_proxy && conn_write(bc,
+	    bo->proxy_hdr, bo->proxy_len, deadline) == -1)
 		goto ioerr;
 	if (bo->tls == XG_BTLS_DIRECT && tls_client_start(bc, bo->ca, domain,
 	    XG_BACKEND_PRIORITY, deadline, why, whysz) == -1) {
 		*unreachable = 1;
 		goto fail;
 	}
-	if (bheader(bc, &b, domain, deadline) == -1)
+	if (!bo->pre_header && bheader(bc, &b, domain, deadline) == -1)
 		goto ioerr;
 	for (;;) {
 		while (len > 0) {
@@ -287,6 +337,12 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 					goto ioerr;
 				b.state = B_TLS;
 			} else if (features_done && b.state == B_FEATURES) {
+				if (bo->prefd >= 0 && peer_gone(bc->rfd)) {
+					snprintf(why, whysz, "backend closed "
+					    "the connection before the login");
+					broken = 1;
+					goto fail;
+				}
 				if (plain_encode(user, pass, b64,
 				    sizeof(b64)) == -1) {
 					snprintf(why, whysz, "backend "
@@ -297,21 +353,32 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 				    NS_SASL "' mechanism='PLAIN'>%s</auth>",
 				    b64);
 				explicit_bzero(b64, sizeof(b64));
+				b.state = B_AUTH;	/* from here, no retry */
 				rc = conn_write(bc, out, strlen(out), deadline);
 				explicit_bzero(out, sizeof(out));
 				if (rc == -1)
 					goto ioerr;
-				b.state = B_AUTH;
 			}
 		}
 		if (bfill(bc, buf, sizeof(buf), &len, deadline, "during login",
-		    why, whysz) == -1)
+		    why, whysz) == -1) {
+			broken = errno != ETIMEDOUT && errno != EMSGSIZE;
 			goto fail;
+		}
 	}
 ioerr:
+	broken = errno != ETIMEDOUT;
 	snprintf(why, whysz, "backend %s during login", errno == ETIMEDOUT ?
 	    "timed out" : strerror(errno));
 fail:
+	/* A pre-opened connection that broke before the credentials went
+	 * out (refused, reset, closed: the backend restarted, or dropped an
+	 * idle stream) costs the client nothing: the caller connects
+	 * afresh.  Not after a timeout (the wait would double), nor after
+	 * the backend's own errors (bad XML, TLS), which a new connection
+	 * would meet again. */
+	if (bo->prefd >= 0 && b.state != B_AUTH && broken)
+		*unreachable = XG_BACKEND_PREOPEN_FAILED;
 	explicit_bzero(out, sizeof(out));
 	explicit_bzero(b64, sizeof(b64));
 	backend_close(bc);

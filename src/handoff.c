@@ -103,9 +103,10 @@ login_backend(struct session *s, const struct plain_creds *pc,
 	struct backend_opts bo;
 	struct netaddr na;
 	uint8_t ph[XG_PROXY_OUT_MAX];
-	int unreachable;
+	int rc, unreachable;
 
 	if (ar->has_backend) {
+		preopen_drop(s, "the helper named another backend");
 		if (netaddr_parse(ar->backend, &na) == -1)
 			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
 			    "internal error", XG_EXIT_TEMP,
@@ -120,6 +121,7 @@ login_backend(struct session *s, const struct plain_creds *pc,
 	bo.ca = s->o->backend_ca;
 	bo.proxy_hdr = NULL;
 	bo.proxy_len = 0;
+	preopen_take(s, &bo);
 	if (s->o->proxy_protocol) {
 		/* The client as we know it: after --accept-proxy-protocol,
 		 * the load balancer's client. */
@@ -132,11 +134,24 @@ login_backend(struct session *s, const struct plain_creds *pc,
 			    "PROXY header does not fit");
 		bo.proxy_hdr = ph;
 	}
-	if (backend_login(&na, &bo, s->c->domain,
+	rc = backend_login(&na, &bo, s->c->domain,
 	    ar->has_user ? ar->user : pc->user,
 	    ar->has_pass ? ar->pass : pc->pass,
 	    now_ms() + (int64_t)s->o->backend_timeout * 1000, bc, sf,
-	    &unreachable, why, whysz) == 0) {
+	    &unreachable, why, whysz);
+	if (rc == -1 && unreachable == XG_BACKEND_PREOPEN_FAILED) {
+		/* It broke before our <auth>: what we would have done
+		 * without it, with the whole --backend-timeout. */
+		xg_debug("backend pre-open: %s; connecting afresh", why);
+		bo.prefd = -1;
+		bo.pre_proxy = bo.pre_header = 0;
+		rc = backend_login(&na, &bo, s->c->domain,
+		    ar->has_user ? ar->user : pc->user,
+		    ar->has_pass ? ar->pass : pc->pass,
+		    now_ms() + (int64_t)s->o->backend_timeout * 1000, bc, sf,
+		    &unreachable, why, whysz);
+	}
+	if (rc == 0) {
 		if (backend_restart(bc, s->c->domain, now_ms() +
 		    (int64_t)s->o->backend_timeout * 1000, s->bfeat,
 		    sizeof(s->bfeat), &s->bfeat_len, why, whysz) == -1) {

@@ -10,6 +10,7 @@
  *   stream.c       the stream before authentication, STARTTLS, the end
  *   sasl.c         the client's SASL attempts and the helper's verdicts
  *   handoff.c      the backend login, <success/>, the relay (or PROG)
+ *   preopen.c      the backend opened while the client logs in
  *   federation.c   --s2s: the remote server's certificate, EXTERNAL
  *   route.c        --route: one header picks the backend, then splice(2)
  *   pool.c         --listen: a parent on a listening socket forks a
@@ -76,6 +77,7 @@ main(int argc, char **argv)
 	s.tls = &tls;
 	s.deadline = c.start_ms + (int64_t)o.timeout * 1000;
 	s.fail_delay_ms = -1;
+	s.pre_fd = -1;
 	xg_debug("connection from %s:%s", c.remote_ip, c.remote_port);
 
 	/* Route mode: one plaintext header picks the backend, which does
@@ -128,7 +130,9 @@ main(int argc, char **argv)
 	    stream_open(&s) == 0 &&		/* header, mechanisms */
 	    sasl(&s, &creds, &reply, &bfd) == 0) /* SASL, helper, login */
 		handoff(&s, bfd);		/* <success/>, relay */
-	/* Every path ends here: no credential outlives the session. */
+	/* Every path ends here: no credential outlives the session, and
+	 * no pre-opened backend connection either. */
+	preopen_drop(&s, "the session ended");
 	plain_wipe(&creds);
 	auth_reply_wipe(&reply);
 	explicit_bzero(s.buf, sizeof(s.buf));

@@ -285,3 +285,103 @@ netaddr_connect(const struct netaddr *na, int64_t deadline_ms, char *err,
 		return connect_unix(na, deadline_ms, err, errsz);
 	return connect_tcp(na, deadline_ms, err, errsz);
 }
+
+/*
+ * The backend pre-open: the connect started, not waited for.  A UNIX
+ * socket connects at once or not at all (a full backlog is a failure
+ * here: the login connects afresh later); TCP tries the addresses in
+ * order until one is connected or in progress.
+ */
+int
+netaddr_connect_start(const struct netaddr *na, char *err, size_t errsz)
+{
+	struct addrinfo hints, *res, *ai;
+	struct sockaddr_un sun;
+	int fd, r, save = ECONNREFUSED;
+
+	if (na->is_unix) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlen(na->host) >= sizeof(sun.sun_path)) {
+			snprintf(err, errsz, "unix:%s: path too long",
+			    na->host);
+			return -1;
+		}
+		memcpy(sun.sun_path, na->host, strlen(na->host) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+		if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0)
+			return fd;
+		snprintf(err, errsz, "connect to unix:%s: %s", na->host,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((r = getaddrinfo(na->host, na->port, &hints, &res)) != 0) {
+		snprintf(err, errsz, "resolve %s: %s", na->host,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1) {
+			save = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS) {
+			freeaddrinfo(res);
+			return fd;
+		}
+		save = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	snprintf(err, errsz, "connect: %s", strerror(save));
+	return -1;
+}
+
+int
+netaddr_connect_wait(int fd, int64_t deadline_ms)
+{
+	struct pollfd pfd;
+	socklen_t len;
+	int r, left, soerr, one = 1;
+
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	for (;;) {
+		left = poll_left(deadline_ms);
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0 && left > 0)
+			continue;
+		break;
+	}
+	if (r == 0)
+		return 0;
+	len = sizeof(soerr);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		return -1;
+	if (soerr != 0) {
+		errno = soerr;
+		return -1;
+	}
+	/* Connected once, and already gone both ways: as good as failed. */
+	if (pfd.revents & (POLLHUP | POLLERR)) {
+		errno = ECONNREFUSED;
+		return -1;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 1;
+}

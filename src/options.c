@@ -91,6 +91,8 @@ usage(FILE *f, int code)
 "  -b, --backend ADDR           HOST:PORT, [IPV6]:PORT or unix:PATH\n"
 "      --backend-tls MODE       starttls or direct TLS to the backend\n"
 "      --backend-ca FILE        CAs for the backend (default: system)\n"
+"      --no-backend-preopen     connect to the backend only after the helper\n"
+"                               accepted, not during the client's login\n"
 "      --proxy-protocol v1|v2   send a PROXY header to the backend\n"
 "      --accept-proxy-protocol  read a PROXY header (v1 or v2) first ...\n"
 "      --trusted-proxy ADDR[/BITS]  ... from these peers only (repeatable)\n"
@@ -165,7 +167,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    O_BCA, O_DIRECTTLS, O_STARTTLS, O_TICKET, O_NEWTICKET, O_CLIENTCA,
 	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
 	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ,
-	    O_LISTEN, O_MAXCONNS, O_PERSOURCE, O_REEXEC, O_REEXECMIN };
+	    O_LISTEN, O_MAXCONNS, O_PERSOURCE, O_REEXEC, O_REEXECMIN,
+	    O_NOPREOPEN };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -201,6 +204,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "sasl-mechanisms", required_argument, NULL, O_MECHS },
 		{ "route", required_argument, NULL, O_ROUTE },
 		{ "no-splice", no_argument, NULL, O_NOSPLICE },
+		{ "no-backend-preopen", no_argument, NULL, O_NOPREOPEN },
 		{ "s2s", no_argument, NULL, O_S2S },
 		{ "s2s-ca", required_argument, NULL, O_S2SCA },
 		{ "s2s-require-cert", no_argument, NULL, O_S2SREQ },
@@ -360,6 +364,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->route = optarg;
 			break;
 		case O_NOSPLICE: o->no_splice = 1; break;
+		case O_NOPREOPEN: o->no_backend_preopen = 1; break;
 		case O_S2S: o->s2s = 1; break;
 		case O_S2SCA: o->s2s_ca = optarg; break;
 		case O_S2SREQ: o->s2s_require_cert = 1; break;

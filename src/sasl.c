@@ -62,6 +62,8 @@ sasl_failure(struct session *s, enum xg_sasl_failure f,
 	va_end(ap);
 	s->failed++;
 	s->last_failure = f;
+	/* It was opened for this attempt; the next one connects afresh. */
+	preopen_drop(s, "the attempt failed");
 	xg_log(LOG_NOTICE, "authentication attempt %d failed: %s", s->failed,
 	    why);
 	d = xg_fail_delay_ms(s->o->auth_delay_ms, s->failed);

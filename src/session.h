@@ -66,6 +66,12 @@ struct session {
 	size_t	bfeat_len;
 	pid_t	pump;			/* ... carried by this child, or 0 */
 
+	/* preopen.c: the backend opened during the client's login, or -1
+	 * (main() sets it before the first phase); login_backend() takes
+	 * it, a failed attempt and the session's end drop it. */
+	int	pre_fd;
+	int	pre_proxy, pre_header;	/* sent on it already */
+
 	/* federation.c (--s2s); db is written by remote_from() (stream.c)
 	 * and read by the features there too. */
 	int	db;			/* the remote declared dialback */
@@ -145,6 +151,18 @@ int relay(struct session *s, int fd);
 void reap(pid_t pid);
 /* The backend's address as the logs show it, into c->backend. */
 void name_backend(struct conn *c, const struct netaddr *na);
+
+/* ---- preopen.c: the backend opened during the client's login ---- */
+/* Connect mode: the connect started (the client's first byte came). */
+void preopen_start(struct session *);
+/* Once connected: the PROXY header, and our stream header once the
+ * client's domain is known; called again until it went out. */
+void preopen_stream(struct session *);
+/* For the login: the connection and what went out on it (prefd -1 when
+ * there is none); the session no longer holds it. */
+void preopen_take(struct session *, struct backend_opts *);
+/* Closed unused, why logged at debug level; nothing when none is open. */
+void preopen_drop(struct session *, const char *why);
 
 /* ---- federation.c: --s2s, after STARTTLS ---- */
 /* The remote's new header, its certificate, the policy helper; 0 when

@@ -56,6 +56,7 @@ finish(struct session *s, int code, const char *fmt, ...)
 	vsnprintf(s->c->outcome, sizeof(s->c->outcome), fmt, ap);
 	va_end(ap);
 	s->exitcode = code;
+	preopen_drop(s, "the session ended");
 	log_summary(s->c, code);
 	return -1;
 }
@@ -413,6 +414,9 @@ stream_open(struct session *s)
 {
 	if (stream_header(s) == -1)
 		return -1;
+	/* The client's domain is known: a pre-opened backend gets our
+	 * header while the client goes on (preopen.c). */
+	preopen_stream(s);
 	if (s->c->tls == NULL) {
 		xg_debug("sent: features starttls required%s", s->db ?
 		    ", dialback" : "");

@@ -380,6 +380,12 @@ int netaddr_loopback(const struct netaddr *na);
 /* Connect with a deadline (monotonic ms); fd or -1 with errno. */
 int netaddr_connect(const struct netaddr *, int64_t deadline_ms,
     char *err, size_t errsz);
+/* A connect started and not waited for (the backend pre-open): fd,
+ * connected or in progress, or -1 with err. */
+int netaddr_connect_start(const struct netaddr *, char *err, size_t errsz);
+/* Has fd's connect finished?  Waits until the deadline (one look when it
+ * has passed): 1 connected, 0 still in progress, -1 failed (errno). */
+int netaddr_connect_wait(int fd, int64_t deadline_ms);
 
 /* ---- time ---- */
 int64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
@@ -433,6 +439,8 @@ struct options {
 	size_t	nmechs;
 	const char *route;		/* route mode: the map file */
 	int	no_splice;		/* never splice(2) */
+	int	no_backend_preopen;	/* connect to the backend only after
+					 * the helper accepted */
 	int	s2s;			/* server-to-server (federation) */
 	const char *s2s_ca;		/* remote servers' roots, or system */
 	int	s2s_require_cert;	/* no dialback pass-through */
@@ -753,7 +761,16 @@ struct backend_opts {
 	const char *ca;			/* NULL: the system trust store */
 	const uint8_t *proxy_hdr;	/* sent first, or NULL */
 	size_t	proxy_len;
+	/* A connection opened before the helper's answer (preopen.c), or
+	 * -1; what already went out on it: the PROXY header, our stream
+	 * header.  Nothing that depends on the credentials. */
+	int	prefd;
+	int	pre_proxy, pre_header;
 };
+/* *unreachable after a failure on bo->prefd before our <auth> went out
+ * (refused, reset, closed; not a timeout): a fresh connection may be
+ * tried, as without the pre-open. */
+#define XG_BACKEND_PREOPEN_FAILED	2
 /* Log in to the backend as user/pass for domain, over TLS when bo says
  * so (the certificate must name domain).  0 with bc open (fds and
  * maybe TLS), or -1 with *sf set: NOT_AUTHORIZED etc. for a backend
@@ -768,6 +785,9 @@ int backend_login(const struct netaddr *, const struct backend_opts *,
  * gets the backend's <stream:features> without <starttls/>, NUL ended;
  * 0, or -1 with why set. */
 #define XG_FEATURES_MAX		XG_READ_BUF	/* the backend's features */
+/* Our stream header to the backend for domain into out: its length, 0
+ * if it does not fit. */
+size_t backend_header(const char *domain, char *out, size_t outsz);
 int backend_restart(struct conn *, const char *domain, int64_t deadline_ms,
     char *out, size_t outsz, size_t *outlen, char *why, size_t whysz);
 void backend_close(struct conn *);
