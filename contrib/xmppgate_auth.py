@@ -23,11 +23,14 @@ raises, the answer is "tempfail" and the exception goes to stderr.
 
 ``serve()`` takes its listening socket from systemd (socket activation,
 Accept=no: LISTEN_FDS) or, given a path, binds it itself (mode 0660).
-Each connection is served in a thread of its own, at most ``max_conns``
-(32) at once (more wait to be accepted), so ``check`` must be safe to
-call from several threads.  The whole request must arrive within
-``timeout`` (10) seconds, or the connection is closed; every length is
-bounded as xmppgate-auth(5) says.  A field whose name xmppgate never
+Each connection is served in a thread of its own: at most
+``max_readers`` (64) still reading their request (one more closes the
+one that waited longest, so idle peers hold no login up) and at most
+``max_conns`` (32) in ``check`` at once, so ``check`` must be safe to
+call from several threads (a request waits ``timeout``, 10 s, for a turn,
+then is answered "tempfail").  The whole request must arrive within
+``read_seconds`` (5) of the accept, or the connection is closed; every
+length is bounded as xmppgate-auth(5) says.  A field whose name xmppgate never
 sends (LD_PRELOAD, PATH) is answered "tempfail" and logged.
 Copy this file next to your helper; it needs only the standard library.
 """
@@ -65,6 +68,10 @@ NAMES = frozenset((
     "S2S_CERT_MATCH",
 ))
 ACCEPT_PAUSE = 0.5    # seconds after a failed accept() (EMFILE)
+READ_SECONDS = 5      # a whole request, from accept() (xmppgate sends
+                      # it in one write)
+READERS_MAX = 64      # connections still reading: a new one closes the
+                      # one waiting longest
 
 
 class BadRequest(ValueError):
@@ -215,17 +222,50 @@ def answer(conn, verdict, reply=None):
     conn.sendall(format_answer(verdict, reply))
 
 
-def handle(conn, check, timeout=10):
-    """One connection: read the request, ask check, answer, close."""
+class _Throttle:
+    """One stderr line a second for a kind of message, with a count."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.last = 0.0
+        self.n = 0
+
+    def say(self, msg):
+        with self.lock:
+            self.n += 1
+            now = time.monotonic()
+            if now - self.last < 1:
+                return
+            print("xmppgate_auth: %s (%d since the last such line)" %
+                  (msg, self.n), file=sys.stderr)
+            self.last, self.n = now, 0
+
+
+_bad, _refused, _busy = _Throttle(), _Throttle(), _Throttle()
+
+
+def handle(conn, check, timeout=10, read_seconds=READ_SECONDS, read=None,
+           checks=None):
+    """One connection: read the request (within read_seconds), ask check
+    (holding a checks slot if given), answer, close; read() is called
+    once the reading is over."""
     try:
         try:
-            req = read_request(conn, timeout)
+            req = read_request(conn, read_seconds)
         except RefusedName as e:
-            print("xmppgate_auth: %s" % e, file=sys.stderr)
+            _refused.say(str(e))
             _send(conn, format_answer("tempfail"), timeout)
             return
         except (BadRequest, OSError) as e:
-            print("xmppgate_auth: %s" % e, file=sys.stderr)
+            _bad.say(str(e))
+            return
+        finally:
+            if read is not None:
+                read(conn)
+        if checks is not None and not checks.acquire(timeout=timeout):
+            _wipe(req.password)
+            _busy.say("no check slot free within %g s" % timeout)
+            _send(conn, format_answer("tempfail"), timeout)
             return
         try:
             result = check(req)
@@ -236,6 +276,8 @@ def handle(conn, check, timeout=10):
             data = format_answer("tempfail")
         finally:
             _wipe(req.password)
+            if checks is not None:
+                checks.release()
         _send(conn, data, timeout)
     finally:
         conn.close()
@@ -273,40 +315,54 @@ def listening_socket(path=None):
         s.bind(path)
     finally:
         os.umask(old)
-    s.listen(64)
+    s.listen(socket.SOMAXCONN)     # xmppgate does not wait for a slot
     return s
 
 
-def serve(check, path=None, timeout=10, max_conns=32):
-    """Answer attempts for ever, each connection in a thread of its own,
-    at most max_conns at once."""
+def serve(check, path=None, timeout=10, max_conns=32,
+          max_readers=READERS_MAX, read_seconds=READ_SECONDS):
+    """Answer attempts for ever, each connection in a thread of its own:
+    at most max_readers still reading their request (a new connection
+    closes the one that waited longest, so idle peers hold no login up)
+    and at most max_conns in check() at once."""
     if path is None and len(sys.argv) > 1:
         path = sys.argv[1]
     lsock = listening_socket(path)
-    slots = threading.BoundedSemaphore(max_conns)
+    checks = threading.BoundedSemaphore(max_conns)
+    readers = {}                # connection -> accepted, oldest first
+    lock = threading.Lock()
+
+    def read(conn):
+        with lock:
+            readers.pop(conn, None)
 
     def one(conn):
-        try:
-            handle(conn, check, timeout)
-        finally:
-            slots.release()
+        handle(conn, check, timeout, read_seconds, read, checks)
 
     while True:
-        slots.acquire()
         try:
             conn, _ = lsock.accept()
         except InterruptedError:
-            slots.release()
             continue
         except OSError as e:
-            slots.release()
             print("xmppgate_auth: accept: %s" % e, file=sys.stderr)
             time.sleep(ACCEPT_PAUSE)    # EMFILE would come back at once
             continue
+        with lock:
+            if len(readers) >= max_readers:
+                oldest = next(iter(readers))
+                del readers[oldest]
+                _busy.say("%d connections reading: the one waiting "
+                          "longest closed" % max_readers)
+                try:    # its thread's recv ends, and it closes it
+                    oldest.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            readers[conn] = time.monotonic()
         try:
             threading.Thread(target=one, args=(conn,), daemon=True).start()
         except RuntimeError as e:       # no thread to be had
-            slots.release()
+            read(conn)
             print("xmppgate_auth: thread: %s" % e, file=sys.stderr)
             conn.close()
             time.sleep(ACCEPT_PAUSE)

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include "session.h"
 
 #define FREE_FILL		0xa5	/* freed heap bytes before the relay */
@@ -52,6 +53,11 @@ main(int argc, char **argv)
 	/* Run by a checkpassword program that accepted (authproto.c). */
 	if (argc == 2 && strcmp(argv[1], "--checkpassword-reply") == 0)
 		return checkpassword_reply();
+	/* Not dumpable from the first instruction of ours, not only from
+	 * priv_drop(): a pool's new image or check child keeps the user it
+	 * runs as, and its /proc/PID/mem must not open to that user (a
+	 * child an attacker holds) while it loads the key. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	/* Until the relay, glibc overwrites every freed block: what GnuTLS

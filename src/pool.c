@@ -17,7 +17,8 @@
  * right (their tables and that memfd: poolkids.c).  The new image is
  * first checked by a child that execs it in check mode
  * (XMPPGATE_POOL_CHECK: load the certificates, drop privileges, exit)
- * while the old image serves on: a bad certificate or a broken binary
+ * while the old image serves on (after a crash it accepts nothing until
+ * the new layout, or the check failed): a bad certificate or a broken binary
  * keeps the old image serving and is logged, and the attempt repeats
  * every POOL_RETRY_MS.  Every path here is bounded in time; no error of one
  * connection (accept, fork) loses the listening socket.
@@ -79,6 +80,8 @@ static pid_t	check_pid;		/* the new image's check, running */
 static int64_t	check_until;		/* ... killed then */
 static int	check_st, check_done;	/* ... its status, once reaped */
 static int	hup_in_check;		/* SIGHUP came while it ran */
+static int	crash_hold;		/* a child crashed: no accept until
+					 * the new layout, or its check failed */
 static struct ratelog r_max = { "refused (--max-conns)", LOG_WARNING, 0, 0,
     "" };
 static struct ratelog r_src = { "refused (--max-conns-per-source)",
@@ -260,7 +263,7 @@ reap_children(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (check_pid > 0 && pid == check_pid) {
+		if (check_pid > 0 && !check_done && pid == check_pid) {
 			check_st = status;
 			check_done = 1;
 			continue;
@@ -281,9 +284,15 @@ reap_children(void)
 		xg_log(stopping ? LOG_INFO : LOG_ERR, "pool: child %ld "
 		    "client=%s:%s killed by signal %s (%zu running)",
 		    (long)pid, ip, port, sig, pool_kids());
-		if (!stopping)
+		if (!stopping) {
 			want_reexec("child %ld killed by signal %s", (long)pid,
 			    sig);
+			/* The next connection is a new layout's: none is
+			 * accepted until then (a crash probe would learn
+			 * about the next child), now, not at a retry. */
+			crash_hold = 1;
+			retry_at = 0;
+		}
 	}
 }
 
@@ -463,6 +472,7 @@ check_start(char **argv)
 		    "%s; again in %d s", why, strerror(errno),
 		    POOL_RETRY_MS / 1000);
 		retry_at = now_ms() + POOL_RETRY_MS;
+		crash_hold = 0;
 		return;
 	}
 	if (pid == 0) {
@@ -490,9 +500,16 @@ check_end(char **argv)
 		waitpid(check_pid, &st, 0);
 		snprintf(err, sizeof(err), "its check did not end within %d s",
 		    POOL_CHECK_MS / 1000);
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && hup_in_check) {
+		/* It read the files before the SIGHUP: check them again. */
+		check_pid = 0;
+		hup_in_check = 0;
+		retry_at = 0;
+		return;
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		check_pid = 0;
 		reexec(argv);	/* returns if it failed */
+		crash_hold = 0;
 		return;
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
 		snprintf(err, sizeof(err), "%.200s could not be run", self);
@@ -509,6 +526,7 @@ check_end(char **argv)
 	    "meanwhile)" : "");
 	retry_at = hup_in_check ? 0 : now_ms() + POOL_RETRY_MS;
 	hup_in_check = 0;
+	crash_hold = 0;		/* the old layout serves on, said above */
 }
 
 /*
@@ -587,11 +605,11 @@ stop(void)
 	stopping = 1;
 	for (i = 0; i < (size_t)nlfds; i++)
 		close(lfds[i]);
-	if (check_pid > 0) {		/* a re-exec's check: not needed */
+	if (check_pid > 0 && !check_done) {	/* a re-exec's check */
 		kill(check_pid, SIGKILL);
 		waitpid(check_pid, NULL, 0);
-		check_pid = 0;
 	}
+	check_pid = 0;
 	xg_log(LOG_INFO, "pool: stopping, %zu children to end", pool_kids());
 	pool_kids_kill(SIGTERM);
 	while (pool_kids() > 0 && (left = deadline - now_ms()) > 0) {
@@ -746,7 +764,7 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		np = 0;
 		p[np].fd = sigfd;
 		p[np++].events = POLLIN;
-		if (now >= backoff_until)
+		if (now >= backoff_until && !crash_hold)
 			for (i = 0; i < nlfds; i++) {
 				p[np].fd = lfds[i];
 				p[np++].events = POLLIN;

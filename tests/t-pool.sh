@@ -268,7 +268,7 @@ out=$(login "$GPORT")
 kill_bg "$GATE_PID"
 pass "served <internal-server-error/> while broken, then logins after the fix"
 
-check "a new image whose check is slow: the old image accepts and serves meanwhile"
+check "a new image whose check is slow: the old image accepts and serves meanwhile, but not after a crash"
 if [ -n "${XG_VALGRIND:-}" ]; then
 	# The pool must run from a copy of the binary here, not valgrind's.
 	log "SKIP this check under valgrind (it runs a copy of the binary)"
@@ -303,7 +303,33 @@ else
 	out=$(login "$GPORT")
 	[ "$out" = success ] || fail "login with the new image: $out"
 	kill_bg "$GATE_PID"
-	pass "served during the check; re-executed after it"
+	# After a crash, no connection is the old layout's: a login that
+	# comes while the (slow) check runs waits for the new image.
+	XG_GATE_LOG=$XG_TMP/gate-crashhold.log
+	GPORT=$(free_port)
+	cp "$xg_real_bin" "$XG_TMP/slow/xmppgate"
+	xg_bin=$XG_TMP/slow/xmppgate
+	xg_asan=$ASAN_OPTIONS
+	ASAN_OPTIONS="$ASAN_OPTIONS:handle_segv=0"	# as above
+	start_gate "$GPORT" --user nobody "${GATE_OPTS[@]}" -- /bin/cat
+	ASAN_OPTIONS=$xg_asan
+	xg_bin=$xg_bin_saved
+	hold_conn crashhold "$GPORT"
+	victim=$(kids | head -n 1)
+	printf '#!/bin/sh\n[ -z "$XMPPGATE_POOL_CHECK" ] || sleep 4\nexec %s "$@"\n' \
+		"$xg_real_bin" >"$XG_TMP/slow/xmppgate.new"
+	chmod 755 "$XG_TMP/slow/xmppgate.new"
+	mv "$XG_TMP/slow/xmppgate.new" "$XG_TMP/slow/xmppgate"
+	kill -SEGV "$victim"
+	wait_log "pool: child $victim client=.* killed by signal 11" ||
+		{ show_log "$XG_GATE_LOG"; fail "no line for the crash"; }
+	out=$(login "$GPORT")
+	[ "$out" = success ] || { show_log "$XG_GATE_LOG"; fail "login after the crash: $out"; }
+	grep -q "pool: re-executed (child $victim killed by signal 11" "$XG_GATE_LOG" ||
+		{ show_log "$XG_GATE_LOG"; fail "a login after the crash was served before the new image"; }
+	echo "    the login after the crash waited for the new image"
+	kill_bg "$GATE_PID"
+	pass "served during the check; re-executed after it; after a crash, nothing accepted until the new image"
 fi
 
 check "--reexec-after 3: the fourth connection is a new image's"
