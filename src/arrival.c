@@ -132,12 +132,14 @@ arrive(struct session *s)
 			    strerror(errno));
 		}
 	}
-	/* The client has spoken (or, --starttls-only, is here): connect
-	 * mode opens the backend now, while the client logs in. */
-	preopen_start(s);
+	/* A TLS client has spoken: connect mode opens the backend now,
+	 * while the client logs in (a STARTTLS client: at its first stream
+	 * header, preopen_stream()). */
 	if (first == TLS_HANDSHAKE_RECORD || (first == -1 &&
-	    s->o->tls_mode == XG_TLS_DIRECT_ONLY))
+	    s->o->tls_mode == XG_TLS_DIRECT_ONLY)) {
+		preopen_start(s);
 		return direct_tls(s);
+	}
 	if (s->o->tls_mode == XG_TLS_DIRECT_ONLY)
 		return stream_error(s, XG_SE_POLICY_VIOLATION, "only Direct "
 		    "TLS (XEP-0368) is spoken here", XG_EXIT_REFUSED,

@@ -177,17 +177,23 @@ bheader(struct conn *bc, struct bstate *b, const char *domain,
 }
 
 /*
- * Has the backend closed a connection that waited (the pre-open) after
- * its features?  Then the credentials do not go out on it: the login
- * connects afresh.
+ * Is a connection that waited (the pre-open) still a stream waiting for
+ * us, once its features are read?  Not when the backend closed it, or
+ * said more (an idle stream's <stream:error/>, with the socket left open
+ * for a while): then nothing more goes out on it, the login connects
+ * afresh.  Plaintext only: the waiting is before any TLS.
  */
 static int
-peer_gone(int fd)
+stale(const struct conn *bc, const uint8_t *buf, size_t len)
 {
-	struct pollfd p = { fd, POLLRDHUP, 0 };
+	struct pollfd p = { bc->rfd, POLLIN | POLLRDHUP, 0 };
 
-	return poll(&p, 1, 0) == 1 &&
-	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+	if (bc->tls != NULL)
+		return 0;
+	if (len > 0 && !only_ws(buf, len))
+		return 1;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLRDHUP |
+	    POLLHUP | POLLERR)) != 0;
 }
 
 /* More bytes from the backend after buf[0..*len); 0, or -1 with why set
@@ -324,6 +330,13 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 				return 0;
 			}
 			if (features_done && b.state == B_FEATURES &&
+			    bo->prefd >= 0 && stale(bc, buf, len)) {
+				snprintf(why, whysz, "backend closed or "
+				    "ended the stream before the login");
+				broken = 1;
+				goto fail;
+			}
+			if (features_done && b.state == B_FEATURES &&
 			    bo->tls == XG_BTLS_STARTTLS && bc->tls == NULL) {
 				if (!b.starttls) {
 					snprintf(why, whysz, "backend offers "
@@ -337,12 +350,6 @@ backend_login(const struct netaddr *addr, const struct backend_opts *bo,
 					goto ioerr;
 				b.state = B_TLS;
 			} else if (features_done && b.state == B_FEATURES) {
-				if (bo->prefd >= 0 && peer_gone(bc->rfd)) {
-					snprintf(why, whysz, "backend closed "
-					    "the connection before the login");
-					broken = 1;
-					goto fail;
-				}
 				if (plain_encode(user, pass, b64,
 				    sizeof(b64)) == -1) {
 					snprintf(why, whysz, "backend "

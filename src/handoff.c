@@ -121,7 +121,6 @@ login_backend(struct session *s, const struct plain_creds *pc,
 	bo.ca = s->o->backend_ca;
 	bo.proxy_hdr = NULL;
 	bo.proxy_len = 0;
-	preopen_take(s, &bo);
 	if (s->o->proxy_protocol) {
 		/* The client as we know it: after --accept-proxy-protocol,
 		 * the load balancer's client. */
@@ -134,6 +133,7 @@ login_backend(struct session *s, const struct plain_creds *pc,
 			    "PROXY header does not fit");
 		bo.proxy_hdr = ph;
 	}
+	preopen_take(s, &bo);
 	rc = backend_login(&na, &bo, s->c->domain,
 	    ar->has_user ? ar->user : pc->user,
 	    ar->has_pass ? ar->pass : pc->pass,

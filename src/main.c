@@ -58,6 +58,7 @@ main(int argc, char **argv)
 	 * runs as, and its /proc/PID/mem must not open to that user (a
 	 * child an attacker holds) while it loads the key. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	s.pre_fd = -1;		/* no backend pre-opened (preopen.c) */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	/* Until the relay, glibc overwrites every freed block: what GnuTLS
@@ -83,7 +84,6 @@ main(int argc, char **argv)
 	s.tls = &tls;
 	s.deadline = c.start_ms + (int64_t)o.timeout * 1000;
 	s.fail_delay_ms = -1;
-	s.pre_fd = -1;
 	xg_debug("connection from %s:%s", c.remote_ip, c.remote_port);
 
 	/* Route mode: one plaintext header picks the backend, which does

@@ -308,10 +308,12 @@ netaddr_connect_start(const struct netaddr *na, char *err, size_t errsz)
 			return -1;
 		}
 		memcpy(sun.sun_path, na->host, strlen(na->host) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0);
-		if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
-		    sizeof(sun)) == 0)
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1) {
+			snprintf(err, errsz, "socket: %s", strerror(errno));
+			return -1;
+		}
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
 			return fd;
 		snprintf(err, errsz, "connect to unix:%s: %s", na->host,
 		    strerror(errno));
@@ -321,10 +323,17 @@ netaddr_connect_start(const struct netaddr *na, char *err, size_t errsz)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	/* No name lookup before the client authenticated: it would block
+	 * without a deadline of ours, and show the client DNS's delays. */
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
 	if ((r = getaddrinfo(na->host, na->port, &hints, &res)) != 0) {
-		snprintf(err, errsz, "resolve %s: %s", na->host,
-		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		if (r == EAI_NONAME)
+			snprintf(err, errsz, "%s is a host name, looked up "
+			    "only after the login", na->host);
+		else
+			snprintf(err, errsz, "resolve %s: %s", na->host,
+			    r == EAI_SYSTEM ? strerror(errno) :
+			    gai_strerror(r));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {

@@ -3,11 +3,12 @@
  * with us, so that the connect, the PROXY header and the backend's
  * stream header and features have arrived by the time the helper
  * accepts (issue 23).  Only what does not depend on the credentials goes
- * out early: the connect once the client's first byte came, the PROXY
- * header and our stream header (its 'to' is the client's domain, known
- * after the client's first header or SNI) once the connect finished;
- * the backend's answer waits in the socket.  --backend-tls direct sends
- * only the PROXY header early: its handshake waits for the login.
+ * out early: the connect once the client's first stream header came (or
+ * the first byte of its Direct TLS handshake), the PROXY header and our
+ * stream header (its 'to' is the client's domain, from that header or
+ * SNI) once the connect finished; the backend's answer waits in the
+ * socket.  A host name is not looked up before the login, and
+ * --backend-tls direct is not pre-opened (preopen_start()).
  *
  * The connection belongs to one login: a failed attempt, a helper that
  * names another backend (backend=) or the end of the session closes it
@@ -44,9 +45,15 @@ preopen_start(struct session *s)
 {
 	char why[XG_REASON_MAX];
 
+	if (s->pre_tried)
+		return;		/* once per session */
+	s->pre_tried = 1;
 	s->pre_fd = -1;
+	/* Not with --backend-tls direct: its connection would sit without
+	 * a ClientHello for the whole login, which TLS servers time out,
+	 * and only the connect's round trip would be saved. */
 	if (s->o->exec_argv != NULL || !s->o->has_backend ||
-	    s->o->no_backend_preopen)
+	    s->o->no_backend_preopen || s->o->backend_tls == XG_BTLS_DIRECT)
 		return;
 	if ((s->pre_fd = netaddr_connect_start(&s->o->backend, why,
 	    sizeof(why))) == -1) {
@@ -66,6 +73,7 @@ preopen_stream(struct session *s)
 	size_t n;
 	int r;
 
+	preopen_start(s);	/* the STARTTLS path: at the first header */
 	if (s->pre_fd < 0 || s->pre_header)
 		return;
 	if ((r = netaddr_connect_wait(s->pre_fd, 0)) == 0)

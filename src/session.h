@@ -71,6 +71,7 @@ struct session {
 	 * it, a failed attempt and the session's end drop it. */
 	int	pre_fd;
 	int	pre_proxy, pre_header;	/* sent on it already */
+	int	pre_tried;		/* preopen_start() ran */
 
 	/* federation.c (--s2s); db is written by remote_from() (stream.c)
 	 * and read by the features there too. */

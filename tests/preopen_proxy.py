@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """A recording TCP relay in front of a real backend, for tests/t-preopen.sh.
 
-    preopen_proxy.py LISTEN_PORT TARGET_PORT EVENTS [kill-first]
+    preopen_proxy.py LISTEN_PORT TARGET_PORT EVENTS [kill-first|error-first]
 
 Each connection to 127.0.0.1:LISTEN_PORT is relayed to 127.0.0.1:TARGET_PORT
 both ways.  EVENTS gets one line when a connection opens ("open N") and one
 when it ends ("close N header=yes|no auth=yes|no secs=S"): did xmppgate
 send its stream header, did it send <auth> (the credentials), and how long
 the connection lived.  With kill-first, connection 1 is cut as soon as its
-stream header has been relayed (a backend that closed an idle connection).
+stream header has been relayed (a backend that closed an idle connection);
+with error-first, connection 1 gets a <stream:error/> after the backend's
+features and is kept open, and nothing more is relayed to the backend (a
+backend that ended an idle stream and waits for our close).
 After 300 seconds SIGALRM ends it.
 """
 import signal
@@ -23,6 +26,7 @@ TIME_LIMIT_S = 300
 def main():
     lport, tport, events = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     kill_first = len(sys.argv) > 4 and sys.argv[4] == "kill-first"
+    error_first = len(sys.argv) > 4 and sys.argv[4] == "error-first"
     signal.alarm(TIME_LIMIT_S)
     lock = threading.Lock()
     out = open(events, "a", buffering=1)
@@ -37,6 +41,7 @@ def main():
         b = socket.create_connection(("127.0.0.1", tport), timeout=30)
         done = threading.Event()
         cut = kill_first and n == 1
+        ended = {"yes": False}      # error-first: the stream was ended
 
         def pump(src, dst, up):
             buf = b""
@@ -49,7 +54,17 @@ def main():
                         buf = (buf + d)[-4096:]
                         seen["header"] |= b"<stream:stream" in buf
                         seen["auth"] |= b"<auth" in buf
+                        if ended["yes"]:
+                            continue
                     dst.sendall(d)
+                    if not up and error_first and n == 1:
+                        buf = (buf + d)[-4096:]
+                        if b"</stream:features>" in buf:
+                            ended["yes"] = True
+                            dst.sendall(b"<stream:error><connection-timeout "
+                                        b"xmlns='urn:ietf:params:xml:ns:"
+                                        b"xmpp-streams'/></stream:error>")
+                            continue
                     if up and cut and seen["header"]:
                         break
             except OSError:

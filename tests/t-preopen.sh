@@ -148,6 +148,53 @@ case $c in *"auth=yes"*) ;; *) fail "connection 2: $c" ;; esac
 grep -q 'connecting afresh' "$XG_GATE_LOG" || fail "no 'connecting afresh' line"
 pass "the client saw nothing of it"
 
+proxy error-first
+gate errfirst helper-passwd
+check "the backend ended the idle pre-opened stream but kept the socket: a fresh one logs in"
+out=$(login --password 'alice pass 1') || fail "client: $out"
+line=$(wait_summaries 1 10 | tail -n 1)
+expect_summary "$line" outcome=ok user=alice
+c=$(closed 1)
+echo "    $c"
+case $c in *"auth=no"*) ;; *) fail "connection 1 got the credentials after its stream was ended: $c" ;; esac
+c=$(closed 2)
+echo "    $c"
+case $c in *"auth=yes"*) ;; *) fail "connection 2: $c" ;; esac
+grep -q 'ended the stream before the login' "$XG_GATE_LOG" || { show_log "$XG_GATE_LOG"; fail "no line for the ended stream"; }
+pass "no credentials on the ended stream; the client saw nothing of it"
+
+proxy
+check "no pre-open for a backend given by host name, nor for a plaintext client on a --direct-tls-only port"
+gate hostname helper-passwd --backend "localhost:$RPORT"
+out=$(login --password 'alice pass 1') || fail "client: $out"
+wait_summaries 1 10 >/dev/null
+grep -q "backend pre-open: localhost is a host name, looked up only after the login" "$XG_GATE_LOG" ||
+	{ show_log "$XG_GATE_LOG"; fail "a host name was looked up before the login"; }
+c=$(closed 1)
+case $c in *"auth=yes"*) ;; *) fail "connection 1: $c" ;; esac
+gate directonly helper-passwd --direct-tls-only
+out=$($XG_PY - "$GPORT" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"<?xml version='1.0'?><stream:stream to='example.test' "
+          b"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+          b"version='1.0'>")
+data = b""
+while b"</stream:stream>" not in data:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+print("policy-violation" if b"policy-violation" in data else data[:200])
+PYEOF
+)
+[ "$out" = policy-violation ] || fail "plaintext on a --direct-tls-only port: $out"
+wait_summaries 1 10 >/dev/null
+sleep 0.5
+n=$(grep -c '^open ' "$EV" || :)
+[ "$n" -eq 1 ] || { cat "$EV" >&2; fail "$n backend connections, expected the host name login's 1 only"; }
+pass "looked up after the login; no backend connection for the refused plaintext client"
+
 check "a backend that is down: after the login, as before (remote-connection-failed)"
 DEAD=$(free_port)
 for opt in "" --no-backend-preopen; do
