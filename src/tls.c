@@ -621,8 +621,14 @@ tls_client_start(struct conn *c, const char *ca, const char *name,
 	}
 	gnutls_session_set_verify_cert(s, name, 0);
 	if (handshake(s, c, deadline_ms, err, errsz) == -1) {
+		unsigned int npeers = 0;
+
+		/* The certificate's verdict only when one came: a handshake
+		 * that died before it has a status of its own (all bits). */
 		status = gnutls_session_get_verify_cert_status(s);
-		if (status != 0 && gnutls_certificate_verification_status_print(
+		if (gnutls_certificate_get_peers(s, &npeers) != NULL &&
+		    npeers > 0 && status != 0 &&
+		    gnutls_certificate_verification_status_print(
 		    status, GNUTLS_CRT_X509, &out, 0) == 0) {
 			size_t n = strlen((char *)out.data);
 			while (n > 0 && out.data[n - 1] == ' ')

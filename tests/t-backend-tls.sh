@@ -94,6 +94,33 @@ wait_log 'reason="remote-connection-failed: backend certificate not accepted for
 	{ show_log "$XG_GATE_LOG"; fail "no summary naming the name mismatch"; }
 pass "refused"
 
+check "a Direct TLS backend that closes before its certificate: the reason does not blame a certificate"
+CPORT=$(free_port)
+bg "$XG_TMP/closer.log" "$XG_PY" -c '
+import signal, socket, sys
+signal.alarm(60)
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1])))
+l.listen(4)
+while True:
+    c, _ = l.accept()
+    c.recv(4096)
+    c.close()
+' "$CPORT"
+wait_port "$CPORT" 10 "$BG_PID" || fail "the closing backend did not listen"
+gate closer "$CPORT" --backend-tls direct --backend-ca "$XG_TMP/ca.pem"
+out=$($XG_CLIENT --jid "bob@$DOMAIN" --password bob-pass --port "$GPORT" \
+	--ca "$XG_TMP/ca.pem" --expect error --condition remote-connection-failed --timeout 20) ||
+	fail "client: $out"
+line=$(wait_summaries 1 | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=tempfail
+case $line in
+*"certificate not accepted"*) fail "a certificate is blamed, none came: $line" ;;
+esac
+pass "the handshake's own error"
+
 check "no password in the logs, nothing left running"
 if grep -q 'alice-pass\|bob-pass\|carol-pass' "$XG_TMP"/gate*.log; then
 	fail "a password appears in a log"
