@@ -223,8 +223,9 @@ ktls_ready(struct session *s, char *why, size_t whysz)
 		r = ktls_move(c->tls, c->rfd, s->buf, sizeof(s->buf), &s->len,
 		    why, whysz);
 	if (r == 1) {
-		xg_log(LOG_INFO, "kernel TLS: in use, splice(2) relay (%s)",
-		    why);
+		xg_log(LOG_INFO, "kernel TLS: in use, %s (%s)",
+		    s->o->no_splice ? "copying relay (--no-splice)" :
+		    "splice(2) relay", why);
 		/* Nothing may write to the socket as GnuTLS again; its copy
 		 * of the keys is wiped with the session. */
 		gnutls_deinit(c->tls);

@@ -46,7 +46,8 @@ done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 builddir=${top_builddir:-$here/..}
 noxstate=$(cd "$builddir" 2>/dev/null && pwd)/tests/uml_noxstate
-uml=$(command -v linux.uml) || { echo "uml.sh: SKIP: linux.uml not installed (apt-get install user-mode-linux; scripts/deps.sh)" >&2; exit 77; }
+# UML_KERNEL: another kernel binary (or a missing one, to see the SKIP).
+uml=$(command -v "${UML_KERNEL:-linux.uml}") || { echo "uml.sh: SKIP: ${UML_KERNEL:-linux.uml} not installed (apt-get install user-mode-linux; scripts/deps.sh)" >&2; exit 77; }
 command -v insmod >/dev/null || { echo "uml.sh: SKIP: insmod not installed (kmod)" >&2; exit 77; }
 ls -d /usr/lib/uml/modules/*/kernel >/dev/null 2>&1 ||
 	{ echo "uml.sh: SKIP: no modules in /usr/lib/uml/modules" >&2; exit 77; }
