@@ -20,6 +20,7 @@ PKGS=(
 	sendxmpp go-sendxmpp mcabber tmux curl sslscan
 	systemd-container debootstrap
 	libgsasl-dev lua5.4
+	user-mode-linux kmod
 )
 # xmpp.js for the interop matrix runs on the machine's Node.js: Debian's
 # nodejs and npm unless a node is installed already.

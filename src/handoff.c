@@ -3,9 +3,10 @@
  * (login_backend(), which sasl() calls once the helper accepted; with
  * --backend-tls a child carries the backend's TLS, tls_pump()); then
  * <success/>, the client's stream restart answered with the backend's
- * features, and the relay (relay.c, or splice.c when the client's TLS is
- * in the kernel).  In exec mode PROG is started instead (exec.c).  The
- * federation (federation.c) ends in the same relay().
+ * features, and the relay (relay.c, or splice.c when ktls.c could move
+ * the client's TLS into the kernel).  In exec mode PROG is started
+ * instead (exec.c).  The federation (federation.c) ends in the same
+ * relay().
  */
 #include "config.h"
 
@@ -206,32 +207,57 @@ send_success(struct session *s)
 }
 
 /*
- * Did GnuTLS move the client's record layer into the kernel (it does so
- * after the handshake when its configuration says ktls = true and the
- * kernel can)?  Then the relay splices.  Otherwise one line says why not,
- * and the relay stays in user space.
+ * The client's record layer into the kernel, so that the relay splices:
+ * 1 GnuTLS did it itself (its config says ktls = true and it was built
+ * with kTLS), 2 ktls_move() did it (the GnuTLS session is gone then: the
+ * keys live only in the kernel), 0 the user-space relay goes on with
+ * GnuTLS, -1 the session cannot go on (why).  One log line either way.
  */
 static int
-ktls_ready(const struct conn *c)
+ktls_ready(struct session *s, char *why, size_t whysz)
 {
-	char why[XG_REASON_MAX];
-	int mode = 0;
+	struct conn *c = s->c;
+	int mode = 0, r;
 
 #if GNUTLS_VERSION_NUMBER >= 0x030703
 	mode = (int)gnutls_transport_is_ktls_enabled(c->tls);
 	if (mode == GNUTLS_KTLS_DUPLEX) {
-		xg_log(LOG_INFO, "kernel TLS: in use, splice(2) relay");
+		xg_log(LOG_INFO, "kernel TLS: in use, splice(2) relay (by "
+		    "GnuTLS)");
 		return 1;
 	}
 #endif
-	if (!ktls_kernel_has(why, sizeof(why)))
-		xg_log(LOG_INFO, "kernel TLS: not in use (%s); relaying in "
-		    "user space", why);
+	if (mode != 0) {
+		xg_log(LOG_INFO, "kernel TLS: not in use (GnuTLS enabled one "
+		    "way of it); relaying in user space");
+		return 0;
+	}
+	if (!ktls_kernel_has(why, whysz))
+		r = 0;
 	else
-		xg_log(LOG_INFO, "kernel TLS: not in use (GnuTLS %s it%s); "
-		    "relaying in user space", mode ? "enabled one way of" :
-		    "did not enable", mode ? "" : ": ktls in its config file, "
-		    "or this cipher");
+		r = ktls_move(c->tls, c->rfd, s->buf, sizeof(s->buf), &s->len,
+		    why, whysz);
+	if (r == 1) {
+		xg_log(LOG_INFO, "kernel TLS: in use, %s (%s)",
+		    s->o->no_splice ? "copying relay (--no-splice)" :
+		    "splice(2) relay", why);
+		/* Nothing may write to the socket as GnuTLS again; its copy
+		 * of the keys is wiped with the session. */
+		gnutls_deinit(c->tls);
+		c->tls = NULL;
+		why[0] = '\0';
+		return 2;
+	}
+	if (r == -1) {
+		xg_log(LOG_ERR, "kernel TLS: failed half-way (%s); ending the "
+		    "session", why);
+		gnutls_deinit(c->tls);	/* it cannot speak on this socket */
+		c->tls = NULL;
+		return -1;
+	}
+	xg_log(LOG_INFO, "kernel TLS: not in use (%s); relaying in user "
+	    "space", why);
+	why[0] = '\0';
 	return 0;
 }
 
@@ -239,6 +265,7 @@ int
 relay(struct session *s, int fd)
 {
 	char why[XG_REASON_MAX] = "";
+	int k;
 
 	if (s->o->s2s && strcmp(s->c->s2s_auth, "dialback") == 0)
 		xg_log(LOG_INFO, "server %s: dialback is the backend's, "
@@ -261,7 +288,13 @@ relay(struct session *s, int fd)
 	/* It sends close_notify when the session ends properly; after an
 	 * error the client must see the cut.  Either way the session was
 	 * the user's: exit 0, the reason says how it ended. */
-	if (ktls_ready(s->c)) {
+	if ((k = ktls_ready(s, why, sizeof(why))) == -1) {
+		/* The client sees a cut, never a corrupt stream. */
+		explicit_bzero(s->buf, sizeof(s->buf));
+		close(fd);
+		return finish(s, XG_EXIT_TEMP, "kernel TLS: %s", why);
+	}
+	if (k > 0) {
 		struct splice_relay sr;
 
 		memset(&sr, 0, sizeof(sr));
@@ -272,7 +305,8 @@ relay(struct session *s, int fd)
 		sr.npend = s->len;
 		sr.idle_timeout_s = s->o->idle_timeout;
 		sr.no_splice = s->o->no_splice;
-		sr.ktls = s->c->tls;
+		sr.ktls = k == 1 ? s->c->tls : NULL;
+		sr.kernel_tls = k == 2;
 		(void)splice_relay(&sr, why, sizeof(why));
 		s->c->rx += sr.rx;
 		s->c->tx += sr.tx;

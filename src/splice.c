@@ -19,8 +19,9 @@
  *
  * Kernel TLS: a record that is not application data (an alert, a
  * KeyUpdate, a NewSessionTicket) makes splice fail with EINVAL (or EIO);
- * GnuTLS reads it then (recvmsg with its record type) and says what it
- * means.  The end is a close_notify that GnuTLS sends.
+ * it is read then (recvmsg with its record type): by GnuTLS when GnuTLS
+ * put the session into the kernel, by ktls_recv_record() when ktls.c did
+ * (sr->kernel_tls).  The end is a close_notify, sent the same way.
  */
 #define _GNU_SOURCE	/* splice(2), F_GETPIPE_SZ */
 #include <sys/types.h>
@@ -54,6 +55,7 @@ struct dir {
 	int	reading, shut;
 	int	in_wait, out_wait;	/* said EAGAIN: try after poll */
 	gnutls_session_t ktls;		/* from or to is this kTLS socket */
+	int	kernel_tls;		/* ... or one with no GnuTLS session */
 	int	ktls_from;		/* ... and it is the source */
 	uint64_t count;			/* bytes delivered */
 };
@@ -110,8 +112,10 @@ dir_copy(struct dir *d)
 
 /*
  * A kTLS source said EINVAL or EIO with the pipe empty: a control record
- * is next.  GnuTLS reads it: an alert or close_notify ends the direction,
- * a record with data (none is expected here) is written out at once.
+ * is next.  GnuTLS or ktls_recv_record() reads it: close_notify ends the
+ * direction, another alert or a handshake message (a TLS 1.3 KeyUpdate)
+ * the session, a record with data (none is expected here) is written out
+ * at once.
  * 1 progress, 0 nothing to read yet, -1 with why.
  */
 static int
@@ -120,7 +124,16 @@ ktls_control(struct dir *d, char *why, size_t whysz)
 	uint8_t tmp[XG_RELAY_BUF];
 	ssize_t r;
 
-	r = gnutls_record_recv(d->ktls, tmp, sizeof(tmp));
+	if (d->kernel_tls) {
+		r = ktls_recv_record(d->from, tmp, sizeof(tmp), why, whysz);
+		if (r == KTLS_REC_AGAIN)
+			return 0;
+		if (r == KTLS_REC_SKIP)
+			return 1;
+		if (r == -1)
+			return -1;
+	} else
+		r = gnutls_record_recv(d->ktls, tmp, sizeof(tmp));
 	if (r == 0 || r == GNUTLS_E_PREMATURE_TERMINATION) {
 		d->reading = 0;
 		return 1;
@@ -230,8 +243,8 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 				d->in_wait = 1;
 			}
 			/* else: a full pipe; the out step waits */
-		} else if (d->ktls != NULL && d->ktls_from &&
-		    (errno == EINVAL || errno == EIO)) {
+		} else if ((d->ktls != NULL || d->kernel_tls) &&
+		    d->ktls_from && (errno == EINVAL || errno == EIO)) {
 			/* With bytes in the pipe, the out step drains it
 			 * (or waits) first; then splice says it again. */
 			if (d->held == 0 && (r = ktls_control(d, why,
@@ -260,6 +273,8 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 	if (!d->reading && !d->shut && d->npend == 0 && d->held == 0) {
 		if (d->ktls != NULL && !d->ktls_from)
 			(void)gnutls_bye(d->ktls, GNUTLS_SHUT_WR);
+		else if (d->kernel_tls && !d->ktls_from)
+			(void)ktls_send_close_notify(d->to);
 		(void)shutdown(d->to, SHUT_WR);	/* ENOTCONN: gone anyway */
 		d->shut = 1;
 		moved = 1;
@@ -334,6 +349,7 @@ splice_relay(struct splice_relay *sr, char *why, size_t whysz)
 	cb.pend = sr->pend;
 	cb.npend = sr->npend;
 	cb.ktls = bc.ktls = sr->ktls;
+	cb.kernel_tls = bc.kernel_tls = sr->kernel_tls;
 	cb.ktls_from = 1;
 
 	for (;;) {
@@ -363,6 +379,8 @@ splice_relay(struct splice_relay *sr, char *why, size_t whysz)
 				if (sr->ktls != NULL && bc.held == 0)
 					(void)gnutls_bye(sr->ktls,
 					    GNUTLS_SHUT_WR);
+				else if (sr->kernel_tls && bc.held == 0)
+					(void)ktls_send_close_notify(sr->cwfd);
 				(void)shutdown(sr->cwfd, SHUT_WR);
 				(void)shutdown(sr->bfd, SHUT_WR);
 				ret = 0;

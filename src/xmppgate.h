@@ -827,7 +827,8 @@ struct splice_relay {
 	size_t	npend;
 	int	idle_timeout_s;		/* 0 = none */
 	int	no_splice;		/* copy through user space */
-	gnutls_session_t ktls;		/* the client socket is kernel TLS */
+	gnutls_session_t ktls;		/* GnuTLS put the client's TLS in the kernel */
+	int	kernel_tls;		/* ktls_move() did: no GnuTLS session */
 	uint64_t rx, tx;		/* out: bytes from / to the client */
 	int	spliced;		/* out: splice carried both ways */
 };
@@ -838,6 +839,21 @@ int splice_relay(struct splice_relay *, char *why, size_t whysz);
 /* Whether this kernel has kernel TLS (the "tls" TCP ULP): 1 yes, 0 no
  * (why says what the kernel said). */
 int ktls_kernel_has(char *why, size_t whysz);
+
+/* ---- ktls.c: the client's TLS record layer moved into the kernel ---- */
+#define KTLS_REC_AGAIN	(-2)	/* ktls_recv_record(): nothing there yet */
+#define KTLS_REC_SKIP	(-3)	/* ... a record to pass over */
+/* After the handshake and the login: GnuTLS's decrypted bytes not yet
+ * read are appended to buf[*len..cap), then the keys of both directions
+ * go into the kernel (TLS 1.2, 1.3; AES-GCM, ChaCha20-Poly1305).  1 done
+ * (why: protocol and cipher; the GnuTLS session must not touch fd again),
+ * 0 not done and the session is GnuTLS's as before (why says why), -1 the
+ * kernel decrypts but cannot encrypt: the session cannot go on (why). */
+int ktls_move(gnutls_session_t, int fd, uint8_t *buf, size_t cap,
+    size_t *len, char *why, size_t whysz);
+ssize_t ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why,
+    size_t whysz);
+int ktls_send_close_notify(int fd);
 
 /* ---- routemap.c: route mode's map, domain -> backend (lookup is pure) ---- */
 #define XG_ROUTE_MAP_MAX	(64 * 1024)	/* the whole map file */

@@ -24,6 +24,13 @@
  * reading while its own writes are blocked, and answer the key updates in
  * the middle of its sending.  The line gets " key_updates=N" appended.
  *
+ * --priority STRING sets the GnuTLS priority string (default: GnuTLS's
+ * default), to pick the TLS version and cipher (tests/t-ktls-uml.sh); the
+ * line then gets " tls=VERSION/CIPHER" appended, what was negotiated.
+ * --fatal-alert ends the sending half with a fatal internal_error alert
+ * instead of close_notify; the server must then end the session (the
+ * client exits 1: no close_notify comes back).
+ *
  * Everything before the relay is read one byte at a time, so that neither
  * the TLS handshake's first bytes (after <proceed/>) nor the first relayed
  * bytes (after <success/>) are consumed as XMPP.
@@ -78,6 +85,7 @@ struct sender {
 	uint64_t		sent;
 	uint64_t		ku_every;	/* 0: no key updates */
 	uint64_t		key_updates;
+	int			fatal_alert;	/* not close_notify */
 	unsigned char		digest[SHA256_LEN];
 	uint8_t			buf[IO_CHUNK];
 };
@@ -98,6 +106,8 @@ static void	wait_for(struct xconn *, struct window *, const char *);
 static void	finish_element(struct xconn *, const char *);
 static void	stream_start(struct xconn *, const char *, const char *);
 static int	tcp_connect(const char *, const char *);
+static const char *priority;	/* --priority, or NULL */
+
 static void	tls_start(struct xconn *, gnutls_certificate_credentials_t,
 		    const char *);
 static void	sasl_plain(struct xconn *, const char *, const char *);
@@ -356,7 +366,8 @@ tls_start(struct xconn *x, gnutls_certificate_credentials_t cred,
 	int r;
 
 	if ((r = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL)) < 0 ||
-	    (r = gnutls_set_default_priority(s)) < 0 ||
+	    (r = priority != NULL ? gnutls_priority_set_direct(s, priority,
+	    NULL) : gnutls_set_default_priority(s)) < 0 ||
 	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred)) < 0 ||
 	    (r = gnutls_server_name_set(s, GNUTLS_NAME_DNS, domain,
 	    strlen(domain))) < 0)
@@ -472,6 +483,15 @@ send_main(void *arg)
 		}
 	}
 	gnutls_hash_deinit(h, sd->digest);
+	if (sd->fatal_alert) {
+		do
+			e = gnutls_alert_send(sd->tls, GNUTLS_AL_FATAL,
+			    GNUTLS_A_INTERNAL_ERROR);
+		while (e == GNUTLS_E_AGAIN || e == GNUTLS_E_INTERRUPTED);
+		if (e < 0)
+			die("sending an alert: %s", gnutls_strerror(e));
+		return NULL;
+	}
 	do
 		e = gnutls_bye(sd->tls, GNUTLS_SHUT_WR);
 	while (e == GNUTLS_E_AGAIN || e == GNUTLS_E_INTERRUPTED);
@@ -515,7 +535,8 @@ usage(void)
 	    "--ca CA.pem --domain DOMAIN\n"
 	    "           --user USER --password PASSWORD --send BYTES "
 	    "[--timeout SECONDS]\n"
-	    "           [--key-update BYTES]\n");
+	    "           [--key-update BYTES] [--priority STRING] "
+	    "[--fatal-alert]\n");
 	exit(1);
 }
 
@@ -532,6 +553,8 @@ main(int argc, char **argv)
 		{ "send", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "key-update", required_argument, NULL, 'k' },
+		{ "priority", required_argument, NULL, 'P' },
+		{ "fatal-alert", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct sender sd;
@@ -566,6 +589,8 @@ main(int argc, char **argv)
 			timeout_s = (unsigned int)parse_u64("--timeout",
 			    optarg, MAX_TIMEOUT_S);
 			break;
+		case 'P': priority = optarg; break;
+		case 'A': sd.fatal_alert = 1; break;
 		case 'k':
 			ku_every = parse_u64("--key-update", optarg,
 			    UINT64_MAX);
@@ -646,6 +671,10 @@ main(int argc, char **argv)
 	    received, recv_hex);
 	if (ku_every > 0)
 		printf(" key_updates=%" PRIu64, sd.key_updates);
+	if (priority != NULL)
+		printf(" tls=%s/%s", gnutls_protocol_get_name(
+		    gnutls_protocol_get_version(x.tls)), gnutls_cipher_get_name(
+		    gnutls_cipher_get(x.tls)));
 	printf("\n");
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die("stdout: %s", strerror(errno));
