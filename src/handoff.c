@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/socket.h>
@@ -206,6 +207,17 @@ send_success(struct session *s)
 	return 0;
 }
 
+/* fds a and b are the same open socket (inetd gives it twice). */
+static int
+same_socket(int a, int b)
+{
+	struct stat sa, sb;
+
+	return a == b || (fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    S_ISSOCK(sa.st_mode) && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino);
+}
+
 /*
  * The client's record layer into the kernel, so that the relay splices:
  * 1 GnuTLS did it itself (its config says ktls = true and it was built
@@ -234,7 +246,13 @@ ktls_ready(struct session *s, char *why, size_t whysz)
 	}
 	if (!ktls_kernel_has(why, whysz))
 		r = 0;
-	else
+	else if (!same_socket(c->rfd, c->wfd)) {
+		/* The keys go to rfd's socket; a wfd that is another would
+		 * carry the relay's bytes to the client in plaintext. */
+		snprintf(why, whysz, "the connection's read and write fds "
+		    "are not one socket");
+		r = 0;
+	} else
 		r = ktls_move(c->tls, c->rfd, s->buf, sizeof(s->buf), &s->len,
 		    why, whysz);
 	if (r == 1) {
@@ -278,6 +296,10 @@ relay(struct session *s, int fd)
 	else
 		xg_log(LOG_INFO, "user %s@%s logged in, relaying to %s",
 		    s->c->user, s->c->domain, s->c->backend);
+	/* Before M_PERTURB goes: a session moved into the kernel is
+	 * freed here by gnutls_deinit(), its TLS 1.2 master secret with
+	 * it, and a freed block is still overwritten. */
+	k = ktls_ready(s, why, sizeof(why));
 	/* The credentials are gone; the relay's records are the user's
 	 * traffic, and filling each freed one would only cost time. */
 	mallopt(M_PERTURB, 0);
@@ -288,7 +310,7 @@ relay(struct session *s, int fd)
 	/* It sends close_notify when the session ends properly; after an
 	 * error the client must see the cut.  Either way the session was
 	 * the user's: exit 0, the reason says how it ended. */
-	if ((k = ktls_ready(s, why, sizeof(why))) == -1) {
+	if (k == -1) {
 		/* The client sees a cut, never a corrupt stream. */
 		explicit_bzero(s->buf, sizeof(s->buf));
 		close(fd);

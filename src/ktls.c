@@ -251,6 +251,7 @@ ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why, size_t whysz)
 	struct msghdr m;
 	struct cmsghdr *cm;
 	unsigned char type = REC_DATA;
+	int typed = 0;
 	const char *name;
 	ssize_t r;
 
@@ -269,15 +270,26 @@ ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why, size_t whysz)
 		    strerror(errno));
 		return -1;
 	}
-	if (r == 0)
-		return 0;	/* a bare TCP end: no more is coming */
+	if ((m.msg_flags & MSG_CTRUNC) != 0) {
+		snprintf(why, whysz, "client read: a TLS record's type was "
+		    "cut off");
+		return -1;
+	}
 	for (cm = CMSG_FIRSTHDR(&m); cm != NULL; cm = CMSG_NXTHDR(&m, cm))
 		if (cm->cmsg_level == SOL_TLS &&
-		    cm->cmsg_type == TLS_GET_RECORD_TYPE)
+		    cm->cmsg_type == TLS_GET_RECORD_TYPE &&
+		    cm->cmsg_len >= CMSG_LEN(1)) {
 			type = *(unsigned char *)CMSG_DATA(cm);
+			typed = 1;
+		}
+	/* 0 bytes: the end of the stream only without a record type; a
+	 * record may be empty (RFC 8446 5.1), and splice(2) says 0 for
+	 * an empty data record too, which the caller checks here. */
+	if (r == 0 && !typed)
+		return 0;	/* a bare TCP end: no more is coming */
 	switch (type) {
 	case REC_DATA:
-		return r;
+		return r > 0 ? r : KTLS_REC_SKIP;
 	case REC_ALERT:
 		if (r != 2) {
 			snprintf(why, whysz, "client read: a TLS alert of %zd "

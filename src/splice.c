@@ -57,6 +57,9 @@ struct dir {
 	gnutls_session_t ktls;		/* from or to is this kTLS socket */
 	int	kernel_tls;		/* ... or one with no GnuTLS session */
 	int	ktls_from;		/* ... and it is the source */
+	int	zero;			/* it read 0: the end, or an empty
+					 * record? asked once the pipe is
+					 * empty */
 	uint64_t count;			/* bytes delivered */
 };
 
@@ -224,8 +227,8 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 	 * buffer only once it is empty, as cat(1) does. */
 	if (d->reading && d->in_wait)
 		poll_want(w, d->from, POLLIN);
-	else if (d->reading && d->npend == 0 && (d->p[0] >= 0 ? d->held <
-	    d->cap : d->held == 0)) {
+	else if (d->reading && d->npend == 0 && !(d->zero && d->held > 0) &&
+	    (d->p[0] >= 0 ? d->held < d->cap : d->held == 0)) {
 		if (d->p[0] >= 0)
 			r = splice(d->from, NULL, d->p[1], NULL,
 			    d->cap - d->held, SPLICE_FLAGS);
@@ -233,7 +236,25 @@ dir_step(struct dir *d, struct waits *w, char *why, size_t whysz)
 			r = read(d->from, d->buf, XG_RELAY_BUF);
 		if (r > 0) {
 			d->held += (size_t)r;
+			d->zero = 0;
 			moved = 1;
+		} else if (r == 0 && (d->ktls != NULL || d->kernel_tls) &&
+		    d->ktls_from) {
+			/* The end, or an empty TLS record (splice says 0 for
+			 * both): the record layer tells, once the pipe is
+			 * empty; until then no read (0 again and again). */
+			d->zero = 1;
+			if (d->held == 0 && (r = ktls_control(d, why,
+			    whysz)) == -1)
+				return -1;
+			if (d->held == 0) {
+				d->zero = 0;
+				moved = 1;
+				if (r == 0) {	/* an empty record: more */
+					poll_want(w, d->from, POLLIN);
+					d->in_wait = 1;
+				}
+			}
 		} else if (r == 0) {
 			d->reading = 0;
 			moved = 1;

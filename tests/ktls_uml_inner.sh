@@ -301,6 +301,12 @@ case $SUM in
 esac
 pass "ended, with the alert as its reason"
 
+check "empty records from the client (zero-length application data, one after every chunk): skipped, every byte, a clean end"
+session empty "$P13:+AES-128-GCM" $((4 * 1024 * 1024)) --empty-records
+intact empty $((4 * 1024 * 1024))
+in_kernel empty "TLS1.3, AES-128-GCM"
+pass "the empty records did not end the client's direction"
+
 check "--no-splice: kernel TLS with read and send through a user-space buffer, every byte"
 kill_bg "$GATE_PID"
 XG_GATE_LOG=$XG_TMP/gate-nosplice.log

@@ -30,6 +30,8 @@
  * --fatal-alert ends the sending half with a fatal internal_error alert
  * instead of close_notify; the server must then end the session (the
  * client exits 1: no close_notify comes back).
+ * --empty-records sends, after each chunk, a TLS 1.3 record of no data
+ * and 32 bytes of padding (RFC 8446 5.1, 5.4): the relay must skip it.
  *
  * Everything before the relay is read one byte at a time, so that neither
  * the TLS handshake's first bytes (after <proceed/>) nor the first relayed
@@ -86,6 +88,7 @@ struct sender {
 	uint64_t		ku_every;	/* 0: no key updates */
 	uint64_t		key_updates;
 	int			fatal_alert;	/* not close_notify */
+	int			empty_records;	/* one after each chunk */
 	unsigned char		digest[SHA256_LEN];
 	uint8_t			buf[IO_CHUNK];
 };
@@ -470,6 +473,18 @@ send_main(void *arg)
 				    sd->sent + off, gnutls_strerror((int)r));
 		}
 		sd->sent += n;
+		if (sd->empty_records) {
+			/* A zero-length application data record (RFC 8446
+			 * 5.1 allows them; some stacks send them): GnuTLS
+			 * refuses to send 0 bytes, but not 0 bytes with
+			 * TLS 1.3's padding, which the receiver strips. */
+			do
+				r = gnutls_record_send2(sd->tls, "", 0, 32, 0);
+			while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
+			if (r < 0)
+				die("an empty record: %s",
+				    gnutls_strerror((int)r));
+		}
 		if (sd->ku_every > 0 &&
 		    sd->sent / sd->ku_every != (sd->sent - n) / sd->ku_every) {
 			do
@@ -536,7 +551,7 @@ usage(void)
 	    "           --user USER --password PASSWORD --send BYTES "
 	    "[--timeout SECONDS]\n"
 	    "           [--key-update BYTES] [--priority STRING] "
-	    "[--fatal-alert]\n");
+	    "[--fatal-alert] [--empty-records]\n");
 	exit(1);
 }
 
@@ -555,6 +570,7 @@ main(int argc, char **argv)
 		{ "key-update", required_argument, NULL, 'k' },
 		{ "priority", required_argument, NULL, 'P' },
 		{ "fatal-alert", no_argument, NULL, 'A' },
+		{ "empty-records", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct sender sd;
@@ -591,6 +607,7 @@ main(int argc, char **argv)
 			break;
 		case 'P': priority = optarg; break;
 		case 'A': sd.fatal_alert = 1; break;
+		case 'E': sd.empty_records = 1; break;
 		case 'k':
 			ku_every = parse_u64("--key-update", optarg,
 			    UINT64_MAX);

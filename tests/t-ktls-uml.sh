@@ -6,7 +6,7 @@
 # TLS 1.3 and 1.2 with AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305,
 # the relay splices, and every byte arrives; without tls.ko, and for a
 # cipher whose module is not loaded, it falls back with one line; the
-# client's close_notify ends a session cleanly, a fatal alert and a TLS
+# client's empty records are skipped, its close_notify ends a session cleanly, a fatal alert and a TLS
 # 1.3 KeyUpdate end it with their reasons, --no-splice copies through
 # kernel TLS, a TLS_TX refused after TLS_RX ends the session with exit
 # 111, and connect mode works with a real Prosody and slixmpp.
@@ -17,6 +17,12 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 require_xmppgate
+if grep -q '^#define XG_SANITIZERS 1' "$top_builddir/config.h" 2>/dev/null; then
+	# Measured: ASan aborts at start in the user-mode kernel ("Shadow
+	# memory range interleaves with an existing memory mapping").
+	echo "t-ktls-uml: SKIP: not with the ASan+UBSan build (ASan cannot map its shadow memory in user-mode Linux); the plain run covers it"
+	exit 77
+fi
 if [ -n "${XG_VALGRIND:-}" ]; then
 	# Valgrind inside a user-mode kernel that runs without AVX state
 	# (tests/uml.sh) is not a configuration that tells us more than the
@@ -46,5 +52,5 @@ if [ "$rc" -eq 77 ]; then
 fi
 [ "$rc" -eq 0 ] || fail "inside user-mode Linux: exit status $rc (output above)"
 n=$(grep -c '^ktls_uml_inner: PASS' "$XG_TMP/uml.out" || :)
-[ "$n" -ge 15 ] || fail "only $n checks passed inside user-mode Linux"
+[ "$n" -ge 16 ] || fail "only $n checks passed inside user-mode Linux"
 pass "$n checks passed inside user-mode Linux"
