@@ -52,9 +52,9 @@ preopen_start(struct session *s)
 	/* Not with --backend-tls direct: its connection would sit without
 	 * a ClientHello for the whole login, which TLS servers time out,
 	 * and only the connect's round trip would be saved. */
-	if (s->o->exec_argv != NULL || !s->o->has_backend ||
+	if (s->o->s2s || s->o->exec_argv != NULL || !s->o->has_backend ||
 	    s->o->no_backend_preopen || s->o->backend_tls == XG_BTLS_DIRECT)
-		return;
+		return;		/* connect mode only: not federation */
 	if ((s->pre_fd = netaddr_connect_start(&s->o->backend, why,
 	    sizeof(why))) == -1) {
 		xg_debug("backend pre-open: %s; connecting after the login",
