@@ -13,6 +13,10 @@ ensure_configured
 make -s dist
 tarball=$(ls -t xmppgate-*.tar.gz | head -n 1)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/xg-sanitize.XXXXXX")
+# As an installed tree is: the pooled mode's parent, as the user it
+# dropped to, executes the binary again (t-pool), and tests run programs
+# from the tree as nobody.
+chmod 755 "$dir"
 [ -n "${XG_KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
 tar -C "$dir" -xzf "$tarball"
 cd "$dir"/xmppgate-*/
