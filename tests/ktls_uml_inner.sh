@@ -30,25 +30,6 @@ MODS=/usr/lib/uml/modules/$(uname -r)/kernel
 P13="NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL"
 P12="NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL"
 
-# lib.sh's marked_pids runs one grep per process, and finds this shell's
-# own subshells too (they carry XG_MARK), so its cleanup loop goes round
-# ten times; starting a program takes 60 ms in user-mode Linux, which made
-# that 20 s.  Here: one grep, and only processes outside this shell's
-# session (everything this test starts in the background has its own, by
-# setsid, or has been waited for).
-marked_pids() {
-	local line p own
-	read -r line </proc/$$/stat
-	set -- ${line##*) }
-	own=$4
-	grep -lzx -- "XG_MARK=$XG_TMP" /proc/[0-9]*/environ 2>/dev/null |
-	while IFS=/ read -r _ _ p _; do
-		read -r line 2>/dev/null </proc/"$p"/stat || continue
-		set -- ${line##*) }
-		[ "$4" = "$own" ] || echo "$p"
-	done
-}
-
 # Each check says when it began: a slow step inside UML shows.
 check() { printf '%s: CHECK [%s s] %s\n' "$XG_TEST" "$(($(date +%s) - XG_T0))" "$*"; }
 

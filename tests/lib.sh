@@ -129,14 +129,13 @@ xg_our_pids() {
 	marked_pids
 }
 
-# marked_pids: processes whose environment carries our XG_MARK.
+# marked_pids: processes whose environment carries our XG_MARK (one grep
+# over /proc; the cleanup unexports the mark first, so it finds only what
+# the test started).
 marked_pids() {
-	local e
-	for e in /proc/[0-9]*/environ; do
-		grep -qzx -- "XG_MARK=$XG_TMP" "$e" 2>/dev/null || continue
-		e=${e#/proc/}
-		echo "${e%/environ}"
-	done
+	local p
+	grep -lzx -- "XG_MARK=$XG_TMP" /proc/[0-9]*/environ 2>/dev/null |
+		while IFS=/ read -r _ _ p _; do echo "$p"; done
 }
 
 xg_cleanup() {
@@ -156,6 +155,9 @@ xg_cleanup() {
 		[ -z "${XG_FAILED:-}" ] ||
 			printf '%s: (repeated) %s\n' "$XG_TEST" "$XG_FAILED" >&2
 	fi
+	# The commands that look for our processes must not carry the mark
+	# themselves, or each round finds them and the loop never ends early.
+	export -n XG_MARK
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		pids=$(xg_our_pids | grep -vx "$$" | sort -u)
 		[ -n "$pids" ] || break

@@ -28,7 +28,9 @@ else
 	BIG=${XG_RELAY_BYTES:-$((1024 * 1024 * 1024))}
 fi
 SMALL=$((8 * 1024 * 1024))
-PREAUTH_TIMEOUT=5       # xmppgate --timeout: the pre-authentication phase only
+# xmppgate --timeout, the pre-authentication phase only (stretched under
+# valgrind, where a loaded machine has taken more than 5 s to log in)
+PREAUTH_TIMEOUT=$((5 * XG_TIME_FACTOR))
 IDLE_TIMEOUT=30         # xmppgate --idle-timeout: ends a stuck relay
 DELAY=$((PREAUTH_TIMEOUT + 1))  # backend start delay in the last round
 CLIENT_TIMEOUT=120      # relay_client --timeout: the whole client run

@@ -10,8 +10,11 @@ make_certs "$XG_TMP" "$DOMAIN"
 write_helper "$XG_TMP/helper-reject" 'cat >/dev/null; exit 1'
 
 cat >"$XG_TMP/raw.py" <<'EOF'
-import socket, sys, time
+import os, socket, sys, time
 import xml.etree.ElementTree as ET
+
+# Seconds to wait for xmppgate: stretched when it runs under valgrind.
+WAIT = 5 * int(os.environ.get("XG_TIME_FACTOR", "1"))
 
 port, case = int(sys.argv[1]), sys.argv[2]
 NS_STREAM = "{http://etherx.jabber.org/streams}"
@@ -28,15 +31,15 @@ def bad(msg):
     print("BAD " + msg)
     sys.exit(1)
 
-s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.settimeout(5)
+s = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+s.settimeout(WAIT)
 parser = ET.XMLPullParser(("start", "end"))
 raw = b""
 depth = 0
 got = {"header": None, "features": None, "error": None, "close": False,
        "eof": False, "after_close": b""}
 
-def pump(until, secs=5):
+def pump(until, secs=WAIT):
     """Read and parse until until() is true or EOF; bounded."""
     global raw, depth
     end = time.monotonic() + secs
@@ -94,7 +97,7 @@ def expect_error(conditions):
             % ("|".join(conditions), conds[0], raw))
     if not got["close"]:
         bad("no </stream:stream> after the error: %r" % raw)
-    pump(lambda: False, 5)  # until EOF
+    pump(lambda: False, WAIT)  # until EOF
     if got["after_close"].strip():
         bad("data after </stream:stream>: %r" % got["after_close"])
     print("OK stream error <%s/> then </stream:stream> and EOF" % conds[0])
@@ -138,7 +141,7 @@ if case == "features":
     pump(lambda: got["close"])
     if not got["close"]:
         bad("no </stream:stream> after ours: %r" % raw)
-    pump(lambda: False, 5)
+    pump(lambda: False, WAIT)
     print("OK our </stream:stream> answered with </stream:stream> and EOF")
 elif case == "auth-before-tls":
     s.sendall(header())
@@ -211,10 +214,10 @@ elif case == "starttls-injection":
         buf += d
     ctx = ssl.create_default_context(cafile=sys.argv[3])
     t = ctx.wrap_socket(s, server_hostname="example.test")
-    t.settimeout(5)
+    t.settimeout(WAIT)
     t.sendall(header())
     got_tls = b""
-    end = time.monotonic() + 5
+    end = time.monotonic() + WAIT
     while b"</stream:features>" not in got_tls:
         if time.monotonic() > end:
             bad("no features after TLS: %r" % got_tls)
@@ -236,7 +239,7 @@ EOF
 PORT=$(free_port)
 start_gate "$PORT" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" \
 	--domain "$DOMAIN" --auth "$XG_TMP/helper-reject" \
-	--backend "127.0.0.1:$(free_port)" --timeout 10 --auth-delay 0 --verbose
+	--backend "127.0.0.1:$(free_port)" --timeout $((10 * XG_TIME_FACTOR)) --auth-delay 0 --verbose
 
 n=0
 for c in features auth-before-tls comment unknown-to bad-namespace not-utf8 \
