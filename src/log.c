@@ -18,6 +18,7 @@ static int	to_journal;
 static int	stderr_ok;
 static int	debug;
 static char	prefix[64] = "conn=-";
+static const char *ident = "xmppgate";	/* syslog's and stderr's name */
 
 void
 log_init(int use_syslog, int verbose, int conn_fd)
@@ -31,7 +32,7 @@ log_init(int use_syslog, int verbose, int conn_fd)
 	    se.st_dev == sc.st_dev && se.st_ino == sc.st_ino);
 	to_syslog = use_syslog || !stderr_ok;
 	if (to_syslog)
-		openlog("xmppgate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	else if ((js = getenv("JOURNAL_STREAM")) != NULL &&
 	    sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
 	    (unsigned long long)se.st_dev == dev &&
@@ -40,9 +41,21 @@ log_init(int use_syslog, int verbose, int conn_fd)
 }
 
 void
+log_ident(const char *name)
+{
+	ident = name;
+}
+
+void
 log_conn(const struct conn *c)
 {
-	snprintf(prefix, sizeof(prefix), "conn=%s", c->id);
+	log_conn_id(c->id);
+}
+
+void
+log_conn_id(const char *id)
+{
+	snprintf(prefix, sizeof(prefix), "conn=%s", id && id[0] ? id : "-");
 }
 
 int
@@ -153,7 +166,7 @@ vlog(int prio, const char *fmt, va_list ap)
 	else if (to_journal)
 		fprintf(stderr, "<%d>%s %s\n", prio, prefix, msg);
 	else
-		fprintf(stderr, "xmppgate[%ld]: %s %s\n", (long)getpid(),
+		fprintf(stderr, "%s[%ld]: %s %s\n", ident, (long)getpid(),
 		    prefix, msg);
 }
 
@@ -194,20 +207,12 @@ tok(const char *s, char *out, size_t outsz)
 	return out;
 }
 
-void
-log_summary(const struct conn *c, int exitcode)
+size_t
+log_summary_fields(const struct conn *c, char *out, size_t outsz)
 {
-	char a[96], d[128], u[300], b[128], s2[128], r[256];
-	int64_t ms = now_ms() - c->start_ms;
-	const char *outcome = exitcode == XG_EXIT_OK ? "ok" :
-	    exitcode == XG_EXIT_REFUSED ? "refused" : "tempfail";
-	size_t i;
+	char a[96], d[128], u[300], b[128], s2[128];
+	int n;
 
-	/* The reason is ours, but may quote client text: no quotes in it. */
-	snprintf(r, sizeof(r), "%s", c->outcome[0] ? c->outcome : "-");
-	for (i = 0; r[i]; i++)
-		if (r[i] == '"' || (unsigned char)r[i] < 0x20)
-			r[i] = '\'';
 	snprintf(a, sizeof(a), strchr(c->remote_ip, ':') ? "[%s]:%s" :
 	    "%s:%s", c->remote_ip, c->remote_port);
 	/* s2s: the remote server and how it was authenticated, in place
@@ -218,11 +223,38 @@ log_summary(const struct conn *c, int exitcode)
 		    c->s2s_auth ? c->s2s_auth : "-");
 	else		/* tok() may give "-" and leave u alone */
 		snprintf(u, sizeof(u), "%s", tok(c->user, b, sizeof(b)));
+	n = snprintf(out, outsz, "client=%s domain=%s user=%s backend=%s", a,
+	    tok(c->domain, d, sizeof(d)), u, tok(c->backend, b, sizeof(b)));
+	return n < 0 ? 0 : (size_t)n < outsz ? (size_t)n : outsz - 1;
+}
+
+void
+log_summary_line(const char *fields, uint64_t rx, uint64_t tx, int64_t ms,
+    int exitcode, const char *reason)
+{
+	char r[256];
+	const char *outcome = exitcode == XG_EXIT_OK ? "ok" :
+	    exitcode == XG_EXIT_REFUSED ? "refused" : "tempfail";
+	size_t i;
+
+	/* The reason is ours, but may quote client text: no quotes in it. */
+	snprintf(r, sizeof(r), "%s", reason && reason[0] ? reason : "-");
+	for (i = 0; r[i]; i++)
+		if (r[i] == '"' || (unsigned char)r[i] < 0x20)
+			r[i] = '\'';
 	xg_log(exitcode == XG_EXIT_TEMP ? LOG_ERR : LOG_INFO,
-	    "summary client=%s domain=%s user=%s backend=%s rx=%llu "
-	    "tx=%llu duration=%lld.%03lld outcome=%s reason=\"%s\"",
-	    a, tok(c->domain, d, sizeof(d)),
-	    u, tok(c->backend, b, sizeof(b)),
-	    (unsigned long long)c->rx, (unsigned long long)c->tx,
-	    (long long)(ms / 1000), (long long)(ms % 1000), outcome, r);
+	    "summary %s rx=%llu tx=%llu duration=%lld.%03lld outcome=%s "
+	    "reason=\"%s\"", fields, (unsigned long long)rx,
+	    (unsigned long long)tx, (long long)(ms / 1000),
+	    (long long)(ms % 1000), outcome, r);
+}
+
+void
+log_summary(const struct conn *c, int exitcode)
+{
+	char f[XG_SUMMARY_FIELDS_MAX];
+
+	log_summary_fields(c, f, sizeof(f));
+	log_summary_line(f, c->rx, c->tx, now_ms() - c->start_ms, exitcode,
+	    c->outcome);
 }

@@ -564,6 +564,17 @@ void xg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t log_escape(const char *in, char *out, size_t outsz);
 /* The one summary line every connection ends with. */
 void log_summary(const struct conn *, int exitcode);
+/* Its parts, for xmppgate-relay(8), which logs it for sessions handed to
+ * it: "client=... domain=... user=... backend=..." into out (its length),
+ * and the line from those fields and the rest. */
+#define XG_SUMMARY_FIELDS_MAX	768
+size_t log_summary_fields(const struct conn *, char *out, size_t outsz);
+void log_summary_line(const char *fields, uint64_t rx, uint64_t tx,
+    int64_t ms, int exitcode, const char *reason);
+/* The program's name in syslog and on stderr ("xmppgate"; before
+ * log_init), and the "conn=ID" prefix of the next lines (NULL: "-"). */
+void log_ident(const char *name);
+void log_conn_id(const char *id);
 
 /* ---- tls.c ---- */
 struct tlsctx {
@@ -854,6 +865,23 @@ int ktls_move(gnutls_session_t, int fd, uint8_t *buf, size_t cap,
 ssize_t ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why,
     size_t whysz);
 int ktls_send_close_notify(int fd);
+
+/* ---- relaymsg.c: the hand-off message to xmppgate-relay(8) (pure) ---- */
+#define XG_RELAYMSG_MAX		1024	/* one message, whole */
+#define XG_RELAY_IDLE_MAX	2147483	/* --idle-timeout's bound (INT_MAX/1000) */
+#define XG_RELAY_ANSWER_MAX	256	/* the relay's "OK" or "NO reason" */
+struct relaymsg {
+	char	id[16];			/* the connection id, hex */
+	uint64_t rx, tx;		/* bytes from / to the client so far */
+	int64_t	age_ms;			/* the session's age at the hand-off */
+	int	idle_s;			/* --idle-timeout; 0 = none */
+	char	fields[XG_SUMMARY_FIELDS_MAX];	/* log_summary_fields() */
+};
+/* m as one message into out: its length, or -1 if it does not fit. */
+ssize_t relaymsg_encode(const struct relaymsg *, char *out, size_t outsz);
+/* Parse s[0..len) whole into m: 0, or -1 with why (static text). */
+int relaymsg_decode(const char *s, size_t len, struct relaymsg *,
+    const char **why);
 
 /* ---- routemap.c: route mode's map, domain -> backend (lookup is pure) ---- */
 #define XG_ROUTE_MAP_MAX	(64 * 1024)	/* the whole map file */
