@@ -316,8 +316,32 @@ relay(struct session *s, int fd)
 		close(fd);
 		return finish(s, XG_EXIT_TEMP, "kernel TLS: %s", why);
 	}
+	if (k > 0 && s->o->relay != NULL) {
+		int h = relay_handoff(s, fd, why, sizeof(why));
+
+		if (h == 1) {
+			/* The relay logs the summary when the session ends;
+			 * our copies of the fds go with this process. */
+			xg_log(LOG_INFO, "handed to the relay (%s)",
+			    s->o->relay);
+			close(fd);
+			s->exitcode = XG_EXIT_OK;
+			return -1;
+		}
+		if (h == -1) {
+			close(fd);
+			return finish(s, XG_EXIT_TEMP, "relay hand-off: %s",
+			    why);
+		}
+		xg_log(LOG_WARNING, "relay hand-off: not done (%s); relaying "
+		    "in this process", why);
+		why[0] = '\0';
+	} else if (s->o->relay != NULL)
+		xg_log(LOG_INFO, "relay hand-off: not done (kernel TLS is not "
+		    "in use); relaying in this process");
 	if (k > 0) {
 		struct splice_relay sr;
+		size_t npend = s->len;
 
 		memset(&sr, 0, sizeof(sr));
 		sr.crfd = s->c->rfd;
@@ -330,7 +354,8 @@ relay(struct session *s, int fd)
 		sr.ktls = k == 1 ? s->c->tls : NULL;
 		sr.kernel_tls = k == 2;
 		(void)splice_relay(&sr, why, sizeof(why));
-		s->c->rx += sr.rx;
+		/* The pending bytes were counted when they were read. */
+		s->c->rx += sr.rx - (sr.rx < npend ? sr.rx : npend);
 		s->c->tx += sr.tx;
 	} else
 		(void)relay_run(s->c, fd, s->buf, s->len, s->o->idle_timeout,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/un.h>
 #include <gnutls/gnutls.h>
 #include "xmppgate.h"
 
@@ -30,6 +31,7 @@ static void auth_option(const struct options *);
 static void route_options(struct options *, const char *);
 static void s2s_options(struct options *, const char *);
 static void pool_options(struct options *);
+static void relay_option(const struct options *);
 
 /* --new-ticket-key FILE: a new key, written whole or not at all. */
 static int
@@ -93,6 +95,8 @@ usage(FILE *f, int code)
 "      --backend-ca FILE        CAs for the backend (default: system)\n"
 "      --no-backend-preopen     connect to the backend only after the helper\n"
 "                               accepted, not during the client's login\n"
+"      --relay PATH             hand logged-in sessions with kernel TLS to\n"
+"                               xmppgate-relay(8) at this socket, and exit\n"
 "      --proxy-protocol v1|v2   send a PROXY header to the backend\n"
 "      --accept-proxy-protocol  read a PROXY header (v1 or v2) first ...\n"
 "      --trusted-proxy ADDR[/BITS]  ... from these peers only (repeatable)\n"
@@ -168,7 +172,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
 	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ,
 	    O_LISTEN, O_MAXCONNS, O_PERSOURCE, O_REEXEC, O_REEXECMIN,
-	    O_NOPREOPEN };
+	    O_NOPREOPEN, O_RELAY };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -205,6 +209,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "route", required_argument, NULL, O_ROUTE },
 		{ "no-splice", no_argument, NULL, O_NOSPLICE },
 		{ "no-backend-preopen", no_argument, NULL, O_NOPREOPEN },
+		{ "relay", required_argument, NULL, O_RELAY },
 		{ "s2s", no_argument, NULL, O_S2S },
 		{ "s2s-ca", required_argument, NULL, O_S2SCA },
 		{ "s2s-require-cert", no_argument, NULL, O_S2SREQ },
@@ -365,6 +370,7 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_NOSPLICE: o->no_splice = 1; break;
 		case O_NOPREOPEN: o->no_backend_preopen = 1; break;
+		case O_RELAY: o->relay = optarg; break;
 		case O_S2S: o->s2s = 1; break;
 		case O_S2SCA: o->s2s_ca = optarg; break;
 		case O_S2SREQ: o->s2s_require_cert = 1; break;
@@ -403,6 +409,7 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->route != NULL && o->s2s)
 		usage_error("--route and --s2s exclude each other");
+	relay_option(o);
 	pool_options(o);
 	if (o->route != NULL) {
 		route_options(o, mechs);
@@ -454,6 +461,33 @@ parse_options(int argc, char **argv, struct options *o)
 	auth_option(o);
 	if (o->has_backend == (o->exec_argv != NULL))
 		usage_error("give exactly one of --backend or -- PROG");
+}
+
+/* --relay PATH: xmppgate-relay(8)'s socket.  It carries sessions of a
+ * plain backend only: exec mode's program and --backend-tls's child are
+ * this process's own, so those sessions could not leave it. */
+static void
+relay_option(const struct options *o)
+{
+	struct sockaddr_un sun;
+
+	if (o->relay == NULL)
+		return;
+	if (o->relay[0] != '/')
+		usage_error("--relay wants the absolute path of "
+		    "xmppgate-relay's socket");
+	if (strlen(o->relay) >= sizeof(sun.sun_path))
+		usage_error("--relay: the path is longer than a socket's "
+		    "(%zu bytes)", sizeof(sun.sun_path) - 1);
+	if (o->route != NULL)
+		usage_error("--relay does not go with --route (route mode "
+		    "never decrypts, so it has no session to hand over)");
+	if (o->exec_argv != NULL)
+		usage_error("--relay goes with --backend: an exec-mode "
+		    "program is a child of this process");
+	if (o->backend_tls != XG_BTLS_NONE)
+		usage_error("--relay does not go with --backend-tls: the "
+		    "backend's TLS is carried by a child of this process");
 }
 
 /* --auth: a program's absolute path, or unix:/PATH, a helper that stays

@@ -148,6 +148,10 @@ int login_backend(struct session *s, const struct plain_creds *pc,
 int handoff(struct session *, int bfd);
 /* The relay between the client and fd, to its end; finish(). */
 int relay(struct session *s, int fd);
+/* ---- relaysend.c: --relay, the session to xmppgate-relay(8) ---- */
+/* 1 the relay holds the session (log no summary: the relay will), 0 it
+ * stays here and nothing was lost (why), -1 it cannot go on (why). */
+int relay_handoff(struct session *s, int bfd, char *why, size_t whysz);
 /* A child that has seen end of file: a moment to exit, then SIGKILL. */
 void reap(pid_t pid);
 /* The backend's address as the logs show it, into c->backend. */

@@ -439,6 +439,7 @@ struct options {
 	size_t	nmechs;
 	const char *route;		/* route mode: the map file */
 	int	no_splice;		/* never splice(2) */
+	const char *relay;		/* xmppgate-relay(8)'s socket, or NULL */
 	int	no_backend_preopen;	/* connect to the backend only after
 					 * the helper accepted */
 	int	s2s;			/* server-to-server (federation) */

@@ -2,9 +2,16 @@
 """The far end of xmppgate's relay for tests/t-relay.sh (exec mode).
 
     relay_backend.py RESULTFILE BYTES [DELAY]
+    relay_backend.py --listen PORT RESULTFILE BYTES [DELAY]
 
 xmppgate runs it with fds 0 and 1 on one socket (its end of a socketpair)
-carrying the plaintext stream after <success/>.  At the same time it
+carrying the plaintext stream after <success/>.  With --listen it is a
+connect-mode backend instead (for the hand-off to xmppgate-relay, which
+exec mode never does): it listens on 127.0.0.1:PORT, takes one
+connection, logs xmppgate in as a server would (features with PLAIN,
+<success/> for any <auth>, the restarted stream with <bind/>; no real
+server relays arbitrary bytes after that, so this one stands in), and
+then carries on as above on that socket.  At the same time it
 
 - reads fd 0 until end of file, counting and hashing (SHA-256), and
 - (after DELAY seconds, default 0) writes BYTES pseudo-random bytes
@@ -97,14 +104,72 @@ def fail(path, err):
     os._exit(1)
 
 
+NS_STREAMS = "http://etherx.jabber.org/streams"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+          "xmlns:stream='%s' id='relay' from='example.test' version='1.0'>"
+          % NS_STREAMS).encode()
+FEATURES = ("<stream:features><mechanisms xmlns='%s'><mechanism>PLAIN"
+            "</mechanism></mechanisms></stream:features>" % NS_SASL).encode()
+BOUND = (b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
+         b"xmpp-bind'/></stream:features>")
+LOGIN_LIMIT_S = 60
+LOGIN_MAX = 65536
+
+
+def read_to(c, token, path):
+    """Bytes up to and including token, read one at a time, so that
+    nothing after it (the relay's first bytes) is taken; bounded."""
+    buf = b""
+    while not buf.endswith(token):
+        if len(buf) > LOGIN_MAX:
+            fail(path, f"login: no {token!r} in {LOGIN_MAX} bytes")
+        d = c.recv(1)
+        if not d:
+            fail(path, f"login: end of file before {token!r}: {buf[-200:]!r}")
+        buf += d
+    return buf
+
+
+def listen_login(port, path):
+    """One connection on 127.0.0.1:port, logged in: it becomes fds 0, 1."""
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", port))
+    lst.listen(1)
+    lst.settimeout(LOGIN_LIMIT_S)
+    c, _ = lst.accept()
+    lst.close()
+    c.settimeout(LOGIN_LIMIT_S)
+    read_to(c, b"<stream:stream", path)
+    read_to(c, b">", path)
+    c.sendall(HEADER + FEATURES)
+    read_to(c, b"</auth>", path)
+    c.sendall(("<success xmlns='%s'/>" % NS_SASL).encode())
+    read_to(c, b"<stream:stream", path)
+    read_to(c, b">", path)
+    c.sendall(HEADER + BOUND)
+    c.settimeout(None)
+    os.dup2(c.fileno(), 0)
+    os.dup2(c.fileno(), 1)
+    c.close()
+
+
 def main():
-    if len(sys.argv) not in (3, 4):
-        sys.exit("usage: relay_backend.py RESULTFILE BYTES [DELAY]")
-    path, total = sys.argv[1], int(sys.argv[2])
-    delay = float(sys.argv[3]) if len(sys.argv) == 4 else 0.0
+    args = sys.argv[1:]
+    port = None
+    if args[:1] == ["--listen"] and len(args) >= 2:
+        port, args = int(args[1]), args[2:]
+    if len(args) not in (2, 3):
+        sys.exit("usage: relay_backend.py [--listen PORT] RESULTFILE BYTES "
+                 "[DELAY]")
+    path, total = args[0], int(args[1])
+    delay = float(args[2]) if len(args) == 3 else 0.0
     signal.signal(signal.SIGALRM, lambda *_: fail(
         path, f"time limit ({TIME_LIMIT_S} s) reached"))
     signal.alarm(TIME_LIMIT_S)
+    if port is not None:
+        listen_login(port, path)
     r, w = Half(), Half()
     t = threading.Thread(target=reader, args=(r,), daemon=True)
     t.start()

@@ -30,6 +30,11 @@
  * --fatal-alert ends the sending half with a fatal internal_error alert
  * instead of close_notify; the server must then end the session (the
  * client exits 1: no close_notify comes back).
+ * --restart restarts the stream after <success/> and waits for the
+ * server's features (connect mode, where xmppgate answers the restart
+ * with the backend's features) before the relay; without it the relay
+ * starts right after <success/> (exec mode, where the program gets the
+ * restarted stream as it comes).
  * --empty-records sends, after each chunk, a TLS 1.3 record of no data
  * and 32 bytes of padding (RFC 8446 5.1, 5.4): the relay must skip it.
  *
@@ -324,7 +329,8 @@ stream_start(struct xconn *x, const char *domain, const char *phase)
 		die("%s: no stream header from the server: %s", phase, w.buf);
 	if (x->tls == NULL && strstr(w.buf, "<starttls") == NULL)
 		die("%s: STARTTLS not offered: %s", phase, w.buf);
-	if (x->tls != NULL && strstr(w.buf, ">PLAIN<") == NULL)
+	if (x->tls != NULL && strcmp(phase, "after TLS") == 0 &&
+	    strstr(w.buf, ">PLAIN<") == NULL)
 		die("%s: PLAIN not offered: %s", phase, w.buf);
 }
 
@@ -551,7 +557,7 @@ usage(void)
 	    "           --user USER --password PASSWORD --send BYTES "
 	    "[--timeout SECONDS]\n"
 	    "           [--key-update BYTES] [--priority STRING] "
-	    "[--fatal-alert] [--empty-records]\n");
+	    "[--fatal-alert] [--empty-records] [--restart]\n");
 	exit(1);
 }
 
@@ -570,6 +576,7 @@ main(int argc, char **argv)
 		{ "key-update", required_argument, NULL, 'k' },
 		{ "priority", required_argument, NULL, 'P' },
 		{ "fatal-alert", no_argument, NULL, 'A' },
+		{ "restart", no_argument, NULL, 'R' },
 		{ "empty-records", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -585,7 +592,7 @@ main(int argc, char **argv)
 	struct window w;
 	uint64_t total = 0, received = 0, ku_every = 0;
 	unsigned int timeout_s = DEFAULT_TIMEOUT_S;
-	int ch, have_send = 0, r;
+	int ch, have_send = 0, restart = 0, r;
 	pthread_t th;
 	ssize_t n;
 
@@ -607,6 +614,7 @@ main(int argc, char **argv)
 			break;
 		case 'P': priority = optarg; break;
 		case 'A': sd.fatal_alert = 1; break;
+		case 'R': restart = 1; break;
 		case 'E': sd.empty_records = 1; break;
 		case 'k':
 			ku_every = parse_u64("--key-update", optarg,
@@ -645,6 +653,8 @@ main(int argc, char **argv)
 	tls_start(&x, cred, domain);
 	stream_start(&x, domain, "after TLS");
 	sasl_plain(&x, user, password);
+	if (restart)
+		stream_start(&x, domain, "after the login");
 
 	/* The relay, both ways at once (or one after the other). */
 	sd.tls = x.tls;
