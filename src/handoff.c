@@ -329,6 +329,10 @@ relay(struct session *s, int fd)
 			return -1;
 		}
 		if (h == -1) {
+			/* The relay may hold copies: shut the sockets
+			 * themselves, so that nobody relays on. */
+			(void)shutdown(s->c->rfd, SHUT_RDWR);
+			(void)shutdown(fd, SHUT_RDWR);
 			close(fd);
 			return finish(s, XG_EXIT_TEMP, "relay hand-off: %s",
 			    why);
