@@ -51,7 +51,11 @@ def handoff(path, data, fds):
     """One hand-off: the relay's answer, or '' when it closed without one."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.settimeout(10)
-    s.connect(path)
+    try:
+        s.connect(path)
+    except OSError as e:
+        s.close()
+        return "(cannot connect: %s)" % e.strerror
     try:
         socket.send_fds(s, [data], fds)
         ans = s.recv(256)
