@@ -17,6 +17,10 @@ as xmppgate --relay does after "OK".  Every wait is bounded.
   relayd_send.py SOCK stall MIB READY  a session whose backend never
         reads; writes to it until it blocks, touches READY, then checks
         that another session moves MIB each way meanwhile
+  relayd_send.py SOCK silent          connects and sends nothing; prints
+        how long until the relay closed the connection
+  relayd_send.py SOCK knock N         N hand-offs in a row; prints how
+        many were closed without an answer
 """
 import hashlib
 import os
@@ -232,6 +236,28 @@ def stall(path, mib, ready):
     return rc
 
 
+def silent(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(20)
+    s.connect(path)
+    t0 = time.monotonic()
+    got = s.recv(256)
+    print("closed after %.1f s%s" % (time.monotonic() - t0,
+                                     ", answer %r" % got if got else ""),
+          flush=True)
+    return 0
+
+
+def knock(path, n):
+    l = listener()
+    cn, _ = pair(l)
+    bn, _ = pair(l)
+    closed = sum(1 for _ in range(n)
+                 if handoff(path, message(), [cn.fileno(), bn.fileno()]) == "")
+    print("closed without an answer", closed, "of", n, flush=True)
+    return 0
+
+
 def main():
     path, cmd = sys.argv[1], sys.argv[2]
     args = sys.argv[3:]
@@ -245,6 +271,10 @@ def main():
         return hold(path, int(args[0]), args[1])
     if cmd == "stall":
         return stall(path, int(args[0]), args[1])
+    if cmd == "silent":
+        return silent(path)
+    if cmd == "knock":
+        return knock(path, int(args[0]))
     print("unknown command", cmd)
     return 2
 

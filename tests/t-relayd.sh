@@ -155,8 +155,38 @@ echo "    nobody in group 4242: $ans"
 [ "$ans" = OK ] || fail "a peer in --allow-group got: $ans"
 wait_summaries 1 10 "$RLOG" >/dev/null
 [ "$(grep -c 'is not allowed' "$RLOG")" -eq 1 ] || fail "not exactly one 'not allowed' line"
-stop_relay
 pass "refused without an answer, then served"
+
+check "peers not allowed are logged at most once a second, every one counted"
+out=$(timeout 60 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$XG_PY" "$XG_TMP/relayd_send.py" "$RSOCK" knock 50)
+echo "    $out"
+[ "$out" = "closed without an answer 50 of 50" ] || fail "knock: $out"
+t0=$(date +%s)
+stop_relay
+t1=$(date +%s)
+lines=$(grep -c 'is not allowed' "$RLOG")
+# Every refused peer: one per line, plus the counts of those not logged
+# (in the next line, and at the stop).
+counted=$(sed -n -e 's/.*is not allowed .*(\([0-9]*\) more since the last such line).*/\1/p' \
+	-e 's/.*hand-off refused: \([0-9]*\) more peers not allowed since.*/\1/p' "$RLOG" |
+	awk -v l="$lines" '{ n += $1 } END { print n + l }')
+echo "    $lines lines for 51 refused peers, $counted counted"
+[ "$counted" -eq 51 ] || { show_log "$RLOG"; fail "$counted peers counted, 51 refused"; }
+[ "$lines" -le $((t1 - t0 + 12 * XG_TIME_FACTOR)) ] || fail "$lines lines: not throttled"
+pass "$lines lines, all 51 counted"
+
+check "a hand-off that sends nothing is closed after 5 s"
+start_relay silent
+out=$(send "$RSOCK" silent)
+echo "    $out"
+case $out in
+"closed after "[5-7].*" s") ;;
+*) fail "silent hand-off: $out" ;;
+esac
+wait_log 'hand-off: no message within 5000 ms' 2 "$RLOG" || fail "no log line for it"
+stop_relay
+pass "closed and logged"
 
 check "--idle-timeout (the message's idle=) ends an idle session with its summary"
 start_relay idle
