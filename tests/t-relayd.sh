@@ -72,6 +72,28 @@ wait_file() {
 	return 1
 }
 
+check "usage errors exit 100 with a message; no socket from systemd exits 111"
+for a in "--pipes 0" "--max-sessions x" "--bogus" "--allow-root --allow-group no-such-group-xg" \
+	"--allow-root extra"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$xg_real_relay" $a </dev/null >"$XG_TMP/usage.out" 2>&1 || rc=$?
+	[ "$rc" -eq 100 ] || fail "xmppgate-relay $a: exit $rc, not 100"
+	grep -q 'xmppgate-relay: usage: \|unrecognized option' "$XG_TMP/usage.out" ||
+		fail "xmppgate-relay $a: no usage message: $(cat "$XG_TMP/usage.out")"
+done
+if [ "$(id -u)" -eq 0 ]; then
+	rc=0
+	"$xg_real_relay" </dev/null >"$XG_TMP/usage.out" 2>&1 || rc=$?
+	[ "$rc" -eq 100 ] && grep -q 'refusing to run as root' "$XG_TMP/usage.out" ||
+		fail "as root without --allow-root: exit $rc, $(cat "$XG_TMP/usage.out")"
+fi
+rc=0
+env -u LISTEN_FDS -u LISTEN_PID "$xg_real_relay" --allow-root </dev/null >"$XG_TMP/usage.out" 2>&1 || rc=$?
+[ "$rc" -eq 111 ] && grep -q 'fatal: wants exactly one socket from systemd' "$XG_TMP/usage.out" ||
+	fail "without a socket: exit $rc, $(cat "$XG_TMP/usage.out")"
+pass "100 and 111"
+
 check "a handed-off session relays 8 MiB each way intact, both half-closes, one summary"
 start_relay main
 out=$(send "$RSOCK" flow 8) || { echo "$out"; fail "the session did not flow"; }
