@@ -52,6 +52,15 @@
 #      it as in 4b: the socket and service stay active, every connection
 #      gets its features within 30 s or is refused and counted in the
 #      pool's lines, and a login works after;
+#   5d. xmppgate-relay (XG_RELAY=0 leaves it out): installs
+#      xmppgate-relay.socket, xmppgate-relay.service and its sysusers.d file
+#      unchanged (systemd-sysusers makes the group), hands it a session
+#      from nobody in the group xmppgate-relay (tests/relayd_send.py: 8 MiB
+#      each way over loopback TCP, one summary in its journal), checks that
+#      a process outside the group cannot connect, the live relay (dynamic
+#      user, no capabilities, no_new_privs, seccomp) and its exposure, that
+#      systemctl stop ends a held session with "relay stopping", and that
+#      after a SIGKILL (its sessions cut) the next hand-off is served;
 #   6. prints PASS or FAIL, shuts the container down and removes the scratch
 #      directory.
 #
@@ -74,6 +83,7 @@
 #   XG_DEBUG=1   PID 1 of the container logs at debug level (see below)
 #   XG_STORM=0   leave the connection storms out
 #   XG_POOL=0    leave the pooled mode (5c) out
+#   XG_RELAY=0   leave xmppgate-relay (5d) out
 #   XG_COST=1    after the checks, measure what the service's directives
 #                cost (first-features latency, spawn rate; see "cost" below)
 #   XG_DROPIN    text of an extra drop-in for xmppgate@.service, e.g. to try
@@ -276,6 +286,10 @@ MACHINE=xg-unitcheck-$$
 log "run directory $RUN, root file system $ROOTFS (not written to)"
 # The binary as it is now (the build tree may change under us).
 cp "$BIN" "$RUN/xmppgate"
+if [ "${XG_RELAY:-1}" != 0 ]; then
+	[ -x "$top_builddir/xmppgate-relay" ] || fail "xmppgate-relay not built (run make)"
+	cp "$top_builddir/xmppgate-relay" "$RUN/xmppgate-relay"
+fi
 
 # ---------------------------------------------------------------- root fs
 if grep -qw overlay /proc/filesystems &&
@@ -979,6 +993,118 @@ pool_login() {
 	esac
 	echo "    $out"
 }
+if [ "${XG_RELAY:-1}" != 0 ]; then
+	check "xmppgate-relay: its socket, service and sysusers.d file installed unchanged; a hand-off from the group"
+	RUNIT=$top_builddir/units/xmppgate-relay.service
+	[ -f "$RUNIT" ] || fail "no $RUNIT: run make first"
+	RELAY_EXE=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$RUNIT")
+	case $RELAY_EXE in /*/xmppgate-relay) ;; *) fail "no ExecStart=/.../xmppgate-relay in $RUNIT" ;; esac
+	install -D -m 755 "$RUN/xmppgate-relay" "$R$RELAY_EXE"
+	install -m 644 "$top_srcdir/units/xmppgate-relay.socket" "$RUNIT" "$R/etc/systemd/system/"
+	install -D -m 644 "$top_srcdir/units/xmppgate-relay.sysusers" "$R/usr/lib/sysusers.d/xmppgate-relay.conf"
+	install -m 644 "$top_srcdir/tests/relayd_send.py" "$R$KT/"
+	RSEND="/usr/bin/python3 $KT/relayd_send.py /run/xmppgate-relay.sock"
+	in_ct 30 systemd-sysusers >"$LOGS/sysusers.log" 2>&1 ||
+		{ indent <"$LOGS/sysusers.log"; fail "systemd-sysusers failed"; }
+	rgid=$(in_ct 10 getent group xmppgate-relay | cut -d: -f3)
+	[ -n "$rgid" ] || fail "systemd-sysusers made no group xmppgate-relay"
+	in_ct 30 systemctl daemon-reload || fail "daemon-reload"
+	in_ct 30 systemctl enable --now xmppgate-relay.socket >>"$LOGS/enable.log" 2>&1 ||
+		{ indent <"$LOGS/enable.log"; fail "systemctl enable --now xmppgate-relay.socket failed"; }
+	mode=$(in_ct 10 stat -c '%U:%G %a %F' /run/xmppgate-relay.sock)
+	echo "    /run/xmppgate-relay.sock: $mode"
+	[ "$mode" = "root:xmppgate-relay 660 socket" ] || fail "the socket is $mode"
+	# As a per-connection service with SupplementaryGroups=xmppgate-relay
+	# would: another user (nobody here), in the group.
+	out=$(in_ct 120 setpriv --reuid=nobody --regid=nogroup --groups="$rgid" $RSEND flow 8 2>&1)
+	printf '%s\n' "$out" | indent
+	printf '%s\n' "$out" | grep -qx 'c2b bytes 8388608 sha256 same' &&
+		printf '%s\n' "$out" | grep -qx 'b2c bytes 8388608 sha256 same' ||
+		fail "the session through xmppgate-relay.service did not flow"
+	for _ in $(seq 1 50); do
+		sums=$(in_ct 10 journalctl -u xmppgate-relay.service -o cat --no-pager | grep ' summary ')
+		[ -n "$sums" ] && break
+		sleep 0.2
+	done
+	[ "$(printf '%s\n' "$sums" | grep -c .)" -eq 1 ] || fail "not one summary line from the relay: $sums"
+	expect_summary "$sums" outcome=ok rx=$((1000 + 8388608)) tx=$((2000 + 8388608)) user=alice
+	if in_ct 10 journalctl -u xmppgate-relay.service -o cat --no-pager |
+		grep -iE 'not permitted|permission denied|EPERM|EACCES|fatal|seccomp|bad system call'; then
+		fail "xmppgate-relay logged a denial or a fatal error (above)"
+	fi
+	pass "8 MiB each way from nobody in group $rgid, one summary line"
+
+	check "a process outside the group cannot reach the relay"
+	out=$(in_ct 30 setpriv --reuid=nobody --regid=nogroup --clear-groups $RSEND answer good 2>&1)
+	echo "    $out"
+	case $out in
+	"(cannot connect: Permission denied)") ;;
+	*) fail "a process outside the group got: $out" ;;
+	esac
+	pass "EACCES at connect (SocketMode=0660)"
+
+	check "the live relay: user, capabilities, seccomp, mounts; exposure"
+	rpid=$(in_ct 10 systemctl show -p MainPID --value xmppgate-relay.service)
+	[ -n "$rpid" ] && [ "$rpid" != 0 ] || fail "xmppgate-relay.service has no main process"
+	live_proc "$rpid" 0000000000000000 xmppgate-relay
+	in_ct 10 grep -E '^Max open files' "/proc/$rpid/limits" | indent
+	in_ct 30 systemd-analyze security --no-pager xmppgate-relay.service >"$LOGS/security-relay.txt" 2>&1
+	rlevel=$(sed -n 's/.*Overall exposure level for .*: \([0-9][0-9.]*\) .*/\1/p' "$LOGS/security-relay.txt")
+	grep '✗' "$LOGS/security-relay.txt" | indent
+	[ -n "$rlevel" ] || { tail -n 5 "$LOGS/security-relay.txt"; fail "no exposure level for the relay"; }
+	awk -v l="$rlevel" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(l <= m) }' ||
+		fail "the relay's exposure $rlevel is above $MAX_EXPOSURE"
+	pass "uid $uid, no capabilities, no_new_privs, seccomp, read-only /, no /proc/sys; exposure $rlevel"
+
+	# relay_hold NAME: one idle session held by the relay, in the
+	# background, until the relay ends it (bounded by relayd_send.py).
+	relay_hold() {
+		in_ct 10 rm -f "/tmp/relay-$1.ready"
+		in_ct 90 setpriv --reuid=nobody --regid=nogroup --groups="$rgid" \
+			$RSEND hold 1 "/tmp/relay-$1.ready" >"$LOGS/relay-$1.out" 2>&1 &
+		HOLD_BG=$!
+		for _ in $(seq 1 100); do
+			in_ct 10 test -e "/tmp/relay-$1.ready" && return 0
+			sleep 0.1
+		done
+		fail "the relay did not take the session ($1): $(cat "$LOGS/relay-$1.out")"
+	}
+	# relay_hold_ended NAME: the held session's both ends closed.
+	relay_hold_ended() {
+		local rc=0
+		wait "$HOLD_BG" || rc=$?
+		grep -q '^ended 2 of 2 ends' "$LOGS/relay-$1.out" && [ "$rc" -eq 0 ] ||
+			fail "the held session ($1) was not ended: $(cat "$LOGS/relay-$1.out")"
+	}
+
+	check "systemctl stop xmppgate-relay.service ends a held session with its summary"
+	relay_hold stop
+	# (systemctl warns that the socket can start it again: it should.)
+	in_ct 30 systemctl stop xmppgate-relay.service >>"$LOGS/enable.log" 2>&1 ||
+		fail "systemctl stop xmppgate-relay.service"
+	relay_hold_ended stop
+	in_ct 10 journalctl -u xmppgate-relay.service -o cat --no-pager |
+		grep -q ' summary .*outcome=ok reason="relay stopping"' ||
+		fail "no 'relay stopping' summary"
+	in_ct 10 systemctl is-active --quiet xmppgate-relay.socket || fail "the socket stopped with the service"
+	pass "relay stopping, the socket still listening"
+
+	check "a SIGKILLed relay cuts its sessions only, and the next hand-off is served"
+	relay_hold kill
+	rpid=$(in_ct 10 systemctl show -p MainPID --value xmppgate-relay.service)
+	# As a crash: the main process killed, Restart=always applies.
+	in_ct 10 systemctl kill --kill-whom=main --signal=SIGKILL xmppgate-relay.service ||
+		fail "systemctl kill xmppgate-relay.service"
+	relay_hold_ended kill
+	out=$(in_ct 120 setpriv --reuid=nobody --regid=nogroup --groups="$rgid" $RSEND flow 1 2>&1)
+	printf '%s\n' "$out" | grep -qx 'c2b bytes 1048576 sha256 same' ||
+		{ printf '%s\n' "$out" | indent; fail "no hand-off served after the relay was killed"; }
+	rpid2=$(in_ct 10 systemctl show -p MainPID --value xmppgate-relay.service)
+	echo "    main pid $rpid killed, now $rpid2; NRestarts $(in_ct 10 systemctl show -p NRestarts --value xmppgate-relay.service)"
+	[ "$rpid2" != "$rpid" ] || fail "the relay was not restarted"
+	pass "restarted, served"
+fi
+
 if [ "${XG_POOL:-1}" != 0 ]; then
 	check "the pooled mode: xmppgate-pool.socket and .service installed unchanged, in xmppgate.socket's place"
 	PUNIT=$top_builddir/units/xmppgate-pool.service

@@ -324,10 +324,12 @@ ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why, size_t whysz)
 	}
 }
 
-/* close_notify as the kernel's record: 0, or -1 (the client misses it,
- * and so sees a cut, never a complete-looking stream). */
+/* close_notify as the kernel's record, without waiting: 0 sent, 1 the
+ * socket has no room now (EAGAIN: try again once it is writable), -1
+ * failed (the client misses it, and so sees a cut, never a
+ * complete-looking stream).  For xmppgate-relay(8), which never blocks. */
 int
-ktls_send_close_notify(int fd)
+ktls_try_close_notify(int fd)
 {
 	union {
 		char	b[CMSG_SPACE(sizeof(unsigned char))];
@@ -337,8 +339,6 @@ ktls_send_close_notify(int fd)
 	struct iovec iov = { alert, sizeof(alert) };
 	struct msghdr m;
 	struct cmsghdr *cm;
-	struct pollfd pf = { fd, POLLOUT, 0 };
-	int64_t until = now_ms() + BYE_WAIT_MS;
 	ssize_t r;
 
 	memset(&m, 0, sizeof(m));
@@ -351,15 +351,26 @@ ktls_send_close_notify(int fd)
 	cm->cmsg_type = TLS_SET_RECORD_TYPE;
 	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
 	*(unsigned char *)CMSG_DATA(cm) = REC_ALERT;
-	for (;;) {
-		r = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (r == (ssize_t)sizeof(alert))
-			return 0;
-		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR) && now_ms() < until) {
-			(void)poll(&pf, 1, 100);
-			continue;
-		}
-		return -1;
-	}
+	r = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r == (ssize_t)sizeof(alert))
+		return 0;
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return 1;
+	return -1;
+}
+
+/* close_notify as the kernel's record: 0, or -1 (the client misses it,
+ * and so sees a cut, never a complete-looking stream).  Waits up to
+ * BYE_WAIT_MS for room. */
+int
+ktls_send_close_notify(int fd)
+{
+	struct pollfd pf = { fd, POLLOUT, 0 };
+	int64_t until = now_ms() + BYE_WAIT_MS;
+	int r;
+
+	while ((r = ktls_try_close_notify(fd)) == 1 && now_ms() < until)
+		(void)poll(&pf, 1, 100);
+	return r == 0 ? 0 : -1;
 }

@@ -866,6 +866,8 @@ int ktls_move(gnutls_session_t, int fd, uint8_t *buf, size_t cap,
 ssize_t ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why,
     size_t whysz);
 int ktls_send_close_notify(int fd);
+/* The same without waiting: 0 sent, 1 no room now (EAGAIN), -1 failed. */
+int ktls_try_close_notify(int fd);
 
 /* ---- relaymsg.c: the hand-off message to xmppgate-relay(8) (pure) ---- */
 #define XG_RELAYMSG_MAX		1024	/* one message, whole */

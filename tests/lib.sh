@@ -65,6 +65,21 @@ else
 fi
 # For programs of the tests that start xmppgate themselves.
 export XG_BIN=$xg_bin XG_TIME_FACTOR
+# xmppgate-relay(8) (tests/t-relayd.sh), under valgrind as xmppgate is.
+xg_real_relay=$top_builddir/xmppgate-relay
+if [ -n "${XG_VALGRIND:-}" ]; then
+	XG_BIN_RELAY=$XG_TMP/xmppgate-relay
+	cat >"$XG_BIN_RELAY" <<EOF
+#!/bin/sh
+exec valgrind --quiet --tool=memcheck --vgdb=no --leak-check=full \\
+	--show-leak-kinds=definite --errors-for-leak-kinds=definite \\
+	--log-file=$XG_SAN/valgrind.%p "$xg_real_relay" "\$@"
+EOF
+	chmod 755 "$XG_BIN_RELAY"
+else
+	XG_BIN_RELAY=$xg_real_relay
+fi
+export XG_BIN_RELAY
 
 # san_reports: print the sanitizer and valgrind reports that show an error
 # or a definite leak; false when there are none.

@@ -35,22 +35,30 @@ f=$UD/xmppgate-pool.service
 exe=$(sed -n 's/^ExecStart=\([^ ]*\) --listen .*/\1/p' "$f")
 echo "    xmppgate-pool.service: ExecStart $exe"
 [ "$exe" = "$P/sbin/xmppgate" ] || fail "xmppgate-pool.service runs $exe, not $P/sbin/xmppgate"
+f=$UD/xmppgate-relay.service
+[ -f "$f" ] && [ -f "$UD/xmppgate-relay.socket" ] || fail "no xmppgate-relay.service and .socket installed"
+exe=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$f")
+echo "    xmppgate-relay.service: ExecStart $exe"
+[ "$exe" = "$P/sbin/xmppgate-relay" ] || fail "xmppgate-relay.service runs $exe, not $P/sbin/xmppgate-relay"
+[ -x "$D$P/sbin/xmppgate-relay" ] || fail "no $P/sbin/xmppgate-relay"
+grep -qx 'g xmppgate-relay -' "$D$P/lib/sysusers.d/xmppgate-relay.conf" ||
+	fail "no $P/lib/sysusers.d/xmppgate-relay.conf making the group xmppgate-relay"
 grep -q "^Environment=\"XMPPGATE_OPTS=.*--auth $P/libexec/xmppgate/xmppgate-auth-passwd " "$U" ||
 	fail "xmppgate@.service's default --auth is not $P/libexec/xmppgate/xmppgate-auth-passwd"
 pass "$P/sbin/xmppgate, $P/libexec/xmppgate/xmppgate-auth-passwd"
 
 check "the installed manual pages name the installed programs, and they exist"
-M="$D$P/share/man/man8/xmppgate.8 $D$P/share/man/man5/xmppgate-auth.5 $D$P/share/man/man5/xmppgate-cert.5"
+M="$D$P/share/man/man8/xmppgate.8 $D$P/share/man/man8/xmppgate-relay.8 $D$P/share/man/man5/xmppgate-auth.5 $D$P/share/man/man5/xmppgate-cert.5"
 for m in $M; do
 	[ -f "$m" ] || fail "no ${m#"$D"}"
 done
 # shellcheck disable=SC2086
-if grep -n '@[a-z]*dir@\|/usr/sbin/xmppgate\|/usr/libexec/xmppgate\|/usr/local/sbin/xmppgate\|/usr/local/libexec/xmppgate' $M "$UD/xmppgate@.service" "$UD/xmppgate-s2s@.service" "$UD/xmppgate-pool.service"; then
+if grep -n '@[a-z]*dir@\|/usr/sbin/xmppgate\|/usr/libexec/xmppgate\|/usr/local/sbin/xmppgate\|/usr/local/libexec/xmppgate' $M "$UD/xmppgate@.service" "$UD/xmppgate-s2s@.service" "$UD/xmppgate-pool.service" "$UD/xmppgate-relay.service"; then
 	fail "paths of another prefix, or left unsubstituted, above"
 fi
 n=0
 # shellcheck disable=SC2086
-for p in $(cat $M "$UD"/xmppgate*@.service "$UD"/xmppgate-pool.service | grep -o "$P/[A-Za-z0-9_./-]*" | sort -u); do
+for p in $(cat $M "$UD"/xmppgate*@.service "$UD"/xmppgate-pool.service "$UD"/xmppgate-relay.service | grep -o "$P/[A-Za-z0-9_./-]*" | sort -u); do
 	[ -e "$D$p" ] || fail "$p is named but not installed"
 	n=$((n + 1))
 done

@@ -10,16 +10,17 @@
 require_xmppgate
 B=${top_builddir:-.}
 for f in units/xmppgate@.service units/xmppgate-s2s@.service \
-	units/xmppgate-pool.service man/xmppgate.8 \
-	man/xmppgate-auth.5 man/xmppgate-cert.5; do
+	units/xmppgate-pool.service units/xmppgate-relay.service man/xmppgate.8 \
+	man/xmppgate-relay.8 man/xmppgate-auth.5 man/xmppgate-cert.5; do
 	[ -f "$B/$f" ] || fail "no $f in the build tree: run make"
 done
 
-check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service units/xmppgate-pool.socket units/xmppgate-pool.service"
+check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service units/xmppgate-pool.socket units/xmppgate-pool.service units/xmppgate-relay.socket units/xmppgate-relay.service"
 U=$XG_TMP/units
 mkdir -p "$U"
 cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" \
-	"$top_srcdir/units/xmppgate-s2s.socket" "$top_srcdir/units/xmppgate-pool.socket" "$U/"
+	"$top_srcdir/units/xmppgate-s2s.socket" "$top_srcdir/units/xmppgate-pool.socket" \
+	"$top_srcdir/units/xmppgate-relay.socket" "$U/"
 # The Direct TLS socket's template is an alias of xmppgate@.service, a
 # symlink as in an installed system (make install-data-hook).
 ln -s xmppgate@.service "$U/xmppgate-direct@.service"
@@ -38,11 +39,17 @@ sed "s|^ExecStart=[^ ]*/xmppgate |ExecStart=$xg_bin |" "$B/units/xmppgate-pool.s
 	>"$U/xmppgate-pool.service"
 grep -q "^ExecStart=$xg_bin --listen " "$U/xmppgate-pool.service" ||
 	fail "xmppgate-pool.service does not run xmppgate --listen"
+# The relay: no "-" either (a relay that fails is a failed service).
+sed "s|^ExecStart=[^ ]*/xmppgate-relay |ExecStart=$xg_real_relay |" "$B/units/xmppgate-relay.service" \
+	>"$U/xmppgate-relay.service"
+grep -q "^ExecStart=$xg_real_relay --allow-group xmppgate-relay\$" "$U/xmppgate-relay.service" ||
+	fail "xmppgate-relay.service does not run xmppgate-relay --allow-group xmppgate-relay"
 rc=0
 out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 \
 	systemd-analyze verify --man=no ./xmppgate.socket ./xmppgate-direct.socket \
 	./xmppgate@.service ./xmppgate-s2s.socket ./xmppgate-s2s@.service \
-	./xmppgate-pool.socket ./xmppgate-pool.service 2>&1) || rc=$?
+	./xmppgate-pool.socket ./xmppgate-pool.service \
+	./xmppgate-relay.socket ./xmppgate-relay.service 2>&1) || rc=$?
 if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
 	printf '%s\n' "$out" | sed 's/^/    /'
 	fail "systemd-analyze verify: exit $rc, messages above"
@@ -108,12 +115,36 @@ hardening() { sed -n '/^# Hardening/,$p' "$1" | grep -v '^#' |
 	grep -v -e '^CapabilityBoundingSet=' -e '^AmbientCapabilities=' -e '^SystemCallFilter=capset$'; }
 diff <(hardening "$T") <(hardening "$P") >&2 ||
 	fail "xmppgate-pool.service's hardening differs from xmppgate@.service's (above)"
+# The relay (xmppgate-relay(8)): a SOCK_SEQPACKET socket for the group
+# xmppgate-relay only, a service with no capability, no network and only
+# AF_UNIX, and not PrivateUsers= (its peers' credentials would read as
+# nobody).
+R=$B/units/xmppgate-relay.service
+for d in 'ListenSequentialPacket=/run/xmppgate-relay.sock$' 'Accept=no$' \
+	'SocketGroup=xmppgate-relay$' 'SocketMode=0660$' 'Documentation=man:xmppgate-relay(8)$'; do
+	grep -q "^$d" "$top_srcdir/units/xmppgate-relay.socket" ||
+		fail "xmppgate-relay.socket lacks $d"
+done
+for d in 'DynamicUser=yes$' 'PrivateNetwork=yes$' 'RestrictAddressFamilies=AF_UNIX$' \
+	'CapabilityBoundingSet=$' 'NoNewPrivileges=yes$' 'SystemCallFilter=@system-service$' \
+	'SystemCallFilter=~@privileged @resources$' 'MemoryDenyWriteExecute=yes$' \
+	'ProtectSystem=strict$' 'ProtectHome=yes$' 'PrivateTmp=yes$' 'PrivateDevices=yes$' \
+	'ProtectKernelTunables=yes$' 'ProtectKernelModules=yes$' 'ProtectKernelLogs=yes$' \
+	'ProtectProc=invisible$' 'ProcSubset=pid$' 'Restart=always$' 'LimitNOFILE=' \
+	'LimitCORE=0$' 'Documentation=man:xmppgate-relay(8)$'; do
+	grep -q "^$d" "$R" || fail "xmppgate-relay.service lacks $d"
+done
+! grep -q '^PrivateUsers=' "$R" || fail "xmppgate-relay.service has PrivateUsers="
+! grep -q '^AmbientCapabilities' "$R" || fail "xmppgate-relay.service gives a capability"
+grep -qx 'g xmppgate-relay -' "$top_srcdir/units/xmppgate-relay.sysusers" ||
+	fail "units/xmppgate-relay.sysusers does not make the group xmppgate-relay"
 pass "directives present"
 
 check "every Documentation=man:PAGE(S) of the units is in man/"
 for ref in $(sed -n 's/^Documentation=//p' "$S" "$T" "$top_srcdir/units/xmppgate-direct.socket" \
 	"$top_srcdir/units/xmppgate-s2s.socket" "$B/units/xmppgate-s2s@.service" \
-	"$top_srcdir/units/xmppgate-pool.socket" "$B/units/xmppgate-pool.service"); do
+	"$top_srcdir/units/xmppgate-pool.socket" "$B/units/xmppgate-pool.service" \
+	"$top_srcdir/units/xmppgate-relay.socket" "$B/units/xmppgate-relay.service"); do
 	case $ref in
 	man:*'('*')')
 		page=${ref#man:}
@@ -163,14 +194,25 @@ echo "    exposure $level"
 awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || fail "exposure $level is above 1.5"
 pass "exposure $level"
 
-check "every directive of xmppgate@.service and xmppgate-pool.service is explained by a comment above it"
+check "xmppgate-relay.service: exposure 1.0 or less"
+rc=0
+out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=yes \
+	--threshold=10 ./xmppgate-relay.service 2>&1) || rc=$?
+level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+echo "    exposure $level"
+[ -n "$level" ] || { printf '%s\n' "$out" | tail -n 5; fail "no exposure level in the output"; }
+awk -v l="$level" 'BEGIN { exit !(l <= 1.0) }' || fail "exposure $level is above 1.0"
+pass "exposure $level"
+
+check "every directive of xmppgate@.service, xmppgate-pool.service and the relay's units is explained by a comment above it"
 awk '
 	/^\[/ { prev = ""; next }
 	/^#/ { prev = "comment"; next }
 	/^$/ { prev = ""; next }
 	/^[A-Za-z]+=/ { if (prev == "") { print FILENAME ":" FNR ": " $0; bad = 1 } prev = "directive"; next }
 	END { exit bad }
-' "$T" "$P" "$top_srcdir/units/xmppgate-pool.socket" || fail "directives without a comment (above)"
+' "$T" "$P" "$top_srcdir/units/xmppgate-pool.socket" "$R" \
+	"$top_srcdir/units/xmppgate-relay.socket" || fail "directives without a comment (above)"
 pass "all explained"
 check "bench/*.c compile with -Wall -Wextra -Werror"
 for f in xgload xgauth xgfloor; do
