@@ -9,7 +9,8 @@
 # Needs root (Prosody runs as in tests/lib.sh, xmppgate drops to nobody),
 # prosody, stunnel4, valgrind, systemd-socket-activate, certtool, cc and
 # GnuTLS's development files.  Only 127.0.0.1 and ports 47000-47999 (and
-# the helpers' UNIX sockets in the temporary directory).
+# the helpers' UNIX sockets in the temporary directory).  Rows 10 and 11
+# run inside user-mode Linux (bench/relay_uml.sh; user-mode-linux, kmod).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bench=$top/bench
@@ -817,3 +818,11 @@ for c in 1 16 64; do
 	x=${LG[xg,$c]} n=${LG[xg-nopre,$c]}
 	echo "| 9 | backend pre-open, concurrency $c: SASL PLAIN step p50 (mean), login p50 / p99 ms, logins/s | pre-open (default): SASL $(ps "$x" 5) ms (mean $(st "$x" 5)); login $(kv p50_ms "$x") / $(kv p99_ms "$x") ms, $(kv rate "$x")/s ($(kv errors "$x") failed) | --no-backend-preopen: SASL $(ps "$n" 5) ms (mean $(st "$n" 5)); login $(kv p50_ms "$n") / $(kv p99_ms "$n") ms, $(kv rate "$n")/s ($(kv errors "$n") failed) | none (reported) | – (SASL step $(calc '%+.2f' "$(ps "$x" 5) - $(ps "$n" 5)") ms with the pre-open) |"
 done
+
+# ---- 10, 11. xmppgate-relay, inside user-mode Linux (issue 22) ----
+# bench/relay_uml.sh prints its rows, or "not measured: REASON" ones.
+say "rows 10 and 11: xmppgate-relay inside user-mode Linux (bench/relay_uml.sh)"
+if [ "$quick" = 1 ]; then q=--quick; else q=; fi
+# shellcheck disable=SC2086
+bash "$bench/relay_uml.sh" $q --log "$out/relay_uml.txt" ||
+	say "rows 10 and 11: bench/relay_uml.sh failed (see relay_uml.txt with --details)"
