@@ -234,6 +234,19 @@ ktls_move(gnutls_session_t s, int fd, uint8_t *buf, size_t cap, size_t *len,
 	return 1;
 }
 
+/* The receive side of kTLS socket fd carries TLS 1.3 (the kernel says). */
+static int
+rx_is_tls13(int fd)
+{
+	struct tls_crypto_info info;
+	socklen_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	/* The kernel copies only the header when len is its size. */
+	return getsockopt(fd, SOL_TLS, TLS_RX, &info, &len) == 0 &&
+	    info.version == TLS_1_3_VERSION;
+}
+
 /*
  * One record from a kTLS socket that read or splice refused: application
  * data (rare: splice said EINVAL for another reason) into buf, >0; the
@@ -299,8 +312,10 @@ ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why, size_t whysz)
 		if (buf[1] == ALERT_CLOSE_NOTIFY)
 			return 0;
 		/* user_canceled precedes a close_notify (RFC 8446 6.1);
-		 * TLS 1.2's warnings are not the end either. */
-		if (buf[1] == ALERT_USER_CANCELED || buf[0] == ALERT_WARNING)
+		 * TLS 1.2's warnings are not the end either, but in TLS 1.3
+		 * every other alert is, whatever its level (RFC 8446 6). */
+		if (buf[1] == ALERT_USER_CANCELED ||
+		    (buf[0] == ALERT_WARNING && !rx_is_tls13(fd)))
 			return KTLS_REC_SKIP;
 		name = gnutls_alert_get_name((gnutls_alert_description_t)buf[1]);
 		if (name != NULL)
@@ -310,12 +325,13 @@ ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why, size_t whysz)
 			    buf[1]);
 		return -1;
 	case REC_HANDSHAKE:
-		if (buf[0] == HS_KEY_UPDATE)
+		if (r >= 1 && buf[0] == HS_KEY_UPDATE)
 			snprintf(why, whysz, "client read: a TLS 1.3 KeyUpdate, "
 			    "which kernel TLS before Linux 6.14 cannot follow");
 		else
 			snprintf(why, whysz, "client read: a TLS handshake "
-			    "message (type %u) after the login", buf[0]);
+			    "message (type %d) after the login", r >= 1 ?
+			    buf[0] : -1);
 		return -1;
 	default:
 		snprintf(why, whysz, "client read: a TLS record of type %u",
