@@ -317,9 +317,7 @@ relay(struct session *s, int fd)
 		return finish(s, XG_EXIT_TEMP, "kernel TLS: %s", why);
 	}
 	if (k > 0 && s->o->relay != NULL) {
-		int h = relay_handoff(s, fd, why, sizeof(why));
-
-		if (h == 1) {
+		if (relay_handoff(s, fd, why, sizeof(why)) == 1) {
 			/* The relay logs the summary when the session ends;
 			 * our copies of the fds go with this process. */
 			xg_log(LOG_INFO, "handed to the relay (%s)",
@@ -327,15 +325,6 @@ relay(struct session *s, int fd)
 			close(fd);
 			s->exitcode = XG_EXIT_OK;
 			return -1;
-		}
-		if (h == -1) {
-			/* The relay may hold copies: shut the sockets
-			 * themselves, so that nobody relays on. */
-			(void)shutdown(s->c->rfd, SHUT_RDWR);
-			(void)shutdown(fd, SHUT_RDWR);
-			close(fd);
-			return finish(s, XG_EXIT_TEMP, "relay hand-off: %s",
-			    why);
 		}
 		xg_log(LOG_WARNING, "relay hand-off: not done (%s); relaying "
 		    "in this process", why);

@@ -11,9 +11,11 @@
  * Nothing is lost on the way.  Until "OK" the relay has not touched
  * either fd, so on "NO", on end of file (a relay that crashed, or refused
  * our credentials) or a failure to send, this process relays as before.
- * Only a relay that says nothing within HANDOFF_ANSWER_MS leaves it
- * unknown who carries the session; then it ends (both sides are closed
- * by whoever holds them last), never relayed twice.
+ * A relay that says nothing within HANDOFF_ANSWER_MS (busy, or stuck) is
+ * settled by the socket: we shut our receiving side, after which its
+ * "OK" can no longer be sent (EPIPE, and the relay drops its copies); an
+ * "OK" sent before that is still read.  So exactly one of us carries the
+ * session, never both, never neither.
  */
 #include "config.h"
 
@@ -163,7 +165,7 @@ relay_handoff(struct session *s, int bfd, char *why, size_t whysz)
 	struct relaymsg m;
 	ssize_t len, n;
 	size_t i;
-	int rfd, r;
+	int rfd, late;
 
 	if (flush_pending(s, bfd, why, whysz) == -1)
 		return 0;
@@ -187,22 +189,27 @@ relay_handoff(struct session *s, int bfd, char *why, size_t whysz)
 		close(rfd);
 		return 0;
 	}
+	late = 0;
 	for (;;) {
 		n = recv(rfd, ans, sizeof(ans) - 1, 0);
 		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR))
+		    errno != EINTR) || late)
 			break;
-		if (errno != EINTR && (r = wait_fd(rfd, POLLIN, deadline)) != 1) {
-			close(rfd);
-			snprintf(why, whysz, "the relay took the session but "
-			    "did not answer within %d ms%s", HANDOFF_ANSWER_MS,
-			    r == -1 ? " (poll failed)" : "");
-			return -1;
+		if (errno != EINTR && wait_fd(rfd, POLLIN, deadline) != 1) {
+			/* Too late: from now on the relay cannot say "OK";
+			 * one it said already is still there to read. */
+			(void)shutdown(rfd, SHUT_RD);
+			late = 1;
 		}
 	}
 	close(rfd);
 	if (n == 2 && memcmp(ans, "OK", 2) == 0)
 		return 1;
+	if (late) {
+		snprintf(why, whysz, "the relay did not answer within %d ms",
+		    HANDOFF_ANSWER_MS);
+		return 0;
+	}
 	if (n <= 0) {
 		snprintf(why, whysz, "the relay closed without an answer%s%s "
 		    "(does it allow this process's user or group?)",

@@ -150,7 +150,7 @@ int handoff(struct session *, int bfd);
 int relay(struct session *s, int fd);
 /* ---- relaysend.c: --relay, the session to xmppgate-relay(8) ---- */
 /* 1 the relay holds the session (log no summary: the relay will), 0 it
- * stays here and nothing was lost (why), -1 it cannot go on (why). */
+ * stays here and nothing was lost (why). */
 int relay_handoff(struct session *s, int bfd, char *why, size_t whysz);
 /* A child that has seen end of file: a moment to exit, then SIGKILL. */
 void reap(pid_t pid);
