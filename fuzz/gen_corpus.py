@@ -510,6 +510,25 @@ def main():
         write("s2sid", name, data)
     for name, data in authsock_seeds().items():
         write("authsock", name, data)
+    for name, data in relaymsg_seeds().items():
+        write("relaymsg", name, data)
+
+
+def relaymsg_seeds():
+    """Hand-off messages to xmppgate-relay (src/relaymsg.c), as
+    relaysend.c makes them, and near misses."""
+    f = (b"client=127.0.0.1:40000 domain=example.test user=alice "
+         b"backend=127.0.0.1:5322")
+    return {
+        "good": b"XGRELAY1 id=0a1b2c3d4e5f rx=734 tx=1466 age=1918 idle=300\n" + f,
+        "s2s": b"XGRELAY1 id=ff rx=0 tx=0 age=0 idle=0\nclient=[::1]:5 "
+               b"domain=b.test user=- server=a.test auth=external backend=unix:/run/x",
+        "max": b"XGRELAY1 id=fffffffffffffff rx=18446744073709551615 "
+               b"tx=18446744073709551615 age=3162240000000 idle=2147483\n" + f,
+        "bad-age": b"XGRELAY1 id=1 rx=1 tx=1 age=3162240000001 idle=1\n" + f,
+        "quote": b"XGRELAY1 id=1 rx=1 tx=1 age=1 idle=1\nuser=\"x\"",
+        "no-fields": b"XGRELAY1 id=1 rx=1 tx=1 age=1 idle=1\n",
+    }
 
 
 def authsock_seeds():

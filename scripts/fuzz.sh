@@ -12,7 +12,7 @@
 # --coverage  then build the targets again with -fprofile-instr-generate
 #             -fcoverage-mapping, replay each final corpus and print
 #             llvm-cov's report for xml.c, preauth.c, sasl_plain.c,
-#             sasl_scram.c, localpart.c, authhelper.c, proxyproto.c, routemap.c and s2sid.c (needs
+#             sasl_scram.c, localpart.c, authhelper.c, proxyproto.c, routemap.c, s2sid.c and relaymsg.c (needs
 #             llvm-14: apt-get install llvm-14).
 # -j JOBS     run up to JOBS targets at once (default 1; the machine has
 #             2 cores, so -j 2 halves the wall time).
@@ -57,7 +57,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid fuzz_relaymsg}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -73,6 +73,7 @@ sources() {
 	fuzz_proxy) echo "$src/proxyproto.c $src/names.c" ;;
 	fuzz_route) echo "$src/routemap.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
 	fuzz_s2sid) echo "$src/s2sid.c" ;;
+	fuzz_relaymsg) echo "$src/relaymsg.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -91,6 +92,7 @@ max_len() {
 	fuzz_scram) echo 4200 ;;		# > 2 * XG_SCRAM_MSG_MAX
 	fuzz_route) echo 70000 ;;		# > XG_ROUTE_MAP_MAX
 	fuzz_s2sid) echo 4200 ;;		# > 4 * (XG_DOMAIN_MAX + 1)
+	fuzz_relaymsg) echo 1100 ;;		# > XG_RELAYMSG_MAX
 	esac
 }
 corpus_of() {

@@ -3,13 +3,14 @@
  * xmppgate-relay(8) about a session it hands over, beside the two fds
  * (SCM_RIGHTS: the client's kernel-TLS socket, then the backend's), and
  * the relay's one-line answer.  Pure functions over bytes, so the relay's
- * parser is unit tested and fuzzed like the others; its peer has passed
+ * parser is unit tested and fuzzed (fuzz/fuzz_relaymsg.c) like the others; its peer has passed
  * SO_PEERCRED, but a bad message is still refused, never half used.
  *
  * The message, one SOCK_SEQPACKET datagram:
  *   "XGRELAY1 id=ID rx=N tx=N age=MS idle=S\n" FIELDS
  * ID the connection id (hex), rx/tx the bytes from/to the client so
- * far, age the session's age in ms, idle --idle-timeout (0 none), and
+ * far, age the session's age in ms (at most XG_RELAY_AGE_MAX, so that the
+ * relay can add its own time to it), idle --idle-timeout (0 none), and
  * FIELDS the summary line's "client=... domain=... user=... backend=..."
  * part, as log_summary_fields() made it (no control bytes, no '"').
  * The answer: "OK" when the relay holds the session (the sender must
@@ -99,7 +100,7 @@ relaymsg_decode(const char *s, size_t len, struct relaymsg *m,
 		return -1;
 	*why = "bad age";
 	if (lit(s, len, &pos, " age=") == -1 ||
-	    num(s, len, &pos, INT64_MAX, &v) == -1)
+	    num(s, len, &pos, XG_RELAY_AGE_MAX, &v) == -1)
 		return -1;
 	m->age_ms = (int64_t)v;
 	*why = "bad idle";

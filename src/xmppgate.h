@@ -872,6 +872,7 @@ int ktls_try_close_notify(int fd);
 /* ---- relaymsg.c: the hand-off message to xmppgate-relay(8) (pure) ---- */
 #define XG_RELAYMSG_MAX		1024	/* one message, whole */
 #define XG_RELAY_IDLE_MAX	2147483	/* --idle-timeout's bound (INT_MAX/1000) */
+#define XG_RELAY_AGE_MAX	(INT64_C(100) * 366 * 86400 * 1000)	/* ms */
 #define XG_RELAY_ANSWER_MAX	256	/* the relay's "OK" or "NO reason" */
 struct relaymsg {
 	char	id[16];			/* the connection id, hex */

@@ -16,10 +16,10 @@ sample(struct relaymsg *m)
 	snprintf(m->id, sizeof(m->id), "%s", "0a1b2c3d4e5f");
 	m->rx = UINT64_MAX;
 	m->tx = 0;
-	m->age_ms = INT64_MAX;
+	m->age_ms = XG_RELAY_AGE_MAX;
 	m->idle_s = XG_RELAY_IDLE_MAX;
 	snprintf(m->fields, sizeof(m->fields), "%s", "client=[::1]:5 "
-	    "domain=example.test user=b\xc3\xa9a backend=unix:/run/x");
+	    "domain=example.test user=b\xc3\xa9" "a backend=unix:/run/x");
 }
 
 START_TEST(t_good)
@@ -85,6 +85,7 @@ static const struct {
 	{ "XGRELAY1 id=1 rx=1  tx=1 age=1 idle=1\nf", "bad tx" },
 	{ "XGRELAY1 id=1 rx=1 tx=1x age=1 idle=1\nf", "bad age" },
 	{ "XGRELAY1 id=1 rx=1 tx=1 age=9223372036854775808 idle=1\nf", "bad age" },
+	{ "XGRELAY1 id=1 rx=1 tx=1 age=3162240000001 idle=1\nf", "bad age" },
 	{ "XGRELAY1 id=1 rx=1 tx=1 age=1 idle=2147484\nf", "bad idle" },
 	{ "XGRELAY1 id=1 rx=1 tx=1 age=1 idle=1", "no end of the first line" },
 	{ "XGRELAY1 id=1 rx=1 tx=1 age=1 idle=1 \nf", "no end of the first line" },
