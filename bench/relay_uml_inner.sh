@@ -83,6 +83,11 @@ kmem() {
 		"$(awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) * 4 }' /proc/net/sockstat)"
 }
 pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
+# uss PID: the memory private to a process (Private_Clean + Private_Dirty,
+# KiB): what its sessions add.  Its Pss would also move with how many
+# other processes share its libraries at that moment (the gates come and
+# go), which once made the relay's Pss fall while it took 100 sessions.
+uss() { awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { n += $2 } END { print n }' "/proc/$1/smaps_rollup"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
@@ -191,17 +196,17 @@ sleep 2
 
 say "row 10 (a): $N sessions handed to xmppgate-relay"
 new_gate relay "${GATE_ARGS[@]}" --backend "127.0.0.1:$PPORT" --relay "$RELAY_SOCK"
-p0=$(pss "$RELAY_PID") k0=$(kmem)
+p0=$(uss "$RELAY_PID") k0=$(kmem)
 hold "$GPORT" starttls
 until_count "$N" 120 count_in 'handed to the relay' "$XG_GATE_LOG" ||
 	fail "(a): $(count_in 'handed to the relay' "$XG_GATE_LOG") of $N handed over; $(grep -m1 'relay hand-off: not done' "$XG_GATE_LOG" || :)"
 no_xmppgate
-p1=$(pss "$RELAY_PID") k1=$(kmem)
+p1=$(uss "$RELAY_PID") k1=$(kmem)
 fds=$(ls "/proc/$RELAY_PID/fd" | wc -l)
 A_PSS=$(per "$p0" "$p1")
 A_SLAB=$(per "$(kv slab "$k0")" "$(kv slab "$k1")")
 A_TCP=$(per "$(kv tcp "$k0")" "$(kv tcp "$k1")")
-say "  relay PSS $p0 -> $p1 KiB, fds $fds; $k0 -> $k1"
+say "  relay private memory $p0 -> $p1 KiB (Pss now $(pss "$RELAY_PID") KiB), fds $fds; $k0 -> $k1"
 [ "$fds" -ge $((2 * N)) ] || fail "(a): the relay holds $fds descriptors for $N sessions"
 stop_hold
 until_count "$N" 120 count_in ' summary ' "$RELAY_LOG" ||
@@ -327,5 +332,5 @@ gc=$(calc '%.1f' "($C_PSS + $C_SLAB + $C_TCP - $KD_SLAB - $KD_TCP) / 1024")
 kib() { calc '%.1f' "$1 / 1024"; }
 ok=$(awk "BEGIN { print ($ra <= 32) ? 1 : 0 }")
 if [ "$ok" = 1 ]; then v=met; else v="**missed**: $(calc '%.1f' "$ra - 32") KiB over (the gate's share alone, the two ends' kernel memory taken off: $ga KiB)"; fi
-echo "| 10 | memory per idle logged-in session after hand-off, in user-mode Linux (6.1, kTLS), $N sessions: (relay Pss growth + Slab growth + TCP buffer growth) / $N; Prosody's own Pss not counted | after hand-off: $ra KiB (relay Pss $(kib "$A_PSS"), Slab $(kib "$A_SLAB"), TCP buffers $(kib "$A_TCP") KiB; no xmppgate process left). In-process kTLS (xmppgate per connection, no --relay): $rb KiB (summed Pss $(kib "$B_PSS"), Slab $(kib "$B_SLAB"), TCP buffers $(kib "$B_TCP") KiB) | stunnel inetd mode: $rc KiB (summed Pss $(kib "$C_PSS"), Slab $(kib "$C_SLAB"), TCP buffers $(kib "$C_TCP") KiB). The kernel figures hold all four sockets of a session on loopback (the client's, the gate's two, Prosody's); the same $N sessions straight to Prosody (two sockets) grew Slab $(kib "$KD_SLAB") and TCP buffers $(kib "$KD_TCP") KiB per session; less that: relay $ga, in-process $gb, stunnel $gc KiB | ≤ 32 KiB after hand-off, kernel and user space | $v |"
+echo "| 10 | memory per idle logged-in session after hand-off, in user-mode Linux (6.1, kTLS), $N sessions: (relay private memory growth + Slab growth + TCP buffer growth) / $N; Prosody's own Pss not counted | after hand-off: $ra KiB (relay private memory (Private_Clean + Private_Dirty) $(kib "$A_PSS"), Slab $(kib "$A_SLAB"), TCP buffers $(kib "$A_TCP") KiB; no xmppgate process left). In-process kTLS (xmppgate per connection, no --relay): $rb KiB (summed Pss $(kib "$B_PSS"), Slab $(kib "$B_SLAB"), TCP buffers $(kib "$B_TCP") KiB) | stunnel inetd mode: $rc KiB (summed Pss $(kib "$C_PSS"), Slab $(kib "$C_SLAB"), TCP buffers $(kib "$C_TCP") KiB). The kernel figures hold all four sockets of a session on loopback (the client's, the gate's two, Prosody's); the same $N sessions straight to Prosody (two sockets) grew Slab $(kib "$KD_SLAB") and TCP buffers $(kib "$KD_TCP") KiB per session; less that: relay $ga, in-process $gb, stunnel $gc KiB | ≤ 32 KiB after hand-off, kernel and user space | $v |"
 echo "| 11 | CPU per GiB moved, in user-mode Linux (one CPU, ptrace-based system calls): $((BYTES >> 20)) MiB each way at once through one session ($SUITE, kTLS), relay_client to relay_backend.py | xmppgate-relay: $(calc '%.2f' "$R_CPU / $GIB") s/GiB (utime+stime $R_CPU s from /proc/PID/stat; $(calc '%.0f' "2 * $BYTES / 1048576 / $R_WALL") MiB/s both ways together; the gate's login and hand-off: $(calc '%.3f' "$R_LOGIN") s more) | in-process kTLS splice relay (xmppgate, no --relay): $(calc '%.2f' "$I_CPU / $GIB") s/GiB ($I_CPU s: wait4 of the session less that of a session with no bytes, $(calc '%.3f' "$I_LOGIN") s; $(calc '%.0f' "2 * $BYTES / 1048576 / $I_WALL") MiB/s) | none (reported) | – ($(calc '%.2f' "$R_CPU / ($I_CPU > 0 ? $I_CPU : 0.001)")× the in-process relay's CPU) |"
