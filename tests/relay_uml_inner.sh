@@ -68,7 +68,7 @@ start_relay() {
 	rm -f "$RELAY_SOCK"
 	# shellcheck disable=SC2086
 	bg "$RELAY_LOG" systemd-socket-activate --seqpacket -l "$RELAY_SOCK" \
-		$RELAY_ENV "$RELAY_BIN" "$@"
+		$RELAY_ENV "$RELAY_BIN" --allow-root "$@"
 	RELAY_PID=$BG_PID
 	for i in $(seq 1 100); do
 		[ -S "$RELAY_SOCK" ] && return 0
@@ -111,14 +111,20 @@ bulk() {
 		--send "$send" --timeout 240 --priority "$prio" --restart "$@" \
 		>"$XG_TMP/$name.out" 2>"$XG_TMP/$name-client.log" &
 	pid=$!
+	# Once handed over, while the client still runs: no xmppgate.  (One
+	# look: starting pgrep takes 60 ms in user-mode Linux.)
 	GONE=no
-	for i in $(seq 1 2400); do
+	for i in $(seq 1 1200); do
 		kill -0 "$pid" 2>/dev/null || break
-		if grep -q 'handed to the relay' "$XG_GATE_LOG" &&
-			[ -z "$(xmppgate_pids)" ]; then
-			GONE=yes
+		if [ "$GONE" = no ] && grep -q 'handed to the relay' "$XG_GATE_LOG"; then
+			sleep 0.2
+			if kill -0 "$pid" 2>/dev/null && [ -z "$(xmppgate_pids)" ]; then
+				GONE=yes
+			else
+				GONE=unknown
+			fi
 		fi
-		sleep 0.1
+		sleep 0.2
 	done
 	CRC=0
 	wait "$pid" || CRC=$?
@@ -178,6 +184,8 @@ at_least() {
 		fail "summary: $2=$v, expected $3 and the login's bytes: $1"
 }
 
+# As LimitNOFILE= in xmppgate-relay.service: room for every session.
+ulimit -n 65536 || fail "ulimit -n 65536"
 start_relay
 
 check "256 MiB each way handed off: intact, both half-closes, the gate gone while the bytes move"
@@ -186,8 +194,14 @@ t0=$(date +%s)
 bulk big "$P13" "$BYTES" "$BYTES"
 intact big "$BYTES" "$BYTES"
 handed big
-[ "$GONE" = yes ] || fail "big: an xmppgate ran all along"
-expect_summary "$RSUM" outcome=ok user=alice reason="client closed first"
+# (A small XG_RELAY_UML_BYTES may end before the look.)
+[ "$GONE" = yes ] || [ "$BYTES" -lt $((64 * 1024 * 1024)) ] ||
+	fail "big: an xmppgate ran all along"
+expect_summary "$RSUM" outcome=ok user=alice
+case $RSUM in
+*' reason="client closed first"' | *' reason="backend closed first"') ;;
+*) fail "big: not a clean end: $RSUM" ;;
+esac
 at_least "$RSUM" rx "$BYTES"
 at_least "$RSUM" tx "$BYTES"
 pass "intact, handed over, one summary by the relay ($(($(date +%s) - t0)) s)"
@@ -200,24 +214,28 @@ expect_summary "$RSUM" outcome=ok
 pass "TLS 1.2 handed over, intact"
 
 check "a fatal alert from the client ends its session in the relay with the alert's name"
-bulk alert "$P13" $((1024 * 1024)) 0 --fatal-alert
-[ "$CRC" -eq 0 ] || fail "alert: relay_client failed: $(tail -n 1 "$XG_TMP/alert-client.log")"
+# The backend still sending when the alert comes: no close_notify for
+# the client then (as in t-ktls-uml).
+bulk alert "$P13" $((1024 * 1024)) $((32 * 1024 * 1024)) --fatal-alert
+[ "$CRC" -ne 0 ] || fail "alert: the client saw a complete session: $OUT"
 handed alert
+expect_summary "$RSUM" outcome=ok
 case $RSUM in
-*'reason="client read: TLS alert: '*) ;;
+*'reason="client read: TLS alert: Internal error"'*) ;;
 *) fail "alert: $RSUM" ;;
 esac
 pass "ended with the alert's name"
 
 check "a TLS 1.3 KeyUpdate from the client ends its session in the relay with a clear reason"
-bulk keyupdate "$P13" $((4 * 1024 * 1024)) 0 --key-update $((1024 * 1024))
+bulk keyupdate "$P13" $((4 * 1024 * 1024)) $((32 * 1024 * 1024)) --key-update $((1024 * 1024))
 [ "$CRC" -ne 0 ] || fail "keyupdate: the client saw a complete session: $OUT"
 handed keyupdate
+# The same words and outcome as the relay in xmppgate (t-ktls-uml).
+expect_summary "$RSUM" outcome=ok
 case $RSUM in
-*'KeyUpdate'*) ;;
+*'reason="client read: a TLS 1.3 KeyUpdate, which kernel TLS before Linux 6.14 cannot follow"'*) ;;
 *) fail "keyupdate: $RSUM" ;;
 esac
-expect_summary "$RSUM" outcome=tempfail
 pass "ended, with the KeyUpdate as its reason"
 
 check "no relay listening: the session stays in xmppgate, one line, every byte"
@@ -232,6 +250,9 @@ pass "relayed in xmppgate, said why"
 
 check "xmppgate as nobody, a relay that does not allow it: no answer, the session stays in xmppgate"
 start_relay
+# Past the socket file's mode (xmppgate-relay.socket's SocketMode= is
+# the first gate; unit-check.sh checks it): the relay's own peer check.
+chmod 666 "$RELAY_SOCK"
 GATE_EXTRA="--user nobody" bulk refused "$P13" $((1024 * 1024)) $((1024 * 1024))
 intact refused $((1024 * 1024)) $((1024 * 1024))
 grep -q "relay hand-off: not done (the relay closed without an answer" "$XG_GATE_LOG" ||
@@ -239,9 +260,32 @@ grep -q "relay hand-off: not done (the relay closed without an answer" "$XG_GATE
 expect_summary "$(wait_summaries 1 20)" outcome=ok
 pass "relayed in xmppgate, said why"
 
-check "xmppgate as nobody, a relay with --allow-uid nobody: handed over"
+check "a relay that takes the message and never answers: after 5 s the session stays in xmppgate, every byte"
 kill_bg "$RELAY_PID"
+rm -f "$RELAY_SOCK"
+# A fault no real relay is made to show: it accepts, reads, and says
+# nothing for 60 s.
+bg "$XG_TMP/stuck.log" /usr/bin/env $NOAVX "$XG_PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen(8)
+c, _ = s.accept()
+print("got", len(c.recv(4096)), "bytes", flush=True)
+time.sleep(60)' "$RELAY_SOCK"
+STUCK_PID=$BG_PID
+for i in $(seq 1 100); do [ -S "$RELAY_SOCK" ] && break; sleep 0.1; done
+bulk stuck "$P13" $((1024 * 1024)) $((1024 * 1024))
+intact stuck $((1024 * 1024)) $((1024 * 1024))
+grep -q "relay hand-off: not done (the relay did not answer within 5000 ms); relaying in this process" "$XG_GATE_LOG" ||
+	fail "stuck: $(grep relay "$XG_GATE_LOG")"
+grep -q '^got [1-9]' "$XG_TMP/stuck.log" || fail "stuck: the fake relay got nothing"
+expect_summary "$(wait_summaries 1 20)" outcome=ok
+kill_bg "$STUCK_PID"
+pass "relayed in xmppgate after the wait, said why"
+
+check "xmppgate as nobody, a relay with --allow-uid nobody: handed over"
 start_relay --allow-uid nobody
+chmod 666 "$RELAY_SOCK"
 GATE_EXTRA="--user nobody" bulk allowed "$P13" $((1024 * 1024)) $((1024 * 1024))
 intact allowed $((1024 * 1024)) $((1024 * 1024))
 handed allowed
@@ -251,7 +295,6 @@ check "the pooled mode (--listen): its child hands the session over and exits"
 XG_LAUNCH=pool bulk pool "$P13" $((8 * 1024 * 1024)) $((8 * 1024 * 1024))
 intact pool $((8 * 1024 * 1024)) $((8 * 1024 * 1024))
 XG_LAUNCH=pool handed pool
-[ "$GONE" = yes ] || fail "pool: the child ran all along"
 kill_bg "$GATE_PID"
 GATE_PID=
 pass "handed over from the pool"
@@ -295,16 +338,20 @@ done
 pass "login, bind and a message through the relay"
 
 # idle_start N: N idle sessions through the gate by tests/idle_sessions.py,
-# whose input is a FIFO this shell holds open (fd 7); sets IDLE_OUT.
+# whose input is a FIFO this shell holds open (fd 7: read-write, so that
+# neither side waits for the other to open it; the child does not keep
+# it, so closing fd 7 here is its end of file); sets IDLE_OUT, IDLE_PID.
 idle_start() {
 	IDLE_OUT=$XG_TMP/idle-$1.out
 	rm -f "$XG_TMP/idle.in"
 	mkfifo "$XG_TMP/idle.in"
-	bg "$IDLE_OUT" /usr/bin/env $NOAVX "$XG_PY" "$top_srcdir/tests/idle_sessions.py" \
+	exec 7<>"$XG_TMP/idle.in"
+	# shellcheck disable=SC2086
+	setsid /usr/bin/env $NOAVX "$XG_PY" "$top_srcdir/tests/idle_sessions.py" \
 		"$GPORT" "$XG_TMP/ca.pem" "$DOMAIN" alice "$PASSWORD" "$1" 900 \
-		<"$XG_TMP/idle.in"
-	IDLE_PID=$BG_PID
-	exec 7>"$XG_TMP/idle.in"
+		<"$XG_TMP/idle.in" >"$IDLE_OUT" 2>&1 7>&- &
+	IDLE_PID=$!
+	XG_SIDS="$XG_SIDS $IDLE_PID"
 }
 
 # idle_wait TEXT SECONDS: wait for a line starting with TEXT from it.
@@ -333,11 +380,12 @@ exec 7>&-
 idle_wait closed 60 >/dev/null
 start_relay
 out=$($XG_CLIENT --jid "alice@$DOMAIN" --password "$PASSWORD" \
+	--jid2 "bob@$DOMAIN" --password2 "$PASSWORD" \
 	--host 127.0.0.1 --port "$GPORT" --ca "$XG_TMP/ca.pem" \
 	--to "bob@$DOMAIN" --message "after the restart" --timeout 60) ||
-	fail "kill: client after the restart: $out"
+	fail "kill: clients after the restart: $out"
 n=$(grep -c 'handed to the relay' "$XG_GATE_LOG" || :)
-[ "$n" -eq 6 ] || fail "kill: the session after the restart was not handed over"
+[ "$n" -eq 7 ] || fail "kill: $((n - 5)) of the 2 sessions after the restart handed over"
 wait_summaries 1 30 "$RELAY_LOG" >/dev/null
 pass "the relay's sessions ended with it; the new relay took the next"
 

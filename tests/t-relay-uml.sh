@@ -116,5 +116,5 @@ if [ "$rc" -eq 77 ]; then
 fi
 [ "$rc" -eq 0 ] || fail "inside user-mode Linux: exit status $rc (output above)"
 n=$(grep -c '^relay_uml_inner: PASS' "$XG_TMP/uml.out" || :)
-[ "$n" -ge 11 ] || fail "only $n checks passed inside user-mode Linux"
+[ "$n" -ge 13 ] || fail "only $n checks passed inside user-mode Linux"
 pass "$n checks passed inside user-mode Linux"
