@@ -9,6 +9,11 @@
  * socket from systemd, then one epoll loop over the listening socket,
  * the hand-offs not yet answered, the sessions and SIGTERM.
  *
+ * Its peers (the group given with --allow-group) are trusted not to
+ * freeze it: a peer that kept a copy of a socket it handed over can
+ * still make a splice() block (relayd_session.c); xmppgate-relay(8)
+ * says why that is accepted.
+ *
  * A hand-off is one short SOCK_SEQPACKET connection: its peer passes the
  * credential check at accept (SO_PEERCRED, SO_PEERGROUPS) or is closed
  * at once without an answer; it sends one datagram (relaymsg.c) with
@@ -70,6 +75,7 @@ static TAILQ_HEAD(, handoff) pending = TAILQ_HEAD_INITIALIZER(pending);
 static unsigned	npending;
 static struct ropts o;
 static int	epfd, lfd = -1;
+static int64_t	accept_pause_until = -1;	/* not watching lfd until */
 static unsigned	session_limit;		/* --max-sessions and the fd limit */
 static gid_t	peergroups[PEERGROUPS_MAX];
 static int64_t	denied_sec = -1;	/* the last "not allowed" line */
@@ -94,7 +100,7 @@ usage(FILE *f, int code)
 "  --allow-group GROUP   ... from a process in this group (name or\n"
 "                        number; repeatable)\n"
 "  --max-sessions N      sessions held at once (default 10000)\n"
-"  --pipes N             pipes in flight at once (default 1024)\n"
+"  --pipes N             empty pipes kept for reuse (default 64)\n"
 "  --allow-root          run as root (it needs no privilege)\n"
 "  --syslog              log to syslog, not standard error\n"
 "  -v, --verbose         debug lines\n"
@@ -207,7 +213,7 @@ relay_options(int argc, char **argv)
 			    1, XG_RELAYD_SESSIONS_MAX);
 			break;
 		case 'p':
-			o.pipes = (int)number("--pipes", optarg, 1,
+			o.pipes = (int)number("--pipes", optarg, 0,
 			    XG_RELAYD_PIPES_MAX);
 			break;
 		case 'R': o.allow_root = 1; break;
@@ -226,7 +232,10 @@ relay_options(int argc, char **argv)
 
 /*
  * The fd limit: the soft one raised to the hard one, then sessions
- * bounded by what fits beside the pipes and our own fds (2 per session).
+ * bounded by what fits beside our own fds and the cache of empty pipes:
+ * XG_RELAYD_SESSION_FDS per session (its two sockets, and a pipe for each
+ * direction, which a stalled direction keeps), so that pipe2() cannot
+ * run out of fds while the sessions are within the bound.
  */
 static void
 fd_budget(void)
@@ -243,11 +252,11 @@ fd_budget(void)
 			    (unsigned long long)rl.rlim_max, strerror(errno));
 	}
 	need = XG_RELAYD_RESERVE_FDS + 2 * (rlim_t)o.pipes;
-	if (rl.rlim_cur <= need + 2)
+	if (rl.rlim_cur < need + XG_RELAYD_SESSION_FDS)
 		fatal("RLIMIT_NOFILE %llu leaves no room for a session beside "
 		    "--pipes %d (LimitNOFILE=)", (unsigned long long)rl.rlim_cur,
 		    o.pipes);
-	room = (rl.rlim_cur - need) / 2;
+	room = (rl.rlim_cur - need) / XG_RELAYD_SESSION_FDS;
 	session_limit = (unsigned)o.max_sessions;
 	if (room < session_limit) {
 		session_limit = (unsigned)room;
@@ -360,9 +369,15 @@ accept_handoffs(void)
 				return;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			/* EMFILE and the like: the next wake-up tries
-			 * again; the backlog keeps the senders waiting. */
-			xg_log(LOG_ERR, "accept: %s", strerror(errno));
+			/* EMFILE, ENFILE, ENOMEM, ENOBUFS: the listening
+			 * socket is level-triggered and stays readable, so
+			 * it is not watched for a second (one line); the
+			 * backlog keeps the senders waiting. */
+			log_conn_id(NULL);
+			xg_log(LOG_ERR, "accept: %s; no hand-off accepted for "
+			    "a second", strerror(errno));
+			(void)epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL);
+			accept_pause_until = now_ms() + 1000;
 			return;
 		}
 		memset(&uc, 0, sizeof(uc));
@@ -539,7 +554,7 @@ read_handoff(struct handoff *h)
 	sess_start(s);
 out:
 	for (i = 0; i < nfds; i++)
-		close(fds[i]);
+		close_received(fds[i]);
 	handoff_close(h);
 }
 
@@ -566,6 +581,8 @@ signals(void)
 	int fd;
 
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* Nothing to reload; a stray SIGHUP must not cut every session. */
+	(void)signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -610,9 +627,10 @@ main(int argc, char **argv)
 		fatal("epoll_create1: %s", strerror(errno));
 	add_fd(lfd, &ltag);
 	add_fd(sfd, &stag);
-	sess_setup(epfd, o.pipes);
-	xg_log(LOG_INFO, "ready: up to %u sessions, %d pipes", session_limit,
-	    o.pipes);
+	if (sess_setup(epfd, o.pipes) == -1)
+		fatal("out of memory for --pipes %d", o.pipes);
+	xg_log(LOG_INFO, "ready: up to %u sessions, %d empty pipes kept",
+	    session_limit, o.pipes);
 	(void)sd_notify(0, "READY=1");
 
 	next_sweep = now_ms() + 1000;
@@ -643,6 +661,10 @@ main(int argc, char **argv)
 			sess_sweep(now);
 			sweep_handoffs(now);
 			next_sweep = now + 1000;
+		}
+		if (accept_pause_until != -1 && now >= accept_pause_until) {
+			add_fd(lfd, &ltag);
+			accept_pause_until = -1;
 		}
 	}
 

@@ -11,9 +11,9 @@
 
 #define XG_RELAYD_SESSIONS	10000	/* --max-sessions default */
 #define XG_RELAYD_SESSIONS_MAX	1000000	/* --max-sessions bound */
-#define XG_RELAYD_PIPES		1024	/* --pipes default */
+#define XG_RELAYD_PIPES		64	/* --pipes default: empty pipes kept */
 #define XG_RELAYD_PIPES_MAX	65536	/* --pipes bound */
-#define XG_RELAYD_SPARE_PIPES	16	/* empty pipes kept for reuse */
+#define XG_RELAYD_SESSION_FDS	6	/* two sockets, two pipes */
 #define XG_RELAYD_PENDING_MAX	64	/* hand-offs accepted, not yet read */
 #define XG_RELAYD_HANDOFF_MS	5000	/* for a hand-off's one message */
 #define XG_RELAYD_FDS_MAX	4	/* fds one message may bring whole */
@@ -31,8 +31,11 @@ struct rtag {
 
 struct rsess;
 
-/* The sessions' epoll set and pipe pool (at most pipes_max pipes). */
-void sess_setup(int epfd, int pipes_max);
+/* The sessions' epoll set, and the cache of empty pipes (at most cache
+ * of them, kept for reuse).  -1: out of memory. */
+int sess_setup(int epfd, int cache);
+/* close() of a socket a peer gave us, with SO_LINGER off first. */
+void close_received(int fd);
 /* A session from a checked hand-off, before its "OK": nothing is read,
  * written or changed on cfd and bfd.  NULL with why (a setup failure). */
 struct rsess *sess_new(const struct relaymsg *, int cfd, int bfd,
@@ -47,7 +50,8 @@ void sess_event(struct rtag *, uint32_t events);
  * left for the next round (then epoll_wait must not sleep). */
 void sess_run(void);
 int sess_busy(void);
-/* Once a second: end the sessions idle for longer than their idle=. */
+/* Once a second: end the sessions idle for longer than their idle=;
+ * directions that could not get a pipe try again. */
 void sess_sweep(int64_t now);
 /* End every session with a summary (SIGTERM). */
 void sess_stop_all(void);

@@ -6,12 +6,27 @@
  *
  * Each direction moves source -> pipe -> destination as src/splice.c's
  * does, but holds a pipe only while bytes are in flight: a direction
- * takes one from a bounded pool when its source is readable and gives it
- * back as soon as it is empty, so an idle session holds two sockets and
- * no pipe.  When no pipe is left, the direction waits in a queue for the
- * next one given back (no busy loop, no growth).  Backpressure is the
+ * takes one when its source is readable (from a bounded cache of empty
+ * pipes, else a new pipe2()) and gives it back as soon as it is empty
+ * (to the cache, else closed), so an idle session holds two sockets and
+ * no pipe.  No direction ever waits for another's pipe: a client that
+ * stops reading stalls its own direction only (issue 22, review 4).  The
+ * fd limit has room for two pipes per session (relayd.c's fd_budget());
+ * the pipes keep the kernel's default size, whose per-user accounting
+ * (pipe-user-pages-soft) bounds the memory that stalled ones hold.  If
+ * pipe2() fails all the same, the direction waits for the once-a-second
+ * sweep and tries again; the session goes on.  Backpressure is the
  * pipe's: a direction reads only while its pipe has room, so a
  * destination that does not read stops its source.
+ *
+ * Every socket came from a peer that may have kept a copy of it, and a
+ * copy shares the file status flags: a peer that clears O_NONBLOCK would
+ * make splice() block (tcp_splice_read() and the socket's sendmsg follow
+ * the file's flag, not SPLICE_F_NONBLOCK).  So the flag is set again
+ * before each splice() on a socket when it was cleared (a race with such
+ * a peer stays possible; xmppgate-relay(8) says why the peers are
+ * trusted that far), and every close() of a session's socket turns
+ * SO_LINGER off first, so that a peer's linger time cannot block it.
  *
  * epoll is edge-triggered: each fd's "readable" and "writable" are
  * flags set by an event and cleared only by EAGAIN, so a step tries an
@@ -30,7 +45,7 @@
  * is a close_notify (ktls_try_close_notify(), again when the socket has
  * room), then shutdown(2).
  */
-#define _GNU_SOURCE	/* splice(2), F_SETPIPE_SZ */
+#define _GNU_SOURCE	/* splice(2), F_GETPIPE_SZ */
 #include "config.h"
 
 #include <sys/types.h>
@@ -63,7 +78,7 @@ struct rdir {
 	int	from, to;
 	int	from_ktls, to_ktls;
 	int	*from_rd, *to_wr;	/* the session's readiness flags */
-	struct rpipe *pp;		/* NULL while nothing is in flight */
+	struct rpipe pp;		/* r -1 while nothing is in flight */
 	size_t	held;			/* bytes in the pipe */
 	uint8_t	*rec;			/* a record ktls_recv_record() read */
 	size_t	roff, nrec;
@@ -71,10 +86,9 @@ struct rdir {
 	int	zero;			/* kTLS said 0 with bytes in the pipe */
 	int	bye;			/* close_notify sent (or given up) */
 	int	shut;			/* the end passed on */
-	int	waiting;		/* in the queue for a pipe */
+	int	waiting;		/* for a pipe: until the sweep */
 	uint64_t count;			/* bytes delivered */
 	struct rsess *s;
-	TAILQ_ENTRY(rdir) wq;
 };
 
 struct rsess {
@@ -93,12 +107,13 @@ struct rsess {
 
 static TAILQ_HEAD(, rsess) sessions = TAILQ_HEAD_INITIALIZER(sessions);
 static TAILQ_HEAD(, rsess) runq = TAILQ_HEAD_INITIALIZER(runq);
-static TAILQ_HEAD(, rdir) waitq = TAILQ_HEAD_INITIALIZER(waitq);
 static int	epfd = -1;
 static unsigned	nsess;
-static unsigned	npipes, pipes_max;	/* in existence; the bound */
-static struct rpipe *spare[XG_RELAYD_SPARE_PIPES];
-static unsigned	nspare;
+static unsigned	npipes;			/* in existence */
+static struct rpipe *spare;		/* the cache of empty pipes */
+static unsigned	nspare, spare_max;
+static int64_t	pipe_fail_sec = -1;	/* the last "pipe2 failed" line */
+static unsigned	pipe_fail_more;		/* failures not logged since */
 
 static void sess_end(struct rsess *, int exitcode, const char *why);
 
@@ -108,11 +123,45 @@ again(void)
 	return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
-void
-sess_setup(int ep, int max)
+/* Errors of the relay itself rather than of a peer (outcome=tempfail). */
+static int
+own_failure(int err)
+{
+	return err == ENOMEM || err == ENOBUFS || err == EMFILE ||
+	    err == ENFILE;
+}
+
+int
+sess_setup(int ep, int cache)
 {
 	epfd = ep;
-	pipes_max = (unsigned)max;
+	spare_max = (unsigned)cache;
+	if (cache > 0 && (spare = calloc((size_t)cache,
+	    sizeof(*spare))) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+close_received(int fd)
+{
+	struct linger lg = { 0, 0 };
+
+	/* A peer's SO_LINGER {1, N} with bytes unsent would block close()
+	 * up to N s; off, the kernel sends them in the background.  Not a
+	 * socket (a refused hand-off's): ENOTSOCK, ignored. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* O_NONBLOCK again, if a peer with a copy of fd cleared it. */
+static void
+keep_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 unsigned
@@ -136,103 +185,79 @@ enqueue(struct rsess *s)
 	}
 }
 
-/* A new pipe, if the bound allows: NULL with errno (EAGAIN: bound). */
-static struct rpipe *
-pipe_make(void)
+/* At most one line a second for pipes that could not be made. */
+static void
+log_pipe_failure(int err)
 {
-	struct rpipe *pp;
+	int64_t sec = now_ms() / 1000;
+
+	if (sec == pipe_fail_sec) {
+		pipe_fail_more++;
+		return;
+	}
+	log_conn_id(NULL);
+	xg_log(LOG_ERR, "relay: pipe2: %s: the direction waits and tries again "
+	    "within a second (%u more such failures since the last such line)",
+	    strerror(err), pipe_fail_more);
+	pipe_fail_sec = sec;
+	pipe_fail_more = 0;
+}
+
+/* A pipe for d (from the cache, else a new one): 0, or -1 when none
+ * could be made (logged; d waits for the sweep). */
+static int
+pipe_get(struct rdir *d)
+{
 	int p[2], sz;
 
-	if (npipes >= pipes_max) {
-		errno = EAGAIN;
-		return NULL;
+	if (nspare > 0) {
+		d->pp = spare[--nspare];
+		return 0;
 	}
-	if ((pp = malloc(sizeof(*pp))) == NULL)
-		return NULL;
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1) {
-		free(pp);
-		return NULL;
+		log_pipe_failure(errno);
+		d->waiting = 1;
+		return -1;
 	}
-	/* As splice.c: larger moves more per call, and costs pages only
-	 * while bytes are in it; the kernel may refuse. */
-	(void)fcntl(p[0], F_SETPIPE_SZ, XG_SPLICE_PIPE);
-	pp->r = p[0];
-	pp->w = p[1];
-	pp->cap = (sz = fcntl(p[0], F_GETPIPE_SZ)) > 0 ? (size_t)sz : 4096;
+	/* The kernel's default size: no F_SETPIPE_SZ (1024 pipes of
+	 * 256 KiB would pass pipe-user-pages-soft), and the kernel may
+	 * give a smaller one to a user over that limit. */
+	d->pp = (struct rpipe){ p[0], p[1], 4096 };
+	if ((sz = fcntl(p[0], F_GETPIPE_SZ)) > 0)
+		d->pp.cap = (size_t)sz;
 	npipes++;
-	return pp;
+	return 0;
 }
 
 static void
-pipe_destroy(struct rpipe *pp)
+pipe_close(struct rpipe *pp)
 {
 	close(pp->r);
 	close(pp->w);
-	free(pp);
+	pp->r = pp->w = -1;
 	npipes--;
 }
 
-/* The first direction waiting for a pipe gets pp (or a new one). */
-static int
-pipe_to_waiter(struct rpipe *pp)
-{
-	struct rdir *d;
-
-	if ((d = TAILQ_FIRST(&waitq)) == NULL)
-		return 0;
-	if (pp == NULL && (pp = pipe_make()) == NULL)
-		return 0;
-	TAILQ_REMOVE(&waitq, d, wq);
-	d->waiting = 0;
-	d->pp = pp;
-	enqueue(d->s);
-	return 1;
-}
-
-/* An empty pipe back to the pool. */
+/* An empty pipe back to the cache, or closed when it is full. */
 static void
 pipe_put(struct rdir *d)
 {
-	struct rpipe *pp = d->pp;
-
-	d->pp = NULL;
-	if (pipe_to_waiter(pp))
-		return;
-	if (nspare < XG_RELAYD_SPARE_PIPES)
-		spare[nspare++] = pp;
+	if (nspare < spare_max)
+		spare[nspare++] = d->pp;
 	else
-		pipe_destroy(pp);
+		pipe_close(&d->pp);
+	d->pp.r = d->pp.w = -1;
 }
 
 /* A pipe that may hold bytes (a session's end): closed. */
 static void
 pipe_drop(struct rdir *d)
 {
-	if (d->held > 0) {
-		pipe_destroy(d->pp);
-		d->pp = NULL;
-		(void)pipe_to_waiter(NULL);
-	} else
+	if (d->held > 0)
+		pipe_close(&d->pp);
+	else
 		pipe_put(d);
-}
-
-/* A pipe for d: 0, 1 when none is free (d waits in the queue), -1. */
-static int
-pipe_get(struct rdir *d)
-{
-	if (nspare > 0) {
-		d->pp = spare[--nspare];
-		return 0;
-	}
-	if ((d->pp = pipe_make()) != NULL)
-		return 0;
-	if (errno != EAGAIN)
-		return -1;
-	if (!d->waiting) {
-		TAILQ_INSERT_TAIL(&waitq, d, wq);
-		d->waiting = 1;
-	}
-	return 1;
+	d->held = 0;
 }
 
 /*
@@ -261,8 +286,9 @@ dir_control(struct rdir *d, char *why, size_t whysz)
 	}
 	if ((d->rec = malloc((size_t)r)) == NULL) {
 		explicit_bzero(tmp, sizeof(tmp));
-		snprintf(why, whysz, "%s read: out of memory", d->from_name);
-		return -1;
+		snprintf(why, whysz, "relay: %s read: out of memory",
+		    d->from_name);
+		return -2;
 	}
 	memcpy(d->rec, tmp, (size_t)r);
 	d->nrec = (size_t)r;
@@ -282,7 +308,10 @@ rec_free(struct rdir *d)
 	d->nrec = d->roff = 0;
 }
 
-/* One pass over one direction: 1 progress, 0 it waits, -1 with why. */
+/*
+ * One pass over one direction: 1 progress, 0 it waits, -1 with why (a
+ * peer's error or end), -2 with why (the relay's own failure).
+ */
 static int
 dir_step(struct rdir *d, char *why, size_t whysz)
 {
@@ -294,9 +323,11 @@ dir_step(struct rdir *d, char *why, size_t whysz)
 		if (d->nrec > 0)
 			r = send(d->to, d->rec + d->roff, d->nrec,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
-		else
-			r = splice(d->pp->r, NULL, d->to, NULL, d->held,
+		else {
+			keep_nonblock(d->to);
+			r = splice(d->pp.r, NULL, d->to, NULL, d->held,
 			    SPLICE_FLAGS);
+		}
 		if (r > 0) {
 			if (d->nrec > 0) {
 				d->roff += (size_t)r;
@@ -311,25 +342,26 @@ dir_step(struct rdir *d, char *why, size_t whysz)
 			*d->to_wr = 0;
 		else if (r == -1 && errno == EINTR)
 			moved = 1;
-		else {
+		else if (r == -1 && own_failure(errno)) {
+			snprintf(why, whysz, "relay: %s write: %s",
+			    d->to_name, strerror(errno));
+			return -2;
+		} else {
 			snprintf(why, whysz, "%s write: %s", d->to_name,
 			    r == 0 ? "wrote nothing" : strerror(errno));
 			return -1;
 		}
 	}
 
-	/* In: while the pipe has room. */
+	/* In: while the pipe has room (none made: the sweep wakes it). */
 	if (d->reading && *d->from_rd && d->nrec == 0 &&
-	    !(d->zero && d->held > 0)) {
-		if (d->pp == NULL && (c = pipe_get(d)) != 0) {
-			if (c == 1)
-				return moved;	/* a pipe will come */
-			snprintf(why, whysz, "pipe: %s", strerror(errno));
-			return -1;
-		}
-		if (d->held < d->pp->cap) {
-			r = splice(d->from, NULL, d->pp->w, NULL,
-			    d->pp->cap - d->held, SPLICE_FLAGS);
+	    !(d->zero && d->held > 0) && !d->waiting) {
+		if (d->pp.r == -1 && pipe_get(d) == -1)
+			return moved;
+		if (d->held < d->pp.cap) {
+			keep_nonblock(d->from);
+			r = splice(d->from, NULL, d->pp.w, NULL,
+			    d->pp.cap - d->held, SPLICE_FLAGS);
 			if (r > 0) {
 				d->held += (size_t)r;
 				d->zero = 0;
@@ -340,8 +372,8 @@ dir_step(struct rdir *d, char *why, size_t whysz)
 				d->zero = 1;
 				if (d->held == 0) {
 					if ((c = dir_control(d, why,
-					    whysz)) == -1)
-						return -1;
+					    whysz)) < 0)
+						return c;
 					d->zero = 0;
 					moved |= c;
 				}
@@ -356,13 +388,17 @@ dir_step(struct rdir *d, char *why, size_t whysz)
 			    errno == EIO)) {
 				if (d->held == 0) {
 					if ((c = dir_control(d, why,
-					    whysz)) == -1)
-						return -1;
+					    whysz)) < 0)
+						return c;
 					moved |= c;
 				}
 			} else if (errno == EINTR)
 				moved = 1;
-			else {
+			else if (own_failure(errno)) {
+				snprintf(why, whysz, "relay: %s read: %s",
+				    d->from_name, strerror(errno));
+				return -2;
+			} else {
 				snprintf(why, whysz, "%s read: %s",
 				    d->from_name, strerror(errno));
 				return -1;
@@ -371,7 +407,7 @@ dir_step(struct rdir *d, char *why, size_t whysz)
 	}
 
 	/* Idle: no pipe held. */
-	if (d->pp != NULL && d->held == 0)
+	if (d->pp.r != -1 && d->held == 0)
 		pipe_put(d);
 
 	/* The end: the source is done and everything is delivered. */
@@ -397,6 +433,7 @@ dir_init(struct rsess *s, struct rdir *d, int client_to_backend)
 {
 	d->s = s;
 	d->reading = 1;
+	d->pp.r = d->pp.w = -1;
 	if (client_to_backend) {
 		d->from_name = "client";
 		d->to_name = "backend";
@@ -454,8 +491,8 @@ sess_new(const struct relaymsg *m, int cfd, int bfd, char *why,
 void
 sess_drop(struct rsess *s)
 {
-	close(s->cfd);
-	close(s->bfd);
+	close_received(s->cfd);
+	close_received(s->bfd);
 	free(s);
 }
 
@@ -540,9 +577,7 @@ sess_end(struct rsess *s, int exitcode, const char *why)
 		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->bfd, NULL);
 	}
 	for (i = 0; i < 2; i++) {
-		if (d[i]->waiting)
-			TAILQ_REMOVE(&waitq, d[i], wq);
-		if (d[i]->pp != NULL)
+		if (d[i]->pp.r != -1)
 			pipe_drop(d[i]);
 		rec_free(d[i]);
 	}
@@ -550,8 +585,8 @@ sess_end(struct rsess *s, int exitcode, const char *why)
 		TAILQ_REMOVE(&runq, s, runq);
 	TAILQ_REMOVE(&sessions, s, all);
 	nsess--;
-	close(s->cfd);
-	close(s->bfd);
+	close_received(s->cfd);
+	close_received(s->bfd);
 	free(s);
 }
 
@@ -564,9 +599,14 @@ sess_step(struct rsess *s)
 	int a, b, i;
 
 	for (i = 0; i < XG_RELAYD_STEPS; i++) {
-		if ((a = dir_step(&s->cb, why, sizeof(why))) == -1 ||
-		    (b = dir_step(&s->bc, why, sizeof(why))) == -1) {
-			sess_end(s, XG_EXIT_OK, why);
+		if ((a = dir_step(&s->cb, why, sizeof(why))) >= 0)
+			b = dir_step(&s->bc, why, sizeof(why));
+		else
+			b = a;
+		if (b < 0) {
+			/* A peer's error ends it as the in-process relay
+			 * does (ok); the relay's own failure, tempfail. */
+			sess_end(s, b == -2 ? XG_EXIT_TEMP : XG_EXIT_OK, why);
 			return;
 		}
 		if (s->first == NULL && (!s->cb.reading || !s->bc.reading))
@@ -624,6 +664,11 @@ sess_sweep(int64_t now)
 
 	for (s = TAILQ_FIRST(&sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, all);
+		/* A direction that could not get a pipe tries again. */
+		if (s->cb.waiting || s->bc.waiting) {
+			s->cb.waiting = s->bc.waiting = 0;
+			enqueue(s);
+		}
 		if (s->m.idle_s <= 0 || now - s->last_ms <
 		    (int64_t)s->m.idle_s * 1000)
 			continue;
@@ -652,5 +697,7 @@ sess_stop_all(void)
 		}
 	}
 	while (nspare > 0)
-		pipe_destroy(spare[--nspare]);
+		pipe_close(&spare[--nspare]);
+	free(spare);
+	spare = NULL;
 }

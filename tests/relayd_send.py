@@ -14,18 +14,28 @@ as xmppgate --relay does after "OK".  Every wait is bounded.
         must be ended by the relay (EOF at both far ends) in time
   relayd_send.py SOCK hold N READY     N idle sessions; READY is written
         once all are held; waits (bounded) until the relay ends them all
-  relayd_send.py SOCK stall MIB READY  a session whose backend never
-        reads; writes to it until it blocks, touches READY, then checks
-        that another session moves MIB each way meanwhile
+  relayd_send.py SOCK stall MIB READY [N [GO]]  N sessions (default 1)
+        whose backends never read; writes to each until it blocks,
+        touches READY, (waits, bounded, until the file GO exists,) then
+        checks that another session moves MIB each way meanwhile
+  relayd_send.py SOCK linger          client sockets with SO_LINGER
+        {1, 20 s} and bytes their peer does not read: one in a refused
+        hand-off, one in a session that the idle timeout ends; prints how
+        long the relay took to answer the next hand-off after each
+  relayd_send.py SOCK blockflag       a session whose sender keeps a copy
+        of the client socket and clears O_NONBLOCK on it after "OK";
+        checks that a byte still moves and the next hand-off is answered
   relayd_send.py SOCK silent          connects and sends nothing; prints
         how long until the relay closed the connection
   relayd_send.py SOCK knock N         N hand-offs in a row; prints how
         many were closed without an answer
 """
+import fcntl
 import hashlib
 import os
 import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -213,8 +223,8 @@ def hold(path, n, ready):
     return 0 if not bad and not left else 1
 
 
-def stall(path, mib, ready):
-    l = listener()
+def stall_one(path, l):
+    """A session whose backend never reads, written to until it blocks."""
     s = Session(path, l)
     print("stalled session", s.answer, flush=True)
     s.client.setblocking(False)
@@ -229,11 +239,136 @@ def stall(path, mib, ready):
             last = time.monotonic()
         except BlockingIOError:
             pass
-    print("stalled after", total, "bytes", flush=True)
+    return s, total
+
+
+def stall(path, mib, ready, n=1, go=None):
+    l = listener()
+    held = []
+    for _ in range(n):
+        s, total = stall_one(path, l)
+        held.append(s)
+        print("stalled after", total, "bytes", flush=True)
     open(ready, "w").close()
+    t0 = time.monotonic()
+    while go and not os.path.exists(go) and time.monotonic() - t0 < 30:
+        time.sleep(0.1)
     rc = flow(path, mib, l)
-    s.close()
+    for s in held:
+        s.close()
     return rc
+
+
+def timed_handoff(path, l):
+    """A fresh good hand-off: (answer, seconds until it came)."""
+    cn, cf = pair(l)
+    bn, bf = pair(l)
+    t0 = time.monotonic()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(15)
+    s.connect(path)
+    socket.send_fds(s, [message()], [cn.fileno(), bn.fileno()])
+    try:
+        ans = s.recv(256).decode(errors="replace")
+    except socket.timeout:
+        ans = "(no answer)"
+    dt = time.monotonic() - t0
+    for x in (s, cn, cf, bn, bf):
+        x.close()
+    return ans, dt
+
+
+def lingering(l):
+    """A client pair whose near end has SO_LINGER {1, 20} and bytes
+    queued that the far end never reads (so a close() would wait)."""
+    near, far = pair(l)
+    near.setblocking(False)
+    total, t0 = 0, time.monotonic()
+    while time.monotonic() - t0 < 3:
+        try:
+            total += near.send(b"x" * 65536)
+        except BlockingIOError:
+            break
+    near.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 20))
+    return near, far, total
+
+
+def linger(path):
+    l = listener()
+    keep = []
+    # A refused hand-off (three fds): the relay's copies are the last.
+    near, far, total = lingering(l)
+    bn, bf = pair(l)
+    r, w = socket.socketpair()
+    keep += [far, bf, w]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(15)
+    s.connect(path)
+    socket.send_fds(s, [message()], [near.fileno(), bn.fileno(), r.fileno()])
+    # Ours closed before the answer: the relay's copies are the last.
+    near.close()
+    bn.close()
+    r.close()
+    ans = s.recv(256).decode(errors="replace")
+    s.close()
+    print("refused:", ans, "with", total, "bytes unsent", flush=True)
+    ans, dt = timed_handoff(path, l)
+    print("after the refusal: %s after %.1f s" % (ans, dt), flush=True)
+    # A session with idle=1, ended by the sweep.
+    near, far, total = lingering(l)
+    bn, bf = pair(l)
+    keep += [far, bf]
+    ans = handoff(path, message(idle=1), [near.fileno(), bn.fileno()])
+    near.close()
+    bn.close()
+    print("idle session:", ans, "with", total, "bytes unsent", flush=True)
+    bf.settimeout(10)
+    try:
+        bf.recv(1)        # EOF: the sweep ended it (and closed the client)
+    except socket.timeout:
+        print("the idle session was not ended in 10 s", flush=True)
+        return 1
+    ans, dt = timed_handoff(path, l)
+    print("after the idle end: %s after %.1f s" % (ans, dt), flush=True)
+    for x in keep:
+        x.close()
+    return 0
+
+
+def blockflag(path):
+    l = listener()
+    cn, cf = pair(l)
+    bn, bf = pair(l)
+    ans = handoff(path, message(), [cn.fileno(), bn.fileno()])
+    print("answer", ans, flush=True)
+    time.sleep(0.3)
+    # cn is still ours: the same open file as the relay's copy.
+    fl = fcntl.fcntl(cn.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(cn.fileno(), fcntl.F_SETFL, fl & ~os.O_NONBLOCK)
+    cf.sendall(b"x")      # the relay reads the client: it must not block
+    bf.settimeout(5)
+    try:
+        got = bf.recv(10)
+    except socket.timeout:
+        got = b"(nothing)"
+    print("backend got", got.decode(errors="replace"), flush=True)
+    ans, dt = timed_handoff(path, l)
+    print("next hand-off: %s after %.1f s" % (ans, dt), flush=True)
+    fcntl.fcntl(cn.fileno(), fcntl.F_SETFL,
+                fcntl.fcntl(cn.fileno(), fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    bf.sendall(b"y")      # the relay writes the client, reads it again
+    cf.settimeout(5)
+    try:
+        got = cf.recv(10)
+    except socket.timeout:
+        got = b"(nothing)"
+    print("client got", got.decode(errors="replace"), flush=True)
+    ans, dt = timed_handoff(path, l)
+    print("next hand-off: %s after %.1f s" % (ans, dt), flush=True)
+    for x in (cn, cf, bn, bf):
+        x.close()
+    return 0
 
 
 def silent(path):
@@ -270,7 +405,13 @@ def main():
     if cmd == "hold":
         return hold(path, int(args[0]), args[1])
     if cmd == "stall":
-        return stall(path, int(args[0]), args[1])
+        return stall(path, int(args[0]), args[1],
+                     int(args[2]) if len(args) > 2 else 1,
+                     args[3] if len(args) > 3 else None)
+    if cmd == "linger":
+        return linger(path)
+    if cmd == "blockflag":
+        return blockflag(path)
     if cmd == "silent":
         return silent(path)
     if cmd == "knock":

@@ -10,7 +10,9 @@
 # allowed gets no answer, one in --allow-group is served; the idle
 # timeout; 200 idle sessions hold no pipe and end on SIGTERM with 200
 # summaries; a stalled backend neither grows the relay nor stops another
-# session; --pipes 1 (one pipe taken in turns).
+# session; more stalled sessions than --pipes keeps do not stop another
+# either; --pipes 0 (no cache); a peer's SO_LINGER does not block the
+# relay's close(), nor a peer that clears O_NONBLOCK its splice().
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$xg_real_relay" ] || fail "xmppgate-relay not built: $xg_real_relay"
@@ -73,7 +75,7 @@ wait_file() {
 }
 
 check "usage errors exit 100 with a message; no socket from systemd exits 111"
-for a in "--pipes 0" "--max-sessions x" "--bogus" "--allow-root --allow-group no-such-group-xg" \
+for a in "--pipes -1" "--max-sessions x" "--bogus" "--allow-root --allow-group no-such-group-xg" \
 	"--allow-root extra"; do
 	rc=0
 	# shellcheck disable=SC2086
@@ -230,8 +232,9 @@ grep -q '^held 200 refused 0' "$XG_TMP/hold.out" || fail "$(cat "$XG_TMP/hold.ou
 fds=$(nfds)
 pipes=$(npipes)
 echo "    relay: $fds fds, $pipes of them pipes, $(relay_rss_kb) kB RSS"
-# The pool keeps up to 16 empty pipes (XG_RELAYD_SPARE_PIPES) for reuse,
-# whatever the sessions: a pipe per idle session would be 400 fds more.
+# The cache keeps up to 64 empty pipes (--pipes) for reuse; a session
+# takes one only while bytes are in flight: a pipe per idle session would
+# be 400 fds more.
 [ "$pipes" -le 32 ] || fail "idle sessions hold $pipes pipe fds"
 [ "$fds" -ge 400 ] && [ "$fds" -le 440 ] || fail "$fds fds for 200 sessions (expected 400 + a few)"
 stop_relay
@@ -274,15 +277,75 @@ grep -qx 'c2b bytes 8388608 sha256 same' "$XG_TMP/stall.out" || fail "other sess
 stop_relay
 pass "bounded ($stalled bytes in flight, +$((rss1 - rss0)) kB), and the other session moved 8 MiB each way"
 
-check "--pipes 1: the two directions take turns with the one pipe"
-# A direction with no pipe free waits in the pool's queue until the other
-# gives it back (empty); a lost wake-up would hang here (send's timeout).
-start_relay pipes --pipes 1
-out=$(send "$RSOCK" flow 32) || { echo "$out"; fail "32 MiB each way through one pipe"; }
+check "more stalled sessions than --pipes keeps: another session still flows"
+# Each stalled direction keeps its pipe (its bytes are in it); before
+# review 4 they came from a pool of --pipes, and once it was empty every
+# other direction waited (a remote client that stops reading decided how
+# many).  Now a direction makes a pipe of its own when the cache is empty.
+start_relay stallmany --pipes 2
+bg "$XG_TMP/stallmany.out" "$XG_PY" "$SENDPY" "$RSOCK" stall 4 "$XG_TMP/stallmany.ready" 5 "$XG_TMP/stallmany.go"
+STALL_PID=$BG_PID
+wait_file "$XG_TMP/stallmany.ready" 60 || { show_log "$XG_TMP/stallmany.out"; fail "the stalled sessions never blocked"; }
+n=$(grep -c '^stalled after [0-9]* bytes' "$XG_TMP/stallmany.out")
+pipes=$(npipes)
+echo "    $n sessions stalled; the relay holds $pipes pipe fds"
+[ "$n" -eq 5 ] || fail "$n stalled sessions, not 5"
+[ "$pipes" -ge 10 ] || fail "$pipes pipe fds: the 5 stalled directions do not hold a pipe each"
+touch "$XG_TMP/stallmany.go"
+for i in $(seq 1 $((600 * XG_TIME_FACTOR))); do
+	kill -0 "$STALL_PID" 2>/dev/null || break
+	sleep 0.1
+done
+rc=0
+wait "$STALL_PID" || rc=$?
+grep -qx 'b2c bytes 4194304 sha256 same' "$XG_TMP/stallmany.out" &&
+	grep -qx 'c2b bytes 4194304 sha256 same' "$XG_TMP/stallmany.out" && [ "$rc" -eq 0 ] ||
+	{ sed 's/^/    /' "$XG_TMP/stallmany.out"; fail "the fresh session did not flow beside 5 stalled ones"; }
+! grep -q 'relay: pipe2' "$RLOG" || fail "pipe2 failed: $(grep 'relay: pipe2' "$RLOG")"
+stop_relay
+pass "5 stalled sessions, --pipes 2, and a fresh one moved 4 MiB each way"
+
+check "a peer's SO_LINGER {1, 20 s} does not block the relay's close()"
+# The relay's copy of such a socket is the last one when it closes it (a
+# refused hand-off, a session's end): close() would wait up to 20 s for
+# the unread bytes; SO_LINGER off first, it returns at once.
+start_relay linger
+out=$(send "$RSOCK" linger) || { echo "$out"; fail "linger"; }
+echo "$out" | sed 's/^/    /'
+echo "$out" | grep -q '^refused: NO 3 fds, not 2 .* with [1-9][0-9]* bytes unsent' || fail "the refusal: $out"
+echo "$out" | grep -q '^idle session: OK with [1-9][0-9]* bytes unsent' || fail "the idle session: $out"
+for w in "after the refusal" "after the idle end"; do
+	t=$(echo "$out" | sed -n "s/^$w: OK after \([0-9.]*\) s\$/\1/p")
+	[ -n "$t" ] || fail "$w: no OK: $out"
+	awk -v t="$t" -v f="$XG_TIME_FACTOR" 'BEGIN { exit !(t < 2 * f) }' ||
+		fail "$w: the next hand-off waited $t s (close() blocked?)"
+done
+stop_relay
+pass "both answered at once"
+
+check "a peer that clears O_NONBLOCK on its copy of a socket does not block the relay"
+start_relay blockflag
+out=$(send "$RSOCK" blockflag) || { echo "$out"; fail "blockflag"; }
+echo "$out" | sed 's/^/    /'
+echo "$out" | grep -qx 'backend got x' || fail "the client's byte: $out"
+echo "$out" | grep -qx 'client got y' || fail "the backend's byte: $out"
+ts=$(echo "$out" | sed -n 's/^next hand-off: OK after \([0-9.]*\) s$/\1/p')
+[ "$(echo "$ts" | wc -w)" -eq 2 ] || fail "not two hand-offs answered OK: $out"
+for t in $ts; do
+	awk -v t="$t" -v f="$XG_TIME_FACTOR" 'BEGIN { exit !(t < 2 * f) }' ||
+		fail "a hand-off after the flag was cleared waited $t s"
+done
+stop_relay
+pass "O_NONBLOCK set again before splice(); bytes and hand-offs moved"
+
+check "--pipes 0: no cache, each pipe made when bytes come and closed when empty"
+start_relay pipes --pipes 0
+out=$(send "$RSOCK" flow 32) || { echo "$out"; fail "32 MiB each way without a cache"; }
 echo "$out" | grep -qx 'c2b bytes 33554432 sha256 same' || fail "c2b: $out"
 echo "$out" | grep -qx 'b2c bytes 33554432 sha256 same' || fail "b2c: $out"
 line=$(wait_summaries 1 10 "$RLOG")
 expect_summary "$line" rx=$((1000 + 33554432)) tx=$((2000 + 33554432)) outcome=ok
-[ "$(npipes)" -le 2 ] || fail "more than one pipe with --pipes 1: $(npipes) fds"
+sleep 0.2
+[ "$(npipes)" -eq 0 ] || fail "$(npipes) pipe fds left with --pipes 0 and no session"
 stop_relay
-pass "32 MiB each way, one pipe"
+pass "32 MiB each way, no pipe left"
