@@ -36,8 +36,9 @@ struct rsess;
 int sess_setup(int epfd, int cache);
 /* close() of a socket a peer gave us, with SO_LINGER off first. */
 void close_received(int fd);
-/* A session from a checked hand-off, before its "OK": nothing is read,
- * written or changed on cfd and bfd.  NULL with why (a setup failure). */
+/* A session from a checked hand-off, before its "OK": cfd and bfd are
+ * watched (epoll), nothing is read, written or changed on them.  NULL
+ * with why (a setup failure). */
 struct rsess *sess_new(const struct relaymsg *, int cfd, int bfd,
     char *why, size_t whysz);
 /* After "OK" was sent: the fds are ours; it starts relaying. */

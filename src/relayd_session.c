@@ -100,7 +100,7 @@ struct rsess {
 	struct rdir cb, bc;		/* client to backend, and back */
 	int64_t	start_ms, last_ms;
 	const char *first;		/* which side ended first */
-	int	started;		/* in epoll, counted */
+	int	started;		/* sess_start() ran: counted, relaying */
 	int	queued;			/* in the run queue */
 	TAILQ_ENTRY(rsess) all, runq;
 };
@@ -146,22 +146,19 @@ void
 close_received(int fd)
 {
 	struct linger lg = { 0, 0 };
+	socklen_t len = sizeof(lg);
 
 	/* A peer's SO_LINGER {1, N} with bytes unsent would block close()
-	 * up to N s; off, the kernel sends them in the background.  Not a
-	 * socket (a refused hand-off's): ENOTSOCK, ignored. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	 * up to N s; off, the kernel sends them in the background.  Only
+	 * when it is on: a sender that keeps the session (a refusal) finds
+	 * its socket as it was.  Not a socket: ENOTSOCK, nothing to do. */
+	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0 &&
+	    lg.l_onoff != 0) {
+		lg.l_onoff = 0;
+		lg.l_linger = 0;
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
 	close(fd);
-}
-
-/* O_NONBLOCK again, if a peer with a copy of fd cleared it. */
-static void
-keep_nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
-		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 unsigned
@@ -324,7 +321,8 @@ dir_step(struct rdir *d, char *why, size_t whysz)
 			r = send(d->to, d->rec + d->roff, d->nrec,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 		else {
-			keep_nonblock(d->to);
+			/* again, if a peer with a copy cleared it */
+			(void)fd_nonblock(d->to);
 			r = splice(d->pp.r, NULL, d->to, NULL, d->held,
 			    SPLICE_FLAGS);
 		}
@@ -359,7 +357,7 @@ dir_step(struct rdir *d, char *why, size_t whysz)
 		if (d->pp.r == -1 && pipe_get(d) == -1)
 			return moved;
 		if (d->held < d->pp.cap) {
-			keep_nonblock(d->from);
+			(void)fd_nonblock(d->from);
 			r = splice(d->from, NULL, d->pp.w, NULL,
 			    d->pp.cap - d->held, SPLICE_FLAGS);
 			if (r > 0) {
@@ -470,6 +468,7 @@ struct rsess *
 sess_new(const struct relaymsg *m, int cfd, int bfd, char *why,
     size_t whysz)
 {
+	struct epoll_event ev;
 	struct rsess *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -485,31 +484,42 @@ sess_new(const struct relaymsg *m, int cfd, int bfd, char *why,
 	s->ctag.p = s->btag.p = s;
 	dir_init(s, &s->cb, 1);
 	dir_init(s, &s->bc, 0);
+	/* Watched before "OK" (a watch changes nothing on the socket), so
+	 * that nothing can fail once the sender has let the session go.
+	 * No event is read before sess_start(): the loop is ours. */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	ev.data.ptr = &s->ctag;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->cfd, &ev) == -1) {
+		snprintf(why, whysz, "epoll: %s", strerror(errno));
+		free(s);
+		return NULL;
+	}
+	ev.data.ptr = &s->btag;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->bfd, &ev) == -1) {
+		snprintf(why, whysz, "epoll: %s", strerror(errno));
+		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->cfd, NULL);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
 void
 sess_drop(struct rsess *s)
 {
+	/* The sender keeps the sockets: the watches must go before our
+	 * fds, or they would outlive them (the files are still open). */
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->cfd, NULL);
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->bfd, NULL);
 	close_received(s->cfd);
 	close_received(s->bfd);
 	free(s);
 }
 
-static int
-nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return -1;
-	return (fl & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 void
 sess_start(struct rsess *s)
 {
-	struct epoll_event ev;
 	char why[XG_REASON_MAX];
 
 	s->start_ms = s->last_ms = now_ms();
@@ -519,23 +529,8 @@ sess_start(struct rsess *s)
 	xg_debug("session taken over (%s)", s->ktls ? "kernel TLS" :
 	    "plain TCP");
 	log_conn_id(NULL);
-	if (nonblock(s->cfd) == -1 || nonblock(s->bfd) == -1) {
+	if (fd_nonblock(s->cfd) == -1 || fd_nonblock(s->bfd) == -1) {
 		snprintf(why, sizeof(why), "relay: fcntl: %s", strerror(errno));
-		sess_end(s, XG_EXIT_TEMP, why);
-		return;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-	ev.data.ptr = &s->ctag;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->cfd, &ev) == -1) {
-		snprintf(why, sizeof(why), "relay: epoll: %s", strerror(errno));
-		sess_end(s, XG_EXIT_TEMP, why);
-		return;
-	}
-	ev.data.ptr = &s->btag;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->bfd, &ev) == -1) {
-		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->cfd, NULL);
-		snprintf(why, sizeof(why), "relay: epoll: %s", strerror(errno));
 		sess_end(s, XG_EXIT_TEMP, why);
 		return;
 	}
@@ -572,10 +567,10 @@ sess_end(struct rsess *s, int exitcode, const char *why)
 	    s->m.tx + s->bc.count, s->m.age_ms + (now_ms() - s->start_ms),
 	    exitcode, why);
 	log_conn_id(NULL);
-	if (s->started) {
-		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->cfd, NULL);
-		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->bfd, NULL);
-	}
+	/* Watched since sess_new(); before the close, as a peer may hold
+	 * the files open. */
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->cfd, NULL);
+	(void)epoll_ctl(epfd, EPOLL_CTL_DEL, s->bfd, NULL);
 	for (i = 0; i < 2; i++) {
 		if (d[i]->pp.r != -1)
 			pipe_drop(d[i]);
