@@ -311,11 +311,12 @@ ktls_recv_record(int fd, uint8_t *buf, size_t bufsz, char *why, size_t whysz)
 		}
 		if (buf[1] == ALERT_CLOSE_NOTIFY)
 			return 0;
-		/* user_canceled precedes a close_notify (RFC 8446 6.1);
-		 * TLS 1.2's warnings are not the end either, but in TLS 1.3
-		 * every other alert is, whatever its level (RFC 8446 6). */
-		if (buf[1] == ALERT_USER_CANCELED ||
-		    (buf[0] == ALERT_WARNING && !rx_is_tls13(fd)))
+		/* A warning user_canceled precedes a close_notify (RFC 8446
+		 * 6.1); TLS 1.2's warnings are not the end either, but in
+		 * TLS 1.3 every other alert is, whatever its level (RFC 8446
+		 * 6), and a fatal one always is. */
+		if (buf[0] == ALERT_WARNING && (buf[1] == ALERT_USER_CANCELED ||
+		    !rx_is_tls13(fd)))
 			return KTLS_REC_SKIP;
 		name = gnutls_alert_get_name((gnutls_alert_description_t)buf[1]);
 		if (name != NULL)

@@ -205,7 +205,7 @@ relay_handoff(struct session *s, int bfd, char *why, size_t whysz)
 	close(rfd);
 	if (n == 2 && memcmp(ans, "OK", 2) == 0)
 		return 1;
-	if (late) {
+	if (late && n <= 0) {
 		snprintf(why, whysz, "the relay did not answer within %d ms",
 		    HANDOFF_ANSWER_MS);
 		return 0;
