@@ -158,6 +158,16 @@ tls_err(char *why, size_t whysz, const char *what, ssize_t r)
 	return -1;
 }
 
+int
+fd_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return (fl & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
 /* Both ends are normally sockets; MSG_NOSIGNAL guards against EPIPE
  * killing us even if SIGPIPE were not ignored. */
 ssize_t

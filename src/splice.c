@@ -328,16 +328,6 @@ dir_free(struct dir *d)
 	}
 }
 
-static int
-nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return -1;
-	return (fl & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 int
 splice_relay(struct splice_relay *sr, char *why, size_t whysz)
 {
@@ -353,8 +343,8 @@ splice_relay(struct splice_relay *sr, char *why, size_t whysz)
 	snprintf(why, whysz, "relay");
 	use = !sr->no_splice && spliceable(sr->crfd) &&
 	    spliceable(sr->cwfd) && spliceable(sr->bfd);
-	if (nonblock(sr->crfd) == -1 || nonblock(sr->cwfd) == -1 ||
-	    nonblock(sr->bfd) == -1) {
+	if (fd_nonblock(sr->crfd) == -1 || fd_nonblock(sr->cwfd) == -1 ||
+	    fd_nonblock(sr->bfd) == -1) {
 		snprintf(why, whysz, "fcntl: %s", strerror(errno));
 		return -1;
 	}

@@ -824,6 +824,8 @@ int poll_waits(struct waits *, int timeout, char *why, size_t whysz);
 /* send(2) with MSG_NOSIGNAL (a gone peer is an error, not a death);
  * write(2) when fd is no socket. */
 ssize_t sock_write(int fd, const void *, size_t);
+/* O_NONBLOCK on fd (unless it is on): 0, or -1 with errno. */
+int fd_nonblock(int fd);
 /* Copy both ways between the client (TLS) and fd bfd until both sides
  * are closed.  pend_b are client bytes already read, sent to the backend
  * first.  Returns 0 on a clean end (why: who closed first, or the idle
