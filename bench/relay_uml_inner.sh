@@ -14,6 +14,7 @@
 # session, ended by the exit trap), Prosody's configuration and the
 # gate's start-up, as tests/relay_uml_inner.sh does.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "$top_srcdir/tests/uml_guest.sh"
 
 N=${XG_BENCH_N:-1000}
 BYTES=${XG_BENCH_BYTES:-$((512 * 1024 * 1024))}
@@ -28,7 +29,6 @@ RELAY_BIN=$top_builddir/xmppgate-relay
 RELAY_CLIENT=$top_builddir/tests/relay_client
 RELAY_BACKEND=$top_srcdir/tests/relay_backend.py
 RELAY_SOCK=$XG_TMP/relay.sock
-MODS=/usr/lib/uml/modules/$(uname -r)/kernel
 # How long N logins may take at most (UML's system calls are slow).
 HOLD_LIMIT_S=$((120 + N))
 
@@ -40,26 +40,11 @@ require_xmppgate
 for f in "$L" "$RELAY_BIN" "$RELAY_CLIENT"; do
 	[ -x "$f" ] || fail "not built: $f"
 done
-[ -d "$MODS" ] || fail "no modules for this kernel in $MODS"
-for m in crypto/gf128mul crypto/ghash-generic crypto/gcm crypto/ctr net/tls/tls; do
-	insmod "$MODS/$m.ko" || fail "insmod $m"
-done
-# N sessions: the client, the relay (two a session and its pipe pool,
-# --pipes 1024 pairs by default), Prosody and each stunnel or xmppgate
+uml_load $UML_TLS_GCM
+# N sessions: the client, the relay (up to six a session, with a pipe each
+# way while bytes are in flight), Prosody and each stunnel or xmppgate
 # want descriptors beyond the default 1,024.
 ulimit -n 65536
-
-# As in tests/relay_uml_inner.sh: no AVX under tests/uml_noxstate, for the
-# programs that clear their environment too.
-NOAVX=
-for v in GLIBC_TUNABLES GNUTLS_CPUID_OVERRIDE OPENSSL_ia32cap; do
-	[ -z "${!v:-}" ] || NOAVX="$NOAVX $v=${!v}"
-done
-XG_GATE_ENV=$NOAVX
-SSA_ENV=
-for e in $NOAVX; do
-	SSA_ENV="$SSA_ENV -E $e"
-done
 
 cp "$D/cert.pem" "$D/key.pem" "$D/ca.pem" "$D/chain.pem" "$XG_TMP/" ||
 	fail "no certificates in $D"

@@ -20,46 +20,25 @@
 # state where the kernel took the receive side but refused the send side
 # (forced with tests/ktls_fail_tx).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "$top_srcdir/tests/uml_guest.sh"
 
 DOMAIN=example.test
 PASSWORD='s3cret uml'
 BYTES=${XG_KTLS_UML_BYTES:-$((32 * 1024 * 1024))}
 RELAY_CLIENT=$top_builddir/tests/relay_client
 RELAY_BACKEND=$top_srcdir/tests/relay_backend.py
-MODS=/usr/lib/uml/modules/$(uname -r)/kernel
 P13="NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL"
 P12="NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL"
-
-# Each check says when it began: a slow step inside UML shows.
-check() { printf '%s: CHECK [%s s] %s\n' "$XG_TEST" "$(($(date +%s) - XG_T0))" "$*"; }
 
 require_xmppgate
 [ -x "$RELAY_CLIENT" ] ||
 	fail "test client not built: $RELAY_CLIENT (make check builds it)"
-[ -d "$MODS" ] || fail "no modules for this kernel in $MODS"
-
-load() {
-	local m
-	for m in "$@"; do
-		insmod "$MODS/$m.ko" || fail "insmod $m"
-	done
-}
 
 # tls_stat KEY: a counter of /proc/net/tls_stat, 0 without TLS in the kernel.
 tls_stat() {
 	awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' \
 		/proc/net/tls_stat 2>/dev/null || echo 0
 }
-
-# Under tests/uml_noxstate no program may use AVX (tests/uml.sh): the
-# variables that say so go to xmppgate (systemd-socket-activate clears the
-# environment) and, through env(1), to the helper and the backend (whose
-# environments xmppgate allow-lists).
-NOAVX=
-for v in GLIBC_TUNABLES GNUTLS_CPUID_OVERRIDE OPENSSL_ia32cap; do
-	[ -z "${!v:-}" ] || NOAVX="$NOAVX $v=${!v}"
-done
-XG_GATE_ENV=$NOAVX
 
 # Key generation takes 20 s in user-mode Linux: t-ktls-uml.sh makes the
 # certificates on the host and names their directory.
@@ -213,7 +192,7 @@ intact none "$BYTES"
 fallback none "the kernel has no TLS (TCP_ULP tls: No such file or directory)"
 pass "fell back, said why, lost nothing"
 
-load crypto/gf128mul crypto/ghash-generic crypto/gcm crypto/ctr net/tls/tls
+uml_load $UML_TLS_GCM
 for v in 1.3 1.2; do
 	for c in AES-128-GCM AES-256-GCM; do
 		p=$P13
@@ -234,7 +213,7 @@ intact nochacha "$BYTES"
 fallback nochacha "the kernel refused TLS_RX for TLS1.3 CHACHA20-POLY1305: "
 pass "fell back, said why, lost nothing"
 
-load lib/crypto/libchacha lib/crypto/libpoly1305 crypto/chacha_generic \
+uml_load lib/crypto/libchacha lib/crypto/libpoly1305 crypto/chacha_generic \
 	crypto/poly1305_generic crypto/chacha20poly1305
 for v in 1.3 1.2; do
 	p=$P13
