@@ -14,6 +14,7 @@
 # sessions open and started again, and many idle sessions held by the
 # relay alone, with the kernel's and the relay's memory for them.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "$top_srcdir/tests/uml_guest.sh"
 
 DOMAIN=example.test
 PASSWORD='s3cret uml'
@@ -23,34 +24,14 @@ RELAY_CLIENT=$top_builddir/tests/relay_client
 RELAY_BACKEND=$top_srcdir/tests/relay_backend.py
 RELAY_BIN=$top_builddir/xmppgate-relay
 RELAY_SOCK=$XG_TMP/relay.sock
-MODS=/usr/lib/uml/modules/$(uname -r)/kernel
 P13="NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM"
 P12="NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM"
-
-# Each check says when it began: a slow step inside UML shows.
-check() { printf '%s: CHECK [%s s] %s\n' "$XG_TEST" "$(($(date +%s) - XG_T0))" "$*"; }
 
 require_xmppgate
 [ -x "$RELAY_CLIENT" ] ||
 	fail "test client not built: $RELAY_CLIENT (make check builds it)"
 [ -x "$RELAY_BIN" ] || fail "xmppgate-relay not built: $RELAY_BIN"
-[ -d "$MODS" ] || fail "no modules for this kernel in $MODS"
-for m in crypto/gf128mul crypto/ghash-generic crypto/gcm crypto/ctr net/tls/tls; do
-	insmod "$MODS/$m.ko" || fail "insmod $m"
-done
-
-# Under tests/uml_noxstate no program may use AVX (tests/uml.sh): the
-# variables that say so go to every program systemd-socket-activate
-# starts (it clears the environment) and to the helper.
-NOAVX=
-for v in GLIBC_TUNABLES GNUTLS_CPUID_OVERRIDE OPENSSL_ia32cap; do
-	[ -z "${!v:-}" ] || NOAVX="$NOAVX $v=${!v}"
-done
-XG_GATE_ENV=$NOAVX
-RELAY_ENV=
-for e in $NOAVX; do
-	RELAY_ENV="$RELAY_ENV -E $e"
-done
+uml_load $UML_TLS_GCM
 
 cp "$XG_RELAY_UML_CERTS/cert.pem" "$XG_RELAY_UML_CERTS/key.pem" \
 	"$XG_RELAY_UML_CERTS/ca.pem" "$XG_RELAY_UML_CERTS/chain.pem" \
@@ -68,7 +49,7 @@ start_relay() {
 	rm -f "$RELAY_SOCK"
 	# shellcheck disable=SC2086
 	bg "$RELAY_LOG" systemd-socket-activate --seqpacket -l "$RELAY_SOCK" \
-		$RELAY_ENV "$RELAY_BIN" --allow-root "$@"
+		$SSA_ENV "$RELAY_BIN" --allow-root "$@"
 	RELAY_PID=$BG_PID
 	for i in $(seq 1 100); do
 		[ -S "$RELAY_SOCK" ] && return 0
