@@ -19,7 +19,7 @@
 DOMAIN=example.test
 PASSWORD='s3cret uml'
 BYTES=${XG_RELAY_UML_BYTES:-$((256 * 1024 * 1024))}
-IDLE=${XG_RELAY_UML_IDLE:-1000}
+IDLE=${XG_RELAY_UML_IDLE:-200}
 RELAY_CLIENT=$top_builddir/tests/relay_client
 RELAY_BACKEND=$top_srcdir/tests/relay_backend.py
 RELAY_BIN=$top_builddir/xmppgate-relay
@@ -68,7 +68,7 @@ gate() {
 	local name=$1 bport=$2
 	shift 2
 	[ -z "${GATE_PID:-}" ] || kill_bg "$GATE_PID"
-	new_gate "$name" --auth "$XG_TMP/helper-check" --auth-delay 0 \
+	new_gate "$name" --auth "${GATE_AUTH:-$XG_TMP/helper-check}" --auth-delay 0 \
 		--timeout 60 --idle-timeout "${GATE_IDLE:-120}" --backend "127.0.0.1:$bport" \
 		--relay "$RELAY_SOCK" ${GATE_EXTRA:-} "$@"
 }
@@ -384,9 +384,27 @@ pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
 # tcpmem: pages of TCP socket buffers (/proc/net/sockstat), in KiB.
 tcpmem() { awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) * 4 }' /proc/net/sockstat; }
 
-check "$IDLE idle sessions held by the relay alone, every xmppgate gone (the pooled mode: no exec per login)"
+check "$IDLE idle sessions held by the relay alone, every xmppgate gone"
+# A helper that stays up (contrib/xmppgate_auth.py): an exec helper costs
+# three programs a login here (sh, env for the no-AVX variables, sh), and
+# starting a program takes 60 ms in user-mode Linux.
+cat >"$XG_TMP/pysock.py" <<'PY'
+import hmac
+import xmppgate_auth
+
+def check(req):
+    ok = (req.mechanism == "PLAIN" and req.user == "alice" and
+          hmac.compare_digest(req.password, b"s3cret uml"))
+    return "accept" if ok else "reject"
+
+xmppgate_auth.serve(check)
+PY
+PYTHONPATH=$top_srcdir/contrib bg "$XG_TMP/pysock.log" /usr/bin/env $NOAVX \
+	"$XG_PY" "$XG_TMP/pysock.py" "$XG_TMP/auth.sock"
+for i in $(seq 1 100); do [ -S "$XG_TMP/auth.sock" ] && break; sleep 0.1; done
+[ -S "$XG_TMP/auth.sock" ] || fail "idle: the socket helper did not start: $(cat "$XG_TMP/pysock.log")"
 # No --idle-timeout: the first sessions wait for the last to log in.
-GATE_IDLE=0 XG_LAUNCH=pool gate idle "$PPORT"
+GATE_IDLE=0 GATE_AUTH="unix:$XG_TMP/auth.sock" gate idle "$PPORT"
 sync
 slab0=$(meminfo Slab) tcp0=$(tcpmem) pss0=$(pss "$RELAY_PID")
 sum0=$(relay_summaries | wc -l)
