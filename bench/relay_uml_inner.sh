@@ -68,11 +68,13 @@ kmem() {
 		"$(awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) * 4 }' /proc/net/sockstat)"
 }
 pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
-# uss PID: the memory private to a process (Private_Clean + Private_Dirty,
-# KiB): what its sessions add.  Its Pss would also move with how many
-# other processes share its libraries at that moment (the gates come and
-# go), which once made the relay's Pss fall while it took 100 sessions.
-uss() { awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" { n += $2 } END { print n }' "/proc/$1/smaps_rollup"; }
+# uss PID: a process's anonymous memory (heap, stack; KiB): what its
+# sessions add.  Its Pss also moves with how many other processes share
+# its libraries at that moment (the gates come and go: it once fell while
+# the relay took 100 sessions), and its Private_Clean with drop_caches,
+# which takes the file pages of its own binary (it fell from 2760 to
+# 1388 KiB while the relay took 200).
+uss() { awk '$1 == "Anonymous:" { print $2 }' "/proc/$1/smaps_rollup"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
@@ -191,7 +193,7 @@ fds=$(ls "/proc/$RELAY_PID/fd" | wc -l)
 A_PSS=$(per "$p0" "$p1")
 A_SLAB=$(per "$(kv slab "$k0")" "$(kv slab "$k1")")
 A_TCP=$(per "$(kv tcp "$k0")" "$(kv tcp "$k1")")
-say "  relay private memory $p0 -> $p1 KiB (Pss now $(pss "$RELAY_PID") KiB), fds $fds; $k0 -> $k1"
+say "  relay anonymous memory $p0 -> $p1 KiB (Pss now $(pss "$RELAY_PID") KiB), fds $fds; $k0 -> $k1"
 [ "$fds" -ge $((2 * N)) ] || fail "(a): the relay holds $fds descriptors for $N sessions"
 stop_hold
 until_count "$N" 120 count_in ' summary ' "$RELAY_LOG" ||
@@ -245,7 +247,9 @@ C_PSS=$(calc '%.0f' "$(kv pss_kib "$m") * 1024 / $N")
 C_SLAB=$(per "$(kv slab "$k0")" "$(kv slab "$k1")")
 C_TCP=$(per "$(kv tcp "$k0")" "$(kv tcp "$k1")")
 say "  stunnel: $m; $k0 -> $k1"
-[ "$(kv procs "$m")" -eq "$N" ] || fail "(c): $(kv procs "$m") processes for $N sessions"
+# Not a failure of what is measured here: the row says so instead.
+C_UP=$(kv procs "$m")
+[ "$C_UP" -eq "$N" ] || say "  stunnel: only $C_UP of $N sessions still up ($(grep -c 'TIMEOUTclose exceeded' "$XG_TMP/stunnel.log" || :) 'TIMEOUTclose exceeded' lines in its log): not measured"
 stop_hold
 kill_bg "$ST_PID"
 
@@ -315,7 +319,13 @@ ga=$(calc '%.1f' "($A_PSS + $A_SLAB + $A_TCP - $KD_SLAB - $KD_TCP) / 1024")
 gb=$(calc '%.1f' "($B_PSS + $B_SLAB + $B_TCP - $KD_SLAB - $KD_TCP) / 1024")
 gc=$(calc '%.1f' "($C_PSS + $C_SLAB + $C_TCP - $KD_SLAB - $KD_TCP) / 1024")
 kib() { calc '%.1f' "$1 / 1024"; }
+[ "$C_UP" -eq "$N" ] || gc="–"
+if [ "$C_UP" -eq "$N" ]; then
+	STUNNEL_COL="stunnel inetd mode: $rc KiB (summed Pss $(kib "$C_PSS"), Slab $(kib "$C_SLAB"), TCP buffers $(kib "$C_TCP") KiB)"
+else
+	STUNNEL_COL="stunnel inetd mode: not measured (only $C_UP of its $N sessions were still up when read; its log says TIMEOUTclose exceeded)"
+fi
 ok=$(awk "BEGIN { print ($ra <= 32) ? 1 : 0 }")
 if [ "$ok" = 1 ]; then v=met; else v="**missed**: $(calc '%.1f' "$ra - 32") KiB over (the gate's share alone, the two ends' kernel memory taken off: $ga KiB)"; fi
-echo "| 10 | memory per idle logged-in session after hand-off, in user-mode Linux (6.1, kTLS), $N sessions: (relay private memory growth + Slab growth + TCP buffer growth) / $N; Prosody's own Pss not counted | after hand-off: $ra KiB (relay private memory (Private_Clean + Private_Dirty) $(kib "$A_PSS"), Slab $(kib "$A_SLAB"), TCP buffers $(kib "$A_TCP") KiB; no xmppgate process left). In-process kTLS (xmppgate per connection, no --relay): $rb KiB (summed Pss $(kib "$B_PSS"), Slab $(kib "$B_SLAB"), TCP buffers $(kib "$B_TCP") KiB) | stunnel inetd mode: $rc KiB (summed Pss $(kib "$C_PSS"), Slab $(kib "$C_SLAB"), TCP buffers $(kib "$C_TCP") KiB). The kernel figures hold all four sockets of a session on loopback (the client's, the gate's two, Prosody's); the same $N sessions straight to Prosody (two sockets) grew Slab $(kib "$KD_SLAB") and TCP buffers $(kib "$KD_TCP") KiB per session; less that: relay $ga, in-process $gb, stunnel $gc KiB | ≤ 32 KiB after hand-off, kernel and user space | $v |"
+echo "| 10 | memory per idle logged-in session after hand-off, in user-mode Linux (6.1, kTLS), $N sessions: (relay anonymous memory growth + Slab growth + TCP buffer growth) / $N; Prosody's own Pss not counted | after hand-off: $ra KiB (relay anonymous memory $(kib "$A_PSS"), Slab $(kib "$A_SLAB"), TCP buffers $(kib "$A_TCP") KiB; no xmppgate process left). In-process kTLS (xmppgate per connection, no --relay): $rb KiB (summed Pss $(kib "$B_PSS"), Slab $(kib "$B_SLAB"), TCP buffers $(kib "$B_TCP") KiB) | $STUNNEL_COL. The kernel figures hold all four sockets of a session on loopback (the client's, the gate's two, Prosody's); the same $N sessions straight to Prosody (two sockets) grew Slab $(kib "$KD_SLAB") and TCP buffers $(kib "$KD_TCP") KiB per session; less that: relay $ga, in-process $gb, stunnel $gc KiB | ≤ 32 KiB after hand-off, kernel and user space | $v |"
 echo "| 11 | CPU per GiB moved, in user-mode Linux (one CPU, ptrace-based system calls): $((BYTES >> 20)) MiB each way at once through one session ($SUITE, kTLS), relay_client to relay_backend.py | xmppgate-relay: $(calc '%.2f' "$R_CPU / $GIB") s/GiB (utime+stime $R_CPU s from /proc/PID/stat; $(calc '%.0f' "2 * $BYTES / 1048576 / $R_WALL") MiB/s both ways together; the gate's login and hand-off: $(calc '%.3f' "$R_LOGIN") s more) | in-process kTLS splice relay (xmppgate, no --relay): $(calc '%.2f' "$I_CPU / $GIB") s/GiB ($I_CPU s: wait4 of the session less that of a session with no bytes, $(calc '%.3f' "$I_LOGIN") s; $(calc '%.0f' "2 * $BYTES / 1048576 / $I_WALL") MiB/s) | none (reported) | – ($(calc '%.2f' "$R_CPU / ($I_CPU > 0 ? $I_CPU : 0.001)")× the in-process relay's CPU) |"
