@@ -627,6 +627,30 @@ wait_log() {
 	return 1
 }
 
+# uml_run INNER MIN [UML-OPTIONS...]: tests/INNER.sh inside user-mode
+# Linux (tests/uml.sh, with its options; variables for the guest go in
+# UML_PASS_ENV), its output shown indented; exit 77 with uml.sh's reason
+# when the guest cannot run here; fails unless INNER passed with at least
+# MIN PASS lines.
+uml_run() {
+	local inner=$1 min=$2 rc n
+	shift 2
+	set +e
+	bash "$top_srcdir/tests/uml.sh" "$@" "$top_srcdir/tests/$inner.sh" \
+		>"$XG_TMP/uml.out" 2>&1
+	rc=$?
+	set -e
+	sed 's/^/  | /' "$XG_TMP/uml.out"
+	if [ "$rc" -eq 77 ]; then
+		echo "$XG_TEST: SKIP (inside user-mode Linux): $(grep 'uml.sh: SKIP' "$XG_TMP/uml.out" | head -n 1 | sed 's/^uml.sh: SKIP: //')"
+		exit 77
+	fi
+	[ "$rc" -eq 0 ] || fail "inside user-mode Linux: exit status $rc (output above)"
+	n=$(grep -c "^$inner: PASS" "$XG_TMP/uml.out" || :)
+	[ "$n" -ge "$min" ] || fail "only $n checks passed inside user-mode Linux"
+	pass "$n checks passed inside user-mode Linux"
+}
+
 # summary_field and expect_summary (shared with scripts/unit-check.sh).
 . "$top_srcdir/tests/summary.sh"
 

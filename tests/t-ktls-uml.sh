@@ -37,20 +37,7 @@ fi
 make_certs "$XG_TMP" example.test
 
 check "the kTLS sessions inside user-mode Linux"
-set +e
 XG_KTLS_UML_BYTES=${XG_KTLS_UML_BYTES:-$((32 * 1024 * 1024))} \
 XG_KTLS_UML_CERTS=$XG_TMP \
 UML_PASS_ENV="XG_KTLS_UML_BYTES XG_KTLS_UML_CERTS" \
-	bash "$top_srcdir/tests/uml.sh" --timeout 300 \
-	"$top_srcdir/tests/ktls_uml_inner.sh" >"$XG_TMP/uml.out" 2>&1
-rc=$?
-set -e
-sed 's/^/  | /' "$XG_TMP/uml.out"
-if [ "$rc" -eq 77 ]; then
-	echo "t-ktls-uml: SKIP: $(grep 'uml.sh: SKIP' "$XG_TMP/uml.out" | head -n 1 | sed 's/^uml.sh: SKIP: //')"
-	exit 77
-fi
-[ "$rc" -eq 0 ] || fail "inside user-mode Linux: exit status $rc (output above)"
-n=$(grep -c '^ktls_uml_inner: PASS' "$XG_TMP/uml.out" || :)
-[ "$n" -ge 16 ] || fail "only $n checks passed inside user-mode Linux"
-pass "$n checks passed inside user-mode Linux"
+	uml_run ktls_uml_inner 16 --timeout 300

@@ -102,21 +102,8 @@ fi
 [ -x "$top_builddir/xmppgate-relay" ] || fail "xmppgate-relay not built"
 
 check "the hand-off inside user-mode Linux"
-set +e
 XG_RELAY_UML_CERTS=$XG_TMP \
 XG_RELAY_UML_BYTES=${XG_RELAY_UML_BYTES:-$((256 * 1024 * 1024))} \
 XG_RELAY_UML_IDLE=${XG_RELAY_UML_IDLE:-200} \
 UML_PASS_ENV="XG_RELAY_UML_CERTS XG_RELAY_UML_BYTES XG_RELAY_UML_IDLE" \
-	bash "$top_srcdir/tests/uml.sh" --timeout 1200 --mem 1024M \
-	"$top_srcdir/tests/relay_uml_inner.sh" >"$XG_TMP/uml.out" 2>&1
-rc=$?
-set -e
-sed 's/^/  | /' "$XG_TMP/uml.out"
-if [ "$rc" -eq 77 ]; then
-	echo "t-relay-uml: SKIP (the user-mode Linux half): $(grep 'uml.sh: SKIP' "$XG_TMP/uml.out" | head -n 1 | sed 's/^uml.sh: SKIP: //')"
-	exit 77
-fi
-[ "$rc" -eq 0 ] || fail "inside user-mode Linux: exit status $rc (output above)"
-n=$(grep -c '^relay_uml_inner: PASS' "$XG_TMP/uml.out" || :)
-[ "$n" -ge 13 ] || fail "only $n checks passed inside user-mode Linux"
-pass "$n checks passed inside user-mode Linux"
+	uml_run relay_uml_inner 14 --timeout 1200 --mem 1024M
