@@ -12,6 +12,8 @@
  *   handoff.c      the backend login, <success/>, the relay (or PROG)
  *   preopen.c      the backend opened while the client logs in
  *   federation.c   --s2s: the remote server's certificate, EXTERNAL
+ *   s2sout.c       --s2s-out: the backend's outgoing stream, carried
+ *                  to the remote server that DNS names (dns.c)
  *   route.c        --route: one header picks the backend, then splice(2)
  *   pool.c         --listen: a parent on a listening socket forks a
  *                  child per connection, which comes back here
@@ -125,6 +127,16 @@ main(int argc, char **argv)
 		    s2s_stream(&s) == 0)	/* certificate, policy (or the
 						 * dialback pass-through) */
 			s2s_external(&s);	/* EXTERNAL, hand-off, relay */
+		explicit_bzero(s.buf, sizeof(s.buf));
+		tls_free(&tls);
+		return s.exitcode;
+	}
+
+	/* Outbound federation: the backend's plaintext stream on loopback,
+	 * answered once the remote (DNS, TLS, its certificate, EXTERNAL)
+	 * is reached; the backend learns which from a PROXY header. */
+	if (o.s2s_out) {
+		s2sout(&s);
 		explicit_bzero(s.buf, sizeof(s.buf));
 		tls_free(&tls);
 		return s.exitcode;

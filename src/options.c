@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include "xmppgate.h"
 
@@ -32,6 +33,7 @@ static void route_options(struct options *, const char *);
 static void s2s_options(struct options *, const char *);
 static void pool_options(struct options *);
 static void relay_option(const struct options *);
+static void s2s_out_options(struct options *, const char *);
 
 /* --new-ticket-key FILE: a new key, written whole or not at all. */
 static int
@@ -76,6 +78,8 @@ usage(FILE *f, int code)
 "       xmppgate --s2s (--cert FILE --key FILE --domain NAME | --cert-dir DIR\n"
 "                | --cert-helper PATH) [--auth PATH]\n"
 "                (--backend ADDR --proxy-protocol v2 | -- PROG [ARG ...])\n"
+"       xmppgate --s2s-out (--cert FILE --key FILE --domain NAME | --cert-dir DIR\n"
+"                | --cert-helper PATH) [--auth PATH] [--dns-server ADDR]\n"
 "       xmppgate --route FILE [options]\n"
 "       xmppgate --new-ticket-key FILE\n"
 "  -c, --cert FILE              certificate chain (PEM)\n"
@@ -117,6 +121,10 @@ usage(FILE *f, int code)
 "                               (256; 0 for no bound)\n"
 "      --reexec-after N         pooled: re-exec after N connections (1000)\n"
 "      --reexec-interval MIN    pooled: ... and every MIN minutes (60)\n""      --s2s                    server-to-server mode (federation, port 5269)\n"
+"      --s2s-out                the backend's outgoing server-to-server\n"
+"                               streams, on loopback (xmppgate(8))\n"
+"      --dns-server ADDR[@PORT] --s2s-out: ask this DNS server, not those\n"
+"                               of /etc/resolv.conf\n"
 "      --s2s-ca FILE            CAs for remote servers (default: system)\n"
 "      --s2s-require-cert       refuse servers without a valid certificate\n"
 
@@ -172,7 +180,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
 	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ,
 	    O_LISTEN, O_MAXCONNS, O_PERSOURCE, O_REEXEC, O_REEXECMIN,
-	    O_NOPREOPEN, O_RELAY };
+	    O_NOPREOPEN, O_RELAY, O_S2SOUT, O_DNSSERVER };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -211,6 +219,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "no-backend-preopen", no_argument, NULL, O_NOPREOPEN },
 		{ "relay", required_argument, NULL, O_RELAY },
 		{ "s2s", no_argument, NULL, O_S2S },
+		{ "s2s-out", no_argument, NULL, O_S2SOUT },
+		{ "dns-server", required_argument, NULL, O_DNSSERVER },
 		{ "s2s-ca", required_argument, NULL, O_S2SCA },
 		{ "s2s-require-cert", no_argument, NULL, O_S2SREQ },
 		{ "listen", no_argument, NULL, O_LISTEN },
@@ -373,6 +383,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case O_RELAY: o->relay = optarg; break;
 		case O_S2S: o->s2s = 1; break;
 		case O_S2SCA: o->s2s_ca = optarg; break;
+		case O_S2SOUT: o->s2s_out = 1; break;
+		case O_DNSSERVER: o->dns_server = optarg; break;
 		case O_S2SREQ: o->s2s_require_cert = 1; break;
 		case O_LISTEN: o->listen = 1; break;
 		case O_MAXCONNS:
@@ -409,14 +421,20 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->route != NULL && o->s2s)
 		usage_error("--route and --s2s exclude each other");
+	if (o->s2s_out && (o->s2s || o->route != NULL))
+		usage_error("--s2s-out excludes --s2s and --route");
+	if (o->dns_server != NULL && !o->s2s_out)
+		usage_error("--dns-server goes with --s2s-out");
 	relay_option(o);
 	pool_options(o);
 	if (o->route != NULL) {
 		route_options(o, mechs);
 		return;
 	}
-	if (!o->s2s && (o->s2s_ca != NULL || o->s2s_require_cert))
-		usage_error("--s2s-ca and --s2s-require-cert go with --s2s");
+	if (!o->s2s && !o->s2s_out && (o->s2s_ca != NULL ||
+	    o->s2s_require_cert))
+		usage_error("--s2s-ca and --s2s-require-cert go with --s2s or "
+		    "--s2s-out");
 	if ((o->cert != NULL) != (o->key != NULL))
 		usage_error("--cert and --key go together");
 	if ((o->cert != NULL) + (o->cert_dir != NULL) +
@@ -450,6 +468,10 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->s2s) {
 		s2s_options(o, mechs);
+		return;
+	}
+	if (o->s2s_out) {
+		s2s_out_options(o, mechs);
 		return;
 	}
 	if (o->auth_scram && o->auth_protocol != XG_AP_NATIVE)
@@ -596,6 +618,60 @@ s2s_options(struct options *o, const char *mechs)
 	if (o->has_backend && !netaddr_loopback(&o->backend))
 		usage_error("--s2s: the backend must be a loopback address or "
 		    "a UNIX socket (it trusts what the PROXY header says)");
+}
+
+/* --dns-server: an IPv4 or IPv6 address, maybe @PORT (libunbound's
+ * form); 0, or -1. */
+static int
+dns_server_ok(const char *s)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	unsigned char a[16];
+	unsigned long port;
+	const char *at = strchr(s, '@');
+	size_t n = at != NULL ? (size_t)(at - s) : strlen(s);
+
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
+		return -1;
+	if (at != NULL && (xg_decimal(at + 1, 5, &port) == -1 || port == 0 ||
+	    port > 65535))
+		return -1;
+	return 0;
+}
+
+/*
+ * --s2s-out: the backend's own outgoing streams, answered here and
+ * carried to the remote server that DNS names.  The backend is the peer,
+ * so --backend, PROG and everything about a client's login or TLS with
+ * us are refused; the helper is optional (federation policy).
+ */
+static void
+s2s_out_options(struct options *o, const char *mechs)
+{
+	if (o->auth_scram || mechs != NULL || o->client_ca != NULL ||
+	    o->auth_protocol != XG_AP_NATIVE)
+		usage_error("--s2s-out: drop --auth-scram, --sasl-mechanisms, "
+		    "--client-ca and --auth-protocol (the helper, if any, is "
+		    "a federation policy)");
+	if (o->has_backend || o->exec_argv != NULL || o->relay != NULL ||
+	    o->backend_tls != XG_BTLS_NONE || o->proxy_protocol)
+		usage_error("--s2s-out: the remote server is found by DNS; "
+		    "drop --backend, -- PROG, --relay, --backend-tls and "
+		    "--proxy-protocol");
+	if (o->tls_mode != XG_TLS_BOTH || o->ticket_key != NULL ||
+	    o->accept_proxy)
+		usage_error("--s2s-out: the backend's stream is plaintext on "
+		    "loopback; drop --direct-tls-only, --starttls-only, "
+		    "--ticket-key and --accept-proxy-protocol");
+	if (o->dns_server != NULL && dns_server_ok(o->dns_server) == -1)
+		usage_error("--dns-server wants ADDR or ADDR@PORT (an IPv4 "
+		    "or IPv6 address), not '%s'", o->dns_server);
+	if (o->auth != NULL)
+		auth_option(o);
 }
 
 /*

@@ -177,6 +177,11 @@ int s2s_stream(struct session *);
 /* EXTERNAL or XEP-0344 answered by us, then the hand-off; always -1. */
 int s2s_external(struct session *);
 
+/* ---- s2sout.c: --s2s-out ---- */
+/* The backend's header, the policy, the remote found and reached, the
+ * PROXY header and our answer to the backend, the relay; always -1. */
+int s2sout(struct session *);
+
 /* ---- route.c: --route ---- */
 /* The map read, the privileges dropped, before any client byte. */
 int route_start(struct session *);

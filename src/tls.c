@@ -17,6 +17,7 @@
 
 #define TICKET_KEY_BYTES	64	/* gnutls_session_ticket_key_generate() */
 #define ALPN_XMPP_CLIENT	"xmpp-client"	/* XEP-0368 */
+#define ALPN_XMPP_SERVER	"xmpp-server"	/* XEP-0368, s2s */
 #define XMPPADDR_OID		"1.3.6.1.5.5.7.8.5"	/* RFC 6120 13.7.1.4 */
 #define SRVNAME_OID		"1.3.6.1.5.5.7.8.7"	/* RFC 4985 */
 #define SAN_MAX			64	/* subjectAltNames looked at */
@@ -150,14 +151,14 @@ tls_load(struct tlsctx *ctx, const struct options *o, char *err,
 		    r == 0 ? "no certificate in it" : gnutls_strerror(r));
 		goto fail;
 	}
-	if (o->s2s && o->s2s_ca != NULL &&
+	if ((o->s2s || o->s2s_out) && o->s2s_ca != NULL &&
 	    (r = gnutls_certificate_set_x509_trust_file(ctx->cred,
 	    o->s2s_ca, GNUTLS_X509_FMT_PEM)) <= 0) {
 		snprintf(err, errsz, "--s2s-ca %s: %s", o->s2s_ca,
 		    r == 0 ? "no certificate in it" : gnutls_strerror(r));
 		goto fail;
 	}
-	if (o->s2s && o->s2s_ca == NULL &&
+	if ((o->s2s || o->s2s_out) && o->s2s_ca == NULL &&
 	    (r = gnutls_certificate_set_x509_system_trust(ctx->cred)) <= 0) {
 		snprintf(err, errsz, "the system trust store (for remote "
 		    "servers; or --s2s-ca): %s", r == 0 ? "no certificate "
@@ -647,4 +648,52 @@ fail:
 	gnutls_deinit(s);
 	gnutls_certificate_free_credentials(cred);
 	return -1;
+}
+
+/*
+ * --s2s-out: we are the initiating server.  SNI names the remote domain,
+ * Direct TLS offers ALPN xmpp-server (XEP-0368), our certificate (the
+ * one certs_select() put into ctx->cred for the 'from' domain) goes to a
+ * remote that asks for it, and the remote's chain is checked against
+ * --s2s-ca or the system store with no name: s2s_id_match() checks the
+ * name, as for an incoming server.  Fills rc's TLS and certificate fields.
+ */
+int
+tls_s2s_client_start(struct conn *rc, struct tlsctx *ctx, const char *domain,
+    int direct, int64_t deadline_ms, char *err, size_t errsz)
+{
+	static const gnutls_datum_t alpn = { (unsigned char *)ALPN_XMPP_SERVER,
+	    sizeof(ALPN_XMPP_SERVER) - 1 };
+	gnutls_session_t s;
+	const char *name;
+	int r;
+
+	if ((r = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+	    GNUTLS_NO_TICKETS)) < 0) {
+		snprintf(err, errsz, "TLS: %s", gnutls_strerror(r));
+		return -1;
+	}
+	if ((r = gnutls_priority_set(s, ctx->prio)) < 0 ||
+	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+	    ctx->cred)) < 0 ||
+	    (r = gnutls_server_name_set(s, GNUTLS_NAME_DNS, domain,
+	    strlen(domain))) < 0 ||
+	    (direct && (r = gnutls_alpn_set_protocols(s, &alpn, 1, 0)) < 0)) {
+		snprintf(err, errsz, "TLS: %s", gnutls_strerror(r));
+		gnutls_deinit(s);
+		return -1;
+	}
+	if (handshake(s, rc, deadline_ms, err, errsz) == -1) {
+		gnutls_deinit(s);
+		return -1;
+	}
+	rc->tls = s;
+	name = gnutls_protocol_get_name(gnutls_protocol_get_version(s));
+	snprintf(rc->tls_protocol, sizeof(rc->tls_protocol), "%s",
+	    name != NULL ? name : "-");
+	name = gnutls_ciphersuite_get(s);
+	snprintf(rc->tls_cipher, sizeof(rc->tls_cipher), "%s",
+	    name != NULL ? name : "-");
+	s2s_peer(rc, s);
+	return 0;
 }

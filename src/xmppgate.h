@@ -445,6 +445,8 @@ struct options {
 	int	s2s;			/* server-to-server (federation) */
 	const char *s2s_ca;		/* remote servers' roots, or system */
 	int	s2s_require_cert;	/* no dialback pass-through */
+	int	s2s_out;		/* the backend's outgoing streams */
+	const char *dns_server;		/* --dns-server, or NULL */
 	/* --listen, the pooled mode (pool.c) */
 	int	listen;			/* on a listening socket */
 	int	max_conns;		/* children at once */
@@ -507,6 +509,31 @@ const char *s2s_match_name(enum s2s_match);
  * a GnuTLS that does not decode it itself; 0, or -1 if it is not one. */
 int s2s_srvname_der(const unsigned char *der, size_t len, char *out,
     size_t outsz);
+
+/* ---- s2sremote.c (pure): the remote's stream, for --s2s-out ---- */
+#define RS_MECH_MAX		32	/* one <mechanism/>'s text kept */
+/* What rstream_feed() saw complete at the top of the stream. */
+enum { RS_FEATURES = 1, RS_PROCEED, RS_SUCCESS, RS_FAILURE };
+struct rstate {
+	struct xml_ns ns;		/* the header's declarations */
+	int	header, depth, decl;
+	char	top[XG_NAME_MAX + 1];	/* the top-level element */
+	int	topns;			/* its namespace, of those that matter */
+	char	id[XG_ATTR_VALUE_MAX + 1];	/* the header's id */
+	/* the last <stream:features> */
+	int	starttls, external, dialback;
+	int	in_mech;
+	char	mech[RS_MECH_MAX + 1];
+	size_t	mechlen;
+	char	cond[XG_NAME_MAX + 1];	/* a stream error's condition */
+};
+/* Parse buf[0..len) on from r (zeroed for a new stream): RS_* when a
+ * top-level element completed (*used bytes taken, the rest unread), 0
+ * when all of *used bytes went in and more are needed, -1 with why for
+ * bad XML or anything a remote must not send here (a stream error: its
+ * condition in why). */
+int rstream_feed(struct rstate *, const uint8_t *buf, size_t len,
+    size_t *used, char *why, size_t whysz);
 
 /* ---- conn.c: the client connection ---- */
 struct conn {
@@ -607,6 +634,12 @@ int tls_new_ticket_key(char *out, size_t outsz);
  * the server's certificate for name against ca (or the system store). */
 int tls_client_start(struct conn *, const char *ca, const char *name,
     const char *priority, int64_t deadline_ms, char *err, size_t errsz);
+/* --s2s-out: handshake on rc as the initiating server for domain (SNI;
+ * ALPN xmpp-server with direct), with ctx's certificate and trust; rc's
+ * cert_status and names filled in as for an incoming server. */
+int tls_s2s_client_start(struct conn *rc, struct tlsctx *ctx,
+    const char *domain, int direct, int64_t deadline_ms, char *err,
+    size_t errsz);
 
 /* ---- certs.c: which certificate serves a domain (tls.c calls it, never
  * the other way round) ---- */

@@ -10,17 +10,18 @@
 require_xmppgate
 B=${top_builddir:-.}
 for f in units/xmppgate@.service units/xmppgate-s2s@.service \
-	units/xmppgate-pool.service units/xmppgate-relay.service man/xmppgate.8 \
+	units/xmppgate-s2s-out@.service units/xmppgate-pool.service units/xmppgate-relay.service man/xmppgate.8 \
 	man/xmppgate-relay.8 man/xmppgate-auth.5 man/xmppgate-cert.5; do
 	[ -f "$B/$f" ] || fail "no $f in the build tree: run make"
 done
 
-check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service units/xmppgate-pool.socket units/xmppgate-pool.service units/xmppgate-relay.socket units/xmppgate-relay.service"
+check "systemd-analyze verify units/xmppgate.socket units/xmppgate-direct.socket units/xmppgate@.service units/xmppgate-s2s.socket units/xmppgate-s2s@.service units/xmppgate-s2s-out.socket units/xmppgate-s2s-out@.service units/xmppgate-pool.socket units/xmppgate-pool.service units/xmppgate-relay.socket units/xmppgate-relay.service"
 U=$XG_TMP/units
 mkdir -p "$U"
 cp "$top_srcdir/units/xmppgate.socket" "$top_srcdir/units/xmppgate-direct.socket" \
 	"$top_srcdir/units/xmppgate-s2s.socket" "$top_srcdir/units/xmppgate-pool.socket" \
-	"$top_srcdir/units/xmppgate-relay.socket" "$U/"
+	"$top_srcdir/units/xmppgate-relay.socket" \
+	"$top_srcdir/units/xmppgate-s2s-out.socket" "$U/"
 # The Direct TLS socket's template is an alias of xmppgate@.service, a
 # symlink as in an installed system (make install-data-hook).
 ln -s xmppgate@.service "$U/xmppgate-direct@.service"
@@ -29,6 +30,10 @@ sed "s|^ExecStart=-[^ ]*/xmppgate |ExecStart=-$xg_bin |" "$B/units/xmppgate@.ser
 	>"$U/xmppgate@.service"
 sed "s|^ExecStart=-[^ ]*/xmppgate |ExecStart=-$xg_bin |" "$B/units/xmppgate-s2s@.service" \
 	>"$U/xmppgate-s2s@.service"
+sed "s|^ExecStart=-[^ ]*/xmppgate |ExecStart=-$xg_bin |" "$B/units/xmppgate-s2s-out@.service" \
+	>"$U/xmppgate-s2s-out@.service"
+grep -q "^ExecStart=-$xg_bin --s2s-out " "$U/xmppgate-s2s-out@.service" ||
+	fail "xmppgate-s2s-out@.service does not run xmppgate --s2s-out"
 grep -q "^ExecStart=-$xg_bin " "$U/xmppgate@.service" ||
 	fail "ExecStart= does not run xmppgate"
 grep -q "^ExecStart=-$xg_bin --s2s " "$U/xmppgate-s2s@.service" ||
@@ -48,6 +53,7 @@ rc=0
 out=$(cd "$U" && SYSTEMD_LOG_COLOR=0 \
 	systemd-analyze verify --man=no ./xmppgate.socket ./xmppgate-direct.socket \
 	./xmppgate@.service ./xmppgate-s2s.socket ./xmppgate-s2s@.service \
+	./xmppgate-s2s-out.socket ./xmppgate-s2s-out@.service \
 	./xmppgate-pool.socket ./xmppgate-pool.service \
 	./xmppgate-relay.socket ./xmppgate-relay.service 2>&1) || rc=$?
 if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
@@ -94,6 +100,13 @@ done
 after_exec() { sed -n '/^ExecStart=/,$p' "$1" | tail -n +2; }
 diff <(after_exec "$T") <(after_exec "$B/units/xmppgate-s2s@.service") >/dev/null ||
 	fail "xmppgate-s2s@.service's hardening differs from xmppgate@.service's"
+diff <(after_exec "$T") <(after_exec "$B/units/xmppgate-s2s-out@.service") >/dev/null ||
+	fail "xmppgate-s2s-out@.service's hardening differs from xmppgate@.service's"
+# Outbound: loopback only, for the backend alone.
+grep -q '^ListenStream=127.0.0.1:' "$top_srcdir/units/xmppgate-s2s-out.socket" ||
+	fail "xmppgate-s2s-out.socket does not listen on loopback only"
+grep -q '^TriggerLimitIntervalSec=0$' "$top_srcdir/units/xmppgate-s2s-out.socket" ||
+	fail "xmppgate-s2s-out.socket lacks TriggerLimitIntervalSec=0"
 awk '/^\[Unit\]/ { u = 1 } /^\[Service\]/ { u = 0 } u && /^CollectMode=/ { f = 1 } END { exit !f }' "$T" ||
 	fail "CollectMode= must be in [Unit]"
 # The pooled mode: one service on a listening socket, which gets the key as
@@ -143,6 +156,7 @@ pass "directives present"
 check "every Documentation=man:PAGE(S) of the units is in man/"
 for ref in $(sed -n 's/^Documentation=//p' "$S" "$T" "$top_srcdir/units/xmppgate-direct.socket" \
 	"$top_srcdir/units/xmppgate-s2s.socket" "$B/units/xmppgate-s2s@.service" \
+	"$top_srcdir/units/xmppgate-s2s-out.socket" "$B/units/xmppgate-s2s-out@.service" \
 	"$top_srcdir/units/xmppgate-pool.socket" "$B/units/xmppgate-pool.service" \
 	"$top_srcdir/units/xmppgate-relay.socket" "$B/units/xmppgate-relay.service"); do
 	case $ref in
