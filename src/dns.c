@@ -71,6 +71,10 @@ static enum dns_result dns_wait(struct dns *, struct dns_q *q, size_t nq,
     int64_t deadline_ms, char *why, size_t whysz);
 static enum dns_result q_result(const struct dns_q *q, int rtype,
     char *why, size_t whysz);
+static int host_fold(const char *name, char *buf, char *why, size_t whysz);
+static uint32_t dns_rnd(void *arg);
+static int addr_of(int type, const char *data, int len, uint16_t port,
+    struct sockaddr_storage *ss, socklen_t *sl);
 static enum dns_result srv_answer(const struct dns_q *q, int direct_tls,
     struct srv_target *t, size_t *n, size_t *dropped, int *dot, char *why,
     size_t whysz);
@@ -358,6 +362,28 @@ srv_answer(const struct dns_q *q, int direct_tls, struct srv_target *t,
 	return DNS_NONE;
 }
 
+/* name lower-cased into buf (XG_DOMAIN_NAME_MAX + 1 bytes) if it is a
+ * host name (srv_hostname_ok): 0, else -1 with why. */
+static int
+host_fold(const char *name, char *buf, char *why, size_t whysz)
+{
+	size_t i, n = strnlen(name, XG_DOMAIN_NAME_MAX + 1);
+
+	if (n > XG_DOMAIN_NAME_MAX) {
+		dns_why(why, whysz, "not a DNS host name: longer than %d",
+		    XG_DOMAIN_NAME_MAX);
+		return -1;
+	}
+	for (i = 0; i <= n; i++)
+		buf[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+		    (char)(name[i] + ('a' - 'A')) : name[i];
+	if (!srv_hostname_ok(buf)) {
+		dns_why(why, whysz, "not a DNS host name: \"%.64s\"", name);
+		return -1;
+	}
+	return 0;
+}
+
 static uint32_t
 dns_rnd(void *arg)
 {
@@ -387,6 +413,7 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	struct srv_target t[2][XG_SRV_TARGETS_MAX];
 	size_t nt[2] = { 0, 0 }, dropped = 0, i, a, b;
 	char name[DNS_QNAME_MAX + 1], w[2][256] = { "", "" }, warn[256] = "";
+	char dom[XG_DOMAIN_NAME_MAX + 1];
 	struct dns_q q[2];
 	enum dns_result r[2], wr;
 	int dot = 0, k, sec = 1;
@@ -398,13 +425,11 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 		dns_why(why, whysz, "internal: no resolver or no room");
 		return DNS_FAIL;
 	}
-	if (!srv_hostname_ok(domain)) {
-		dns_why(why, whysz, "not a DNS host name: \"%.64s\"", domain);
+	if (host_fold(domain, dom, why, whysz) < 0)
 		return DNS_FAIL;
-	}
 	memset(q, 0, sizeof(q));
 	for (k = 0; k < 2; k++) {
-		snprintf(name, sizeof(name), "%s._tcp.%s", svc[k], domain);
+		snprintf(name, sizeof(name), "%s._tcp.%s", svc[k], dom);
 		q[k].what = k == 0 ? "_xmpps-server SRV" : "_xmpp-server SRV";
 		if (dns_start(d, name, DNS_TYPE_SRV, &q[k], why, whysz) < 0) {
 			if (k == 1)
@@ -467,10 +492,7 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 		goto fail;
 	}
 	memset(&out[0], 0, sizeof(out[0]));
-	snprintf(out[0].host, sizeof(out[0].host), "%s", domain);
-	for (i = 0; out[0].host[i] != '\0'; i++)
-		if (out[0].host[i] >= 'A' && out[0].host[i] <= 'Z')
-			out[0].host[i] += 'a' - 'A';
+	memcpy(out[0].host, dom, sizeof(dom));
 	out[0].port = XG_S2S_PORT;
 	out[0].direct_tls = 0;
 	*n = 1;
@@ -529,7 +551,7 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
 	static const int type[2] = { DNS_TYPE_AAAA, DNS_TYPE_A };
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char w[2][256] = { "", "" };
+	char w[2][256] = { "", "" }, hbuf[XG_DOMAIN_NAME_MAX + 1];
 	struct dns_q q[2];
 	enum dns_result r[2], wr;
 	size_t i, got;
@@ -543,14 +565,12 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
 		dns_why(why, whysz, "internal: no resolver or no room");
 		return DNS_FAIL;
 	}
-	if (!srv_hostname_ok(host)) {
-		dns_why(why, whysz, "not a DNS host name: \"%.64s\"", host);
+	if (host_fold(host, hbuf, why, whysz) < 0)
 		return DNS_FAIL;
-	}
 	memset(q, 0, sizeof(q));
 	for (k = 0; k < 2; k++) {
 		q[k].what = k == 0 ? "AAAA" : "A";
-		if (dns_start(d, host, type[k], &q[k], why, whysz) < 0) {
+		if (dns_start(d, hbuf, type[k], &q[k], why, whysz) < 0) {
 			if (k == 1)
 				dns_wait(d, q, 1, 0, NULL, 0);
 			return DNS_FAIL;
