@@ -936,4 +936,55 @@ int route_lookup(const char *map, size_t len, const char *domain,
 ssize_t route_load(const char *path, char *buf, size_t bufsz, char *err,
     size_t errsz);
 
+/* ---- srv.c (pure) and dns.c (libunbound): finding a remote server
+ * for outbound federation (RFC 6120 3.2.1, RFC 2782, XEP-0368) ---- */
+#include <sys/socket.h>
+#define XG_SRV_TARGETS_MAX	16	/* targets kept per lookup */
+#define XG_SRV_RDATA_MAX	(6 + 255)	/* SRV RDATA: 3 numbers, a name */
+#define XG_DNS_ADDRS_MAX	16	/* addresses kept per family */
+#define XG_S2S_PORT		5269	/* the fallback (RFC 6120 3.2.1) */
+struct srv_target {
+	char	host[XG_DOMAIN_NAME_MAX + 1];	/* lowercase, no trailing dot */
+	uint16_t port, priority, weight;
+	int	direct_tls;	/* 1: _xmpps-server (XEP-0368); 0: _xmpp-server or fallback */
+};
+/* One SRV RDATA in wire format (libunbound's result->data[i], len[i])
+ * into *out: 0, 1 for the "." target (service decidedly not available,
+ * RFC 2782), -1 with why when it is bad (see srv.c for what is). */
+int srv_parse(const uint8_t *rdata, size_t len, int direct_tls,
+    struct srv_target *out, char *why, size_t whysz);
+/* Order in place: priority ascending, then RFC 2782's weighted random
+ * selection within each priority; rnd gives uniform 32-bit numbers. */
+void srv_order(struct srv_target *t, size_t n, uint32_t (*rnd)(void *),
+    void *arg);
+/* name is a host name srv_parse would take (LDH labels, at most
+ * XG_DOMAIN_NAME_MAX, no trailing dot): 1, else 0. */
+int srv_hostname_ok(const char *name);
+
+struct dns;
+/* server NULL: /etc/resolv.conf and /etc/hosts; else "ADDR" or
+ * "ADDR@PORT" (IPv4 or IPv6) to send every query to.  anchor NULL: no
+ * DNSSEC validation; else a trust-anchor file.  NULL on error with why. */
+struct dns *dns_new(const char *server, const char *anchor, char *why,
+    size_t whysz);
+void dns_free(struct dns *);
+enum dns_result {
+	DNS_OK,
+	DNS_NONE,	/* NXDOMAIN, no records of the type, or "." */
+	DNS_TIMEOUT,	/* deadline_ms passed */
+	DNS_FAIL	/* SERVFAIL, bogus, bad records, other */
+};
+const char *dns_result_str(enum dns_result);
+/* Where to try domain's s2s service, in order (see dns.c).  deadline_ms
+ * is a now_ms() time.  *secure is 1 only if every answer used was
+ * DNSSEC-secure.  On DNS_OK, why may hold a warning to log (records
+ * skipped), or be empty. */
+enum dns_result dns_s2s_targets(struct dns *, const char *domain,
+    int64_t deadline_ms, struct srv_target *out, size_t max, size_t *n,
+    int *secure, char *why, size_t whysz);
+/* host's AAAA then A addresses, with port; results as above. */
+enum dns_result dns_addrs(struct dns *, const char *host, uint16_t port,
+    int64_t deadline_ms, struct sockaddr_storage *out, socklen_t *outlen,
+    size_t max, size_t *n, int *secure, char *why, size_t whysz);
+
 #endif

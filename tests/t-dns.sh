@@ -1,0 +1,193 @@
+#!/bin/bash
+# DNS for outbound federation (issue 24; src/dns.c, src/srv.c) against a
+# real authoritative server: NSD on loopback serving "test." from a zone
+# written here, asked through tests/dns_probe (libunbound, forwarding to
+# NSD).  Checked:
+#  1. both SRV services: the order by priority, Direct TLS first at an
+#     equal priority, then each target's AAAA before its A;
+#  2. NXDOMAIN, and a name with an address but no SRV: the fallback
+#     DOMAIN:5269 with STARTTLS;
+#  3. "." for _xmpp-server and nothing for _xmpps-server: "service not
+#     available" (exit 1); "." for one service and a record for the other:
+#     that record;
+#  4. an SRV target with no address: NONE for its addresses;
+#  5. hostile records: a target with '_' is skipped with a warning when a
+#     good record is beside it, and the lookup fails (exit 3) when it is
+#     alone; a domain that is no host name is refused before any query;
+#  6. a server that never answers: TIMEOUT (exit 2) at the deadline, not
+#     before and not long after;
+#  7. weights: at one priority both records come before the next priority.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "$top_srcdir/tests/dns.sh"
+
+PROBE=$top_builddir/tests/dns_probe
+[ -x "$PROBE" ] || fail "tests/dns_probe is not built (make check builds it)"
+
+cat >"$XG_TMP/test.zone" <<'EOF'
+$ORIGIN test.
+$TTL 60
+@	IN SOA ns.test. admin.test. 1 3600 600 86400 60
+@	IN NS ns.test.
+ns	IN A 127.0.0.1
+; 1. both services
+_xmpps-server._tcp.a	IN SRV 10 0 5270 xmpps1.a.test.
+_xmpps-server._tcp.a	IN SRV 20 1 5271 xmpps2.a.test.
+_xmpp-server._tcp.a	IN SRV 20 1 5269 xmpp2.a.test.
+_xmpp-server._tcp.a	IN SRV 10 0 5269 xmpp1.a.test.
+_xmpp-server._tcp.a	IN SRV 5 0 5269 xmpp0.a.test.
+xmpps1.a	IN A 127.0.0.1
+xmpps1.a	IN AAAA ::1
+xmpps2.a	IN A 127.0.0.3
+xmpp0.a	IN AAAA ::2
+xmpp1.a	IN A 127.0.0.2
+xmpp2.a	IN A 127.0.0.4
+; 2. an address, no SRV
+host	IN A 127.0.0.9
+; 3. "."
+_xmpp-server._tcp.dot	IN SRV 0 0 0 .
+_xmpps-server._tcp.dot2	IN SRV 0 0 0 .
+_xmpp-server._tcp.dot2	IN SRV 0 0 5269 xmpp.dot2.test.
+xmpp.dot2	IN A 127.0.0.5
+; 4. a target without an address
+_xmpp-server._tcp.noaddr	IN SRV 0 0 5269 ghost.noaddr.test.
+; 5. hostile records
+_xmpp-server._tcp.bad	IN SRV 0 0 5269 x_y.bad.test.
+_xmpp-server._tcp.half	IN SRV 0 0 5269 x_y.half.test.
+_xmpp-server._tcp.half	IN SRV 1 0 5269 ok.half.test.
+ok.half	IN A 127.0.0.6
+; 7. weights
+_xmpp-server._tcp.w	IN SRV 1 1 5269 light.w.test.
+_xmpp-server._tcp.w	IN SRV 1 99 5269 heavy.w.test.
+_xmpp-server._tcp.w	IN SRV 2 50 5269 later.w.test.
+EOF
+
+dns_start "$XG_TMP/nsd" "$XG_TMP/test.zone"
+log "NSD on 127.0.0.1:$DNS_PORT"
+SERVER=127.0.0.1@$DNS_PORT
+
+# probe NAME DOMAIN [TIMEOUT_MS]: run dns_probe into $XG_TMP/NAME.out;
+# sets RC.
+probe() {
+	local name=$1
+	shift
+	RC=0
+	timeout 30 "$PROBE" "$SERVER" "$@" >"$XG_TMP/$name.out" \
+	    2>"$XG_TMP/$name.err" || RC=$?
+}
+# expect NAME RC: the exit status and the output equal to stdin.
+expect() {
+	local name=$1 want=$2
+	[ "$RC" = "$want" ] ||
+		{ cat "$XG_TMP/$name.out" "$XG_TMP/$name.err" >&2; fail "$name: exit $RC, not $want"; }
+	if ! diff -u - "$XG_TMP/$name.out" >"$XG_TMP/$name.diff"; then
+		cat "$XG_TMP/$name.diff" >&2
+		fail "$name: output differs"
+	fi
+	pass "$name"
+}
+
+check "1. both services: priority order, Direct TLS first at equal priority, AAAA first"
+probe both a.test
+expect both 0 <<'EOF'
+targets OK secure 0
+starttls xmpp0.a.test 5269
+direct xmpps1.a.test 5270
+starttls xmpp1.a.test 5269
+direct xmpps2.a.test 5271
+starttls xmpp2.a.test 5269
+addr xmpp0.a.test ::2 5269
+addr xmpps1.a.test ::1 5270
+addr xmpps1.a.test 127.0.0.1 5270
+addr xmpp1.a.test 127.0.0.2 5269
+addr xmpps2.a.test 127.0.0.3 5271
+addr xmpp2.a.test 127.0.0.4 5269
+EOF
+# A domain in capitals (as a stream may give it) is asked folded.
+probe upper A.Test
+[ "$RC" = 0 ] || fail "upper: exit $RC"
+cmp -s "$XG_TMP/upper.out" "$XG_TMP/both.out" || fail "upper: $(cat "$XG_TMP/upper.out")"
+pass "a domain in capitals is folded"
+
+check "2. NXDOMAIN and no SRV records: DOMAIN:5269 with STARTTLS"
+probe nx nx.test
+expect nx 0 <<'EOF'
+targets OK secure 0
+starttls nx.test 5269
+addr nx.test NONE no address (AAAA: no such domain; A: no such domain)
+EOF
+probe host host.test
+expect host 0 <<'EOF'
+targets OK secure 0
+starttls host.test 5269
+addr host.test 127.0.0.9 5269
+EOF
+
+check "3. \".\": service not available, unless the other service has records"
+probe dot dot.test
+expect dot 1 <<'EOF'
+targets NONE secure 0 service not available (SRV target ".")
+EOF
+probe dot2 dot2.test
+expect dot2 0 <<'EOF'
+targets OK secure 0
+starttls xmpp.dot2.test 5269
+addr xmpp.dot2.test 127.0.0.5 5269
+EOF
+
+check "4. an SRV target without an address"
+probe noaddr noaddr.test
+expect noaddr 0 <<'EOF'
+targets OK secure 0
+starttls ghost.noaddr.test 5269
+addr ghost.noaddr.test NONE no address (AAAA: no such domain; A: no such domain)
+EOF
+
+check "5. hostile records"
+probe half half.test
+expect half 0 <<'EOF'
+targets OK secure 0 _xmpp-server SRV: skipped a bad record: SRV target has a byte outside letters, digits and '-'
+starttls ok.half.test 5269
+addr ok.half.test 127.0.0.6 5269
+EOF
+probe bad bad.test
+expect bad 3 <<'EOF'
+targets FAIL secure 0 _xmpp-server SRV: skipped a bad record: SRV target has a byte outside letters, digits and '-'
+EOF
+probe notahost 'a_b.test'
+expect notahost 3 <<'EOF'
+targets FAIL secure 0 not a DNS host name: "a_b.test"
+EOF
+
+check "7. weights: one priority before the next"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	probe w w.test
+	[ "$RC" = 0 ] || fail "w: exit $RC"
+	sed -n 2,4p "$XG_TMP/w.out" >"$XG_TMP/w.order"
+	sed -n 1,2p "$XG_TMP/w.order" | sort | tr '\n' ' ' >"$XG_TMP/w.first"
+	[ "$(cat "$XG_TMP/w.first")" = "starttls heavy.w.test 5269 starttls light.w.test 5269 " ] ||
+		{ cat "$XG_TMP/w.out" >&2; fail "w: priority 1 is not first"; }
+	[ "$(sed -n 3p "$XG_TMP/w.order")" = "starttls later.w.test 5269" ] ||
+		{ cat "$XG_TMP/w.out" >&2; fail "w: priority 2 is not last"; }
+done
+pass "weights: priority 1's two records first, ten times"
+
+check "6. a server that never answers: TIMEOUT at the deadline"
+dns_silent "$XG_TMP/silent" 60
+t0=$(date +%s%N)
+RC=0
+timeout 30 "$PROBE" "127.0.0.1@$SILENT_PORT" a.test 1500 >"$XG_TMP/silent.out" \
+    2>"$XG_TMP/silent.err" || RC=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+cat "$XG_TMP/silent.out"
+[ "$RC" = 2 ] || fail "silent: exit $RC, not 2 (TIMEOUT)"
+grep -qx 'targets TIMEOUT secure 0 _xmpps-server SRV: no answer in time; _xmpp-server SRV: no answer in time' \
+    "$XG_TMP/silent.out" || fail "silent: $(cat "$XG_TMP/silent.out")"
+# The deadline holds: not before 1.5 s, and the probe (a fresh resolver
+# and its thread included) done well within 3 s.
+[ "$ms" -ge 1450 ] || fail "silent: gave up after $ms ms, before the deadline"
+[ "$ms" -lt 3000 ] || fail "silent: took $ms ms for a 1500 ms deadline"
+pass "silent server: TIMEOUT after $ms ms (deadline 1500 ms)"
+kill_bg "$SILENT_PID"
+
+dns_stop
+pass "t-dns"
