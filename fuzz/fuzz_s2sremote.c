@@ -34,7 +34,7 @@ struct trace {
 static void
 feed(const uint8_t *d, size_t size, size_t chunk, struct trace *t)
 {
-	static struct rstate st;
+	static struct rstream st;
 	static uint8_t buf[XG_READ_BUF];
 	char why[XG_REASON_MAX];
 	size_t len = 0, off = 0, used, take;

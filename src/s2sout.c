@@ -33,7 +33,7 @@
 
 struct remote {
 	struct conn rc;			/* fds and TLS of the remote */
-	struct rstate st;
+	struct rstream st;
 	uint8_t	buf[XG_READ_BUF];	/* read, not yet parsed */
 	size_t	len;
 	int	direct;			/* Direct TLS (XEP-0368) */
@@ -128,7 +128,7 @@ try_addr(struct session *s, struct remote *r, const struct srv_target *t,
 	xg_debug("remote %s: trying %s (%s, %s)", c->remote_domain, r->addr,
 	    t->host, t->direct_tls ? "Direct TLS" : "STARTTLS");
 	if ((fd = netaddr_connect(&na, deadline, err, sizeof(err))) == -1) {
-		snprintf(why, whysz, "%s: %s", r->addr, err);
+		snprintf(why, whysz, "%.95s: %.150s", r->addr, err);
 		return -1;
 	}
 	r->rc.rfd = r->rc.wfd = fd;
@@ -168,7 +168,7 @@ try_addr(struct session *s, struct remote *r, const struct srv_target *t,
 		goto fail;
 	return 0;
 fail:
-	snprintf(why, whysz, "%s: %s", r->addr, err);
+	snprintf(why, whysz, "%.95s: %.150s", r->addr, err);
 	backend_close(&r->rc);
 	return -1;
 }
@@ -235,7 +235,7 @@ reach(struct session *s, struct remote *r, char *why, size_t whysz)
 	dns_free(d);
 	/* Every place named has no address at all: no such server. */
 	if (!tried && lookups_failed == 0) {
-		snprintf(why, whysz, "no address for %s", n == 1 ? t[0].host :
+		snprintf(why, whysz, "no address for %.200s", n == 1 ? t[0].host :
 		    "any of its targets");
 		return 1;
 	}
@@ -374,12 +374,12 @@ s2sout_policy(struct session *s)
 	v = authhelper_run(s->o->auth, &req, s->o->auth_timeout * 1000, &ar,
 	    why, sizeof(why));
 	if (v == AUTH_TEMPFAIL) {
-		snprintf(msg, sizeof(msg), "policy %s", why);
+		snprintf(msg, sizeof(msg), "policy %.200s", why);
 		return s2sout_refuse(s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "internal error", XG_EXIT_TEMP, msg);
 	}
 	if (v == AUTH_REJECT) {
-		snprintf(msg, sizeof(msg), "policy helper refused %s",
+		snprintf(msg, sizeof(msg), "policy helper refused %.200s",
 		    c->remote_domain);
 		snprintf(why, sizeof(why), "federation with %.200s is not "
 		    "allowed here", c->remote_domain);
@@ -425,7 +425,7 @@ s2sout_cert(struct session *s, struct remote *r)
 	    c->cert_presented ? c->cert_sha256 : "");
 	if (valid)
 		return 0;
-	snprintf(reason, sizeof(reason), "server %s at %s: certificate %s",
+	snprintf(reason, sizeof(reason), "server %.100s at %.95s: certificate %s",
 	    c->remote_domain, r->addr, c->cert_status);
 	backend_close(rc);
 	return s2sout_refuse(s, XG_SE_REMOTE_CONNECTION_FAILED,
@@ -495,7 +495,7 @@ s2sout(struct session *s)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	if ((k = reach(s, &r, why, sizeof(why))) != 0) {
-		snprintf(reason, sizeof(reason), "remote %s: %s%s",
+		snprintf(reason, sizeof(reason), "remote %.100s: %s%.150s",
 		    c->remote_domain, k == 1 ? "no such server in DNS: " : "",
 		    why);
 		return s2sout_refuse(s, XG_SE_REMOTE_CONNECTION_FAILED,
@@ -512,7 +512,7 @@ s2sout(struct session *s)
 		return -1;
 	if ((authed = s2sout_external(s, &r, why, sizeof(why))) == -1) {
 		backend_close(&r.rc);
-		snprintf(reason, sizeof(reason), "remote %s: %s",
+		snprintf(reason, sizeof(reason), "remote %.100s: %.150s",
 		    c->remote_domain, why);
 		return s2sout_refuse(s, XG_SE_REMOTE_CONNECTION_FAILED,
 		    "the remote server is not reachable", XG_EXIT_TEMP,

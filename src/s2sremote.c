@@ -32,7 +32,7 @@ known_ns(const char *uri)
  * must not send here.
  */
 static int
-rtoken(struct rstate *r, const struct xml_token *t, char *why, size_t whysz)
+rtoken(struct rstream *r, const struct xml_token *t, char *why, size_t whysz)
 {
 	const char *uri, *local, *v;
 	struct xml_ns ns;
@@ -85,10 +85,14 @@ rtoken(struct rstate *r, const struct xml_token *t, char *why, size_t whysz)
 		}
 		return 0;
 	case XML_TOK_START:
-		ns = r->ns;
+		/* In scope: the header's declarations, and at depth 3 those
+		 * of the element around (<mechanisms xmlns=...>). */
+		ns = r->depth == 3 ? r->ns2 : r->ns;
 		if (xml_ns_push(&ns, t) < 0 ||
 		    (uri = xml_ns_resolve(&ns, t->name, &local)) == NULL)
 			uri = "", local = t->name;
+		if (r->depth == 2)
+			r->ns2 = ns;
 		if (r->depth == 1) {
 			snprintf(r->top, sizeof(r->top), "%s", local);
 			r->topns = known_ns(uri);
@@ -160,7 +164,7 @@ rtoken(struct rstate *r, const struct xml_token *t, char *why, size_t whysz)
 }
 
 int
-rstream_feed(struct rstate *r, const uint8_t *buf, size_t len, size_t *used,
+rstream_feed(struct rstream *r, const uint8_t *buf, size_t len, size_t *used,
     char *why, size_t whysz)
 {
 	static struct xml_token tok;

@@ -514,8 +514,9 @@ int s2s_srvname_der(const unsigned char *der, size_t len, char *out,
 #define RS_MECH_MAX		32	/* one <mechanism/>'s text kept */
 /* What rstream_feed() saw complete at the top of the stream. */
 enum { RS_FEATURES = 1, RS_PROCEED, RS_SUCCESS, RS_FAILURE };
-struct rstate {
+struct rstream {
 	struct xml_ns ns;		/* the header's declarations */
+	struct xml_ns ns2;		/* ... and a second-level element's */
 	int	header, depth, decl;
 	char	top[XG_NAME_MAX + 1];	/* the top-level element */
 	int	topns;			/* its namespace, of those that matter */
@@ -532,7 +533,7 @@ struct rstate {
  * when all of *used bytes went in and more are needed, -1 with why for
  * bad XML or anything a remote must not send here (a stream error: its
  * condition in why). */
-int rstream_feed(struct rstate *, const uint8_t *buf, size_t len,
+int rstream_feed(struct rstream *, const uint8_t *buf, size_t len,
     size_t *used, char *why, size_t whysz);
 
 /* ---- conn.c: the client connection ---- */
