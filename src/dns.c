@@ -47,11 +47,10 @@
 #define DNS_QNAME_MAX	(XG_DOMAIN_NAME_MAX + 20)	/* "_xmpps-server._tcp." */
 #define DNS_SERVER_MAX	80	/* "ADDR@PORT" */
 
-struct dns {
-	struct ub_ctx *ctx;
-};
-
-/* One outstanding question and, once answered, its result. */
+/* One outstanding question and, once answered, its result.  The two of a
+ * lookup live in struct dns, not on the caller's stack: should ub_cancel
+ * fail at the deadline, a late callback writes there, and the context
+ * is then refused (broken) rather than trusted with a stale answer. */
 struct dns_q {
 	const char *what;	/* for messages: "_xmpps-server SRV" */
 	int	id;
@@ -59,6 +58,12 @@ struct dns_q {
 	int	timedout;	/* cancelled at the deadline */
 	int	err;		/* libunbound's error code, 0 = none */
 	struct ub_result *res;
+};
+
+struct dns {
+	struct ub_ctx *ctx;
+	struct dns_q q[2];
+	int	broken;		/* a cancel failed: callbacks may still come */
 };
 
 static void dns_why(char *why, size_t whysz, const char *fmt, ...)
@@ -195,6 +200,11 @@ dns_cb(void *arg, int err, struct ub_result *res)
 {
 	struct dns_q *q = arg;
 
+	if (!q->pending) {	/* late, after a failed cancel */
+		if (res != NULL)
+			ub_resolve_free(res);
+		return;
+	}
 	q->pending = 0;
 	q->err = err;
 	q->res = res;
@@ -261,7 +271,8 @@ dns_wait(struct dns *d, struct dns_q *q, size_t nq, int64_t deadline_ms,
 	}
 	for (i = 0; i < nq; i++)
 		if (q[i].pending) {
-			ub_cancel(d->ctx, q[i].id);
+			if (ub_cancel(d->ctx, q[i].id) != 0)
+				d->broken = 1;
 			q[i].pending = 0;
 			q[i].res = NULL;
 			if (failed)
@@ -414,7 +425,7 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	size_t nt[2] = { 0, 0 }, dropped = 0, i, a, b;
 	char name[DNS_QNAME_MAX + 1], w[2][256] = { "", "" }, warn[256] = "";
 	char dom[XG_DOMAIN_NAME_MAX + 1];
-	struct dns_q q[2];
+	struct dns_q *q;
 	enum dns_result r[2], wr;
 	int dot = 0, k, sec = 1;
 
@@ -427,7 +438,13 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	}
 	if (host_fold(domain, dom, why, whysz) < 0)
 		return DNS_FAIL;
-	memset(q, 0, sizeof(q));
+	if (d->broken) {
+		dns_why(why, whysz, "internal: resolver broken by a failed"
+		    " cancel");
+		return DNS_FAIL;
+	}
+	q = d->q;
+	memset(q, 0, sizeof(d->q));
 	for (k = 0; k < 2; k++) {
 		snprintf(name, sizeof(name), "%s._tcp.%s", svc[k], dom);
 		q[k].what = k == 0 ? "_xmpps-server SRV" : "_xmpp-server SRV";
@@ -552,7 +569,7 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char w[2][256] = { "", "" }, hbuf[XG_DOMAIN_NAME_MAX + 1];
-	struct dns_q q[2];
+	struct dns_q *q;
 	enum dns_result r[2], wr;
 	size_t i, got;
 	int k, sec = 1;
@@ -567,7 +584,13 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
 	}
 	if (host_fold(host, hbuf, why, whysz) < 0)
 		return DNS_FAIL;
-	memset(q, 0, sizeof(q));
+	if (d->broken) {
+		dns_why(why, whysz, "internal: resolver broken by a failed"
+		    " cancel");
+		return DNS_FAIL;
+	}
+	q = d->q;
+	memset(q, 0, sizeof(d->q));
 	for (k = 0; k < 2; k++) {
 		q[k].what = k == 0 ? "AAAA" : "A";
 		if (dns_start(d, hbuf, type[k], &q[k], why, whysz) < 0) {
