@@ -405,9 +405,10 @@ dns_rnd(void *arg)
 /*
  * RFC 6120 3.2.1 and XEP-0368 2: both services are asked at once.  Each
  * answer's records are ordered on their own (srv_order), then merged by
- * priority, Direct TLS first at an equal priority (XEP-0368 2: "when
- * both are present, the ... priorities of the two services are
- * compared").  "." alone for a service drops it; if neither service has
+ * priority (XEP-0368 puts the two services' records in one list by
+ * priority), Direct TLS first at an equal priority (the choice of issue
+ * 24: it saves a round trip).  The first XG_SRV_TARGETS_MAX records of
+ * each answer are kept.  "." alone for a service drops it; if neither service has
  * a record, a "." makes it "not available" (DNS_NONE), and two "no such
  * name or no records" answers give the fallback, domain:5269 with
  * STARTTLS.  One service failing or timing out while the other has
@@ -510,7 +511,7 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	}
 	memset(&out[0], 0, sizeof(out[0]));
 	memcpy(out[0].host, dom, sizeof(dom));
-	out[0].port = XG_S2S_PORT;
+	out[0].port = XG_SRV_FALLBACK_PORT;
 	out[0].direct_tls = 0;
 	*n = 1;
 	*secure = q[0].res != NULL && q[0].res->secure &&
