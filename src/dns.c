@@ -30,12 +30,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <unbound.h>
 #include "xmppgate.h"
 
@@ -140,13 +142,22 @@ struct dns *
 dns_new(const char *server, const char *anchor, char *why, size_t whysz)
 {
 	struct dns *d;
-	int err;
+	int err, fd = -1;
 
 	if (server != NULL && !server_ok(server)) {
 		dns_why(why, whysz, "bad DNS server \"%.*s\" (ADDR or"
 		    " ADDR@PORT, an IP address)", DNS_SERVER_MAX, server);
 		return NULL;
 	}
+	/* libunbound reads the file only when it first resolves (or when a
+	 * zone is added), and then says only "initialization failure". */
+	if (anchor != NULL && (fd = open(anchor, O_RDONLY | O_CLOEXEC)) < 0) {
+		dns_why(why, whysz, "cannot read the trust anchor file %.200s:"
+		    " %s", anchor, strerror(errno));
+		return NULL;
+	}
+	if (fd >= 0)
+		close(fd);
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
 		dns_why(why, whysz, "out of memory");

@@ -18,6 +18,9 @@
 #     before and not long after;
 #  7. weights: at one priority both records come before the next priority;
 #     more than XG_SRV_TARGETS_MAX (16) records: 16 kept, with a warning;
+#  9. DNSSEC: with a trust anchor for "test." that the unsigned zone cannot
+#     match, every answer is bogus: FAIL with libunbound's reason; a
+#     trust-anchor file that does not exist: the resolver does not start.
 #  8. (a small UDP server of tests/dns.sh, for what NSD will not serve)
 #     one SRV service and one address family unanswered while the other
 #     has records: those records at the deadline, with a warning; an A
@@ -203,6 +206,27 @@ grep -qx 'targets TIMEOUT secure 0 _xmpps-server SRV: no answer in time; _xmpp-s
 [ "$ms" -lt 3000 ] || fail "silent: took $ms ms for a 1500 ms deadline"
 pass "silent server: TIMEOUT after $ms ms (deadline 1500 ms)"
 kill_bg "$SILENT_PID"
+
+check "9. DNSSEC: an unsigned zone under a trust anchor is bogus"
+# A DS record for "test." whose key the zone does not have (the digest is
+# made up): validation must fail, and the answer must not be used.
+echo 'test. 3600 IN DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' \
+    >"$XG_TMP/anchor"
+RC=0
+XG_DNS_ANCHOR=$XG_TMP/anchor timeout 30 "$PROBE" "$SERVER" a.test 3000 \
+    >"$XG_TMP/bogus.out" 2>"$XG_TMP/bogus.err" || RC=$?
+[ "$RC" = 3 ] || { cat "$XG_TMP/bogus.out" "$XG_TMP/bogus.err" >&2; fail "bogus: exit $RC, not 3"; }
+grep -q '^targets FAIL secure 0 _xmpps-server SRV: DNSSEC bogus: .*; _xmpp-server SRV: DNSSEC bogus: ' \
+    "$XG_TMP/bogus.out" || fail "bogus: $(cat "$XG_TMP/bogus.out")"
+pass "bogus: $(cut -c1-160 "$XG_TMP/bogus.out")"
+RC=0
+XG_DNS_ANCHOR=$XG_TMP/no-such-anchor timeout 30 "$PROBE" "$SERVER" a.test 3000 \
+    >"$XG_TMP/noanchor.out" 2>"$XG_TMP/noanchor.err" || RC=$?
+[ "$RC" = 111 ] || fail "no anchor file: exit $RC, not 111"
+grep -qx "dns_probe: cannot read the trust anchor file $XG_TMP/no-such-anchor: No such file or directory" \
+    "$XG_TMP/noanchor.err" ||
+	fail "no anchor file: $(cat "$XG_TMP/noanchor.err")"
+pass "a missing anchor file: $(cat "$XG_TMP/noanchor.err")"
 
 dns_stop
 
