@@ -348,6 +348,7 @@ static enum dns_result
 srv_answer(const struct dns_q *q, int direct_tls, struct srv_target *t,
     size_t *n, size_t *dropped, int *dot, char *why, size_t whysz)
 {
+	struct srv_target one;
 	char err[128];
 	size_t i, bad = 0;
 	int rc;
@@ -360,8 +361,9 @@ srv_answer(const struct dns_q *q, int direct_tls, struct srv_target *t,
 			bad++;
 			continue;
 		}
+		/* Into one of our own: t[] has no room past the limit. */
 		rc = srv_parse((const uint8_t *)q->res->data[i],
-		    (size_t)q->res->len[i], direct_tls, &t[*n], err,
+		    (size_t)q->res->len[i], direct_tls, &one, err,
 		    sizeof(err));
 		if (rc == 1) {
 			*dot = 1;
@@ -370,7 +372,7 @@ srv_answer(const struct dns_q *q, int direct_tls, struct srv_target *t,
 			dns_why(why, whysz, "%s: skipped a bad record: %s",
 			    q->what, err);
 		} else if (*n < XG_SRV_TARGETS_MAX) {
-			(*n)++;
+			t[(*n)++] = one;
 		} else {
 			(*dropped)++;
 		}
