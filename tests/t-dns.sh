@@ -21,6 +21,8 @@
 #  9. DNSSEC: with a trust anchor for "test." that the unsigned zone cannot
 #     match, every answer is bogus: FAIL with libunbound's reason; a
 #     trust-anchor file that does not exist: the resolver does not start.
+# 10. the server argument: bad forms refused (exit 111), IPv6 with a port
+#     taken.
 #  8. (a small UDP server of tests/dns.sh, for what NSD will not serve)
 #     one SRV service and one address family unanswered while the other
 #     has records: those records at the deadline, with a warning; an A
@@ -227,6 +229,22 @@ grep -qx "dns_probe: cannot read the trust anchor file $XG_TMP/no-such-anchor: N
     "$XG_TMP/noanchor.err" ||
 	fail "no anchor file: $(cat "$XG_TMP/noanchor.err")"
 pass "a missing anchor file: $(cat "$XG_TMP/noanchor.err")"
+
+check "10. the server argument"
+for bad in x 127.0.0.1@ 127.0.0.1@0 127.0.0.1@65536 127.0.0.1@53x '@53' \
+    '[::1]@53' 127.0.0.1:53 ''; do
+	RC=0
+	timeout 30 "$PROBE" "$bad" a.test 300 >"$XG_TMP/srv.out" 2>"$XG_TMP/srv.err" || RC=$?
+	[ "$RC" = 111 ] || fail "server \"$bad\": exit $RC, not 111"
+	grep -q '^dns_probe: bad DNS server ' "$XG_TMP/srv.err" ||
+		fail "server \"$bad\": $(cat "$XG_TMP/srv.err")"
+done
+pass "bad server arguments refused: $(cat "$XG_TMP/srv.err")"
+# IPv6 and a port: taken (nothing answers there: TIMEOUT).
+RC=0
+timeout 30 "$PROBE" ::1@1 a.test 300 >"$XG_TMP/v6.out" 2>"$XG_TMP/v6.err" || RC=$?
+[ "$RC" = 2 ] || { cat "$XG_TMP/v6.out" "$XG_TMP/v6.err" >&2; fail "::1@1: exit $RC, not 2"; }
+pass "an IPv6 server with a port is taken"
 
 dns_stop
 
