@@ -1,9 +1,10 @@
 #!/bin/bash
 # Install the packages needed to build and test xmppgate (Debian 12).
 #
-# Installing prosody, ejabberd, haproxy and openbsd-inetd as packages
+# Installing prosody, ejabberd, haproxy, nsd and openbsd-inetd as packages
 # starts them as system services (prosody and ejabberd on 5222/5269; inetd
-# with the stock /etc/inetd.conf; haproxy with an empty configuration).
+# with the stock /etc/inetd.conf; haproxy with an empty configuration; nsd,
+# the authoritative DNS server of tests/t-dns.sh, on port 53).
 # The tests use private loopback ports and configs, so those would not break
 # them, but a stray system XMPP server is unwelcome on a build machine:
 # services that this script newly installed are stopped and disabled again.
@@ -21,6 +22,7 @@ PKGS=(
 	systemd-container debootstrap
 	libgsasl-dev lua5.4
 	user-mode-linux kmod
+	libunbound-dev nsd
 )
 # xmpp.js for the interop matrix runs on the machine's Node.js: Debian's
 # nodejs and npm unless a node is installed already.
@@ -85,6 +87,8 @@ installed prosody || new_prosody=yes
 installed openbsd-inetd || new_inetd=yes
 new_ejabberd=no
 new_haproxy=no
+new_nsd=no
+installed nsd || new_nsd=yes
 installed ejabberd || new_ejabberd=yes
 installed haproxy || new_haproxy=yes
 
@@ -138,6 +142,9 @@ if [ "$new_ejabberd" = yes ]; then
 fi
 if [ "$new_haproxy" = yes ]; then
 	stop_service haproxy.service /run/haproxy.pid
+fi
+if [ "$new_nsd" = yes ]; then
+	stop_service nsd.service /run/nsd/nsd.pid
 fi
 npm_modules
 echo "deps.sh: done"

@@ -12,7 +12,7 @@
 # --coverage  then build the targets again with -fprofile-instr-generate
 #             -fcoverage-mapping, replay each final corpus and print
 #             llvm-cov's report for xml.c, preauth.c, sasl_plain.c,
-#             sasl_scram.c, localpart.c, authhelper.c, proxyproto.c, routemap.c, s2sid.c and relaymsg.c (needs
+#             sasl_scram.c, localpart.c, authhelper.c, proxyproto.c, routemap.c, s2sid.c, relaymsg.c and srv.c (needs
 #             llvm-14: apt-get install llvm-14).
 # -j JOBS     run up to JOBS targets at once (default 1; the machine has
 #             2 cores, so -j 2 halves the wall time).
@@ -57,7 +57,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid fuzz_relaymsg}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid fuzz_relaymsg fuzz_srv}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -74,6 +74,7 @@ sources() {
 	fuzz_route) echo "$src/routemap.c $src/netaddr.c $src/names.c $root/fuzz/stubs.c" ;;
 	fuzz_s2sid) echo "$src/s2sid.c" ;;
 	fuzz_relaymsg) echo "$src/relaymsg.c" ;;
+	fuzz_srv) echo "$src/srv.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -93,6 +94,7 @@ max_len() {
 	fuzz_route) echo 70000 ;;		# > XG_ROUTE_MAP_MAX
 	fuzz_s2sid) echo 4200 ;;		# > 4 * (XG_DOMAIN_MAX + 1)
 	fuzz_relaymsg) echo 1100 ;;		# > XG_RELAYMSG_MAX
+	fuzz_srv) echo 300 ;;			# > 1 + XG_SRV_RDATA_MAX
 	esac
 }
 corpus_of() {
@@ -264,7 +266,7 @@ done
 "$profdata" merge -sparse "$work"/cov/*.profraw -o "$work/cov/all.profdata"
 # The files of interest that the chosen targets compiled in.
 files=()
-for f in xml.c preauth.c sasl_plain.c sasl_scram.c localpart.c authhelper.c proxyproto.c routemap.c s2sid.c; do
+for f in xml.c preauth.c sasl_plain.c sasl_scram.c localpart.c authhelper.c proxyproto.c routemap.c s2sid.c srv.c; do
 	for t in $targets; do
 		case " $(sources "$t") " in
 		*" $src/$f "*) files+=("$src/$f"); break ;;

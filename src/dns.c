@@ -30,12 +30,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <unbound.h>
 #include "xmppgate.h"
 
@@ -47,11 +49,10 @@
 #define DNS_QNAME_MAX	(XG_DOMAIN_NAME_MAX + 20)	/* "_xmpps-server._tcp." */
 #define DNS_SERVER_MAX	80	/* "ADDR@PORT" */
 
-struct dns {
-	struct ub_ctx *ctx;
-};
-
-/* One outstanding question and, once answered, its result. */
+/* One outstanding question and, once answered, its result.  The two of a
+ * lookup live in struct dns, not on the caller's stack: should ub_cancel
+ * fail at the deadline, a late callback writes there, and the context
+ * is then refused (broken) rather than trusted with a stale answer. */
 struct dns_q {
 	const char *what;	/* for messages: "_xmpps-server SRV" */
 	int	id;
@@ -59,6 +60,12 @@ struct dns_q {
 	int	timedout;	/* cancelled at the deadline */
 	int	err;		/* libunbound's error code, 0 = none */
 	struct ub_result *res;
+};
+
+struct dns {
+	struct ub_ctx *ctx;
+	struct dns_q q[2];
+	int	broken;		/* a cancel failed: callbacks may still come */
 };
 
 static void dns_why(char *why, size_t whysz, const char *fmt, ...)
@@ -135,13 +142,22 @@ struct dns *
 dns_new(const char *server, const char *anchor, char *why, size_t whysz)
 {
 	struct dns *d;
-	int err;
+	int err, fd = -1;
 
 	if (server != NULL && !server_ok(server)) {
 		dns_why(why, whysz, "bad DNS server \"%.*s\" (ADDR or"
 		    " ADDR@PORT, an IP address)", DNS_SERVER_MAX, server);
 		return NULL;
 	}
+	/* libunbound reads the file only when it first resolves (or when a
+	 * zone is added), and then says only "initialization failure". */
+	if (anchor != NULL && (fd = open(anchor, O_RDONLY | O_CLOEXEC)) < 0) {
+		dns_why(why, whysz, "cannot read the trust anchor file %.200s:"
+		    " %s", anchor, strerror(errno));
+		return NULL;
+	}
+	if (fd >= 0)
+		close(fd);
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
 		dns_why(why, whysz, "out of memory");
@@ -195,6 +211,11 @@ dns_cb(void *arg, int err, struct ub_result *res)
 {
 	struct dns_q *q = arg;
 
+	if (!q->pending) {	/* late, after a failed cancel */
+		if (res != NULL)
+			ub_resolve_free(res);
+		return;
+	}
 	q->pending = 0;
 	q->err = err;
 	q->res = res;
@@ -261,7 +282,8 @@ dns_wait(struct dns *d, struct dns_q *q, size_t nq, int64_t deadline_ms,
 	}
 	for (i = 0; i < nq; i++)
 		if (q[i].pending) {
-			ub_cancel(d->ctx, q[i].id);
+			if (ub_cancel(d->ctx, q[i].id) != 0)
+				d->broken = 1;
 			q[i].pending = 0;
 			q[i].res = NULL;
 			if (failed)
@@ -326,6 +348,7 @@ static enum dns_result
 srv_answer(const struct dns_q *q, int direct_tls, struct srv_target *t,
     size_t *n, size_t *dropped, int *dot, char *why, size_t whysz)
 {
+	struct srv_target one;
 	char err[128];
 	size_t i, bad = 0;
 	int rc;
@@ -338,8 +361,9 @@ srv_answer(const struct dns_q *q, int direct_tls, struct srv_target *t,
 			bad++;
 			continue;
 		}
+		/* Into one of our own: t[] has no room past the limit. */
 		rc = srv_parse((const uint8_t *)q->res->data[i],
-		    (size_t)q->res->len[i], direct_tls, &t[*n], err,
+		    (size_t)q->res->len[i], direct_tls, &one, err,
 		    sizeof(err));
 		if (rc == 1) {
 			*dot = 1;
@@ -348,7 +372,7 @@ srv_answer(const struct dns_q *q, int direct_tls, struct srv_target *t,
 			dns_why(why, whysz, "%s: skipped a bad record: %s",
 			    q->what, err);
 		} else if (*n < XG_SRV_TARGETS_MAX) {
-			(*n)++;
+			t[(*n)++] = one;
 		} else {
 			(*dropped)++;
 		}
@@ -394,9 +418,10 @@ dns_rnd(void *arg)
 /*
  * RFC 6120 3.2.1 and XEP-0368 2: both services are asked at once.  Each
  * answer's records are ordered on their own (srv_order), then merged by
- * priority, Direct TLS first at an equal priority (XEP-0368 2: "when
- * both are present, the ... priorities of the two services are
- * compared").  "." alone for a service drops it; if neither service has
+ * priority (XEP-0368 puts the two services' records in one list by
+ * priority), Direct TLS first at an equal priority (the choice of issue
+ * 24: it saves a round trip).  The first XG_SRV_TARGETS_MAX records of
+ * each answer are kept.  "." alone for a service drops it; if neither service has
  * a record, a "." makes it "not available" (DNS_NONE), and two "no such
  * name or no records" answers give the fallback, domain:5269 with
  * STARTTLS.  One service failing or timing out while the other has
@@ -414,7 +439,7 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	size_t nt[2] = { 0, 0 }, dropped = 0, i, a, b;
 	char name[DNS_QNAME_MAX + 1], w[2][256] = { "", "" }, warn[256] = "";
 	char dom[XG_DOMAIN_NAME_MAX + 1];
-	struct dns_q q[2];
+	struct dns_q *q;
 	enum dns_result r[2], wr;
 	int dot = 0, k, sec = 1;
 
@@ -427,7 +452,13 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	}
 	if (host_fold(domain, dom, why, whysz) < 0)
 		return DNS_FAIL;
-	memset(q, 0, sizeof(q));
+	if (d->broken) {
+		dns_why(why, whysz, "internal: resolver broken by a failed"
+		    " cancel");
+		return DNS_FAIL;
+	}
+	q = d->q;
+	memset(q, 0, sizeof(d->q));
 	for (k = 0; k < 2; k++) {
 		snprintf(name, sizeof(name), "%s._tcp.%s", svc[k], dom);
 		q[k].what = k == 0 ? "_xmpps-server SRV" : "_xmpp-server SRV";
@@ -493,7 +524,7 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	}
 	memset(&out[0], 0, sizeof(out[0]));
 	memcpy(out[0].host, dom, sizeof(dom));
-	out[0].port = XG_S2S_PORT;
+	out[0].port = XG_SRV_FALLBACK_PORT;
 	out[0].direct_tls = 0;
 	*n = 1;
 	*secure = q[0].res != NULL && q[0].res->secure &&
@@ -552,7 +583,7 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char w[2][256] = { "", "" }, hbuf[XG_DOMAIN_NAME_MAX + 1];
-	struct dns_q q[2];
+	struct dns_q *q;
 	enum dns_result r[2], wr;
 	size_t i, got;
 	int k, sec = 1;
@@ -567,7 +598,13 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
 	}
 	if (host_fold(host, hbuf, why, whysz) < 0)
 		return DNS_FAIL;
-	memset(q, 0, sizeof(q));
+	if (d->broken) {
+		dns_why(why, whysz, "internal: resolver broken by a failed"
+		    " cancel");
+		return DNS_FAIL;
+	}
+	q = d->q;
+	memset(q, 0, sizeof(d->q));
 	for (k = 0; k < 2; k++) {
 		q[k].what = k == 0 ? "AAAA" : "A";
 		if (dns_start(d, hbuf, type[k], &q[k], why, whysz) < 0) {

@@ -943,7 +943,7 @@ ssize_t route_load(const char *path, char *buf, size_t bufsz, char *err,
 #define XG_SRV_TARGETS_MAX	16	/* targets kept per lookup */
 #define XG_SRV_RDATA_MAX	(6 + 255)	/* SRV RDATA: 3 numbers, a name */
 #define XG_DNS_ADDRS_MAX	16	/* addresses kept per family */
-#define XG_S2S_PORT		5269	/* the fallback (RFC 6120 3.2.1) */
+#define XG_SRV_FALLBACK_PORT	5269	/* the fallback (RFC 6120 3.2.1) */
 struct srv_target {
 	char	host[XG_DOMAIN_NAME_MAX + 1];	/* lowercase, no trailing dot */
 	uint16_t port, priority, weight;
@@ -983,7 +983,9 @@ const char *dns_result_str(enum dns_result);
 enum dns_result dns_s2s_targets(struct dns *, const char *domain,
     int64_t deadline_ms, struct srv_target *out, size_t max, size_t *n,
     int *secure, char *why, size_t whysz);
-/* host's AAAA then A addresses, with port; results as above. */
+/* host's AAAA then A addresses, with port, into out[i] and outlen[i]
+ * (at most XG_DNS_ADDRS_MAX of each family, max in all); results as
+ * above. */
 enum dns_result dns_addrs(struct dns *, const char *host, uint16_t port,
     int64_t deadline_ms, struct sockaddr_storage *out, socklen_t *outlen,
     size_t max, size_t *n, int *secure, char *why, size_t whysz);

@@ -12,6 +12,8 @@
 #                              DNS_PORT and DNS_PID; fails the test if NSD
 #                              does not load a zone or listen within 10 s.
 #   dns_stop                   ends that NSD.
+#   dns_fake DIR RECORD...     a UDP server for silent names and malformed
+#                              records (see below); exports FAKE_PORT.
 #   dns_silent DIR [SECONDS]   a server that reads UDP and TCP queries on
 #                              127.0.0.1 and never answers, for at most
 #                              SECONDS (default 60); exports SILENT_PORT
@@ -114,4 +116,66 @@ EOF
 	wait_port "$SILENT_PORT" 10 "$SILENT_PID" ||
 		{ show_log "$dir/silent.log"; fail "the silent DNS server did not start"; }
 	export SILENT_PORT SILENT_PID
+}
+
+# dns_fake DIR RECORD...: a small UDP server written here, for what NSD
+# will not serve: names that get no answer at all while others do, and
+# malformed records.  Each RECORD is "NAME TYPE silent" (no answer),
+# "NAME TYPE HEX" (one record of that type with RDATA given in hex; the
+# same NAME and TYPE again adds a record) with TYPE a number; any other
+# question gets NXDOMAIN.  Answers for at most 60 s.  Exports FAKE_PORT
+# and FAKE_PID.
+dns_fake() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	FAKE_PORT=$(free_port)
+	printf '%s\n' "$@" >"$dir/fake.records"
+	cat >"$dir/fake.py" <<'EOF'
+import select, socket, struct, sys, time
+port, table = int(sys.argv[1]), {}
+for line in open(sys.argv[2]):
+    f = line.split()
+    if len(f) == 3:
+        key = (f[0].lower().rstrip("."), int(f[1]))
+        table.setdefault(key, []).append(None if f[2] == "silent" else bytes.fromhex(f[2]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", port))
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", port))
+t.listen(4)	# only so that wait_port sees it; never answered
+print("fake on", port, flush=True)
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    r, _, _ = select.select([s], [], [], 1.0)
+    if not r:
+        continue
+    q, peer = s.recvfrom(4096)
+    if len(q) < 12:
+        continue
+    qid, flags = struct.unpack(">HH", q[:4])
+    pos, labels = 12, []
+    while pos < len(q) and q[pos] != 0:
+        labels.append(q[pos + 1:pos + 1 + q[pos]].decode("ascii", "replace"))
+        pos += 1 + q[pos]
+    pos += 1
+    qtype = struct.unpack(">H", q[pos:pos + 2])[0]
+    question = q[12:pos + 4]
+    name = ".".join(labels).lower()
+    recs = table.get((name, qtype))
+    print("query", name, qtype, "->", "nx" if recs is None else len(recs), flush=True)
+    if recs is not None and None in recs:
+        continue
+    rcode = 3 if recs is None and not any(k[0] == name for k in table) else 0
+    recs = recs or []
+    hdr = struct.pack(">HHHHHH", qid, 0x8400 | (flags & 0x0100) | rcode, 1, len(recs), 0, 0)
+    ans = b"".join(struct.pack(">HHHIH", 0xC00C, qtype, 1, 60, len(d)) + d for d in recs)
+    s.sendto(hdr + question + ans, peer)
+EOF
+	bg "$dir/fake.log" "$XG_PY" "$dir/fake.py" "$FAKE_PORT" "$dir/fake.records"
+	FAKE_PID=$BG_PID
+	wait_port "$FAKE_PORT" 10 "$FAKE_PID" ||
+		{ show_log "$dir/fake.log"; fail "the fake DNS server did not start"; }
+	export FAKE_PORT FAKE_PID
 }

@@ -8,7 +8,8 @@
  *   addr HOST RESULT WHY               (when a target has none)
  * and exits with the targets' result: 0 OK, 1 NONE, 2 TIMEOUT, 3 FAIL;
  * 100 for a bad command line, 111 if the resolver cannot start.
- * TIMEOUT_MS (default 5000) is each lookup's deadline.
+ * TIMEOUT_MS (default 5000) is each lookup's deadline.  XG_DNS_ANCHOR,
+ * if set, names a trust-anchor file: answers are then DNSSEC-validated.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -38,8 +39,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "dns_probe: bad timeout %s\n", argv[3]);
 		return 100;
 	}
-	d = dns_new(strcmp(argv[1], "-") == 0 ? NULL : argv[1], NULL, why,
-	    sizeof(why));
+	d = dns_new(strcmp(argv[1], "-") == 0 ? NULL : argv[1],
+	    getenv("XG_DNS_ANCHOR"), why, sizeof(why));
 	if (d == NULL) {
 		fprintf(stderr, "dns_probe: %s\n", why);
 		return 111;

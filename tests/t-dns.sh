@@ -16,7 +16,17 @@
 #     alone; a domain that is no host name is refused before any query;
 #  6. a server that never answers: TIMEOUT (exit 2) at the deadline, not
 #     before and not long after;
-#  7. weights: at one priority both records come before the next priority.
+#  7. weights: at one priority both records come before the next priority;
+#     more than XG_SRV_TARGETS_MAX (16) records: 16 kept, with a warning;
+#  9. DNSSEC: with a trust anchor for "test." that the unsigned zone cannot
+#     match, every answer is bogus: FAIL with libunbound's reason; a
+#     trust-anchor file that does not exist: the resolver does not start.
+# 10. the server argument: bad forms refused (exit 111), IPv6 with a port
+#     taken.
+#  8. (a small UDP server of tests/dns.sh, for what NSD will not serve)
+#     one SRV service and one address family unanswered while the other
+#     has records: those records at the deadline, with a warning; an A
+#     record of 3 bytes: FAIL.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/dns.sh"
 
@@ -60,6 +70,9 @@ _xmpp-server._tcp.w	IN SRV 1 1 5269 light.w.test.
 _xmpp-server._tcp.w	IN SRV 1 99 5269 heavy.w.test.
 _xmpp-server._tcp.w	IN SRV 2 50 5269 later.w.test.
 EOF
+for i in $(seq 1 20); do
+	printf '_xmpp-server._tcp.many\tIN SRV %d 0 5269 h%d.many.test.\n' "$i" "$i"
+done >>"$XG_TMP/test.zone"
 
 dns_start "$XG_TMP/nsd" "$XG_TMP/test.zone"
 log "NSD on 127.0.0.1:$DNS_PORT"
@@ -170,6 +183,13 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 		{ cat "$XG_TMP/w.out" >&2; fail "w: priority 2 is not last"; }
 done
 pass "weights: priority 1's two records first, ten times"
+probe many many.test 1500
+[ "$RC" = 0 ] || fail "many: exit $RC"
+[ "$(sed -n 1p "$XG_TMP/many.out")" = "targets OK secure 0 4 SRV records over the limit of 16 skipped" ] ||
+	fail "many: $(sed -n 1p "$XG_TMP/many.out")"
+[ "$(grep -c '^starttls h[0-9]*\.many\.test 5269$' "$XG_TMP/many.out")" = 16 ] ||
+	fail "many: not 16 targets"
+pass "20 SRV records: 16 kept, the rest named in the warning"
 
 check "6. a server that never answers: TIMEOUT at the deadline"
 dns_silent "$XG_TMP/silent" 60
@@ -189,5 +209,85 @@ grep -qx 'targets TIMEOUT secure 0 _xmpps-server SRV: no answer in time; _xmpp-s
 pass "silent server: TIMEOUT after $ms ms (deadline 1500 ms)"
 kill_bg "$SILENT_PID"
 
+check "9. DNSSEC: an unsigned zone under a trust anchor is bogus"
+# A DS record for "test." whose key the zone does not have (the digest is
+# made up): validation must fail, and the answer must not be used.
+echo 'test. 3600 IN DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' \
+    >"$XG_TMP/anchor"
+RC=0
+XG_DNS_ANCHOR=$XG_TMP/anchor timeout 30 "$PROBE" "$SERVER" a.test 3000 \
+    >"$XG_TMP/bogus.out" 2>"$XG_TMP/bogus.err" || RC=$?
+[ "$RC" = 3 ] || { cat "$XG_TMP/bogus.out" "$XG_TMP/bogus.err" >&2; fail "bogus: exit $RC, not 3"; }
+grep -q '^targets FAIL secure 0 _xmpps-server SRV: DNSSEC bogus: .*; _xmpp-server SRV: DNSSEC bogus: ' \
+    "$XG_TMP/bogus.out" || fail "bogus: $(cat "$XG_TMP/bogus.out")"
+pass "bogus: $(cut -c1-160 "$XG_TMP/bogus.out")"
+RC=0
+XG_DNS_ANCHOR=$XG_TMP/no-such-anchor timeout 30 "$PROBE" "$SERVER" a.test 3000 \
+    >"$XG_TMP/noanchor.out" 2>"$XG_TMP/noanchor.err" || RC=$?
+[ "$RC" = 111 ] || fail "no anchor file: exit $RC, not 111"
+grep -qx "dns_probe: cannot read the trust anchor file $XG_TMP/no-such-anchor: No such file or directory" \
+    "$XG_TMP/noanchor.err" ||
+	fail "no anchor file: $(cat "$XG_TMP/noanchor.err")"
+pass "a missing anchor file: $(cat "$XG_TMP/noanchor.err")"
+
+check "10. the server argument"
+for bad in x 127.0.0.1@ 127.0.0.1@0 127.0.0.1@65536 127.0.0.1@53x '@53' \
+    '[::1]@53' 127.0.0.1:53 ''; do
+	RC=0
+	timeout 30 "$PROBE" "$bad" a.test 300 >"$XG_TMP/srv.out" 2>"$XG_TMP/srv.err" || RC=$?
+	[ "$RC" = 111 ] || fail "server \"$bad\": exit $RC, not 111"
+	grep -q '^dns_probe: bad DNS server ' "$XG_TMP/srv.err" ||
+		fail "server \"$bad\": $(cat "$XG_TMP/srv.err")"
+done
+pass "bad server arguments refused: $(cat "$XG_TMP/srv.err")"
+# IPv6 and a port: taken (nothing answers there: TIMEOUT).
+RC=0
+timeout 30 "$PROBE" ::1@1 a.test 300 >"$XG_TMP/v6.out" 2>"$XG_TMP/v6.err" || RC=$?
+[ "$RC" = 2 ] || { cat "$XG_TMP/v6.out" "$XG_TMP/v6.err" >&2; fail "::1@1: exit $RC, not 2"; }
+pass "an IPv6 server with a port is taken"
+
 dns_stop
+
+check "8. one question unanswered while the other has records; a short A record"
+# srv_rdata PRIO WEIGHT PORT NAME: an SRV RDATA in hex.
+srv_rdata() {
+	$XG_PY -c '
+import struct, sys
+p, w, port, name = sys.argv[1:]
+d = struct.pack(">HHH", int(p), int(w), int(port))
+for l in name.split("."):
+    d += bytes([len(l)]) + l.encode()
+print((d + b"\0").hex())' "$@"
+}
+dns_fake "$XG_TMP/fake" \
+    "_xmpps-server._tcp.partial.test 33 silent" \
+    "_xmpp-server._tcp.partial.test 33 $(srv_rdata 0 0 5269 ok.partial.test)" \
+    "ok.partial.test 1 7f000007" \
+    "ok.partial.test 28 silent" \
+    "shortaddr.test 1 7f0000"
+SERVER=127.0.0.1@$FAKE_PORT
+t0=$(date +%s%N)
+probe partial partial.test 1500
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect partial 0 <<'EOF'
+targets OK secure 0 _xmpps-server SRV: no answer in time
+starttls ok.partial.test 5269
+addr ok.partial.test 127.0.0.7 5269
+EOF
+# Two lookups, each waiting for its silent question until its deadline.
+[ "$ms" -ge 2900 ] && [ "$ms" -lt 6000 ] ||
+	fail "partial: $ms ms for two 1500 ms deadlines"
+pass "partial answers used at the deadline ($ms ms for two lookups)"
+probe shortaddr shortaddr.test 1500
+[ "$RC" = 0 ] || fail "shortaddr: exit $RC"
+sed -n 2p "$XG_TMP/shortaddr.out" | grep -qx 'starttls shortaddr.test 5269' ||
+	fail "shortaddr: $(cat "$XG_TMP/shortaddr.out")"
+# libunbound passes the record on as it came: dns.c's length check is
+# what refuses it.
+sed -n 3p "$XG_TMP/shortaddr.out" | grep -qx 'addr shortaddr.test FAIL A: a record of 3 bytes' ||
+	fail "shortaddr: $(cat "$XG_TMP/shortaddr.out")"
+pass "an A record of 3 bytes: $(sed -n 3p "$XG_TMP/shortaddr.out")"
+grep -q '^query _xmpps-server._tcp.partial.test 33' "$XG_TMP/fake/fake.log" ||
+	fail "the fake server was not asked"
+kill_bg "$FAKE_PID"
 pass "t-dns"
