@@ -125,6 +125,7 @@ usage(FILE *f, int code)
 "                               streams, on loopback (xmppgate(8))\n"
 "      --dns-server ADDR[@PORT] --s2s-out: ask this DNS server, not those\n"
 "                               of /etc/resolv.conf\n"
+"      --s2s-out-loopback       --s2s-out: remotes may be on loopback\n"
 "      --s2s-ca FILE            CAs for remote servers (default: system)\n"
 "      --s2s-require-cert       refuse servers without a valid certificate\n"
 
@@ -180,7 +181,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
 	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ,
 	    O_LISTEN, O_MAXCONNS, O_PERSOURCE, O_REEXEC, O_REEXECMIN,
-	    O_NOPREOPEN, O_RELAY, O_S2SOUT, O_DNSSERVER };
+	    O_NOPREOPEN, O_RELAY, O_S2SOUT, O_DNSSERVER, O_S2SLOOP };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -221,6 +222,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "s2s", no_argument, NULL, O_S2S },
 		{ "s2s-out", no_argument, NULL, O_S2SOUT },
 		{ "dns-server", required_argument, NULL, O_DNSSERVER },
+		{ "s2s-out-loopback", no_argument, NULL, O_S2SLOOP },
 		{ "s2s-ca", required_argument, NULL, O_S2SCA },
 		{ "s2s-require-cert", no_argument, NULL, O_S2SREQ },
 		{ "listen", no_argument, NULL, O_LISTEN },
@@ -385,6 +387,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case O_S2SCA: o->s2s_ca = optarg; break;
 		case O_S2SOUT: o->s2s_out = 1; break;
 		case O_DNSSERVER: o->dns_server = optarg; break;
+		case O_S2SLOOP: o->s2s_out_loopback = 1; break;
 		case O_S2SREQ: o->s2s_require_cert = 1; break;
 		case O_LISTEN: o->listen = 1; break;
 		case O_MAXCONNS:
@@ -423,8 +426,9 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_error("--route and --s2s exclude each other");
 	if (o->s2s_out && (o->s2s || o->route != NULL))
 		usage_error("--s2s-out excludes --s2s and --route");
-	if (o->dns_server != NULL && !o->s2s_out)
-		usage_error("--dns-server goes with --s2s-out");
+	if ((o->dns_server != NULL || o->s2s_out_loopback) && !o->s2s_out)
+		usage_error("--dns-server and --s2s-out-loopback go with "
+		    "--s2s-out");
 	relay_option(o);
 	pool_options(o);
 	if (o->route != NULL) {

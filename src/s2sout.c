@@ -25,6 +25,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <gnutls/gnutls.h>
 #include "session.h"
 
@@ -174,9 +175,44 @@ fail:
 }
 
 /*
+ * Where a remote's DNS may not send us: 1 for loopback (unless
+ * --s2s-out-loopback), 2 for what is never a server (unspecified,
+ * multicast, broadcast, link-local: 169.254.169.254 is a cloud's
+ * metadata service), else 0.  IPv4-mapped IPv6 counts as its IPv4.
+ */
+static int
+addr_forbidden(const struct sockaddr_storage *ss)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	static const uint8_t zero[16];
+	const uint8_t *a;
+
+	if (ss->ss_family == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		if (memcmp(a, mapped, 12) == 0)
+			a += 12;	/* the IPv4 rules below */
+		else if (memcmp(a, zero, 15) == 0)
+			return a[15] == 1 ? 1 : 2;	/* ::1, :: */
+		else
+			return a[0] == 0xff || (a[0] == 0xfe &&
+			    (a[1] & 0xc0) == 0x80) ? 2 : 0;
+	} else if (ss->ss_family == AF_INET)
+		a = (const uint8_t *)&((const struct sockaddr_in *)ss)->
+		    sin_addr.s_addr;
+	else
+		return 2;
+	if (a[0] == 127)
+		return 1;
+	return a[0] == 0 || a[0] >= 224 || (a[0] == 169 && a[1] == 254) ?
+	    2 : 0;
+}
+
+/*
  * The remote's places from DNS, each address tried in order until one
- * gives a TLS stream.  0; 1 when DNS says there is no such server; -1
- * for a temporary failure (why: the last reason).
+ * gives a TLS stream.  0; 1 when DNS says there is no such server; 2
+ * when its only addresses are ones we never connect to; -1 for a
+ * temporary failure (why: the last reason).
  */
 static int
 reach(struct session *s, struct remote *r, char *why, size_t whysz)
@@ -190,7 +226,7 @@ reach(struct session *s, struct remote *r, char *why, size_t whysz)
 	int64_t deadline = now_ms() + (int64_t)s->o->backend_timeout * 1000,
 	    try;
 	size_t n = 0, na, i, j;
-	int secure = 0, tried = 0, lookups_failed = 0;
+	int secure = 0, tried = 0, lookups_failed = 0, refused = 0, k;
 
 	if ((d = dns_new(s->o->dns_server, NULL, why, whysz)) == NULL)
 		return -1;
@@ -215,6 +251,16 @@ reach(struct session *s, struct remote *r, char *why, size_t whysz)
 			continue;
 		}
 		for (j = 0; j < na; j++) {
+			k = addr_forbidden(&ss[j]);
+			if (k == 2 || (k == 1 && !s->o->s2s_out_loopback)) {
+				snprintf(why, whysz, "%.100s: an address that "
+				    "is %s", t[i].host, k == 1 ? "loopback "
+				    "(see --s2s-out-loopback)" : "no server's");
+				xg_log(LOG_WARNING, "remote %s: %s",
+				    c->remote_domain, why);
+				refused = 1;
+				continue;
+			}
 			if (now_ms() >= deadline) {
 				dns_free(d);
 				snprintf(why, whysz, "no place answered in "
@@ -234,12 +280,12 @@ reach(struct session *s, struct remote *r, char *why, size_t whysz)
 	}
 	dns_free(d);
 	/* Every place named has no address at all: no such server. */
-	if (!tried && lookups_failed == 0) {
+	if (!tried && lookups_failed == 0 && !refused) {
 		snprintf(why, whysz, "no address for %.200s", n == 1 ? t[0].host :
 		    "any of its targets");
 		return 1;
 	}
-	return -1;
+	return !tried && refused ? 2 : -1;
 }
 
 /*
@@ -499,8 +545,9 @@ s2sout(struct session *s)
 		    c->remote_domain, k == 1 ? "no such server in DNS: " : "",
 		    why);
 		return s2sout_refuse(s, XG_SE_REMOTE_CONNECTION_FAILED,
-		    k == 1 ? "the remote server does not exist" :
-		    "the remote server is not reachable", k == 1 ?
+		    k == 1 ? "the remote server does not exist" : k == 2 ?
+		    "the remote server's address is not allowed" :
+		    "the remote server is not reachable", k > 0 ?
 		    XG_EXIT_REFUSED : XG_EXIT_TEMP, reason);
 	}
 	snprintf(c->backend, sizeof(c->backend), "%s", r.addr);

@@ -447,6 +447,7 @@ struct options {
 	int	s2s_require_cert;	/* no dialback pass-through */
 	int	s2s_out;		/* the backend's outgoing streams */
 	const char *dns_server;		/* --dns-server, or NULL */
+	int	s2s_out_loopback;	/* remotes may be on loopback */
 	/* --listen, the pooled mode (pool.c) */
 	int	listen;			/* on a listening socket */
 	int	max_conns;		/* children at once */

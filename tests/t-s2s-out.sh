@@ -18,8 +18,9 @@
 #  5. remotes whose certificate has the wrong name, has expired or is
 #     untrusted: refused, the reason in the summary (tests/s2s_out_raw.py
 #     plays the backend, to see the PROXY LOCAL header and stream error);
-#  6. DNS: NXDOMAIN, a server that never answers, an SRV target that does
-#     not answer (and one whose first target is dead and second works);
+#  6. DNS: NXDOMAIN, a target with no address, a loopback address without
+#     --s2s-out-loopback, a server that never answers, an SRV target that
+#     does not answer (and one whose first target is dead and second works);
 #  7. the policy helper's refusal.
 # Also: the exit statuses, and that nothing is left running.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -157,7 +158,8 @@ in_gate() {
 		--header-timeout 10 --backend-timeout 10 -v
 }
 # out_gate NAME PORT DOMAIN CERT [ARGS...]: xmppgate --s2s-out for DOMAIN
-# presenting $C/CERT.crt, asking nsd (or $XG_DNS); sets GPORT_USED.
+# presenting $C/CERT.crt, asking nsd (or $XG_DNS), remotes allowed on
+# loopback (unless XG_OUT_LOOP is set and empty); sets GPORT_USED.
 out_gate() {
 	local name=$1 port=$2 domain=$3 cert=$4
 	shift 4
@@ -165,7 +167,8 @@ out_gate() {
 	XG_GATE_LOG=$XG_TMP/gate-$name.log
 	start_gate "$port" --s2s-out --cert "$C/$cert.crt" --key "$C/$cert.key" \
 		--domain "$domain" --s2s-ca "$C/ca.pem" \
-		--dns-server "${XG_DNS:-127.0.0.1@$DNS_PORT}" --backend-timeout 8 -v "$@"
+		--dns-server "${XG_DNS:-127.0.0.1@$DNS_PORT}" --backend-timeout 8 -v \
+		${XG_OUT_LOOP---s2s-out-loopback} "$@"
 }
 in_gate a-in "$A_IN" a.test "$MA" a.test
 A_IN_PID=$GATE_PID
@@ -311,6 +314,9 @@ expect nxdomain nowhere.test 1 \
 expect noaddr noaddr.test 1 \
 	"PROXY=local error=remote-connection-failed text=the remote server does not exist" \
 	'reason="remote-connection-failed: remote noaddr.test: no such server in DNS: no address for nowhere.test'
+XG_OUT_LOOP= expect loopback b.test 1 \
+	"PROXY=local error=remote-connection-failed text=the remote server's address is not allowed" \
+	'reason="remote-connection-failed: remote b.test: b.test: an address that is loopback (see --s2s-out-loopback)"'
 expect dead dead.test 111 \
 	"PROXY=local error=remote-connection-failed text=the remote server is not reachable" \
 	"reason=\"remote-connection-failed: remote dead.test: 127.0.0.1:$DEAD: .*refused"
@@ -350,7 +356,7 @@ grep -q "remote second.test: 127.0.0.1:$DEAD: .*refused" "$XG_GATE_LOG" ||
 grep -q "server second.test: certificate name-mismatch" "$XG_GATE_LOG" ||
 	fail "second.test: the second target was not tried"
 kill_bg "$GATE_PID"
-pass "NXDOMAIN and no address: exit 1; refused, silent, DNS timeout: exit 111; targets in order"
+pass "NXDOMAIN, no address, loopback not allowed: exit 1; refused, silent, DNS timeout: exit 111; targets in order"
 
 check "7. the policy helper's refusal, and its allowing"
 printf 'block b.test\nallow a.test\n' >"$XG_TMP/policy"
