@@ -57,7 +57,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid fuzz_relaymsg fuzz_srv}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid fuzz_relaymsg fuzz_srv fuzz_s2sremote}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -75,6 +75,7 @@ sources() {
 	fuzz_s2sid) echo "$src/s2sid.c" ;;
 	fuzz_relaymsg) echo "$src/relaymsg.c" ;;
 	fuzz_srv) echo "$src/srv.c" ;;
+	fuzz_s2sremote) echo "$src/s2sremote.c $src/xml.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
@@ -94,6 +95,7 @@ max_len() {
 	fuzz_route) echo 70000 ;;		# > XG_ROUTE_MAP_MAX
 	fuzz_s2sid) echo 4200 ;;		# > 4 * (XG_DOMAIN_MAX + 1)
 	fuzz_relaymsg) echo 1100 ;;		# > XG_RELAYMSG_MAX
+	fuzz_s2sremote) echo 9000 ;;		# > XG_READ_BUF
 	fuzz_srv) echo 300 ;;			# > 1 + XG_SRV_RDATA_MAX
 	esac
 }
@@ -266,7 +268,7 @@ done
 "$profdata" merge -sparse "$work"/cov/*.profraw -o "$work/cov/all.profdata"
 # The files of interest that the chosen targets compiled in.
 files=()
-for f in xml.c preauth.c sasl_plain.c sasl_scram.c localpart.c authhelper.c proxyproto.c routemap.c s2sid.c srv.c; do
+for f in xml.c preauth.c sasl_plain.c sasl_scram.c localpart.c authhelper.c proxyproto.c routemap.c s2sid.c srv.c s2sremote.c; do
 	for t in $targets; do
 		case " $(sources "$t") " in
 		*" $src/$f "*) files+=("$src/$f"); break ;;

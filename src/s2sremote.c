@@ -7,8 +7,6 @@
  * top level before the hand-off is refused.  Bytes in, one completed
  * top-level element out, through the bounded lexer (xml.c).
  */
-#include "config.h"
-
 #include <stdio.h>
 #include <string.h>
 #include "xmppgate.h"
