@@ -1,4 +1,5 @@
--- mod_xmppgate_s2s: incoming server-to-server streams from xmppgate(8).
+-- mod_xmppgate_s2s: server-to-server streams through xmppgate(8), incoming
+-- (xmppgate_s2s_ports) and, with xmppgate_s2s_out, outgoing.
 --
 -- A Prosody 0.12 global module.  It opens a listener (xmppgate_s2s_ports)
 -- that speaks PROXY protocol version 2 and then XMPP (jabber:server): each
@@ -30,8 +31,8 @@
 --   With TLV 0xE0 = D the stream's 'from' must be D; if it is not, the
 --   stream is closed with <not-authorized/>.  The module never falls back
 --   to dialback or anything else when the TLV and the stream disagree.
---   This module only affects incoming streams: Prosody's own outgoing s2s
---   connections do not pass through xmppgate.
+--   Prosody's own outgoing s2s connections pass through xmppgate only
+--   with xmppgate_s2s_out (OUTGOING STREAMS below).
 --
 -- Configuration (global section):
 --   modules_enabled = { ..., "xmppgate_s2s" }
@@ -40,6 +41,28 @@
 --   xmppgate_s2s_interfaces = { "127.0.0.1" }     -- default: local_interfaces
 --   xmppgate_s2s_trusted = { "127.0.0.1", "::1" } -- default
 --   xmppgate_s2s_header_timeout = 10              -- seconds, default 10
+--   xmppgate_s2s_out = "127.0.0.1:5271"           -- unset: outgoing s2s as before
+--   xmppgate_s2s_out_allow_remote = false         -- default
+--
+-- OUTGOING STREAMS (xmppgate_s2s_out)
+--
+--   Every outgoing s2s connection goes to xmppgate --s2s-out at that
+--   address (a literal; not loopback is refused unless
+--   xmppgate_s2s_out_allow_remote) in place of DNS.  xmppgate answers
+--   Prosody's stream header with a PROXY v2 header first; a bytes/in
+--   filter reads it before mod_s2s sees any byte:
+--     PROXY with TLV 0xE0 = the stream's to: authenticated, as after SASL
+--       EXTERNAL (s2s-authenticated, once, before any remote byte);
+--     PROXY without it: Prosody does dialback through the tunnel;
+--     LOCAL: xmppgate's <stream:error> follows; mod_s2s fails the session
+--       and bounces the queue;
+--     a TLV 0xE0 or 0x02 for another domain, a bad header, no header in
+--       xmppgate_s2s_header_timeout, features after LOCAL: closed, bounced.
+--   Prosody 0.12.3 has no s2sout-pre-connect event (0.12.4 has): there a
+--   route/remote handler at priority -5 opens the session in place of
+--   mod_s2s's route_to_new_session (-10).  TESTED: 0.12.3 only (Debian 12,
+--   tests/t-s2s-out-module.sh).  The 0.12.4+/13 path (s2sout-pre-connect,
+--   resolver replaced) follows mod_s2s's source and is NOT tested.
 --
 -- Log lines (source "mod_xmppgate_s2s"; they are part of xmppgate's
 -- interface, see contrib/README):
@@ -52,6 +75,17 @@
 --   warn  Stream from F to T: xmppgate authenticated D; closing with not-authorized
 --   warn  Stream from F to T: <db:result> for X to Y refused (xmppgate judged only this stream's domains)
 --   warn  Stream from F to T: xmppgate accepted it for A; closing with host-unknown
+--   Outgoing (F ours, T the remote):
+--   info  Outgoing s2s goes through xmppgate at ADDR port N (HOOK)
+--   error xmppgate_s2s_out = "X" is not ...; outgoing s2s is disabled
+--   warn  Outgoing stream from F to T refused: REASON
+--   info  Outgoing stream from F to T: connecting through xmppgate at ADDR port N
+--   info  Outgoing stream from F to T: PROXY v2: remote SRC port N, authenticated by xmppgate (EXTERNAL)
+--   info  Outgoing stream from F to T: PROXY v2: remote SRC port N, not authenticated (dialback)
+--   warn  Outgoing stream from F to T: xmppgate could not connect (LOCAL)
+--   warn  Outgoing stream from F to T failed at xmppgate: REASON
+--   warn  Outgoing stream from F to T: closing: REASON
+--   info  Outgoing stream from F to T: xmppgate closed the connection before a complete PROXY header (ERR)
 
 module:set_global();
 
@@ -105,14 +139,17 @@ local function is_trusted(addr)
 	return false;
 end
 
+local function is_loopback(addr)
+	local ip = ip_util.new_ip(unmap(addr));
+	return ip and (ip.proto == "IPv4" and ip_util.match(ip, ip_util.new_ip("127.0.0.0"), 8)
+		or ip.proto == "IPv6" and ip == ip_util.new_ip("::1")) or false;
+end
+
 -- The listener binds to xmppgate_s2s_interfaces, else local_interfaces
 -- (portmanager, "private" service).  Say so when that is not loopback.
 for _, addr in ipairs(module:get_option_array("xmppgate_s2s_interfaces")
 		or module:get_option_array("local_interfaces") or {}) do
-	local ip = ip_util.new_ip(unmap(addr));
-	local loopback = ip and (ip.proto == "IPv4" and ip_util.match(ip, ip_util.new_ip("127.0.0.0"), 8)
-		or ip.proto == "IPv6" and ip == ip_util.new_ip("::1"));
-	if not loopback then
+	if not is_loopback(addr) then
 		log("warn", "xmppgate_s2s listens on %s, which is not a loopback address: "
 			.. "whatever reaches it may claim any domain (only xmppgate_s2s_trusted peers are served)", addr);
 	end
@@ -139,8 +176,10 @@ local function u16(s, i)
 	return hi * 256 + lo;
 end
 
--- parse_header(buffer) -> nil (need more bytes) | false, reason | info, rest
-local function parse_header(buf)
+-- parse_header(buffer, allow_local) -> nil (need more bytes) |
+-- false, reason | info, rest.  info.command is "PROXY" or, only when
+-- allow_local is set (the outgoing side), "LOCAL".
+local function parse_header(buf, allow_local)
 	-- Compare the signature as far as we have it: plain XML or anything
 	-- else fails on its first byte.
 	local have = #buf < #SIGNATURE and #buf or #SIGNATURE;
@@ -150,9 +189,10 @@ local function parse_header(buf)
 	if #buf < FIXED_LEN then return nil; end
 	local ver_cmd, family = s_byte(buf, 13, 14);
 	local len = u16(buf, 15);
-	-- Version 2, command PROXY.  Not LOCAL (0x20): xmppgate always sends
-	-- PROXY, and nothing else has any business on this port.
-	if ver_cmd ~= 0x21 then
+	-- Version 2, command PROXY.  Not LOCAL (0x20) on the incoming side:
+	-- xmppgate always sends PROXY, and nothing else has any business on
+	-- that port.  On the outgoing side LOCAL means "no remote connection".
+	if ver_cmd ~= 0x21 and not (allow_local and ver_cmd == 0x20) then
 		return false, s_format("unsupported PROXY version/command 0x%02x", ver_cmd);
 	end
 	if len > MAX_HEADER_LEN then
@@ -161,10 +201,13 @@ local function parse_header(buf)
 	if #buf < FIXED_LEN + len then return nil; end
 	local block = s_sub(buf, FIXED_LEN + 1, FIXED_LEN + len);
 	local rest = s_sub(buf, FIXED_LEN + len + 1);
-	local info = {};
+	local info = { command = ver_cmd == 0x20 and "LOCAL" or "PROXY" };
 	local addr_len = ADDR_LEN[family];
 	if not addr_len then
 		return false, s_format("unsupported address family 0x%02x", family);
+	end
+	if info.command == "LOCAL" and family ~= 0x00 then
+		return false, s_format("PROXY command LOCAL with address family 0x%02x (not UNSPEC)", family);
 	end
 	if len < addr_len then
 		return false, s_format("PROXY header length %d too short for family 0x%02x", len, family);
@@ -365,7 +408,10 @@ local function dialback_guard(event)
 	return true;
 end
 
+local add_host_out; -- below, with the outgoing side
+
 function module.add_host(module) -- luacheck: ignore 432/module
+	add_host_out(module);
 	module:hook("stanza/jabber:server:dialback:result", dialback_guard, 1000);
 	module:hook("stanza/jabber:server:dialback:verify", dialback_guard, 1000);
 	-- The stream is open and from_host/to_host are set: authenticate it
@@ -392,5 +438,284 @@ function module.add_host(module) -- luacheck: ignore 432/module
 		module:fire_event("s2s-authenticated", {
 			session = session, host = info.auth_domain, mechanism = "EXTERNAL";
 		});
+	end, 1000);
+end
+
+--
+-- Outgoing streams: Prosody's own s2s connections through xmppgate --s2s-out
+--
+
+local out_option = module:get_option_string("xmppgate_s2s_out");
+local out_allow_remote = module:get_option_boolean("xmppgate_s2s_out_allow_remote", false);
+local unauthed_stanza_size_limit = module:get_option_number("s2s_unauthed_stanza_size_limit", 10000, 1000);
+
+local hosts = prosody.hosts;
+local st = require "util.stanza";
+local errors = require "util.error";
+local filters = require "util.filters";
+local s2s_new_outgoing = require "core.s2smanager".new_outgoing;
+local connect = require "net.connect".connect;
+local basic_resolver = require "net.resolvers.basic";
+local core_features = require "core.features".available;
+
+-- Prosody 0.12.4 and later fire s2sout-pre-connect, where a module may
+-- replace the resolver; 0.12.3 (Debian 12) does not, so there the module
+-- opens the session itself in place of mod_s2s (route/remote, below).
+local have_pre_connect = core_features:contains("s2sout-pre-connect-event");
+
+-- "127.0.0.1:5271" or "[::1]:5271": an address literal, never a name (a
+-- name would be one more DNS lookup deciding where federation goes).
+local function parse_hostport(spec)
+	local host, port = spec:match("^%[([%x:%.]+)%]:(%d+)$");
+	if not host then host, port = spec:match("^(%d+%.%d+%.%d+%.%d+):(%d+)$"); end
+	port = tonumber(port);
+	if not (host and port and port >= 1 and port <= 65535 and ip_util.new_ip(host)) then
+		return nil;
+	end
+	return host, port;
+end
+
+local out_host, out_port, out_refused;
+if out_option then
+	out_host, out_port = parse_hostport(out_option);
+	if not out_host then
+		out_refused = s_format("xmppgate_s2s_out = %q is not ADDRESS:PORT or [ADDRESS]:PORT", out_option);
+	elseif not is_loopback(out_host) and not out_allow_remote then
+		out_refused = s_format("xmppgate_s2s_out = %q is not a loopback address "
+			.. "(set xmppgate_s2s_out_allow_remote = true if that is meant)", out_option);
+	elseif not is_loopback(out_host) then
+		log("warn", "xmppgate_s2s_out is %s, which is not a loopback address: "
+			.. "outgoing s2s streams travel to it in plain text", out_option);
+	end
+	if out_refused then
+		log("error", "%s; outgoing s2s is disabled", out_refused);
+	else
+		log("info", "Outgoing s2s goes through xmppgate at %s port %d (%s)", out_host, out_port,
+			have_pre_connect and "s2sout-pre-connect" or "route/remote, Prosody without s2sout-pre-connect");
+	end
+end
+
+local function out_name(session)
+	return s_format("Outgoing stream from %s to %s", session.from_host or "(none)", session.to_host or "(none)");
+end
+
+-- Close an outgoing stream that xmppgate (or whatever holds its port)
+-- answered wrongly.  mod_s2s bounces the queued stanzas with 'reason'.
+local function out_fail(session, reason)
+	local out = session.xmppgate_s2s_out;
+	log("warn", "%s: closing: %s", out_name(session), reason);
+	out.phase = "failed";
+	if out.timer then out.timer:stop(); out.timer = nil; end
+	session:close({ condition = "undefined-condition"; text = "Bad answer from xmppgate --s2s-out" },
+		nil, "outgoing federation proxy failed");
+end
+
+-- What mod_s2s does with the queue of an outgoing session that never
+-- became ready: each message, presence and iq that expects an answer goes
+-- back to its sender as an error.  Only used on 0.12.3, where this module
+-- creates the session and mod_s2s's own function is out of reach.
+local bounceable = { message = true, presence = true, iq = true };
+local function bounce_sendq(session, reason)
+	local sendq = session.sendq;
+	if not sendq then return; end
+	session.sendq = nil;
+	session.log("info", "Returning %d queued stanzas: outgoing connection to %s through xmppgate failed",
+		#sendq, session.to_host);
+	local err_type, condition, text = "cancel", "remote-server-not-found", nil;
+	if session.had_stream then err_type, condition = "wait", "remote-server-timeout"; end
+	if errors.is_err(reason) then
+		err_type, condition, text = reason.type, reason.condition, reason.text;
+	elseif type(reason) == "string" then
+		text = reason;
+	end
+	-- A stand-in origin: an error reply is never answered.
+	local origin = {
+		type = "s2sin"; dummy = true;
+		send = function () log("error", "Reply to a bounced stanza dropped"); end;
+		close = function () end;
+	};
+	for _, item in ipairs(sendq) do
+		local reply = item[2];
+		if reply and not reply.attr.xmlns and bounceable[reply.name] then
+			reply.attr.type = "error";
+			reply:tag("error", { type = err_type, by = session.from_host })
+				:tag(condition, { xmlns = "urn:ietf:params:xml:ns:xmpp-stanzas" }):up();
+			if text then
+				reply:tag("text", { xmlns = "urn:ietf:params:xml:ns:xmpp-stanzas" })
+					:text("Server-to-server connection failed: " .. text):up();
+			end
+			prosody.core_process_stanza(origin, reply);
+		end
+	end
+end
+
+-- Every session sent to xmppgate gets this before it connects.
+local function out_mark(session)
+	session.xmppgate_s2s_out = { phase = "connecting" };
+	-- Plain TCP to xmppgate: STARTTLS inside it would be TLS to xmppgate,
+	-- not to the remote, and xmppgate does not offer it.
+	session.ssl_ctx = false;
+	log("info", "%s: connecting through xmppgate at %s port %d", out_name(session), out_host, out_port);
+end
+
+-- Prosody 0.12.3: a route/remote handler between mod_s2s's two (existing
+-- sessions at -1, new ones at -10) that opens the new session the way
+-- mod_s2s's route_to_new_session does, but to xmppgate and not to DNS.
+local function route_via_xmppgate(event)
+	local from_host, to_host, stanza = event.from_host, event.to_host, event.stanza;
+	if not hosts[from_host] or hosts[to_host] or hosts[from_host].s2sout[to_host] then
+		return; -- mod_s2s's business
+	end
+	local s2s = portmanager.get_service("s2s");
+	if not (s2s and s2s.listener) then
+		log("error", "Outgoing stream from %s to %s: mod_s2s is not loaded", from_host, to_host);
+		return false;
+	end
+	local session = s2s_new_outgoing(from_host, to_host);
+	session.version = 1;
+	session.stanza_size_limit = unauthed_stanza_size_limit;
+	session.bounce_sendq = bounce_sendq;
+	session.sendq = { { tostring(stanza),
+		stanza.attr.type ~= "error" and stanza.attr.type ~= "result" and st.reply(stanza) } };
+	out_mark(session);
+	module:context(from_host):fire_event("s2sout-created", { session = session });
+	connect(basic_resolver.new(out_host, out_port, "tcp", {}), s2s.listener, nil, { session = session });
+	return true;
+end
+
+-- Prosody 0.12.4 and later: mod_s2s built the session; send it to xmppgate.
+local function pre_connect(event)
+	out_mark(event.session);
+	event.resolver = basic_resolver.new(out_host, out_port, "tcp", {});
+end
+
+local function route_refused(event)
+	if hosts[event.from_host] and hosts[event.from_host].s2sout[event.to_host] then return; end
+	log("warn", "Outgoing stream from %s to %s refused: %s", event.from_host, event.to_host, out_refused);
+	return false; -- the sender gets <not-allowed/>
+end
+
+-- The header has been read: judge it before any byte after it reaches
+-- mod_s2s.  Returns false when the session was closed.
+local function out_accept(session, info)
+	local out = session.xmppgate_s2s_out;
+	if info.command == "LOCAL" then
+		out.phase = "local";
+		log("warn", "%s: xmppgate could not connect (LOCAL)", out_name(session));
+		return true; -- its <stream:error> follows; mod_s2s reads it and bounces
+	end
+	local authority = info.authority and nameprep(info.authority);
+	if info.authority and authority ~= session.to_host then
+		out_fail(session, s_format("xmppgate connected to %s (TLV 0x02), not %s",
+			printable(info.authority, 64), session.to_host));
+		return false;
+	end
+	if info.auth_domain and info.auth_domain ~= session.to_host then
+		out_fail(session, s_format("xmppgate authenticated %s (TLV 0xe0), not %s",
+			info.auth_domain, session.to_host));
+		return false;
+	end
+	if info.src then session.ip = info.src; end
+	-- xmppgate did TLS with the remote (a PROXY answer means it did).
+	session.secure = true;
+	session.encrypted = true;
+	local source = info.src and s_format("%s port %d", info.src, info.src_port) or "unspecified";
+	if not info.auth_domain then
+		out.phase = "dialback";
+		log("info", "%s: PROXY v2: remote %s, not authenticated (dialback)", out_name(session), source);
+		return true;
+	end
+	out.phase = "external";
+	log("info", "%s: PROXY v2: remote %s, authenticated by xmppgate (EXTERNAL)", out_name(session), source);
+	-- What mod_saslauth does after a successful SASL EXTERNAL: xmppgate
+	-- verified the remote's certificate for this domain and the remote
+	-- accepted ours.  mod_s2s makes the session s2sout and, at the
+	-- <stream:features/> that follows, sends the queue.
+	session.cert_chain_status = "valid";
+	session.cert_identity_status = "valid";
+	session.authenticated_remote = true;
+	session.external_auth = "succeeded";
+	module:context(session.from_host):fire_event("s2s-authenticated", {
+		session = session, host = session.to_host, mechanism = "EXTERNAL";
+	});
+	return not session.destroyed;
+end
+
+-- bytes/in filter of an outgoing session: nothing reaches the XML parser
+-- before the whole PROXY header has been read and judged.
+local function out_filter(data, session)
+	local out = session.xmppgate_s2s_out;
+	if out.phase ~= "header" then return data; end
+	local buf = out.buffer .. data;
+	local info, rest = parse_header(buf, true);
+	if info == nil then
+		out.buffer = buf;
+		return nil;
+	end
+	out.buffer = nil;
+	if out.timer then out.timer:stop(); out.timer = nil; end
+	if info == false then
+		out_fail(session, rest);
+		return nil;
+	end
+	if not out_accept(session, info) then return nil; end
+	return rest ~= "" and rest or nil;
+end
+
+if out_option then
+	module:hook("s2s-created", function (event)
+		local session = event.session;
+		local out = session.direction == "outgoing" and session.xmppgate_s2s_out;
+		if not out then return; end
+		out.phase, out.buffer = "header", "";
+		filters.add_filter(session, "bytes/in", out_filter, 1000);
+		out.timer = module:add_timer(header_timeout, function ()
+			out.timer = nil;
+			if out.phase == "header" and not session.destroyed then
+				out_fail(session, s_format("no complete PROXY header from xmppgate within %d s", header_timeout));
+			end
+		end);
+	end);
+
+	module:hook("s2s-destroyed", function (event)
+		local session = event.session;
+		local out = session.direction == "outgoing" and session.xmppgate_s2s_out;
+		if not out then return; end
+		if out.timer then out.timer:stop(); out.timer = nil; end
+		if out.phase == "header" then
+			log("info", "%s: xmppgate closed the connection before a complete PROXY header (%s)",
+				out_name(session), tostring(event.reason or "closed"));
+		elseif out.phase == "local" then
+			log("warn", "%s failed at xmppgate: %s", out_name(session), tostring(event.reason or "no reason given"));
+		end
+	end);
+end
+
+-- Hooks of each host: the redirect, and the guards on the streams'
+-- features.
+function add_host_out(host_module)
+	if not out_option then return; end
+	if out_refused then
+		host_module:hook("route/remote", route_refused, -5);
+		return;
+	end
+	if have_pre_connect then
+		host_module:hook("s2sout-pre-connect", pre_connect);
+	else
+		host_module:hook("route/remote", route_via_xmppgate, -5);
+	end
+	host_module:hook_tag("http://etherx.jabber.org/streams", "features", function (session, stanza)
+		local out = session.xmppgate_s2s_out;
+		if not out then return; end
+		if out.phase == "local" then
+			out_fail(session, "stream features after LOCAL");
+			return true;
+		end
+		-- No bidirectional stream (XEP-0288): the remote's stanzas would come
+		-- in on this stream, past xmppgate's checks of incoming streams.
+		stanza:maptags(function (tag)
+			if tag.name == "bidi" and tag.attr.xmlns == "urn:xmpp:features:bidi" then return nil; end
+			return tag;
+		end);
 	end, 1000);
 end
