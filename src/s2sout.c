@@ -87,8 +87,15 @@ rheader(struct remote *r, const struct conn *c, int64_t deadline,
 		    strerror(errno));
 		return -1;
 	}
-	return rnext(r, deadline, why, whysz) == RS_FEATURES ? 0 :
-	    (snprintf(why, whysz, "the remote sent no features"), -1);
+	switch (rnext(r, deadline, why, whysz)) {
+	case RS_FEATURES:
+		return 0;
+	case -1:
+		return -1;	/* why says what came instead */
+	default:
+		snprintf(why, whysz, "the remote sent no features");
+		return -1;
+	}
 }
 
 /* "ADDR:PORT" of a socket address, numeric. */
@@ -105,8 +112,8 @@ addr_text(const struct sockaddr *sa, socklen_t len, char *ip, size_t ipsz,
 
 /*
  * One address of one target: connect, TLS (Direct, or STARTTLS with no
- * plaintext kept across it), our header and the remote's features over
- * TLS.  0, or -1 with why (r->rc closed).
+ * plaintext kept across it).  0, or -1 with why (r->rc closed).  Nothing
+ * goes over the TLS until the remote's certificate is checked.
  */
 static int
 try_addr(struct session *s, struct remote *r, const struct srv_target *t,
@@ -164,8 +171,7 @@ try_addr(struct session *s, struct remote *r, const struct srv_target *t,
 		}
 	}
 	if (tls_s2s_client_start(&r->rc, s->tls, c->remote_domain,
-	    t->direct_tls, deadline, err, sizeof(err)) == -1 ||
-	    rheader(r, c, deadline, err, sizeof(err)) == -1)
+	    t->direct_tls, deadline, err, sizeof(err)) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -475,7 +481,7 @@ s2sout_cert(struct session *s, struct remote *r)
 	    c->remote_domain, r->addr, c->cert_status);
 	backend_close(rc);
 	return s2sout_refuse(s, XG_SE_REMOTE_CONNECTION_FAILED,
-	    "the remote server's certificate is not valid for it",
+	    "the certificate of the remote server is not valid for it",
 	    XG_EXIT_REFUSED, reason);
 }
 
@@ -504,8 +510,7 @@ s2sout_external(struct session *s, struct remote *r, char *why,
 	}
 	if (conn_printf(&r->rc, dl, "<auth xmlns='" NS_SASL "' mechanism="
 	    "'EXTERNAL'>%s</auth>", b64) == -1) {
-		snprintf(why, whysz, "%s: write: %s", r->addr,
-		    strerror(errno));
+		snprintf(why, whysz, "write: %s", strerror(errno));
 		return -1;
 	}
 	if ((k = rnext(r, dl, why, whysz)) == -1)
@@ -516,7 +521,7 @@ s2sout_external(struct session *s, struct remote *r, char *why,
 		return 0;
 	}
 	if (k != RS_SUCCESS) {
-		snprintf(why, whysz, "%s: no answer to <auth/>", r->addr);
+		snprintf(why, whysz, "no answer to <auth/>");
 		return -1;
 	}
 	if (rheader(r, c, dl, why, whysz) == -1)
@@ -533,7 +538,7 @@ s2sout(struct session *s)
 {
 	static struct remote r;
 	struct conn *c = s->c;
-	char why[XG_REASON_MAX], reason[XG_REASON_MAX + 64];
+	char why[XG_REASON_MAX], reason[XG_REASON_MAX + 128];
 	int k, authed;
 
 	c->cert_status = "none";	/* an s2s summary line from here */
@@ -546,7 +551,7 @@ s2sout(struct session *s)
 		    why);
 		return s2sout_refuse(s, XG_SE_REMOTE_CONNECTION_FAILED,
 		    k == 1 ? "the remote server does not exist" : k == 2 ?
-		    "the remote server's address is not allowed" :
+		    "the address of the remote server is not allowed" :
 		    "the remote server is not reachable", k > 0 ?
 		    XG_EXIT_REFUSED : XG_EXIT_TEMP, reason);
 	}
@@ -557,10 +562,13 @@ s2sout(struct session *s)
 	    r.rc.tls_cipher);
 	if (s2sout_cert(s, &r) == -1)
 		return -1;
-	if ((authed = s2sout_external(s, &r, why, sizeof(why))) == -1) {
+	if ((authed = rheader(&r, c, now_ms() + (int64_t)s->o->backend_timeout *
+	    1000, why, sizeof(why))) == 0)
+		authed = s2sout_external(s, &r, why, sizeof(why));
+	if (authed == -1) {
 		backend_close(&r.rc);
-		snprintf(reason, sizeof(reason), "remote %.100s: %.150s",
-		    c->remote_domain, why);
+		snprintf(reason, sizeof(reason), "remote %.100s at %.95s: "
+		    "%.150s", c->remote_domain, r.addr, why);
 		return s2sout_refuse(s, XG_SE_REMOTE_CONNECTION_FAILED,
 		    "the remote server is not reachable", XG_EXIT_TEMP,
 		    reason);
