@@ -563,8 +563,11 @@ end
 -- mod_s2s's route_to_new_session does, but to xmppgate and not to DNS.
 local function route_via_xmppgate(event)
 	local from_host, to_host, stanza = event.from_host, event.to_host, event.stanza;
-	if not hosts[from_host] or hosts[to_host] or hosts[from_host].s2sout[to_host] then
-		return; -- mod_s2s's business
+	-- Whatever reaches this point would reach route_to_new_session next
+	-- (including a stanza that an existing session failed to send), which
+	-- would connect to the remote directly: never let it through.
+	if not hosts[from_host] or hosts[to_host] then
+		return false; -- route_to_existing_session refuses these already
 	end
 	local s2s = portmanager.get_service("s2s");
 	if not (s2s and s2s.listener) then
@@ -590,7 +593,6 @@ local function pre_connect(event)
 end
 
 local function route_refused(event)
-	if hosts[event.from_host] and hosts[event.from_host].s2sout[event.to_host] then return; end
 	log("warn", "Outgoing stream from %s to %s refused: %s", event.from_host, event.to_host, out_refused);
 	return false; -- the sender gets <not-allowed/>
 end

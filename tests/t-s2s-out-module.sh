@@ -117,7 +117,6 @@ log_has "connection b.test->a.test is now authenticated for a.test"
 log_has "Outgoing s2s connection b.test->a.test complete"
 log_lacks "Initiating dialback"
 log_lacks "No certificate provided"
-log_lacks "SRV\|_xmpp-server"
 wait_gone
 pass "redirected and authenticated by xmppgate's word"
 
@@ -173,9 +172,11 @@ for mode in none wrong-auth wrong-authority local-features silent; do
 done
 pass "bad answers refused"
 
-check "Prosody logged no errors and did no DNS lookup for a.test"
+# Prosody 0.12.3 does not log its DNS queries: that the stream went to
+# the stand-in (the backend-header checks above) is the proof of the
+# redirect; DNS would have failed at once (the dead forwarder).
+check "Prosody logged no errors"
 ! grep -E '[[:space:]]error[[:space:]]' "$PLOG" || fail "error lines in Prosody's log"
-! grep -i "resolv.*a\.test\|_xmpp-server._tcp.a.test" "$PLOG" || fail "a DNS lookup for a.test"
 kill -0 "$PROSODY_PID" 2>/dev/null || fail "Prosody is gone"
 pass "no errors"
 kill_bg "$PROSODY_PID"
