@@ -359,7 +359,7 @@ s2sout_refuse(struct session *s, enum xg_stream_error e, const char *text,
     int code, const char *reason)
 {
 	if (backend_proxy(s, NULL, 0) == 0)
-		backend_header_out(s, "");
+		backend_header_out(s, "xmppgate-no-remote");
 	s->header_sent = 1;
 	return stream_error(s, e, text, code, "%s", reason);
 }
