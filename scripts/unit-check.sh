@@ -61,6 +61,11 @@
 #      user, no capabilities, no_new_privs, seccomp) and its exposure, that
 #      systemctl stop ends a held session with "relay stopping", and that
 #      after a SIGKILL (its sessions cut) the next hand-off is served;
+#   5e. xmppgate-s2s-out (XG_S2SOUT=0 leaves it out): installs
+#      xmppgate-s2s-out.socket and its service unchanged, sends the
+#      backend's stream for a domain no DNS server answers for (there is
+#      none in the private network) and expects PROXY LOCAL, the stream
+#      error and one summary line, with no denial logged;
 #   6. prints PASS or FAIL, shuts the container down and removes the scratch
 #      directory.
 #
@@ -84,6 +89,7 @@
 #   XG_STORM=0   leave the connection storms out
 #   XG_POOL=0    leave the pooled mode (5c) out
 #   XG_RELAY=0   leave xmppgate-relay (5d) out
+#   XG_S2SOUT=0  leave xmppgate-s2s-out (5e) out
 #   XG_COST=1    after the checks, measure what the service's directives
 #                cost (first-features latency, spawn rate; see "cost" below)
 #   XG_DROPIN    text of an extra drop-in for xmppgate@.service, e.g. to try
@@ -99,7 +105,7 @@ BIN=${XG_BIN:-$top_builddir/xmppgate}
 PASSWD_HELPER=$top_builddir/contrib/xmppgate-auth-passwd
 MAX_EXPOSURE=${XG_MAX_EXPOSURE:-1.5}
 DOMAIN=example.org
-PKGS="systemd prosody python3-slixmpp libgnutls30 libsystemd0 libidn12"
+PKGS="systemd prosody python3-slixmpp libgnutls30 libsystemd0 libidn12 libunbound8"
 T0=$(date +%s)
 
 log() { printf '%s: %s\n' "$PROG" "$*"; }
@@ -1221,6 +1227,45 @@ for i in range(150):
 		pool_login storm
 		pass "socket and service active, $features served, $refused refused and counted, login after it ok"
 	fi
+fi
+
+if [ "${XG_S2SOUT:-1}" != 0 ]; then
+	check "xmppgate-s2s-out: its socket and service installed unchanged; the backend's stream to a domain no DNS server answers for"
+	OUNIT=$top_builddir/units/xmppgate-s2s-out@.service
+	[ -f "$OUNIT" ] || fail "no $OUNIT: run make first"
+	install -m 644 "$top_srcdir/units/xmppgate-s2s-out.socket" "$OUNIT" "$R/etc/systemd/system/"
+	# /etc/xmppgate is the helper's group's here (above): the same drop-in.
+	mkdir -p "$R/etc/systemd/system/xmppgate-s2s-out@.service.d"
+	cp "$R/etc/systemd/system/xmppgate@.service.d/passwd.conf" \
+		"$R/etc/systemd/system/xmppgate-s2s-out@.service.d/"
+	install -m 644 "$top_srcdir/tests/s2s_out_raw.py" "$R$KT/"
+	# No DNS server in the private network: libunbound's queries go to
+	# 127.0.0.1:53, where nothing listens.  The root file system has no
+	# ca-certificates: the test CA stands for the system store.
+	printf 'XMPPGATE_S2S_OUT_OPTS="--domain %s --dns-server 127.0.0.1@53 --backend-timeout 5 --s2s-ca %s/ca.pem"\n' \
+		"$DOMAIN" "$KT" >"$R/etc/default/xmppgate-s2s-out"
+	in_ct 30 systemctl daemon-reload || fail "daemon-reload"
+	in_ct 30 systemctl enable --now xmppgate-s2s-out.socket >>"$LOGS/enable.log" 2>&1 ||
+		{ indent <"$LOGS/enable.log"; fail "systemctl enable --now xmppgate-s2s-out.socket failed"; }
+	out=$(in_ct 60 /usr/bin/python3 "$KT/s2s_out_raw.py" 5271 --from "$DOMAIN" \
+		--to nowhere.example.net --timeout 30 2>&1)
+	echo "    $out"
+	[ "$out" = "PROXY=local error=remote-connection-failed text=the remote server is not reachable" ] ||
+		fail "xmppgate-s2s-out@.service did not answer with PROXY LOCAL and <remote-connection-failed/>"
+	for _ in $(seq 1 50); do
+		sums=$(in_ct 10 journalctl -t xmppgate -o cat --no-pager | grep ' summary .*server=nowhere.example.net ')
+		[ -n "$sums" ] && break
+		sleep 0.2
+	done
+	echo "    $sums"
+	expect_summary "$sums" domain=$DOMAIN outcome=tempfail
+	in_ct 10 systemctl --failed --no-legend | grep -q 'xmppgate-s2s-out' &&
+		fail "an xmppgate-s2s-out instance failed"
+	if in_ct 10 journalctl -t xmppgate -o cat --no-pager | grep 'nowhere.example.net' |
+		grep -iE 'not permitted|permission denied|EPERM|EACCES|fatal|seccomp|bad system call'; then
+		fail "xmppgate --s2s-out logged a denial or a fatal error (above)"
+	fi
+	pass "PROXY LOCAL and the stream error from the hardened service, one summary line"
 fi
 
 # ---------------------------------------------------------------- collect

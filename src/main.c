@@ -102,16 +102,17 @@ main(int argc, char **argv)
 	 * certificate once its name is known).  The client learns only that
 	 * the server is broken, the log says why. */
 	if ((o.listen ? pool_tls_error(err, sizeof(err)) :
-	    tls_load(&tls, &o, err, sizeof(err))) == -1) {
-		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
-		    "server configuration error", XG_EXIT_TEMP, "%s", err);
+	    tls_load(&tls, &o, err, sizeof(err))) == -1 ||
+	    (!o.listen && priv_drop(o.user, err, sizeof(err)) == -1)) {
+		/* --s2s-out: the backend reads a PROXY header first. */
+		if (o.s2s_out)
+			s2sout_refuse(&s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "server configuration error", XG_EXIT_TEMP, err);
+		else
+			stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "server configuration error", XG_EXIT_TEMP, "%s",
+			    err);
 		tls_free(&tls);	/* a pool child: loaded, privileges not */
-		return s.exitcode;
-	}
-	if (!o.listen && priv_drop(o.user, err, sizeof(err)) == -1) {
-		stream_error(&s, XG_SE_INTERNAL_SERVER_ERROR,
-		    "server configuration error", XG_EXIT_TEMP, "%s", err);
-		tls_free(&tls);
 		return s.exitcode;
 	}
 

@@ -354,7 +354,7 @@ backend_header_out(struct session *s, const char *id)
 
 /* The session ends before any remote carries it: LOCAL, our header, the
  * stream error (stream.c), the summary.  Always -1. */
-static int
+int
 s2sout_refuse(struct session *s, enum xg_stream_error e, const char *text,
     int code, const char *reason)
 {

@@ -181,6 +181,10 @@ int s2s_external(struct session *);
 /* The backend's header, the policy, the remote found and reached, the
  * PROXY header and our answer to the backend, the relay; always -1. */
 int s2sout(struct session *);
+/* No remote carries it: the PROXY LOCAL header, our header, the stream
+ * error, the summary with reason; always -1. */
+int s2sout_refuse(struct session *, enum xg_stream_error, const char *text,
+    int code, const char *reason);
 
 /* ---- route.c: --route ---- */
 /* The map read, the privileges dropped, before any client byte. */
