@@ -221,7 +221,8 @@ addr_forbidden(const struct sockaddr_storage *ss)
  * temporary failure (why: the last reason).
  */
 static int
-reach(struct session *s, struct remote *r, char *why, size_t whysz)
+reach(struct session *s, struct remote *r, int64_t deadline, char *why,
+    size_t whysz)
 {
 	static struct srv_target t[XG_SRV_TARGETS_MAX];
 	struct sockaddr_storage ss[S2SOUT_TARGET_ADDRS];
@@ -229,8 +230,7 @@ reach(struct session *s, struct remote *r, char *why, size_t whysz)
 	struct conn *c = s->c;
 	struct dns *d;
 	enum dns_result dr;
-	int64_t deadline = now_ms() + (int64_t)s->o->backend_timeout * 1000,
-	    try;
+	int64_t try;
 	size_t n = 0, na, i, j;
 	int secure = 0, tried = 0, lookups_failed = 0, refused = 0, k;
 
@@ -491,12 +491,11 @@ s2sout_cert(struct session *s, struct remote *r)
  * backend is to do dialback, -1 with why when the remote is lost.
  */
 static int
-s2sout_external(struct session *s, struct remote *r, char *why,
+s2sout_external(struct session *s, struct remote *r, int64_t dl, char *why,
     size_t whysz)
 {
 	struct conn *c = s->c;
 	char b64[2 * XG_DOMAIN_NAME_MAX + 8];
-	int64_t dl = now_ms() + (int64_t)s->o->backend_timeout * 1000;
 	int k;
 
 	if (!r->st.external) {
@@ -539,13 +538,17 @@ s2sout(struct session *s)
 	static struct remote r;
 	struct conn *c = s->c;
 	char why[XG_REASON_MAX], reason[XG_REASON_MAX + 128];
+	int64_t deadline;
 	int k, authed;
 
 	c->cert_status = "none";	/* an s2s summary line from here */
 	if (s2sout_header(s) == -1 || s2sout_policy(s) == -1)
 		return -1;
 	memset(&r, 0, sizeof(r));
-	if ((k = reach(s, &r, why, sizeof(why))) != 0) {
+	/* One deadline from DNS to the remote's last features: the backend
+	 * waits at most --backend-timeout for its answer. */
+	deadline = now_ms() + (int64_t)s->o->backend_timeout * 1000;
+	if ((k = reach(s, &r, deadline, why, sizeof(why))) != 0) {
 		snprintf(reason, sizeof(reason), "remote %.100s: %s%.150s",
 		    c->remote_domain, k == 1 ? "no such server in DNS: " : "",
 		    why);
@@ -562,9 +565,8 @@ s2sout(struct session *s)
 	    r.rc.tls_cipher);
 	if (s2sout_cert(s, &r) == -1)
 		return -1;
-	if ((authed = rheader(&r, c, now_ms() + (int64_t)s->o->backend_timeout *
-	    1000, why, sizeof(why))) == 0)
-		authed = s2sout_external(s, &r, why, sizeof(why));
+	if ((authed = rheader(&r, c, deadline, why, sizeof(why))) == 0)
+		authed = s2sout_external(s, &r, deadline, why, sizeof(why));
 	if (authed == -1) {
 		backend_close(&r.rc);
 		snprintf(reason, sizeof(reason), "remote %.100s at %.95s: "
