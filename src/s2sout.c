@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,6 +216,36 @@ addr_forbidden(const struct sockaddr_storage *ss)
 }
 
 /*
+ * 1 when ss is one of this host's own addresses (any interface): a
+ * connection there stays on this host, as one to loopback does.  On a
+ * getifaddrs() failure, 1: refused rather than guessed.
+ */
+static int
+addr_own(const struct sockaddr_storage *ss)
+{
+	struct ifaddrs *ifa, *i;
+	int own = 0;
+
+	if (getifaddrs(&ifa) == -1)
+		return 1;
+	for (i = ifa; i != NULL && !own; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family !=
+		    ss->ss_family)
+			continue;
+		if (ss->ss_family == AF_INET)
+			own = memcmp(&((const struct sockaddr_in *)(const void *)
+			    i->ifa_addr)->sin_addr, &((const struct sockaddr_in *)
+			    ss)->sin_addr, sizeof(struct in_addr)) == 0;
+		else
+			own = memcmp(&((const struct sockaddr_in6 *)(const void *)
+			    i->ifa_addr)->sin6_addr, &((const struct sockaddr_in6 *)
+			    ss)->sin6_addr, sizeof(struct in6_addr)) == 0;
+	}
+	freeifaddrs(ifa);
+	return own;
+}
+
+/*
  * The remote's places from DNS, each address tried in order until one
  * gives a TLS stream.  0; 1 when DNS says there is no such server; 2
  * when its only addresses are ones we never connect to; -1 for a
@@ -258,10 +289,13 @@ reach(struct session *s, struct remote *r, int64_t deadline, char *why,
 		}
 		for (j = 0; j < na; j++) {
 			k = addr_forbidden(&ss[j]);
+			if (k == 0 && addr_own(&ss[j]))
+				k = 1;	/* this host: as loopback */
 			if (k == 2 || (k == 1 && !s->o->s2s_out_loopback)) {
-				snprintf(why, whysz, "%.100s: an address that "
-				    "is %s", t[i].host, k == 1 ? "loopback "
-				    "(see --s2s-out-loopback)" : "no server's");
+				snprintf(why, whysz, "%.100s: %s", t[i].host,
+				    k == 1 ? "an address of this host (loopback "
+				    "or another) (see --s2s-out-loopback)" :
+				    "an address that is no server's");
 				xg_log(LOG_WARNING, "remote %s: %s",
 				    c->remote_domain, why);
 				refused = 1;
