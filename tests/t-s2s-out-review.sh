@@ -1,12 +1,15 @@
 #!/bin/bash
-# Review of issue 24 (xmppgate --s2s-out), two findings on the real binary
-# with nsd on loopback.  Expected to FAIL at HEAD 7cf39a3:
+# Review of issue 24 (xmppgate --s2s-out): three findings on the real binary
+# with nsd on loopback (not in make check: part 1 needs a non-loopback
+# address).  All three FAIL at 7cf39a3 and pass on branch review-s2sout:
 #  1. DNS may name this host's own non-loopback address (here eth0's, or
-#     any private one): addr_forbidden() allows it, and xmppgate sends a
-#     plaintext stream header to whatever listens there (0.0.0.0).
+#     a ULA): addr_forbidden() allowed it, and xmppgate sent a
+#     plaintext stream header to whatever listened there (0.0.0.0).
 #  2. --backend-timeout does not bound the whole wait for the remote: the
 #     stream header and EXTERNAL after TLS get a fresh deadline each, so a
 #     slow remote holds the backend's stream for about 3 x the timeout.
+#  3. a backend header refused before it is read whole (no version)
+#     gets no PROXY v2 LOCAL and a jabber:client header.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/dns.sh"
 RAW="$XG_PY $top_srcdir/tests/s2s_out_raw.py"
@@ -117,3 +120,30 @@ kill_bg "$GATE_PID"; kill_bg "$SPID"
 [ "$ms" -lt 4500 ] ||
 	fail "--backend-timeout 3, but the backend waited ${ms} ms for its answer"
 pass "bounded"
+
+check "3. a backend header refused before it is read whole (no version): LOCAL first, then a jabber:server header (xmppgate(8): LOCAL, then the stream error)"
+XG_GATE_LOG=$XG_TMP/gate-hdr.log
+GP=$(free_port)
+start_gate "$GP" --s2s-out --cert "$C/cert.pem" --key "$C/key.pem" \
+	--domain a.test --s2s-ca "$C/ca.pem" --dns-server "127.0.0.1@$DNS_PORT" \
+	--backend-timeout 3 -v
+ans=$($XG_PY - "$GP" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(b"<stream:stream xmlns='jabber:server' xmlns:stream="
+          b"'http://etherx.jabber.org/streams' from='a.test' to='b.example'>")
+buf, end = b"", time.monotonic() + 8
+while time.monotonic() < end and b"</stream:stream>" not in buf:
+    d = s.recv(4096)
+    if not d: break
+    buf += d
+print(repr(buf[:200]))
+EOF
+)
+echo "    answer: $ans"
+kill_bg "$GATE_PID"
+case $ans in
+"b\"\\r\\n\\r\\n\\x00\\r\\nQUIT\\n \\x00\\x00\\x00<?xml version='1.0'?><stream:stream xmlns='jabber:server'"*) ;;
+*) fail "no LOCAL and jabber:server header before the stream error" ;;
+esac
+pass "LOCAL first"
