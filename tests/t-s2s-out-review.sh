@@ -1,7 +1,7 @@
 #!/bin/bash
-# Review of issue 24 (xmppgate --s2s-out): three findings on the real binary
+# Review of issue 24 (xmppgate --s2s-out): four findings on the real binary
 # with nsd on loopback (not in make check: part 1 needs a non-loopback
-# address).  All three FAIL at 7cf39a3 and pass on branch review-s2sout:
+# address).  All four FAIL at 7cf39a3 and pass on branch review-s2sout:
 #  1. DNS may name this host's own non-loopback address (here eth0's, or
 #     a ULA): addr_forbidden() allowed it, and xmppgate sent a
 #     plaintext stream header to whatever listened there (0.0.0.0).
@@ -10,16 +10,20 @@
 #     slow remote holds the backend's stream for about 3 x the timeout.
 #  3. a backend header refused before it is read whole (no version)
 #     gets no PROXY v2 LOCAL and a jabber:client header.
+#  4. a remote whose certificate is for TLS clients only (extended key
+#     usage clientAuth) is accepted as a server.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/dns.sh"
 RAW="$XG_PY $top_srcdir/tests/s2s_out_raw.py"
 C=$XG_TMP/certs
 make_certs "$C" a.test
 make_leaf "$C" "$C/slow" slow.test 'dns_name = "slow.test"' tls_www_server
+make_leaf "$C" "$C/cli" client.test 'dns_name = "client.test"' tls_www_client
 OWN=$(ip -4 -o addr show scope global 2>/dev/null | awk '{split($4,a,"/"); print a[1]; exit}')
 [ -n "$OWN" ] || { echo "no non-loopback IPv4 address: skipped"; exit 77; }
 LPORT=$(free_port)
 SLOW=$(free_port)
+CLI=$(free_port)
 cat >"$XG_TMP/test.zone" <<EOF
 \$ORIGIN test.
 \$TTL 60
@@ -30,6 +34,8 @@ evil	IN A $OWN
 _xmpp-server._tcp.evil	IN SRV 0 5 $LPORT evil.test.
 slow	IN A 127.0.0.1
 _xmpps-server._tcp.slow	IN SRV 0 5 $SLOW slow.test.
+client	IN A 127.0.0.1
+_xmpps-server._tcp.client	IN SRV 0 5 $CLI client.test.
 EOF
 dns_start "$XG_TMP/dns" "$XG_TMP/test.zone"
 
@@ -147,3 +153,39 @@ case $ans in
 *) fail "no LOCAL and jabber:server header before the stream error" ;;
 esac
 pass "LOCAL first"
+
+check "4. a remote certificate for TLS clients only (EKU clientAuth): refused"
+cat >"$XG_TMP/cli.py" <<'EOF'
+import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(20)
+c = ctx.wrap_socket(s.accept()[0], server_side=True)
+c.settimeout(10)
+buf = b""
+while b"version='1.0'>" not in buf:
+    d = c.recv(4096)
+    if not d: sys.exit(0)
+    buf += d
+c.sendall(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+          b"xmlns:stream='http://etherx.jabber.org/streams' "
+          b"xmlns:db='jabber:server:dialback' from='client.test' id='r1' "
+          b"version='1.0'><stream:features><dialback "
+          b"xmlns='urn:xmpp:features:dialback'/></stream:features>")
+time.sleep(3)
+EOF
+bg "$XG_TMP/cli.out" "$XG_PY" "$XG_TMP/cli.py" "$CLI" "$C/cli/cert.pem" "$C/cli/privkey.pem"
+CPID=$BG_PID
+wait_port "$CLI" 5 "$CPID" || fail "clientAuth remote"
+XG_GATE_LOG=$XG_TMP/gate-cli.log
+GP=$(free_port)
+start_gate "$GP" --s2s-out --cert "$C/cert.pem" --key "$C/key.pem" \
+	--domain a.test --s2s-ca "$C/ca.pem" --dns-server "127.0.0.1@$DNS_PORT" \
+	--backend-timeout 5 --s2s-out-loopback -v
+got=$($RAW "$GP" --from a.test --to client.test --timeout 15 2>&1 || :)
+echo "    backend got: $got"
+kill_bg "$GATE_PID"; kill_bg "$CPID"
+[ "$got" = "PROXY=local error=remote-connection-failed text=the certificate of the remote server is not valid for it" ] ||
+	fail "a clientAuth-only certificate was accepted for a remote server"
+pass "refused"
