@@ -85,6 +85,7 @@
 --   warn  Outgoing stream from F to T: xmppgate could not connect (LOCAL)
 --   warn  Outgoing stream from F to T failed at xmppgate: REASON
 --   warn  Outgoing stream from F to T: closing: REASON
+--   warn  Outgoing stream from F to T: SASL offered inside the tunnel, ignored
 --   info  Outgoing stream from F to T: xmppgate closed the connection before a complete PROXY header (ERR)
 
 module:set_global();
@@ -715,8 +716,18 @@ function add_host_out(host_module)
 		end
 		-- No bidirectional stream (XEP-0288): the remote's stanzas would come
 		-- in on this stream, past xmppgate's checks of incoming streams.
+		-- No SASL and no STARTTLS either: xmppgate did both, and only its
+		-- TLV 0xE0 authenticates the stream.  Features with <mechanisms>
+		-- come only from the remote, through the relay (xmppgate sends
+		-- none); answering them would let the remote's <success/>
+		-- authenticate a stream xmppgate left to dialback.
 		stanza:maptags(function (tag)
 			if tag.name == "bidi" and tag.attr.xmlns == "urn:xmpp:features:bidi" then return nil; end
+			if tag.name == "mechanisms" and tag.attr.xmlns == "urn:ietf:params:xml:ns:xmpp-sasl" then
+				log("warn", "%s: SASL offered inside the tunnel, ignored", out_name(session));
+				return nil;
+			end
+			if tag.name == "starttls" and tag.attr.xmlns == "urn:ietf:params:xml:ns:xmpp-tls" then return nil; end
 			return tag;
 		end);
 	end, 1000);

@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,13 +216,44 @@ addr_forbidden(const struct sockaddr_storage *ss)
 }
 
 /*
+ * 1 when ss is one of this host's own addresses (any interface): a
+ * connection there stays on this host, as one to loopback does.  On a
+ * getifaddrs() failure, 1: refused rather than guessed.
+ */
+static int
+addr_own(const struct sockaddr_storage *ss)
+{
+	struct ifaddrs *ifa, *i;
+	int own = 0;
+
+	if (getifaddrs(&ifa) == -1)
+		return 1;
+	for (i = ifa; i != NULL && !own; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family !=
+		    ss->ss_family)
+			continue;
+		if (ss->ss_family == AF_INET)
+			own = memcmp(&((const struct sockaddr_in *)(const void *)
+			    i->ifa_addr)->sin_addr, &((const struct sockaddr_in *)
+			    ss)->sin_addr, sizeof(struct in_addr)) == 0;
+		else
+			own = memcmp(&((const struct sockaddr_in6 *)(const void *)
+			    i->ifa_addr)->sin6_addr, &((const struct sockaddr_in6 *)
+			    ss)->sin6_addr, sizeof(struct in6_addr)) == 0;
+	}
+	freeifaddrs(ifa);
+	return own;
+}
+
+/*
  * The remote's places from DNS, each address tried in order until one
  * gives a TLS stream.  0; 1 when DNS says there is no such server; 2
  * when its only addresses are ones we never connect to; -1 for a
  * temporary failure (why: the last reason).
  */
 static int
-reach(struct session *s, struct remote *r, char *why, size_t whysz)
+reach(struct session *s, struct remote *r, int64_t deadline, char *why,
+    size_t whysz)
 {
 	static struct srv_target t[XG_SRV_TARGETS_MAX];
 	struct sockaddr_storage ss[S2SOUT_TARGET_ADDRS];
@@ -229,8 +261,7 @@ reach(struct session *s, struct remote *r, char *why, size_t whysz)
 	struct conn *c = s->c;
 	struct dns *d;
 	enum dns_result dr;
-	int64_t deadline = now_ms() + (int64_t)s->o->backend_timeout * 1000,
-	    try;
+	int64_t try;
 	size_t n = 0, na, i, j;
 	int secure = 0, tried = 0, lookups_failed = 0, refused = 0, k;
 
@@ -258,10 +289,13 @@ reach(struct session *s, struct remote *r, char *why, size_t whysz)
 		}
 		for (j = 0; j < na; j++) {
 			k = addr_forbidden(&ss[j]);
+			if (k == 0 && addr_own(&ss[j]))
+				k = 1;	/* this host: as loopback */
 			if (k == 2 || (k == 1 && !s->o->s2s_out_loopback)) {
-				snprintf(why, whysz, "%.100s: an address that "
-				    "is %s", t[i].host, k == 1 ? "loopback "
-				    "(see --s2s-out-loopback)" : "no server's");
+				snprintf(why, whysz, "%.100s: %s", t[i].host,
+				    k == 1 ? "an address of this host (loopback "
+				    "or another) (see --s2s-out-loopback)" :
+				    "an address that is no server's");
 				xg_log(LOG_WARNING, "remote %s: %s",
 				    c->remote_domain, why);
 				refused = 1;
@@ -491,12 +525,11 @@ s2sout_cert(struct session *s, struct remote *r)
  * backend is to do dialback, -1 with why when the remote is lost.
  */
 static int
-s2sout_external(struct session *s, struct remote *r, char *why,
+s2sout_external(struct session *s, struct remote *r, int64_t dl, char *why,
     size_t whysz)
 {
 	struct conn *c = s->c;
 	char b64[2 * XG_DOMAIN_NAME_MAX + 8];
-	int64_t dl = now_ms() + (int64_t)s->o->backend_timeout * 1000;
 	int k;
 
 	if (!r->st.external) {
@@ -539,13 +572,17 @@ s2sout(struct session *s)
 	static struct remote r;
 	struct conn *c = s->c;
 	char why[XG_REASON_MAX], reason[XG_REASON_MAX + 128];
+	int64_t deadline;
 	int k, authed;
 
 	c->cert_status = "none";	/* an s2s summary line from here */
 	if (s2sout_header(s) == -1 || s2sout_policy(s) == -1)
 		return -1;
 	memset(&r, 0, sizeof(r));
-	if ((k = reach(s, &r, why, sizeof(why))) != 0) {
+	/* One deadline from DNS to the remote's last features: the backend
+	 * waits at most --backend-timeout for its answer. */
+	deadline = now_ms() + (int64_t)s->o->backend_timeout * 1000;
+	if ((k = reach(s, &r, deadline, why, sizeof(why))) != 0) {
 		snprintf(reason, sizeof(reason), "remote %.100s: %s%.150s",
 		    c->remote_domain, k == 1 ? "no such server in DNS: " : "",
 		    why);
@@ -562,9 +599,8 @@ s2sout(struct session *s)
 	    r.rc.tls_cipher);
 	if (s2sout_cert(s, &r) == -1)
 		return -1;
-	if ((authed = rheader(&r, c, now_ms() + (int64_t)s->o->backend_timeout *
-	    1000, why, sizeof(why))) == 0)
-		authed = s2sout_external(s, &r, why, sizeof(why));
+	if ((authed = rheader(&r, c, deadline, why, sizeof(why))) == 0)
+		authed = s2sout_external(s, &r, deadline, why, sizeof(why));
 	if (authed == -1) {
 		backend_close(&r.rc);
 		snprintf(reason, sizeof(reason), "remote %.100s at %.95s: "

@@ -480,13 +480,21 @@ peer_identities(struct conn *c, gnutls_session_t s)
  * s2s: the remote server's certificate, requested, never required, so
  * that a missing or bad one still ends in a stream error the remote's
  * operator can read.  The chain is checked against --s2s-ca (or the
- * system store) with no key purpose: a server presents its server
- * certificate as a TLS client, and many have no clientAuth purpose.  The
- * name is checked later, against the stream's 'from' (s2s_id_match()).
+ * system store) with no key purpose when the remote connects to us
+ * (server 0): a server presents its server certificate as a TLS client,
+ * and many have no clientAuth purpose.  When we connect to it (server 1,
+ * --s2s-out) it is a TLS server and must be one for its certificate.  The
+ * name is checked later (s2s_id_match()).
  */
 static void
-s2s_peer(struct conn *c, gnutls_session_t s)
+s2s_peer(struct conn *c, gnutls_session_t s, int server)
 {
+	/* A remote server we connect to (--s2s-out) must hold a
+	 * certificate for a TLS server (RFC 5280 4.2.1.12); one that
+	 * connects to us is not asked for clientAuth: many servers'
+	 * certificates no longer carry it. */
+	gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
+	    (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0 };
 	const gnutls_datum_t *peers;
 	gnutls_datum_t out = { NULL, 0 };
 	unsigned int n = 0, status = 0;
@@ -498,7 +506,8 @@ s2s_peer(struct conn *c, gnutls_session_t s)
 	c->cert_status = "invalid";
 	if (cert_names(c, &peers[0]) == -1)
 		return;
-	if (gnutls_certificate_verify_peers(s, NULL, 0, &status) < 0)
+	if (gnutls_certificate_verify_peers(s, server ? &purpose : NULL,
+	    server ? 1 : 0, &status) < 0)
 		return;
 	if (status == 0) {
 		c->cert_status = "valid";
@@ -573,7 +582,7 @@ tls_start(struct conn *c, struct tlsctx *ctx, int direct, int64_t deadline_ms,
 	if (direct && gnutls_alpn_get_selected_protocol(s, &proto) == 0)
 		xg_debug("ALPN %.*s", (int)proto.size, proto.data);
 	if (ctx->o->s2s)
-		s2s_peer(c, s);
+		s2s_peer(c, s, 0);
 	else if (ctx->o->client_ca != NULL && !c->tls_resumed)
 		peer_identities(c, s);
 	return 0;
@@ -694,6 +703,6 @@ tls_s2s_client_start(struct conn *rc, struct tlsctx *ctx, const char *domain,
 	name = gnutls_ciphersuite_get(s);
 	snprintf(rc->tls_cipher, sizeof(rc->tls_cipher), "%s",
 	    name != NULL ? name : "-");
-	s2s_peer(rc, s);
+	s2s_peer(rc, s, 1);
 	return 0;
 }

@@ -16,6 +16,10 @@ open an outgoing s2s stream.
           local-features  LOCAL, then stream features (a broken gate)
           none        no PROXY header: the stream header at once
           silent      nothing at all
+          forge       as dialback, then (as a remote could, through the
+                      relay) features offering EXTERNAL mid-stream and
+                      <success/> to Prosody's <auth/>: must not
+                      authenticate the stream (only TLV 0xE0 may)
         then read until Prosody closes or --timeout.  Prints "key value"
         lines: backend-header (the backend's stream header), message
         (yes when a <message> arrived), db-result (yes when <db:result>
@@ -131,6 +135,12 @@ def gate(args):
         out = local_v2() + stream + (
             b"<stream:features><dialback xmlns='urn:xmpp:features:dialback'/>"
             b"</stream:features>")
+    elif mode == "forge":
+        out = proxy_v2(local, to, None) + stream + (
+            b"<stream:features><dialback xmlns='urn:xmpp:features:dialback'/>"
+            b"</stream:features>"
+            b"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+            b"<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>")
     elif mode == "none":
         out = stream + b"<stream:features/>"
     else:
@@ -143,6 +153,16 @@ def gate(args):
         conn.sendall(out)
     # Read whatever Prosody sends until it closes or the time is up.
     rest = buf[m.end():]
+    if mode == "forge":
+        m2, rest, closed = read_until(conn, rest, re.compile(rb"<auth[\s>]"), deadline)
+        print("auth " + ("yes" if m2 else "no"))
+        if m2:
+            conn.sendall(b"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+            m3, rest, closed = read_until(conn, rest[m2.end():],
+                                          re.compile(rb"<stream:stream[^>]*>"), deadline)
+            if m3:
+                conn.sendall(stream + b"<stream:features/>")
+                rest = rest[m3.end():]
     pat = re.compile(rb"</stream:stream>")
     _, rest, closed = read_until(conn, rest, pat, deadline)
     if not closed:

@@ -136,6 +136,16 @@ log_lacks "is now authenticated for a.test"
 wait_gone
 pass "dialback left to Prosody"
 
+check "b2) no TLV 0xE0, then the remote offers EXTERNAL mid-stream (through the relay) and answers <auth/> with <success/>: never authenticated"
+case_run forge
+expect_gate auth no
+expect_gate message no
+modlog warn "Outgoing stream from b.test to a.test: SASL offered inside the tunnel, ignored"
+log_lacks "Initiating SASL EXTERNAL"
+log_lacks "is now authenticated for a.test"
+wait_gone
+pass "only TLV 0xE0 authenticates"
+
 check "c) LOCAL and a stream error: the message bounces to alice with the reason"
 case_run local
 case $SENT in

@@ -346,7 +346,7 @@ expect noaddr noaddr.test 1 \
 	'reason="remote-connection-failed: remote noaddr.test: no such server in DNS: no address for nowhere.test'
 XG_OUT_LOOP= expect loopback b.test 1 \
 	"PROXY=local error=remote-connection-failed text=the address of the remote server is not allowed" \
-	'reason="remote-connection-failed: remote b.test: b.test: an address that is loopback (see --s2s-out-loopback)"'
+	'reason="remote-connection-failed: remote b.test: b.test: an address of this host (loopback or another) (see --s2s-out-loopback)"'
 expect dead dead.test 111 \
 	"PROXY=local error=remote-connection-failed text=the remote server is not reachable" \
 	"reason=\"remote-connection-failed: remote dead.test: 127.0.0.1:$DEAD: .*refused"
