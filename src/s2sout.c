@@ -372,18 +372,31 @@ backend_proxy(struct session *s, const struct remote *r, int authed)
 	return conn_write(s->c, ph, phlen, s->deadline);
 }
 
-/* Our header to the backend, as the remote's: its domain, its id. */
+/* Our header to the backend, as the remote's: its domain, its id (a
+ * domain not known yet is left out). */
 static int
 backend_header_out(struct session *s, const char *id)
 {
+	const struct conn *c = s->c;
 	char esc[2 * XG_ATTR_VALUE_MAX + 1];
 
 	xml_escape(esc, sizeof(esc), id, strlen(id));
 	s->header_sent = 1;
 	return conn_printf(s->c, s->deadline, "<?xml version='1.0'?>"
 	    "<stream:stream xmlns='" NS_SERVER "' xmlns:stream='" NS_STREAMS
-	    "' xmlns:db='" NS_DIALBACK "' from='%s' to='%s' id='%s' "
-	    "version='1.0'>", s->c->remote_domain, s->c->domain, esc);
+	    "' xmlns:db='" NS_DIALBACK "'%s%s%s%s%s%s id='%s' version='1.0'>",
+	    c->remote_domain[0] ? " from='" : "", c->remote_domain,
+	    c->remote_domain[0] ? "'" : "", c->domain[0] ? " to='" : "",
+	    c->domain, c->domain[0] ? "'" : "", esc);
+}
+
+int
+s2sout_greet_local(struct session *s)
+{
+	s->header_sent = 1;
+	if (backend_proxy(s, NULL, 0) == -1)
+		return -1;
+	return backend_header_out(s, "xmppgate-no-remote");
 }
 
 /* The session ends before any remote carries it: LOCAL, our header, the
@@ -392,8 +405,8 @@ int
 s2sout_refuse(struct session *s, enum xg_stream_error e, const char *text,
     int code, const char *reason)
 {
-	if (backend_proxy(s, NULL, 0) == 0)
-		backend_header_out(s, "xmppgate-no-remote");
+	if (!s->header_sent)
+		s2sout_greet_local(s);
 	s->header_sent = 1;
 	return stream_error(s, e, text, code, "%s", reason);
 }

@@ -185,6 +185,9 @@ int s2sout(struct session *);
  * error, the summary with reason; always -1. */
 int s2sout_refuse(struct session *, enum xg_stream_error, const char *text,
     int code, const char *reason);
+/* The backend's answer when no remote will carry its stream: PROXY v2
+ * LOCAL and our stream header (stream.c's send_header() in --s2s-out). */
+int s2sout_greet_local(struct session *);
 
 /* ---- route.c: --route ---- */
 /* The map read, the privileges dropped, before any client byte. */

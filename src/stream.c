@@ -74,26 +74,10 @@ send_header(struct session *s)
 	s->header_sent = 1;
 	xg_debug("sent: stream header from=%s id=%s",
 	    s->c->domain[0] ? s->c->domain : "-", id);
-	if (s->o->s2s_out) {
-		/* --s2s-out, the backend's header refused before it was
-		 * read whole: as s2sout.c's own refusals, PROXY v2 LOCAL
-		 * (no remote) and a server's header, the remote's name as
-		 * its 'from' when it is known (xmppgate(8), OUTBOUND
-		 * FEDERATION). */
-		static const uint8_t local_hdr[16] = { '\r', '\n', '\r',
-		    '\n', 0, '\r', '\n', 'Q', 'U', 'I', 'T', '\n', 0x20,
-		    0x00, 0, 0 };
-		if (conn_write(s->c, local_hdr, sizeof(local_hdr),
-		    s->deadline) == -1)
-			return -1;
-		return conn_printf(s->c, s->deadline, "<?xml version='1.0'?>"
-		    "<stream:stream xmlns='" NS_SERVER "' xmlns:stream='"
-		    NS_STREAMS "' xmlns:db='" NS_DIALBACK "' id='%s'%s%s%s%s%s%s"
-		    " version='1.0'>", id, s->c->remote_domain[0] ?
-		    " from='" : "", s->c->remote_domain,
-		    s->c->remote_domain[0] ? "'" : "", s->c->domain[0] ?
-		    " to='" : "", s->c->domain, s->c->domain[0] ? "'" : "");
-	}
+	/* --s2s-out, the backend's header refused before it was read
+	 * whole: PROXY v2 LOCAL and a server's header (s2sout.c). */
+	if (s->o->s2s_out)
+		return s2sout_greet_local(s);
 	if (s->o->s2s)		/* RFC 6120 4.7.2: 'to' the server that
 				 * named itself; XEP-0220 prefix if it did */
 		return conn_printf(s->c, s->deadline, "<?xml version='1.0'?>"
