@@ -22,7 +22,7 @@ PKGS=(
 	systemd-container debootstrap
 	libgsasl-dev lua5.4
 	user-mode-linux kmod
-	libunbound-dev nsd
+	libunbound-dev nsd tcpdump iproute2
 )
 # xmpp.js for the interop matrix runs on the machine's Node.js: Debian's
 # nodejs and npm unless a node is installed already.
