@@ -19,7 +19,7 @@
 DOMAIN=example.test
 PASSWORD='s3cret uml'
 BYTES=${XG_RELAY_UML_BYTES:-$((256 * 1024 * 1024))}
-IDLE=${XG_RELAY_UML_IDLE:-200}
+IDLE=${XG_RELAY_UML_IDLE:-1000}
 RELAY_CLIENT=$top_builddir/tests/relay_client
 RELAY_BACKEND=$top_srcdir/tests/relay_backend.py
 RELAY_BIN=$top_builddir/xmppgate-relay
