@@ -243,6 +243,33 @@ dns_start(struct dns *d, const char *name, int type, struct dns_q *q,
 }
 
 /*
+ * The two questions of a lookup, asked at once into d->q: name[k] of
+ * type[k], what[k] for messages.  0, or -1 with why (none left pending).
+ */
+static int
+dns_start_pair(struct dns *d, const char *const name[2], const int type[2],
+    const char *const what[2], char *why, size_t whysz)
+{
+	int k;
+
+	if (d->broken) {
+		dns_why(why, whysz, "internal: resolver broken by a failed"
+		    " cancel");
+		return -1;
+	}
+	memset(d->q, 0, sizeof(d->q));
+	for (k = 0; k < 2; k++) {
+		d->q[k].what = what[k];
+		if (dns_start(d, name[k], type[k], &d->q[k], why, whysz) < 0) {
+			if (k == 1)
+				dns_wait(d, d->q, 1, 0, NULL, 0);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Wait until every started question is answered or the deadline passes;
  * those still pending then are cancelled (their callbacks never run).
  * DNS_TIMEOUT if any was cancelled, DNS_FAIL if libunbound failed.
@@ -435,9 +462,13 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
     size_t whysz)
 {
 	static const char *const svc[2] = { "_xmpps-server", "_xmpp-server" };
+	static const char *const whats[2] = { "_xmpps-server SRV",
+	    "_xmpp-server SRV" };
+	static const int types[2] = { DNS_TYPE_SRV, DNS_TYPE_SRV };
 	struct srv_target t[2][XG_SRV_TARGETS_MAX];
 	size_t nt[2] = { 0, 0 }, dropped = 0, i, a, b;
-	char name[DNS_QNAME_MAX + 1], w[2][256] = { "", "" }, warn[256] = "";
+	char name[2][DNS_QNAME_MAX + 1], w[2][256] = { "", "" }, warn[256] = "";
+	const char *const names[2] = { name[0], name[1] };
 	char dom[XG_DOMAIN_NAME_MAX + 1];
 	struct dns_q *q;
 	enum dns_result r[2], wr;
@@ -452,22 +483,11 @@ dns_s2s_targets(struct dns *d, const char *domain, int64_t deadline_ms,
 	}
 	if (host_fold(domain, dom, why, whysz) < 0)
 		return DNS_FAIL;
-	if (d->broken) {
-		dns_why(why, whysz, "internal: resolver broken by a failed"
-		    " cancel");
+	for (k = 0; k < 2; k++)
+		snprintf(name[k], sizeof(name[k]), "%s._tcp.%s", svc[k], dom);
+	if (dns_start_pair(d, names, types, whats, why, whysz) < 0)
 		return DNS_FAIL;
-	}
 	q = d->q;
-	memset(q, 0, sizeof(d->q));
-	for (k = 0; k < 2; k++) {
-		snprintf(name, sizeof(name), "%s._tcp.%s", svc[k], dom);
-		q[k].what = k == 0 ? "_xmpps-server SRV" : "_xmpp-server SRV";
-		if (dns_start(d, name, DNS_TYPE_SRV, &q[k], why, whysz) < 0) {
-			if (k == 1)
-				dns_wait(d, q, 1, 0, NULL, 0);
-			return DNS_FAIL;
-		}
-	}
 	wr = dns_wait(d, q, 2, deadline_ms, w[0], sizeof(w[0]));
 	for (k = 0; k < 2; k++) {
 		r[k] = q_result(&q[k], DNS_TYPE_SRV, w[k], sizeof(w[k]));
@@ -580,9 +600,11 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
     size_t max, size_t *n, int *secure, char *why, size_t whysz)
 {
 	static const int type[2] = { DNS_TYPE_AAAA, DNS_TYPE_A };
+	static const char *const whats[2] = { "AAAA", "A" };
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char w[2][256] = { "", "" }, hbuf[XG_DOMAIN_NAME_MAX + 1];
+	const char *const names[2] = { hbuf, hbuf };
 	struct dns_q *q;
 	enum dns_result r[2], wr;
 	size_t i, got;
@@ -598,21 +620,9 @@ dns_addrs(struct dns *d, const char *host, uint16_t port,
 	}
 	if (host_fold(host, hbuf, why, whysz) < 0)
 		return DNS_FAIL;
-	if (d->broken) {
-		dns_why(why, whysz, "internal: resolver broken by a failed"
-		    " cancel");
+	if (dns_start_pair(d, names, type, whats, why, whysz) < 0)
 		return DNS_FAIL;
-	}
 	q = d->q;
-	memset(q, 0, sizeof(d->q));
-	for (k = 0; k < 2; k++) {
-		q[k].what = k == 0 ? "AAAA" : "A";
-		if (dns_start(d, hbuf, type[k], &q[k], why, whysz) < 0) {
-			if (k == 1)
-				dns_wait(d, q, 1, 0, NULL, 0);
-			return DNS_FAIL;
-		}
-	}
 	wr = dns_wait(d, q, 2, deadline_ms, w[0], sizeof(w[0]));
 	for (k = 0; k < 2; k++) {
 		r[k] = q_result(&q[k], type[k], w[k], sizeof(w[k]));
