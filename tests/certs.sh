@@ -84,3 +84,14 @@ for i in range(1, n):
         os.link(os.path.join(src, f), os.path.join(d, f))
 EOF
 }
+
+# server_leaf DIR NAME CN DNSNAME [TEMPLATE-LINE ...]: a server's
+# certificate from DIR's CA (make_leaf, TLS server purpose) as
+# DIR/NAME.crt and DIR/NAME.key, the way the federation tests name them.
+server_leaf() {
+	local dir=$1 name=$2 cn=$3 dns=$4
+	shift 4
+	make_leaf "$dir" "$dir/$name" "$cn" "dns_name = \"$dns\"" tls_www_server "$@"
+	cp "$dir/$name/cert.pem" "$dir/$name.crt"
+	cp "$dir/$name/privkey.pem" "$dir/$name.key"
+}

@@ -41,13 +41,7 @@ C=$XG_TMP/certs
 make_certs "$C" b.test			# ca.pem, ca-key.pem, cert.pem = b.test
 cp "$C/cert.pem" "$C/b.test.crt"
 cp "$C/key.pem" "$C/b.test.key"
-leaf() {	# leaf NAME CN DNSNAME [TEMPLATE-LINE ...]: $C/NAME.crt, $C/NAME.key
-	local name=$1 cn=$2 dns=$3
-	shift 3
-	make_leaf "$C" "$C/$name" "$cn" "dns_name = \"$dns\"" tls_www_server "$@"
-	cp "$C/$name/cert.pem" "$C/$name.crt"
-	cp "$C/$name/privkey.pem" "$C/$name.key"
-}
+leaf() { server_leaf "$C" "$@"; }	# NAME CN DNSNAME [LINE ...]: $C/NAME.crt, .key
 leaf a.test a.test a.test
 leaf d.test d.test d.test
 leaf wrong c.test c.test

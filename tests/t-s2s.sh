@@ -48,13 +48,7 @@ cp "$C/cert.pem" "$C/b.test.crt"
 cp "$C/key.pem" "$C/b.test.key"
 # A server's certificate as Let's Encrypt issues them from 2026: server
 # authentication only, presented by the remote as a TLS *client*.
-leaf() {	# leaf NAME CN DNSNAME [TEMPLATE-LINE ...]: $C/NAME.crt, $C/NAME.key
-	local name=$1 cn=$2 dns=$3
-	shift 3
-	make_leaf "$C" "$C/$name" "$cn" "dns_name = \"$dns\"" tls_www_server "$@"
-	cp "$C/$name/cert.pem" "$C/$name.crt"
-	cp "$C/$name/privkey.pem" "$C/$name.key"
-}
+leaf() { server_leaf "$C" "$@"; }	# NAME CN DNSNAME [LINE ...]: $C/NAME.crt, .key
 leaf a.test a.test a.test
 leaf wrong c.test c.test
 leaf expired a.test a.test 'activation_date = "2020-01-01 00:00:00"' \
