@@ -435,10 +435,12 @@ parse_options(int argc, char **argv, struct options *o)
 		route_options(o, mechs);
 		return;
 	}
-	if (!o->s2s && !o->s2s_out && (o->s2s_ca != NULL ||
-	    o->s2s_require_cert))
-		usage_error("--s2s-ca and --s2s-require-cert go with --s2s or "
-		    "--s2s-out");
+	/* Outgoing streams require the remote's certificate always. */
+	if (!o->s2s && (o->s2s_require_cert || (o->s2s_ca != NULL &&
+	    !o->s2s_out)))
+		usage_error("--s2s-ca and --s2s-require-cert go with --s2s "
+		    "(--s2s-ca also with --s2s-out, which always requires a "
+		    "valid certificate)");
 	if ((o->cert != NULL) != (o->key != NULL))
 		usage_error("--cert and --key go together");
 	if ((o->cert != NULL) + (o->cert_dir != NULL) +

@@ -11,7 +11,10 @@
 #  3. a backend header refused before it is read whole (no version) gets
 #     PROXY LOCAL and a jabber:server header first;
 #  4. a remote whose certificate is for TLS clients only (extended key
-#     usage clientAuth) is refused.
+#     usage clientAuth) is refused;
+#  5. a configuration error found per connection (an empty --s2s-ca) is
+#     answered with PROXY LOCAL too, and --s2s-require-cert, which has no
+#     meaning here, is a usage error.
 if [ -z "${XG_EDGES_NETNS:-}" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 		echo "t-s2s-out-edges: SKIP: a network namespace needs root and unshare(1)"
@@ -203,3 +206,25 @@ kill_bg "$GATE_PID"; kill_bg "$CPID"
 [ "$got" = "PROXY=local error=remote-connection-failed text=the certificate of the remote server is not valid for it" ] ||
 	fail "a clientAuth-only certificate was accepted for a remote server"
 pass "refused"
+
+check "5. a configuration error gets PROXY LOCAL first; --s2s-require-cert is a usage error"
+: >"$XG_TMP/empty-ca.pem"
+XG_GATE_LOG=$XG_TMP/gate-conf.log
+GP=$(free_port)
+start_gate "$GP" --s2s-out --cert "$C/cert.pem" --key "$C/key.pem" \
+	--domain a.test --s2s-ca "$XG_TMP/empty-ca.pem" --dns-server "127.0.0.1@$DNS_PORT" -v
+got=$($RAW "$GP" --from a.test --to b.test --timeout 15 2>&1 || :)
+echo "    backend got: $got"
+[ "$got" = "PROXY=local error=internal-server-error text=server configuration error" ] ||
+	fail "a configuration error was not answered with PROXY LOCAL and <internal-server-error/>"
+wait_exit 111 10 || fail "the configuration error did not exit 111: $(exit_codes)"
+kill_bg "$GATE_PID"
+set +e
+err=$("$xg_bin" --s2s-out --cert "$C/cert.pem" --key "$C/key.pem" --domain a.test \
+	--s2s-require-cert 2>&1 </dev/null)
+rc=$?
+set -e
+echo "    --s2s-require-cert: exit $rc: $err"
+[ "$rc" -eq 100 ] || fail "--s2s-out --s2s-require-cert: exit $rc, not 100"
+case $err in *"--s2s-require-cert go with --s2s (--s2s-ca also with --s2s-out"*) ;; *) fail "no reason given" ;; esac
+pass "LOCAL first, exit 111; the usage error, exit 100"
