@@ -200,6 +200,11 @@ size_t xml_escape(char *out, size_t outsz, const char *in, size_t inlen);
 #define NS_SASL		"urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_STREAM_ERR	"urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_XML		"http://www.w3.org/XML/1998/namespace"
+#define NS_SASL2	"urn:xmpp:sasl:2"	/* XEP-0388 */
+#define NS_BIND2	"urn:xmpp:bind:0"	/* XEP-0386 */
+#define NS_SM		"urn:xmpp:sm:3"		/* XEP-0198 */
+#define NS_FAST		"urn:xmpp:fast:0"	/* XEP-0484 */
+#define NS_SASL_CB	"urn:xmpp:sasl-cb:0"	/* XEP-0440 */
 
 /* ---- preauth.c: what a client may send before authentication (pure) ---- */
 
@@ -213,6 +218,42 @@ enum xp_event_type {
 	XP_EV_STANZA,		/* an element we do not take (name in .name) */
 	XP_EV_DIALBACK,		/* s2s: <db:result> or <db:verify> (.name),
 				 * from, to, id */
+	XP_EV_AUTHENTICATE,	/* XEP-0388 <authenticate>: mechanism, the
+				 * <initial-response> in data (data_empty
+				 * when there is none or it is empty), the
+				 * rest in s2 */
+};
+
+/* ---- XEP-0388 SASL2 <authenticate>, as the parser collects it ---- */
+#define XG_SASL2_DEPTH_MAX	3	/* <authenticate> is 1: bind/enable is 3 */
+#define XG_SASL2_ELEMS_MAX	32	/* elements inside one <authenticate> */
+#define XG_SASL2_UA_ID_MAX	64	/* <user-agent id='UUID'> (36 for a UUID) */
+#define XG_SASL2_UA_TEXT_MAX	64	/* <software>, <device> (for the log) */
+#define XG_BIND2_TAG_MAX	64	/* XEP-0386 <tag> */
+#define XG_SM_ID_MAX		256	/* XEP-0198 id / previd */
+struct xp_sasl2 {
+	int	has_ir;			/* <initial-response> was present */
+	char	ua_id[XG_SASL2_UA_ID_MAX + 1];	/* <user-agent id> */
+	int	has_ua_id;
+	char	software[XG_SASL2_UA_TEXT_MAX + 1];	/* "" when absent */
+	char	device[XG_SASL2_UA_TEXT_MAX + 1];
+	int	bind;			/* <bind xmlns='urn:xmpp:bind:0'> */
+	char	tag[XG_BIND2_TAG_MAX + 1];	/* its <tag>, "" when absent */
+	int	has_tag;
+	int	bind_other;		/* other children of <bind> (carbons,
+					 * csi): counted, not acted on */
+	int	sm_enable;		/* <enable xmlns='urn:xmpp:sm:3'> in it */
+	int	sm_enable_resume;	/* ... resume='true' or '1' */
+	unsigned long sm_enable_max;	/* ... max=, 0 when absent */
+	int	sm_resume;		/* <resume xmlns='urn:xmpp:sm:3'> */
+	char	sm_previd[XG_SM_ID_MAX + 1];	/* ... previd (required) */
+	unsigned long sm_h;		/* ... h (required, 0..2^32-1) */
+	int	request_token;		/* <request-token xmlns=fast:0> */
+	char	token_mech[XG_NAME_MAX + 1];	/* ... mechanism (required) */
+	int	fast;			/* <fast xmlns='urn:xmpp:fast:0'> */
+	int	fast_invalidate;	/* ... invalidate='true' or '1' */
+	unsigned long fast_count;	/* ... count=, 0 when absent */
+	int	has_fast_count;
 };
 
 struct xp_event {
@@ -233,6 +274,9 @@ struct xp_event {
 	int	has_from;
 	int	has_db;
 	char	id[XG_NAME_MAX + 1];
+	int	sasl2;		/* <response>, <abort> in urn:xmpp:sasl:2 */
+	const struct xp_sasl2 *s2;	/* XP_EV_AUTHENTICATE: in the parser,
+					 * until the next feed */
 };
 
 enum xp_result { XP_EVENT, XP_MORE, XP_ERROR };
@@ -255,6 +299,11 @@ struct xp {
 	const char *errtext;
 	size_t	tail;		/* xp_restart(): the old stream's whitespace,
 				 * consumed before the new stream began */
+	struct xp_sasl2 s2;	/* the <authenticate> being collected */
+	int	s2depth;	/* depth inside it (1: <authenticate>) */
+	int	s2elems;	/* elements seen inside it */
+	int	s2what[XG_SASL2_DEPTH_MAX + 1];	/* what each open element is
+					 * (enum in preauth.c) */
 };
 
 void xp_init(struct xp *);	/* the first stream: nothing before <?xml */
@@ -332,7 +381,17 @@ struct scram {
 	size_t	sfirst_len;
 	char	nonce[XG_SCRAM_NONCE_MAX * 2 + 1];	/* client's + ours */
 	size_t	nonce_len;
+	char	ssdp[48];		/* XEP-0474: the h= value that
+					 * scram_server_first() appends, set
+					 * by the caller before; "" for none */
 };
+/* XEP-0474 (0.4 and later): base64 of hash h over the offered mechanism
+ * names sorted by i;octet and joined by 0x1E, then, when cbs is not NULL
+ * (channel binding types were offered, XEP-0440), 0x1F and the type
+ * names sorted and joined the same way.  mechs and cbs are NULL-ended.
+ * 0, or -1 when out (or the joined text) is too small. */
+int scram_ssdp(enum scram_hash h, const char *const *mechs,
+    const char *const *cbs, char *out, size_t outsz);
 /* A mechanism name to its hash and -PLUS flag; -1 if not SCRAM. */
 int scram_mech(const char *name, enum scram_hash *, int *plus);
 const char *scram_hash_name(enum scram_hash);	/* "SHA-256" */
@@ -693,7 +752,22 @@ struct auth_request {
 	size_t	pass_len;
 	int	attempt;
 	const struct conn *conn;	/* addresses, TLS details, id */
+	/* XEP-0484 FAST (xmppgate-auth(5) "FAST"): a token check, mechanism
+	 * HT-SHA-256-*, or the request for a new token after a login,
+	 * mechanism FAST-TOKEN.  NULL or 0 when not part of the request. */
+	const char *fast_client;	/* AUTH_FAST_CLIENT: <user-agent id> */
+	const char *fast_hmac;		/* AUTH_FAST_HMAC: the client's
+					 * Initiator HMAC, base64 */
+	const char *cbdata;		/* AUTH_CHANNEL_BINDING_DATA: this
+					 * channel's binding data, base64 */
+	int	fast_invalidate;	/* AUTH_FAST_INVALIDATE=1 */
+	const char *fast_count;		/* AUTH_FAST_COUNT, decimal */
+	const char *fast_mechanism;	/* FAST-TOKEN: AUTH_FAST_MECHANISM */
 };
+#define XG_FAST_TOKEN_MAX	256	/* a helper's fast-token= */
+#define XG_FAST_EXPIRY_LEN	20	/* fast-expiry=YYYY-MM-DDThh:mm:ssZ */
+#define XG_FAST_HMAC_LEN	32	/* HMAC-SHA-256 */
+#define XG_FAST_CONDITION_MAX	32	/* condition= after a rejection */
 enum auth_verdict { AUTH_ACCEPT, AUTH_REJECT, AUTH_TEMPFAIL };
 struct auth_reply {
 	char	backend[XG_BACKEND_ADDR_MAX + 1];
@@ -715,6 +789,17 @@ struct auth_reply {
 	int	has_message;
 	int	delay_ms;			/* before a failure's answer */
 	int	has_delay;
+	/* FAST: a new token (after HT-* or FAST-TOKEN), the Responder HMAC
+	 * (after HT-*, decoded), and a rejection's condition ("credentials-
+	 * expired", the only one allowed). */
+	char	fast_token[XG_FAST_TOKEN_MAX + 1];
+	int	has_fast_token;
+	char	fast_expiry[XG_FAST_EXPIRY_LEN + 1];
+	int	has_fast_expiry;
+	uint8_t	fast_responder[XG_FAST_HMAC_LEN];
+	int	has_fast_responder;
+	char	condition[XG_FAST_CONDITION_MAX + 1];
+	int	has_condition;
 };
 #define XG_AUTH_ENV_MAX	32
 /* Pure: build the helper's environment into buf; envp NULL-terminated. */
