@@ -295,23 +295,99 @@ scram_client_first(struct scram *sc, enum scram_hash h, int plus,
 	return SCRAM_OK;
 }
 
+/*
+ * XEP-0474 (0.4 and later) caps: at most this many mechanism names and as
+ * many channel binding types, and this much joined text.  xmppgate offers
+ * at most six mechanisms and two binding types; a list beyond either is a
+ * caller's bug, answered with -1 rather than a truncated hash.
+ */
+#define SSDP_NAMES_MAX	16
+#define SSDP_TEXT_MAX	1024
+#define SSDP_MECH_SEP	'\x1e'	/* between names of one list */
+#define SSDP_CB_SEP	'\x1f'	/* between the two lists */
+
+/* names (NULL-ended) sorted by i;octet (RFC 4790 9.3: strcmp compares as
+ * unsigned char) and joined by SSDP_MECH_SEP at t[*len..); -1 if a list
+ * is too long, a name empty or holding a separator, or t full. */
+static int
+ssdp_join(const char *const *names, char *t, size_t *len)
+{
+	const char *v[SSDP_NAMES_MAX], *x;
+	size_t n, i, j, l;
+
+	for (n = 0; names[n] != NULL; n++)
+		if (n == SSDP_NAMES_MAX)
+			return -1;
+		else
+			v[n] = names[n];
+	for (i = 1; i < n; i++)		/* insertion sort: n is small */
+		for (j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+			x = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+	for (i = 0; i < n; i++) {
+		l = strlen(v[i]);
+		if (l == 0 || strchr(v[i], SSDP_MECH_SEP) != NULL ||
+		    strchr(v[i], SSDP_CB_SEP) != NULL ||
+		    SSDP_TEXT_MAX - *len < l + (i > 0))
+			return -1;
+		if (i > 0)
+			t[(*len)++] = SSDP_MECH_SEP;
+		memcpy(t + *len, v[i], l);
+		*len += l;
+	}
+	return 0;
+}
+
+int
+scram_ssdp(enum scram_hash h, const char *const *mnames,
+    const char *const *cbs, char *out, size_t outsz)
+{
+	char t[SSDP_TEXT_MAX];
+	uint8_t d[SCRAM_HASH_MAX];
+	size_t len = 0;
+
+	if (mnames == NULL || ssdp_join(mnames, t, &len) == -1)
+		return -1;
+	if (cbs != NULL) {
+		if (len == SSDP_TEXT_MAX)
+			return -1;
+		t[len++] = SSDP_CB_SEP;
+		if (ssdp_join(cbs, t, &len) == -1)
+			return -1;
+	}
+	if (hash(h, t, len, d) == -1 ||
+	    xg_b64_encode(d, scram_hash_len(h), out, outsz) == 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * With sc->ssdp set (XEP-0474), ",h=" and it end the message, so that
+ * AuthMessage, and with it the client's proof, covers the hash.  The caller
+ * sets sc->ssdp after scram_client_first(), which clears the whole struct
+ * as scram_wipe() does: a value never carries over to another attempt.
+ */
 int
 scram_server_first(struct scram *sc, const struct scram_creds *cr,
     const char *snonce)
 {
 	char salt[XG_SCRAM_SALT_MAX * 2];
-	size_t sn = strlen(snonce);
+	size_t sn = strlen(snonce), hn = strnlen(sc->ssdp, sizeof(sc->ssdp));
 	int n;
 
 	if (cr->hash != sc->hash || sn == 0 || sn > XG_SCRAM_NONCE_MAX ||
-	    !printable(snonce, sn) ||
+	    !printable(snonce, sn) || hn == sizeof(sc->ssdp) ||
+	    (hn > 0 && !printable(sc->ssdp, hn)) ||
 	    xg_b64_encode(cr->salt, cr->salt_len, salt, sizeof(salt)) == 0)
 		return -1;
 	memcpy(sc->nonce + sc->nonce_len, snonce, sn);
 	sc->nonce_len += sn;
 	sc->nonce[sc->nonce_len] = '\0';
-	n = snprintf(sc->sfirst, sizeof(sc->sfirst), "r=%s,s=%s,i=%lu",
-	    sc->nonce, salt, cr->iter);
+	n = snprintf(sc->sfirst, sizeof(sc->sfirst), "r=%s,s=%s,i=%lu%s%s",
+	    sc->nonce, salt, cr->iter, sc->ssdp[0] != '\0' ? ",h=" : "",
+	    sc->ssdp);
 	if (n < 0 || (size_t)n >= sizeof(sc->sfirst))
 		return -1;
 	sc->sfirst_len = (size_t)n;

@@ -357,6 +357,126 @@ START_TEST(t_mech)
 }
 END_TEST
 
+/* XEP-0474 0.4.0 section "Server Sends Downgrade Protection Hash": its
+ * example, the names given unsorted here. */
+#define X1_SSDP	"G6k/rBLDqgOhRRaCuuatSDFkJ08="
+/* Computed independently:
+ * /usr/bin/python3 -c "import hashlib,base64;print(base64.b64encode(
+ * hashlib.sha256(b'\x1e'.join(sorted([b'SCRAM-SHA-256-PLUS',
+ * b'SCRAM-SHA-256',b'PLAIN',b'EXTERNAL']))+b'\x1f'+b'\x1e'.join(sorted(
+ * [b'tls-server-end-point',b'tls-exporter']))).digest()).decode())" */
+#define X2_SSDP	"61rpdRvYeJhJQAhgDLfU9VKmkkOVxLoNesrwsVgWP34="
+/* The same without channel binding types (no 0x1F):
+ * /usr/bin/python3 -c "import hashlib,base64;print(base64.b64encode(
+ * hashlib.sha256(b'\x1e'.join(sorted([b'SCRAM-SHA-256',b'SCRAM-SHA-1',
+ * b'PLAIN']))).digest()).decode())" */
+#define X3_SSDP	"J++Diu+JubnE6dLVvZjjI5KHnheOLsUSQWiw/prdbAA="
+
+START_TEST(t_ssdp)
+{
+	static const char *const m1[] = { "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1",
+	    NULL }, *const c1[] = { "tls-server-end-point", "tls-exporter",
+	    NULL };
+	static const char *const m2[] = { "SCRAM-SHA-256-PLUS", "PLAIN",
+	    "SCRAM-SHA-256", "EXTERNAL", NULL }, *const c2[] = {
+	    "tls-exporter", "tls-server-end-point", NULL };
+	static const char *const m3[] = { "SCRAM-SHA-256", "SCRAM-SHA-1",
+	    "PLAIN", NULL };
+	static const char *const empty[] = { "SCRAM-SHA-1", "", NULL };
+	static const char *const sep[] = { "SCRAM-SHA-1\x1e" "PLAIN", NULL };
+	const char *many[18];
+	char h[64];
+	size_t i;
+
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, m1, c1, h, sizeof(h)), 0);
+	ck_assert_str_eq(h, X1_SSDP);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA256, m2, c2, h, sizeof(h)), 0);
+	ck_assert_str_eq(h, X2_SSDP);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA256, m3, NULL, h, sizeof(h)), 0);
+	ck_assert_str_eq(h, X3_SSDP);
+	/* An empty list of binding types still adds the 0x1F: another hash
+	 * than none at all. */
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA256, m3, m3 + 3, h, sizeof(h)),
+	    0);
+	ck_assert_str_ne(h, X3_SSDP);
+	/* out: SHA-1's 28 characters and the NUL, not one byte less. */
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, m1, c1, h, 29), 0);
+	ck_assert_str_eq(h, X1_SSDP);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, m1, c1, h, 28), -1);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA256, m2, c2, h, 44), -1);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA256, m2, c2, h,
+	    sizeof(sc.ssdp)), 0);	/* the struct's field takes SHA-256's */
+	/* An empty name, a name that holds a separator, no list, too many
+	 * names (16 is the limit). */
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, empty, NULL, h, sizeof(h)),
+	    -1);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, sep, NULL, h, sizeof(h)), -1);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, m1, sep, h, sizeof(h)), -1);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, NULL, c1, h, sizeof(h)), -1);
+	for (i = 0; i < 17; i++)
+		many[i] = "PLAIN";
+	many[17] = NULL;
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, many, NULL, h, sizeof(h)),
+	    -1);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, m1, many, h, sizeof(h)), -1);
+	many[16] = NULL;
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, many, many, h, sizeof(h)), 0);
+}
+END_TEST
+
+/* The XEP's example exchange: RFC 5802's with h= after i=4096. */
+START_TEST(t_ssdp_exchange)
+{
+	static const char *const m1[] = { "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1",
+	    NULL }, *const c1[] = { "tls-server-end-point", "tls-exporter",
+	    NULL };
+	struct scram keep;
+	char cl[1024];
+
+	creds(SCRAM_SHA1, "QSXCR+Q6sek8bf92", "pencil");
+	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0, M(R1_CF),
+	    "example.test"), SCRAM_OK);
+	ck_assert_int_eq(scram_ssdp(SCRAM_SHA1, m1, c1, sc.ssdp,
+	    sizeof(sc.ssdp)), 0);
+	ck_assert_int_eq(scram_server_first(&sc, &cr, R1_SN), 0);
+	ck_assert_str_eq(sc.sfirst, R1_SF ",h=" X1_SSDP);
+	ck_assert_uint_eq(sc.sfirst_len, strlen(R1_SF ",h=" X1_SSDP));
+	/* A client's proof over this server-first verifies ... */
+	client_final(SCRAM_SHA1, "pencil", "n,,", NULL, 0, sc.nonce, cl,
+	    sizeof(cl));
+	ck_assert_int_eq(scram_client_final(&sc, &cr, M(cl), NULL, 0, out,
+	    sizeof(out)), SCRAM_OK);
+	/* ... and RFC 5802's, over the message without h=, does not: the
+	 * hash is inside AuthMessage, so a man in the middle cannot strip it
+	 * (or change it) unnoticed. */
+	ck_assert_int_eq(scram_client_final(&sc, &cr, M(R1_CL), NULL, 0, out,
+	    sizeof(out)), SCRAM_BAD_PROOF);
+	keep = sc;
+	sc.sfirst_len = strlen(R1_SF);
+	client_final(SCRAM_SHA1, "pencil", "n,,", NULL, 0, sc.nonce, cl,
+	    sizeof(cl));
+	ck_assert_str_eq(cl, R1_CL);	/* our client agrees with the RFC */
+	sc = keep;
+	ck_assert_int_eq(scram_client_final(&sc, &cr, M(cl), NULL, 0, out,
+	    sizeof(out)), SCRAM_BAD_PROOF);
+	/* The next attempt starts without the value. */
+	ck_assert_int_eq(scram_client_first(&sc, SCRAM_SHA1, 0, 0, M(R1_CF),
+	    "example.test"), SCRAM_OK);
+	ck_assert_str_eq(sc.ssdp, "");
+	ck_assert_int_eq(scram_server_first(&sc, &cr, R1_SN), 0);
+	ck_assert_str_eq(sc.sfirst, R1_SF);
+	/* A value that would add an attribute, or has no NUL, is refused. */
+	scram_client_first(&sc, SCRAM_SHA1, 0, 0, M(R1_CF), "example.test");
+	strcpy(sc.ssdp, "abc,m=x");
+	ck_assert_int_eq(scram_server_first(&sc, &cr, R1_SN), -1);
+	scram_client_first(&sc, SCRAM_SHA1, 0, 0, M(R1_CF), "example.test");
+	memset(sc.ssdp, 'A', sizeof(sc.ssdp));
+	ck_assert_int_eq(scram_server_first(&sc, &cr, R1_SN), -1);
+	scram_wipe(&sc);
+	ck_assert_str_eq(sc.ssdp, "");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -372,6 +492,8 @@ main(void)
 	tcase_add_test(tc, t_client_first);
 	tcase_add_test(tc, t_creds_parse);
 	tcase_add_test(tc, t_mech);
+	tcase_add_test(tc, t_ssdp);
+	tcase_add_test(tc, t_ssdp_exchange);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
