@@ -79,3 +79,23 @@ printf '%s\n' "$out" | sed 's/^/    /'
 expect_line "$out" "^RESULT login=ok .* sm=enabled " "sm enabled"
 expect_line "$out" "^RESULT resume=ok resumed=classic jid=alice@$DOMAIN/t25r message=received" "resume"
 pass "resumed (classic XEP-0198 today)"
+
+check "sasl2_raw.mjs: the features dance, and a file's bytes sent after it (a classic PLAIN with a wrong password; a SASL2 <authenticate> with a mechanism nobody offers)"
+raw() { timeout 40 node "$I/sasl2_raw.mjs" --host 127.0.0.1 --port "$GPORT" --domain "$DOMAIN" --ca "$XG_TMP/ca.pem" "$@"; }
+out=$(raw --features --user alice) || fail "features: $out"
+expect_line "$out" "^FEATURES <stream:features.*<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-256-PLUS</mechanism>" "features"
+sasl2=no
+printf '%s\n' "$out" | grep -q "<authentication xmlns='urn:xmpp:sasl:2'" && sasl2=yes
+echo "    SASL2 offered: $sasl2"
+printf "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>" \
+	"$(printf '\0alice\0wrong' | base64 -w0)" >"$XG_TMP/plain.xml"
+out=$(raw --send-file "$XG_TMP/plain.xml") || fail "send-file: $out"
+echo "    classic PLAIN, wrong password: $out"
+expect_line "$out" "^RESULT step=file got=failure condition=not-authorized$" "file PLAIN"
+printf "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X-NOBODY'><initial-response>AA==</initial-response></authenticate>" \
+	>"$XG_TMP/nobody.xml"
+out=$(raw --send-file "$XG_TMP/nobody.xml" --from "alice@$DOMAIN") || fail "send-file: $out"
+echo "    SASL2 <authenticate mechanism='X-NOBODY'>: $out"
+expect_line "$out" "^RESULT step=file got=\(failure\|stream-error\|closed\) " "X-NOBODY"
+printf '%s\n' "$out" | grep -q 'got=success' && fail "X-NOBODY: success"
+pass "refused (today's xmppgate has no SASL2: a stream error is expected there)"
