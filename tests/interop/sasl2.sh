@@ -41,6 +41,11 @@ expect_line() {	# OUTPUT REGEX WHAT
 	printf '%s\n' "$1" | grep -q -- "$2" || fail "$3: $1"
 }
 
+check "the test's mechanisms on fixed vectors (RFC 7677, RFC 5802, XEP-0474): v= and h= checked, wrong ones refused"
+out=$(node "$I/sasl2_mechs_check.mjs") || fail "sasl2_mechs_check.mjs: $out"
+expect_line "$out" "^RESULT mechs=ok$" "vectors"
+pass "vectors"
+
 check "xmpp.js with the test's SCRAM mechanisms: -PLUS with both binding types, SHA-256 and SHA-1, server signature checked"
 for m in "SCRAM-SHA-256-PLUS tls-exporter" "SCRAM-SHA-256-PLUS tls-server-end-point" \
 	"SCRAM-SHA-1-PLUS tls-exporter" "SCRAM-SHA-1-PLUS tls-server-end-point" \

@@ -75,7 +75,7 @@ export function scram(name, hash, plus, ctx) {
     if (this.step === 0) {
       this.step = 1;
       this.gs2 = plus ? `p=${ctx.cbType},,` : "n,,";
-      this.cnonce = crypto.randomBytes(18).toString("base64");
+      this.cnonce = ctx.nonce ?? crypto.randomBytes(18).toString("base64");
       this.bare = `n=${saslname(creds.username)},r=${this.cnonce}`;
       ctx.mechSent = name;
       return this.gs2 + this.bare;
