@@ -50,6 +50,7 @@ check "xmpp.js with the test's SCRAM mechanisms: -PLUS with both binding types, 
 for m in "SCRAM-SHA-256-PLUS tls-exporter" "SCRAM-SHA-256-PLUS tls-server-end-point" \
 	"SCRAM-SHA-1-PLUS tls-exporter" "SCRAM-SHA-1-PLUS tls-server-end-point" \
 	"SCRAM-SHA-256 tls-exporter" "SCRAM-SHA-1 tls-exporter"; do
+	# shellcheck disable=SC2086
 	set -- $m
 	out=$(js --user alice --password 'alice front' --mech "$1" --cb "$2" --resource t25 \
 		--send "bob@$DOMAIN" --body "hello $1 $2" | grep RESULT) || fail "$1 $2: $out"
