@@ -25,7 +25,10 @@ PKGS=(
 	libunbound-dev nsd tcpdump iproute2
 )
 # xmpp.js for the interop matrix runs on the machine's Node.js: Debian's
-# nodejs and npm unless a node is installed already.
+# nodejs and npm unless a node is installed already.  @xmpp/client 0.14
+# needs Node.js 20.10 or newer (its "engines"; it uses the global Web
+# Crypto API); Debian 12's nodejs is 18, so a machine without a newer
+# node fails in npm_modules below, with the reason.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
@@ -47,6 +50,11 @@ done
 npm_modules() {
 	local dir
 	dir=$(cd "$(dirname "$0")/../tests/interop" && pwd)
+	node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)' || {
+		echo "deps.sh: node $(node --version) is too old for @xmpp/client 0.14 (needs >= 20.10): install a newer Node.js" >&2
+		exit 1
+	}
 	echo "deps.sh: npm ci in $dir"
 	(cd "$dir" && npm ci --no-audit --no-fund)
 }

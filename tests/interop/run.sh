@@ -16,6 +16,10 @@
 # namespace of its own) maps to 127.0.0.1: gnutls-cli and mcabber take
 # the host name for the stream's 'to' and the certificate check.
 # Prints the matrix as a table at the end; a failing cell fails the run.
+# Beside each server's column, a SASL2 column: the mechanism of a login
+# that went through SASL2 (XEP-0388), as xmppgate's summary line says it
+# (sasl2=MECHANISM), or "no" for a classic SASL login; the XEP-0198 row,
+# whose summary lines are not read, shows "-".
 set -eu
 if [ -z "${XG_INTEROP_NS:-}" ]; then
 	hosts=$(mktemp)
@@ -172,8 +176,9 @@ EOF
 	echo "RESULT sent, /quit typed"
 }
 
-# cell CLIENT SERVER: one cell; sets CELL to ok or a short reason.
-declare -A RESULT
+# cell CLIENT SERVER: one cell; sets CELL to ok or a short reason, and
+# CELL_SASL2 to the SASL2 mechanism xmppgate logged, "no" or "?".
+declare -A RESULT SASL2
 cell() {
 	local client=$1 srv=$2 body before line out rc=0 i
 	body="interop-$client-$srv-$RANDOM$RANDOM"
@@ -203,6 +208,15 @@ cell() {
 		# A clean logout ends the relay with a close, not an error.
 		[ "$CELL" != ok ] || CELL="summary: $(summary_field "$line" outcome) $(printf '%s' "$line" | sed 's/.*reason=//')"
 	fi
+	# The SASL2 column: what xmppgate logged, not what the client says;
+	# a SASL2 login's summary line carries sasl2=MECHANISM, a classic
+	# one has no such field.
+	if [ -z "$line" ]; then
+		CELL_SASL2="?"
+	else
+		CELL_SASL2=$(summary_field "$line" sasl2)
+		CELL_SASL2=${CELL_SASL2:-no}
+	fi
 	echo "    summary: ${line#*summary }"
 }
 
@@ -212,6 +226,7 @@ for srv in $SERVERS; do
 		check "$client -> xmppgate -> $srv"
 		cell "$client" "$srv"
 		RESULT[$client,$srv]=$CELL
+		SASL2[$client,$srv]=$CELL_SASL2
 		if [ "$CELL" = ok ]; then
 			pass "$client with $srv"
 		else
@@ -261,13 +276,15 @@ pass "sslscan: TLS 1.2 and 1.3 only, AEAD suites only"
 # ---- the table ----
 {
 	printf '\n%-12s' "client"
-	for srv in $SERVERS; do printf ' | %-30s' "$srv"; done
+	for srv in $SERVERS; do printf ' | %-30s | %-18s' "$srv" "SASL2 ($srv)"; done
 	printf '\n%-12s' "------------"
-	for srv in $SERVERS; do printf ' | %-30s' "------------------------------"; done
+	for srv in $SERVERS; do printf ' | %-30s | %-18s' "------------------------------" "------------------"; done
 	printf '\n'
 	for client in $CLIENTS xep-0198; do
 		printf '%-12s' "$client"
-		for srv in $SERVERS; do printf ' | %-30.30s' "${RESULT[$client,$srv]}"; done
+		for srv in $SERVERS; do
+			printf ' | %-30.30s | %-18.18s' "${RESULT[$client,$srv]}" "${SASL2[$client,$srv]:--}"
+		done
 		printf '\n'
 	done
 	printf '\n'
