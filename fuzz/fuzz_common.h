@@ -157,6 +157,57 @@ fz_reads_next(struct fz_reads *r)
 	return 1 + (size_t)x % r->max;
 }
 
+/* A string field of struct xp_sasl2: terminated within its array, at
+ * most max bytes, decoded XML text (UTF-8, no NUL). */
+#define FZ_S2_STR(f, max) do { \
+	FUZZ_CHECK(fz_terminated((f), sizeof(f))); \
+	FUZZ_CHECK(strlen(f) <= (max)); \
+	FUZZ_CHECK(fz_xml_utf8((const uint8_t *)(f), strlen(f))); \
+} while (0)
+
+/* What an <authenticate> carries: every limit, and no field set without
+ * the element that sets it. */
+static inline void
+fz_check_sasl2(const struct xp_event *ev)
+{
+	const struct xp_sasl2 *s2 = ev->s2;
+
+	FUZZ_CHECK(s2 != NULL);
+	FZ_S2_STR(s2->ua_id, XG_SASL2_UA_ID_MAX);
+	FZ_S2_STR(s2->software, XG_SASL2_UA_TEXT_MAX);
+	FZ_S2_STR(s2->device, XG_SASL2_UA_TEXT_MAX);
+	FZ_S2_STR(s2->tag, XG_BIND2_TAG_MAX);
+	FZ_S2_STR(s2->sm_previd, XG_SM_ID_MAX);
+	FZ_S2_STR(s2->token_mech, XG_NAME_MAX);
+	if (!s2->has_ir)
+		FUZZ_CHECK(ev->data_len == 0);
+	if (!s2->has_ua_id)
+		FUZZ_CHECK(s2->ua_id[0] == '\0');
+	if (!s2->has_tag)
+		FUZZ_CHECK(s2->tag[0] == '\0');
+	if (!s2->bind)
+		FUZZ_CHECK(!s2->has_tag && !s2->sm_enable &&
+		    s2->bind_other == 0);
+	FUZZ_CHECK(s2->bind_other >= 0 &&
+	    s2->bind_other <= XG_SASL2_ELEMS_MAX);
+	if (!s2->sm_enable)
+		FUZZ_CHECK(!s2->sm_enable_resume && s2->sm_enable_max == 0);
+	FUZZ_CHECK(s2->sm_enable_max <= 4294967295UL);
+	/* <resume>: both attributes required; <request-token>: its
+	 * mechanism required. */
+	FUZZ_CHECK((s2->sm_previd[0] != '\0') == (s2->sm_resume != 0));
+	FUZZ_CHECK(s2->sm_h <= 4294967295UL);
+	if (!s2->sm_resume)
+		FUZZ_CHECK(s2->sm_h == 0);
+	FUZZ_CHECK((s2->token_mech[0] != '\0') == (s2->request_token != 0));
+	if (!s2->fast)
+		FUZZ_CHECK(!s2->fast_invalidate && !s2->has_fast_count);
+	if (!s2->has_fast_count)
+		FUZZ_CHECK(s2->fast_count == 0);
+	FUZZ_CHECK(s2->fast_count <= 4294967295UL);
+	FUZZ_CHECK(strcmp(ev->name, "authenticate") == 0);
+}
+
 /*
  * What every event xp_feed returns must satisfy, whatever the input:
  * bounded, NUL-terminated strings, SASL data within XG_SASL_B64_MAX.
@@ -164,7 +215,8 @@ fz_reads_next(struct fz_reads *r)
 static inline void
 fz_check_event(const struct xp_event *ev)
 {
-	FUZZ_CHECK(ev->type >= XP_EV_HEADER && ev->type <= XP_EV_DIALBACK);
+	FUZZ_CHECK(ev->type >= XP_EV_HEADER &&
+	    ev->type <= XP_EV_AUTHENTICATE);
 	FUZZ_CHECK(fz_terminated(ev->from, sizeof(ev->from)));
 	FUZZ_CHECK(fz_terminated(ev->id, sizeof(ev->id)));
 	FUZZ_CHECK(strlen(ev->from) <= XG_DOMAIN_MAX);
@@ -190,13 +242,20 @@ fz_check_event(const struct xp_event *ev)
 	/* Attribute values arrive decoded: valid UTF-8, never a NUL. */
 	FUZZ_CHECK(fz_xml_utf8((const uint8_t *)ev->to, strlen(ev->to)));
 	FUZZ_CHECK(fz_xml_utf8((const uint8_t *)ev->lang, strlen(ev->lang)));
-	if (ev->type != XP_EV_AUTH)
+	if (ev->type != XP_EV_AUTH && ev->type != XP_EV_AUTHENTICATE)
 		FUZZ_CHECK(ev->mechanism[0] == '\0');
+	/* SASL2 only where it is: its <authenticate>, <response>, <abort>. */
+	FUZZ_CHECK((ev->s2 != NULL) == (ev->type == XP_EV_AUTHENTICATE));
+	FUZZ_CHECK(ev->sasl2 == 0 || (ev->sasl2 == 1 &&
+	    (ev->type == XP_EV_RESPONSE || ev->type == XP_EV_ABORT)));
+	if (ev->type == XP_EV_AUTHENTICATE)
+		fz_check_sasl2(ev);
 	switch (ev->type) {
 	case XP_EV_DIALBACK:
 		FUZZ_CHECK(strcmp(ev->name, "result") == 0 ||
 		    strcmp(ev->name, "verify") == 0);
 		/* FALLTHROUGH */
+	case XP_EV_AUTHENTICATE:
 	case XP_EV_AUTH:
 	case XP_EV_RESPONSE:
 	case XP_EV_STARTTLS:

@@ -61,6 +61,27 @@ puts_field(struct transcript *t, const char *name, const char *v, size_t n)
 static struct xp xp;
 static int s2s;
 
+/* Every field of an <authenticate>. */
+static void
+record_sasl2(struct transcript *t, const struct xp_sasl2 *s2)
+{
+	char line[160];
+
+	puts_field(t, "ua_id", s2->ua_id, strlen(s2->ua_id));
+	puts_field(t, "software", s2->software, strlen(s2->software));
+	puts_field(t, "device", s2->device, strlen(s2->device));
+	puts_field(t, "tag", s2->tag, strlen(s2->tag));
+	puts_field(t, "previd", s2->sm_previd, strlen(s2->sm_previd));
+	puts_field(t, "token_mech", s2->token_mech, strlen(s2->token_mech));
+	snprintf(line, sizeof(line), "ir=%d ua=%d bind=%d tag=%d other=%d "
+	    "enable=%d,%d,%lu resume=%d,%lu token=%d fast=%d,%d,%d,%lu;",
+	    s2->has_ir, s2->has_ua_id, s2->bind, s2->has_tag, s2->bind_other,
+	    s2->sm_enable, s2->sm_enable_resume, s2->sm_enable_max,
+	    s2->sm_resume, s2->sm_h, s2->request_token, s2->fast,
+	    s2->fast_invalidate, s2->has_fast_count, s2->fast_count);
+	put(t, line, strlen(line));
+}
+
 static void
 record(struct transcript *t, const struct xp_event *ev)
 {
@@ -87,6 +108,9 @@ record(struct transcript *t, const struct xp_event *ev)
 	}
 	if (ev->data != NULL)
 		puts_field(t, "data", ev->data, ev->data_len);
+	put(t, ev->sasl2 ? "2" : "-", 1);
+	if (ev->s2 != NULL)
+		record_sasl2(t, ev->s2);
 }
 
 static void

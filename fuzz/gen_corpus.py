@@ -233,6 +233,85 @@ def streams():
     return s
 
 
+SASL2 = "urn:xmpp:sasl:2"
+BIND2 = "<bind xmlns='urn:xmpp:bind:0'>"
+
+
+def authenticate(mech, *children, ir=None):
+    """An XEP-0388 <authenticate>: the initial response (when not None)
+    and then the children as given."""
+    body = "" if ir is None else (
+        "<initial-response>%s</initial-response>" % ir)
+    return "<authenticate xmlns='%s' mechanism='%s'>%s%s</authenticate>" % (
+        SASL2, mech, body, "".join(children))
+
+
+def sasl2_streams():
+    """SASL2 logins (XEP-0388, with XEP-0386 bind, XEP-0198 inline resume
+    and enable, XEP-0484 FAST) and their refusals.  The xmpp.js ones
+    follow the shape @xmpp/client 0.14 writes (written here by hand; see
+    /work/notes-25.md when it was written)."""
+    ua = "<user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'/>"
+    sm = "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"
+    s = {}
+    s["sasl2-xmppjs-scram-login"] = login(
+        "conversations-from", "plain",
+        authenticate("SCRAM-SHA-1", ua, BIND2 + sm + "</bind>",
+                     ir="biwsbj1hbGljZSxyPWZ5a28rZDJsYmJGZ09OUnY5cWt4ZGF3TA=="),
+        "<response xmlns='%s' mechanism='SCRAM-SHA-1'>Yz1iaXdzLHI9ZnlrbytkMm"
+        "xiYkZnT05SdjlxazpwPXY=</response>" % SASL2)
+    s["sasl2-xep-example"] = login(
+        "prosody", "plain",
+        "<authenticate xmlns='%s' mechanism='SCRAM-SHA-256-PLUS'>\n"
+        "  <initial-response>\n    cD10bHMtZXhwb3J0ZXIsLG49dXNlcixyPS4uLg==\n"
+        "  </initial-response>\n  <user-agent id='d4565fa7'>\n"
+        "    <software>AwesomeXMPP</software>\n"
+        "    <device>Kiva&apos;s Phone</device>\n  </user-agent>\n  %s"
+        "<tag>AwesomeXMPP</tag>%s<enable xmlns='urn:xmpp:carbons:2'/>"
+        "<inactive xmlns='urn:xmpp:csi:0'/></bind>\n"
+        "  <request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-EXPR'/>"
+        "\n</authenticate>" % (SASL2, BIND2, sm))
+    s["sasl2-fast-resume"] = login(
+        "conversations-from", "plain",
+        authenticate("HT-SHA-256-NONE", ua,
+                     "<fast xmlns='urn:xmpp:fast:0' count='7' "
+                     "invalidate='true'/>",
+                     "<resume xmlns='urn:xmpp:sm:3' previd='a1b2' h='12'/>",
+                     BIND2 + sm + "</bind>", ir="YWxpY2UAhmac"))
+    s["sasl2-plain-abort"] = login(
+        "slixmpp", "plain", authenticate("PLAIN"),
+        "<abort xmlns='%s'/>" % SASL2,
+        authenticate("PLAIN", "<initial-response/>"),
+        authenticate("PLAIN", ir=PLAIN_ALICE))
+    s["sasl2-prefixed-skipped"] = login(
+        "prefix", "plain",
+        "<a:authenticate xmlns:a='%s' mechanism='PLAIN'><a:supported>"
+        "<a:mechanism>X</a:mechanism></a:supported><a:initial-response>%s"
+        "</a:initial-response><b:bind xmlns:b='urn:xmpp:bind:0'><b:tag>t"
+        "</b:tag><x xmlns='urn:x'>y</x></b:bind></a:authenticate>"
+        % (SASL2, PLAIN_ALICE))
+    s["sasl2-too-deep"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", BIND2 + "<enable xmlns='urn:xmpp:sm:3'><x/></enable></bind>"))
+    s["sasl2-too-large"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", *["<x/>"] * 33))
+    s["sasl2-duplicate-bind"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", BIND2 + "</bind>", BIND2 + "</bind>"))
+    s["sasl2-long-tag"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", BIND2 + "<tag>" + "t" * 65 + "</tag></bind>"))
+    s["sasl2-long-ua-id"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", "<user-agent id='" + "u" * 65 + "'/>"))
+    s["sasl2-bad-h"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", "<resume xmlns='urn:xmpp:sm:3' previd='x' h='4294967296'/>"))
+    s["sasl2-no-previd"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", "<resume xmlns='urn:xmpp:sm:3' h='1'/>"))
+    s["sasl2-text"] = login("slixmpp", "plain", authenticate("PLAIN", "x"))
+    s["sasl2-next"] = login("slixmpp", "plain",
+                            "<next xmlns='%s' task='X'/>" % SASL2)
+    s["sasl2-mismatched-end"] = login("slixmpp", "plain", authenticate(
+        "PLAIN", BIND2))
+    return s
+
+
 def enc(text):
     return text.encode("utf-8", "surrogateescape")
 
@@ -475,6 +554,16 @@ def main():
         write("session", name, bytes([modes[(i + 3) % len(modes)]]) + waits)
         if name.endswith("-login"):
             write("session", name + "-bytewise", b"\x00" + waits)
+    # SASL2, in their own order so that the seeds above keep theirs.
+    for i, (name, bursts) in enumerate(sorted(sasl2_streams().items())):
+        flat = enc("".join(bursts))
+        waits = b"\0".join(enc(b) for b in bursts)
+        write("preauth", name, bytes([modes[i % len(modes)]]) + flat)
+        write("session", name, bytes([modes[(i + 3) % len(modes)]]) + waits)
+    write("preauth", "s2s-sasl2-authenticate", bytes([0x80]) + enc(
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+        "xmlns:stream='http://etherx.jabber.org/streams' to='b.test' "
+        "from='a.test' version='1.0'>" + authenticate("EXTERNAL", ir="=")))
     # Regression: the split dependence fixed in lex_text, byte by byte so
     # that every split is tried, and fuzz_preauth's first find.
     write("preauth", "regress-text-then-bad-byte",

@@ -304,6 +304,14 @@ struct xp {
 	int	s2elems;	/* elements seen inside it */
 	int	s2what[XG_SASL2_DEPTH_MAX + 1];	/* what each open element is
 					 * (enum in preauth.c) */
+	char	s2names[XG_SASL2_DEPTH_MAX + 1][XG_NAME_MAX + 1];
+					/* their qualified names (end tags) */
+	struct xml_ns s2ns;	/* namespaces in scope inside <authenticate>:
+				 * declarations only add, so each depth's
+				 * scope is the first s2nsn[depth] */
+	size_t	s2nsn[XG_SASL2_DEPTH_MAX + 1];
+	unsigned s2seen;	/* known children seen (1 << kind): a second
+				 * one is refused */
 };
 
 void xp_init(struct xp *);	/* the first stream: nothing before <?xml */
