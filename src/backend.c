@@ -558,3 +558,147 @@ backend_close(struct conn *bc)
 	bc->tls_cred = NULL;
 	bc->rfd = bc->wfd = -1;
 }
+
+/* An attribute into out, or "" (truncated set when it does not fit). */
+static void
+battr(const struct xml_token *t, const char *name, char *out, size_t outsz,
+    int *truncated)
+{
+	size_t n;
+	const char *v = xml_attr_get(t, name, &n);
+
+	out[0] = '\0';
+	if (v == NULL)
+		return;
+	if (n >= outsz) {
+		*truncated = 1;
+		return;
+	}
+	memcpy(out, v, n + 1);
+}
+
+int
+backend_element(struct conn *bc, int64_t deadline, uint8_t *buf,
+    size_t bufsz, size_t *len, struct belem *e, char *why, size_t whysz)
+{
+	static struct xml_token tok, base;
+	static struct xml_ns ns0, ns;
+	const char *uri, *local;
+	enum xml_result xr;
+	size_t used, n;
+	int depth = 0, text_at = -1;
+
+	memset(e, 0, sizeof(*e));
+	/* The scope of the logged-in stream (backend_header()'s). */
+	memset(&base, 0, sizeof(base));
+	base.type = XML_TOK_START;
+	base.nattrs = 2;
+	snprintf(base.attrs[0].name, sizeof(base.attrs[0].name), "xmlns");
+	snprintf(base.attrs[0].value, sizeof(base.attrs[0].value), NS_CLIENT);
+	base.attrs[0].value_len = strlen(NS_CLIENT);
+	snprintf(base.attrs[1].name, sizeof(base.attrs[1].name),
+	    "xmlns:stream");
+	snprintf(base.attrs[1].value, sizeof(base.attrs[1].value), NS_STREAMS);
+	base.attrs[1].value_len = strlen(NS_STREAMS);
+	memset(&ns0, 0, sizeof(ns0));
+	(void)xml_ns_push(&ns0, &base);
+	for (;;) {
+		while (*len > 0) {
+			xr = xml_lex(buf, *len, &tok, &used);
+			if (xr == XML_MORE)
+				break;
+			if (xr != XML_OK) {
+				snprintf(why, whysz, "backend sent bad XML: %s",
+				    xml_result_str(xr));
+				return -1;
+			}
+			memmove(buf, buf + used, *len - used);
+			*len -= used;
+			switch (tok.type) {
+			case XML_TOK_DECL:
+				snprintf(why, whysz, "backend sent a misplaced "
+				    "declaration");
+				return -1;
+			case XML_TOK_TEXT:
+				if (depth == 0 && !tok.text_ws) {
+					snprintf(why, whysz, "backend sent text "
+					    "at stream level");
+					return -1;
+				}
+				if (depth == text_at) {
+					n = strlen(e->text);
+					if (n + tok.text_len >= sizeof(e->text))
+						e->truncated = 1;
+					else
+						memcpy(e->text + n, tok.text,
+						    tok.text_len + 1);
+				}
+				continue;
+			case XML_TOK_END:
+				if (depth == 0) {
+					snprintf(why, whysz, "backend closed its "
+					    "stream");
+					return -1;
+				}
+				if (--depth == 0)
+					return 0;
+				if (depth < text_at)
+					text_at = -2;	/* the first only */
+				continue;
+			case XML_TOK_START:
+				break;
+			}
+			if (depth >= BACKEND_DEPTH_MAX) {
+				snprintf(why, whysz, "backend XML too deep");
+				return -1;
+			}
+			/* Only the element's own namespace matters; below
+			 * it, local names. */
+			ns = ns0;
+			if (depth > 0 || xml_ns_push(&ns, &tok) < 0 ||
+			    (uri = xml_ns_resolve(&ns, tok.name, &local)) ==
+			    NULL) {
+				uri = "";
+				local = strchr(tok.name, ':') ? strchr(tok.name,
+				    ':') + 1 : tok.name;
+			}
+			if (depth == 0) {
+				if (strlen(uri) < sizeof(e->ns))
+					strcpy(e->ns, uri);
+				snprintf(e->name, sizeof(e->name), "%s", local);
+				battr(&tok, "type", e->type, sizeof(e->type),
+				    &e->truncated);
+				battr(&tok, "h", e->h, sizeof(e->h),
+				    &e->truncated);
+				battr(&tok, "max", e->max, sizeof(e->max),
+				    &e->truncated);
+				battr(&tok, "resume", e->resume,
+				    sizeof(e->resume), &e->truncated);
+				battr(&tok, "previd", e->previd,
+				    sizeof(e->previd), &e->truncated);
+				/* <enabled>'s id is an SM id, an iq's ours */
+				if (strcmp(uri, NS_SM) == 0)
+					battr(&tok, "id", e->smid,
+					    sizeof(e->smid), &e->truncated);
+				else
+					battr(&tok, "id", e->id, sizeof(e->id),
+					    &e->truncated);
+			} else if (depth == 1 && e->child[0] == '\0')
+				snprintf(e->child, sizeof(e->child), "%s",
+				    local);
+			else if (depth == 2 && text_at == -1)
+				text_at = 3;
+			if (tok.empty) {
+				if (depth == 0)
+					return 0;
+				if (text_at == 3 && depth == 2)
+					text_at = -2;
+				continue;
+			}
+			depth++;
+		}
+		if (bfill(bc, buf, bufsz, len, deadline, "after the login",
+		    why, whysz) == -1)
+			return -1;
+	}
+}

@@ -393,7 +393,10 @@ handoff(struct session *s, int bfd)
 		bfd = fd;
 	}
 	if (bfd >= 0) {
-		if (send_success(s) == -1 || stream_restart(s) == -1)
+		/* SASL2 (sasl2.c) has no restart: its <success/> is followed
+		 * by the features at once. */
+		if (s->profile == 2 ? sasl2_success(s) == -1 :
+		    send_success(s) == -1 || stream_restart(s) == -1)
 			close(bfd);
 		else
 			relay(s, bfd);

@@ -223,8 +223,10 @@ log_summary_fields(const struct conn *c, char *out, size_t outsz)
 		    c->s2s_auth ? c->s2s_auth : "-");
 	else		/* tok() may give "-" and leave u alone */
 		snprintf(u, sizeof(u), "%s", tok(c->user, b, sizeof(b)));
-	n = snprintf(out, outsz, "client=%s domain=%s user=%s backend=%s", a,
-	    tok(c->domain, d, sizeof(d)), u, tok(c->backend, b, sizeof(b)));
+	n = snprintf(out, outsz, "client=%s domain=%s user=%s backend=%s%s%s",
+	    a, tok(c->domain, d, sizeof(d)), u, tok(c->backend, b, sizeof(b)),
+	    c->sasl2[0] ? " sasl2=" : "", c->sasl2[0] ? tok(c->sasl2, s2,
+	    sizeof(s2)) : "");
 	return n < 0 ? 0 : (size_t)n < outsz ? (size_t)n : outsz - 1;
 }
 

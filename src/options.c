@@ -114,6 +114,10 @@ usage(FILE *f, int code)
 "      --route FILE             route mode: DOMAIN ADDR lines; the backend\n"
 "                               does STARTTLS and SASL itself\n"
 "      --no-splice              relay through user space, never splice(2)\n"
+"      --no-sasl2               offer only RFC 6120 SASL, not XEP-0388 SASL2\n"
+"                               (with Bind2 and inline stream management)\n"
+"      --fast                   offer XEP-0484 FAST tokens (the helper keeps\n"
+"                               them; xmppgate-auth(5), FAST)\n"
 "      --listen                 pooled mode: on a listening socket, a child\n"
 "                               per connection (xmppgate(8), POOLED MODE)\n"
 "      --max-conns N            pooled: connections at once (1024)\n"
@@ -181,7 +185,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    O_AUTHPROTO, O_PROXYOUT, O_PROXYIN, O_TRUSTED, O_SCRAM, O_MECHS,
 	    O_ROUTE, O_NOSPLICE, O_S2S, O_S2SCA, O_S2SREQ,
 	    O_LISTEN, O_MAXCONNS, O_PERSOURCE, O_REEXEC, O_REEXECMIN,
-	    O_NOPREOPEN, O_RELAY, O_S2SOUT, O_DNSSERVER, O_S2SLOOP };
+	    O_NOPREOPEN, O_RELAY, O_S2SOUT, O_DNSSERVER, O_S2SLOOP, O_NOSASL2,
+	    O_FAST };
 	static const struct option lo[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
@@ -217,6 +222,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "sasl-mechanisms", required_argument, NULL, O_MECHS },
 		{ "route", required_argument, NULL, O_ROUTE },
 		{ "no-splice", no_argument, NULL, O_NOSPLICE },
+		{ "no-sasl2", no_argument, NULL, O_NOSASL2 },
+		{ "fast", no_argument, NULL, O_FAST },
 		{ "no-backend-preopen", no_argument, NULL, O_NOPREOPEN },
 		{ "relay", required_argument, NULL, O_RELAY },
 		{ "s2s", no_argument, NULL, O_S2S },
@@ -381,6 +388,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->route = optarg;
 			break;
 		case O_NOSPLICE: o->no_splice = 1; break;
+		case O_NOSASL2: o->no_sasl2 = 1; break;
+		case O_FAST: o->fast = 1; break;
 		case O_NOPREOPEN: o->no_backend_preopen = 1; break;
 		case O_RELAY: o->relay = optarg; break;
 		case O_S2S: o->s2s = 1; break;
@@ -472,6 +481,9 @@ parse_options(int argc, char **argv, struct options *o)
 		self[n] = '\0';
 		o->self = self;
 	}
+	if ((o->s2s || o->s2s_out) && (o->no_sasl2 || o->fast))
+		usage_error("--no-sasl2 and --fast are about clients' logins; "
+		    "drop them with --s2s and --s2s-out");
 	if (o->s2s) {
 		s2s_options(o, mechs);
 		return;
@@ -489,6 +501,16 @@ parse_options(int argc, char **argv, struct options *o)
 	auth_option(o);
 	if (o->has_backend == (o->exec_argv != NULL))
 		usage_error("give exactly one of --backend or -- PROG");
+	/* SASL2 has no stream restart: only a backend we log in to can give
+	 * the client its post-login stream (xmppgate(8), SASL2). */
+	if (o->fast && o->no_sasl2)
+		usage_error("--fast needs SASL2: drop --no-sasl2");
+	if (o->fast && o->exec_argv != NULL)
+		usage_error("--fast goes with --backend: SASL2, which carries "
+		    "FAST, is offered in connect mode only");
+	if (o->fast && o->auth_protocol != XG_AP_NATIVE)
+		usage_error("--fast needs --auth-protocol xmppgate: only its "
+		    "helpers keep and check FAST tokens");
 }
 
 /* --relay PATH: xmppgate-relay(8)'s socket.  It carries sessions of a
@@ -576,7 +598,7 @@ route_options(struct options *o, const char *mechs)
 		usage_error("--route: the backend does TLS itself; drop the "
 		    "TLS options");
 	if (o->auth != NULL || o->auth_scram || mechs != NULL ||
-	    o->auth_protocol != XG_AP_NATIVE)
+	    o->auth_protocol != XG_AP_NATIVE || o->no_sasl2 || o->fast)
 		usage_error("--route: the backend authenticates; drop --auth "
 		    "and the SASL options");
 	if (o->has_backend || o->exec_argv != NULL ||

@@ -23,8 +23,6 @@
 
 #define STACK_WIPE		(64 * 1024)	/* stack cleared after auth */
 
-static enum auth_verdict check(struct session *, const struct auth_request *,
-    struct auth_reply *, char *, size_t);
 
 /* The mechanism's name if this connection offers it (after TLS, in
  * stream_open()), else NULL.  The name outlives the client's event. */
@@ -41,6 +39,13 @@ mech_offered(const struct session *s, const char *name)
 		if (strcmp(s->o->mechs[i], name) == 0)
 			return s->o->mechs[i];
 	return NULL;
+}
+
+/* The namespace of the client's SASL profile: RFC 6120's or XEP-0388's. */
+static const char *
+sasl_ns(const struct session *s)
+{
+	return s->profile == 2 ? NS_SASL2 : NS_SASL;
 }
 
 static int
@@ -90,8 +95,10 @@ sasl_failure(struct session *s, enum xg_sasl_failure f,
 	}
 	xg_debug("sent: failure %s%s", xg_sasl_failure_name(f),
 	    text[0] ? " with text" : "");
-	if (conn_printf(s->c, s->deadline, "<failure xmlns='" NS_SASL
-	    "'><%s/>%s</failure>", xg_sasl_failure_name(f), text) == -1)
+	/* XEP-0388: the condition keeps RFC 6120's namespace. */
+	if (conn_printf(s->c, s->deadline, "<failure xmlns='%s'><%s%s/>%s"
+	    "</failure>", sasl_ns(s), xg_sasl_failure_name(f), s->profile ==
+	    2 ? " xmlns='" NS_SASL "'" : "", text) == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
 	if (s->failed >= s->o->max_attempts)
@@ -99,6 +106,25 @@ sasl_failure(struct session *s, enum xg_sasl_failure f,
 		    "too many failed authentication attempts",
 		    XG_EXIT_REFUSED, "%d failed attempts (last: %s)",
 		    s->failed, why);
+	return 0;
+}
+
+/*
+ * The client's next element inside an exchange: <response/> or <abort/>
+ * of its own profile (a <response/> of the other one ends the stream).
+ * 0 with ev, or -1 when the session ended.
+ */
+static int
+sasl_next(struct session *s, struct xp_event *ev)
+{
+	if (next_event(s, ev) == -1 || common_event(s, ev) == -1)
+		return -1;
+	if ((ev->type == XP_EV_RESPONSE || ev->type == XP_EV_ABORT) &&
+	    ev->sasl2 != (s->profile == 2))
+		return stream_error(s, XG_SE_POLICY_VIOLATION,
+		    "SASL and SASL2 elements mixed", XG_EXIT_REFUSED,
+		    "a <%s/> of the other SASL profile", ev->type ==
+		    XP_EV_ABORT ? "abort" : "response");
 	return 0;
 }
 
@@ -111,11 +137,11 @@ plain_payload(struct session *s, struct xp_event *ev, int *again)
 	if (!ev->data_empty)
 		return 0;
 	xg_debug("sent: empty challenge");
-	if (conn_printf(s->c, s->deadline, "<challenge xmlns='" NS_SASL
-	    "'/>") == -1)
+	if (conn_printf(s->c, s->deadline, "<challenge xmlns='%s'/>",
+	    sasl_ns(s)) == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
-	if (next_event(s, ev) == -1 || common_event(s, ev) == -1)
+	if (sasl_next(s, ev) == -1)
 		return -1;
 	if (ev->type == XP_EV_ABORT) {
 		*again = 1;
@@ -298,6 +324,10 @@ helper_refused(struct session *s, enum auth_verdict v,
 		    ar->message);
 	if (ar->has_delay)
 		s->fail_delay_ms = ar->delay_ms;
+	/* condition= can only be credentials-expired (a FAST token). */
+	if (v == AUTH_REJECT && ar->has_condition)
+		return sasl_failure(s, XG_SF_CREDENTIALS_EXPIRED, "helper "
+		    "rejected: the FAST token expired") == -1 ? -1 : 1;
 	if (v == AUTH_REJECT)
 		return sasl_failure(s, XG_SF_NOT_AUTHORIZED, "helper rejected")
 		    == -1 ? -1 : 1;
@@ -418,7 +448,7 @@ scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
 	xg_debug("SCRAM: user %s, binding %s; asking the helper for "
 	    "SCRAM-%s credentials", pc->user, scram_cb_name(sc->cbtype),
 	    req->scram_hash);
-	if ((v = check(s, req, ar, why, sizeof(why))) != AUTH_ACCEPT)
+	if ((v = sasl_check(s, req, ar, why, sizeof(why))) != AUTH_ACCEPT)
 		return helper_refused(s, v, ar, why);
 	if (!ar->has_scram)
 		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
@@ -436,6 +466,11 @@ scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
 		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
 		    "gave no backend password (password=) for %s in connect "
 		    "mode", mech) == -1 ? -1 : 1;
+	/* XEP-0474: what we offered, in the server-first-message, so that
+	 * the client's proof covers it. */
+	if (scram_ssdp(h, s->offered, s->plus_offered ? s->offered_cb : NULL,
+	    sc->ssdp, sizeof(sc->ssdp)) == -1)
+		sc->ssdp[0] = '\0';
 	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0 ||
 	    xg_b64_encode(rnd, sizeof(rnd), sn, sizeof(sn)) == 0 ||
 	    scram_server_first(sc, &s->screds, sn) == -1 ||
@@ -443,11 +478,11 @@ scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
 		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
 		    "internal error", XG_EXIT_TEMP, "SCRAM: server-first");
 	xg_debug("sent: challenge (server-first)");
-	if (conn_printf(s->c, s->deadline, "<challenge xmlns='" NS_SASL
-	    "'>%s</challenge>", ch) == -1)
+	if (conn_printf(s->c, s->deadline, "<challenge xmlns='%s'>%s"
+	    "</challenge>", sasl_ns(s), ch) == -1)
 		return finish(s, XG_EXIT_REFUSED, "client write: %s",
 		    strerror(errno));
-	if (next_event(s, ev) == -1 || common_event(s, ev) == -1)
+	if (sasl_next(s, ev) == -1)
 		return -1;
 	if (ev->type == XP_EV_ABORT)
 		return sasl_failure(s, XG_SF_ABORTED, "aborted") == -1 ? -1 : 1;
@@ -477,6 +512,119 @@ scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
 	return 0;
 }
 
+/* A channel binding type (SCRAM_CB_*) as GnuTLS names it. */
+static gnutls_channel_binding_t
+gnutls_cb(int cbtype)
+{
+	return cbtype == SCRAM_CB_TLS_UNIQUE ? GNUTLS_CB_TLS_UNIQUE :
+	    cbtype == SCRAM_CB_TLS_EXPORTER ? GNUTLS_CB_TLS_EXPORTER :
+	    GNUTLS_CB_TLS_SERVER_END_POINT;
+}
+
+/*
+ * FAST (XEP-0484): username NUL HMAC(token, "Initiator" || this channel's
+ * binding data), one round trip.  The helper keeps the tokens and checks
+ * the HMAC (xmppgate-auth(5), FAST); the token never reaches us.  0 when
+ * it accepted (s->success_data is its Responder HMAC, a rotated token in
+ * s->fast_token), 1 when the attempt failed and was answered, -1 when the
+ * session ended.
+ */
+static int
+fast_attempt(struct session *s, const char *mech, struct xp_event *ev,
+    struct plain_creds *pc, struct auth_request *req, struct auth_reply *ar)
+{
+	gnutls_datum_t d = { NULL, 0 }, cb = { NULL, 0 };
+	char hmac[64], cbd[4 * XG_SCRAM_CB_MAX / 3 + 8], count[24];
+	char why[XG_REASON_MAX];
+	const char *pwhy = NULL;
+	const uint8_t *nul;
+	int cbtype = sasl2_cbtype(mech), rc;
+	enum auth_verdict v;
+
+	if (!s->s2.has_ua_id)
+		return sasl_failure(s, XG_SF_MALFORMED_REQUEST, "FAST without "
+		    "<user-agent id='...'>") == -1 ? -1 : 1;
+	if (ev->data_empty)
+		return sasl_failure(s, XG_SF_MALFORMED_REQUEST, "FAST without "
+		    "an initial response") == -1 ? -1 : 1;
+	rc = xg_b64_decode(ev->data, ev->data_len, &d);
+	explicit_bzero(s->xp.data, sizeof(s->xp.data));
+	if (rc == -1)
+		return sasl_failure(s, XG_SF_INCORRECT_ENCODING, "bad base64")
+		    == -1 ? -1 : 1;
+	nul = memchr(d.data, '\0', d.size);
+	if (nul == NULL || nul == d.data || (size_t)(nul - d.data) >
+	    XG_SASL_FIELD_MAX || d.size - (size_t)(nul - d.data) - 1 !=
+	    XG_FAST_HMAC_LEN) {
+		explicit_bzero(d.data, d.size);
+		gnutls_free(d.data);
+		return sasl_failure(s, XG_SF_MALFORMED_REQUEST, "malformed "
+		    "FAST response (user NUL 32-byte HMAC)") == -1 ? -1 : 1;
+	}
+	rc = xg_localpart_prep((const char *)d.data, (size_t)(nul - d.data),
+	    pc->user, sizeof(pc->user), &pwhy);
+	if (rc == 0 && xg_b64_encode(nul + 1, XG_FAST_HMAC_LEN, hmac,
+	    sizeof(hmac)) == 0)
+		rc = -1;
+	explicit_bzero(d.data, d.size);
+	gnutls_free(d.data);
+	if (rc == -1)
+		return sasl_failure(s, XG_SF_NOT_AUTHORIZED, "user name refused "
+		    "by Nodeprep") == -1 ? -1 : 1;
+	pc->user_len = strlen(pc->user);
+	snprintf(s->c->user, sizeof(s->c->user), "%s", pc->user);
+	cbd[0] = '\0';
+	if (cbtype != 0 && (gnutls_session_channel_binding(s->c->tls,
+	    gnutls_cb(cbtype), &cb) < 0 || cb.size == 0 || cb.size >
+	    XG_SCRAM_CB_MAX || xg_b64_encode(cb.data, cb.size, cbd,
+	    sizeof(cbd)) == 0)) {
+		gnutls_free(cb.data);
+		explicit_bzero(hmac, sizeof(hmac));
+		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "no %s "
+		    "binding data for %s", scram_cb_name(cbtype), mech) == -1 ?
+		    -1 : 1;
+	}
+	gnutls_free(cb.data);
+	snprintf(count, sizeof(count), "%lu", s->s2.fast_count);
+	req->mechanism = mech;
+	req->user = pc->user;
+	req->domain = s->c->domain;
+	req->attempt = s->failed + 1;
+	req->conn = s->c;
+	req->cbtype = cbtype ? scram_cb_name(cbtype) : NULL;
+	req->cbdata = cbtype ? cbd : NULL;
+	req->fast_client = s->s2.ua_id;
+	req->fast_hmac = hmac;
+	req->fast_invalidate = s->s2.fast_invalidate;
+	req->fast_count = s->s2.has_fast_count ? count : NULL;
+	xg_debug("FAST: user %s, %s; asking the helper", pc->user, mech);
+	v = sasl_check(s, req, ar, why, sizeof(why));
+	explicit_bzero(hmac, sizeof(hmac));
+	req->fast_hmac = NULL;
+	if (v != AUTH_ACCEPT)
+		return helper_refused(s, v, ar, why);
+	if (!ar->has_fast_responder)
+		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
+		    "accepted %s without fast-responder=", mech) == -1 ? -1 : 1;
+	if (!ar->has_redirect && !ar->has_pass &&
+	    (s->o->exec_argv == NULL || ar->has_backend))
+		return sasl_failure(s, XG_SF_TEMPORARY_AUTH_FAILURE, "helper "
+		    "gave no backend password (password=) for %s in connect "
+		    "mode", mech) == -1 ? -1 : 1;
+	if (xg_b64_encode(ar->fast_responder, XG_FAST_HMAC_LEN,
+	    s->success_data, sizeof(s->success_data)) == 0)
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "FAST: responder");
+	/* A rotated token (XEP-0484 "Token rotation"), for <success>. */
+	if (ar->has_fast_token && ar->has_fast_expiry) {
+		snprintf(s->fast_token, sizeof(s->fast_token), "%s",
+		    ar->fast_token);
+		snprintf(s->fast_expiry, sizeof(s->fast_expiry), "%s",
+		    ar->fast_expiry);
+	}
+	return 0;
+}
+
 /*
  * The helper sent the user elsewhere (redirect=): RFC 6120 4.9.3.19, the
  * stream error <see-other-host/> naming the host; the client reconnects
@@ -498,8 +646,8 @@ see_other_host(struct session *s, const char *host)
 }
 
 /* One attempt's verdict, from the helper in its --auth-protocol. */
-static enum auth_verdict
-check(struct session *s, const struct auth_request *req,
+enum auth_verdict
+sasl_check(struct session *s, const struct auth_request *req,
     struct auth_reply *ar, char *why, size_t whysz)
 {
 	int t = s->o->auth_timeout * 1000;
@@ -533,8 +681,18 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 			return -1;
 		switch (ev.type) {
 		case XP_EV_AUTH:
+		case XP_EV_AUTHENTICATE:
+			if (sasl2_profile(s, &ev) == -1)
+				return -1;
 			break;
 		case XP_EV_ABORT:
+			if (s->profile == 0)
+				s->profile = ev.sasl2 ? 2 : 1;
+			if (ev.sasl2 != (s->profile == 2))
+				return stream_error(s, XG_SE_POLICY_VIOLATION,
+				    "SASL and SASL2 elements mixed",
+				    XG_EXIT_REFUSED, "an <abort/> of the other "
+				    "SASL profile");
 			if (sasl_failure(s, XG_SF_ABORTED,
 			    "aborted") == -1)
 				return -1;
@@ -552,6 +710,15 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		plain_wipe(pc);
 		s->success_data[0] = '\0';
 		scram = 0;
+		explicit_bzero(s->fast_token, sizeof(s->fast_token));
+		s->fast_expiry[0] = '\0';
+		s->c->sasl2[0] = '\0';
+		if (s->profile == 2 && sasl2_request_check(s, &ev, &sf, why,
+		    sizeof(why)) == 1) {
+			if (sasl_failure(s, sf, "%s", why) == -1)
+				return -1;
+			continue;
+		}
 		if (strcmp(ev.mechanism, "PLAIN") == 0 &&
 		    mech_offered(s, "PLAIN") != NULL)
 			rc = plain_attempt(s, &ev, pc, &req);
@@ -562,6 +729,10 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		    (mech = mech_offered(s, ev.mechanism)) != NULL) {
 			rc = scram_attempt(s, mech, &ev, pc, &req, ar);
 			scram = 1;
+		} else if (s->profile == 2 && (mech = sasl2_fast_offered(s,
+		    ev.mechanism)) != NULL) {
+			rc = fast_attempt(s, mech, &ev, pc, &req, ar);
+			scram = 1;	/* the helper was asked already */
 		} else
 			rc = sasl_failure(s, XG_SF_INVALID_MECHANISM,
 			    "mechanism '%.32s'", ev.mechanism) == -1 ? -1 : 1;
@@ -576,7 +747,7 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		req.attempt = s->failed + 1;
 		req.conn = s->c;
 		/* SCRAM asked the helper already, and checked the proof. */
-		v = scram ? AUTH_ACCEPT : check(s, &req, ar, why, sizeof(why));
+		v = scram ? AUTH_ACCEPT : sasl_check(s, &req, ar, why, sizeof(why));
 		if (v == AUTH_ACCEPT && strcmp(req.mechanism, "EXTERNAL") == 0 &&
 		    external_accepted(s, pc, ar, &sf, why, sizeof(why)) == 1)
 			v = AUTH_TEMPFAIL;	/* sf and why are set */
@@ -594,6 +765,17 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 			}
 			rc = login_backend(s, pc, ar, bfd, &sf, why,
 			    sizeof(why));
+			/* SASL2: what the client asked for besides the login
+			 * (Bind2, stream management, a FAST token). */
+			if (rc == 0 && s->profile == 2)
+				snprintf(s->c->sasl2, sizeof(s->c->sasl2),
+				    "%s", req.mechanism);
+			if (rc == 0 && s->profile == 2 && (rc = sasl2_backend(s,
+			    ar->has_user ? ar->user : pc->user, &sf, why,
+			    sizeof(why))) == 1)
+				backend_close(&s->bc);
+			if (rc == 0 && s->profile == 2)
+				sasl2_token(s, pc->user);
 			secrets_wipe(s, pc, ar);
 			if (rc <= 0)
 				return rc;

@@ -46,6 +46,28 @@ struct session {
 	 * <mechanisms/> feature, sasl.c reads it. */
 	int	cb_mask;		/* SCRAM_CB_* this connection has */
 	int	plus_offered;		/* a -PLUS mechanism was offered */
+	/* ... the same mechanisms in both lists, NULL-ended, and the
+	 * XEP-0440 binding types (when plus_offered), for XEP-0474 */
+	const char *offered[XG_MECHS_MAX + 2];
+	const char *offered_cb[4];
+	int	sasl2_offered;		/* XEP-0388 <authentication> */
+	const char *fast_offered[5];	/* XEP-0484 HT-* mechanisms, or none;
+					 * NULL-ended */
+
+	/* sasl.c and sasl2.c: a SASL2 login (XEP-0388).  profile is set by
+	 * the client's first <auth> (1) or <authenticate> (2) and holds for
+	 * the stream; s2 is what its <authenticate> asked for besides the
+	 * mechanism (copied out of the parser). */
+	int	profile;
+	struct xp_sasl2 s2;
+	char	fast_token[XG_FAST_TOKEN_MAX + 1];	/* a token to send in */
+	char	fast_expiry[XG_FAST_EXPIRY_LEN + 1];	/* <success>, or "" */
+	char	success2[XG_SASL2_SUCCESS_MAX];	/* <success>'s children after
+					 * <additional-data>: sasl2.c */
+	uint8_t	surplus[XG_READ_BUF];	/* backend bytes after its answer to
+					 * an inline <resume>, for the client
+					 * after <success> and the features */
+	size_t	surplus_len;
 
 	/* sasl.c: the attempts and their answers. */
 	int	failed;			/* failed authentication attempts
@@ -136,6 +158,36 @@ int starttls(struct session *);
  * each attempt. */
 int sasl(struct session *, struct plain_creds *pc, struct auth_reply *ar,
     int *bfd);
+
+/* One attempt's verdict from the helper, in its --auth-protocol. */
+enum auth_verdict sasl_check(struct session *, const struct auth_request *,
+    struct auth_reply *, char *why, size_t whysz);
+
+/* ---- sasl2.c: XEP-0388 SASL2, Bind2, inline stream management, FAST ---- */
+/* After <mechanisms/> (stream_open()): <authentication/> with the same
+ * mechanisms and what may come inline, when SASL2 is offered here. */
+void sasl2_offer(struct session *, char *out, size_t outsz, char *names,
+    size_t namesz);
+/* <auth> or <authenticate>: the profile the stream keeps (a mix ends
+ * it), the request copied; 0, or -1 when the session ended. */
+int sasl2_profile(struct session *, const struct xp_event *);
+/* What an <authenticate> asked besides the mechanism, checked against the
+ * offer: 0, or 1 with the failure (sf, why). */
+int sasl2_request_check(const struct session *, const struct xp_event *,
+    enum xg_sasl_failure *sf, char *why, size_t whysz);
+/* The offered HT-* mechanism of that name, or NULL; its binding type. */
+const char *sasl2_fast_offered(const struct session *, const char *mech);
+int sasl2_cbtype(const char *mech);
+/* Logged in at the backend as buser: the inline resume, the bind and the
+ * stream management enable there; 0, 1 when the attempt fails (sf, why),
+ * -1 when the session ended. */
+int sasl2_backend(struct session *, const char *buser,
+    enum xg_sasl_failure *sf, char *why, size_t whysz);
+/* <request-token/>: the helper's new token for <success>, if it gives one. */
+void sasl2_token(struct session *, const char *user);
+/* <success/> with what the login did, the features, the backend's bytes
+ * that came after its answer; 0, or -1 when the session ended. */
+int sasl2_success(struct session *);
 
 /* ---- handoff.c: the backend login, <success/>, the relay ---- */
 /* Connect mode, in an accepted attempt: 0 with *fd, 1 when the backend

@@ -361,7 +361,8 @@ cb_types(struct conn *c)
 /*
  * The SASL feature after TLS: EXTERNAL first when a certificate verified,
  * then --sasl-mechanisms in order (-PLUS only when the connection has a
- * binding type), and XEP-0440's list of binding types with -PLUS.
+ * binding type), and XEP-0440's list of binding types with -PLUS.  The
+ * offer is kept in the session (offered, offered_cb) for XEP-0474.
  */
 static void
 mechanisms(struct session *s, int ext, char *out, size_t outsz,
@@ -369,44 +370,57 @@ mechanisms(struct session *s, int ext, char *out, size_t outsz,
 {
 	enum scram_hash h;
 	int plus = 0, bit;
-	size_t i;
+	size_t i, n = 0, ncb = 0;
 
-	/* The binding data are asked for only when -PLUS may be offered. */
+	/* The binding data are asked for only when -PLUS may be offered,
+	 * or FAST's bound forms. */
 	s->cb_mask = 0;
 	for (i = 0; i < s->o->nmechs; i++)
 		if (scram_mech(s->o->mechs[i], &h, &plus) == 0 && plus) {
 			s->cb_mask = cb_types(s->c);
 			break;
 		}
+	if (s->o->fast && s->cb_mask == 0)
+		s->cb_mask = cb_types(s->c);
 	s->plus_offered = 0;
-	snprintf(out, outsz, "<mechanisms xmlns='" NS_SASL "'>%s",
-	    ext ? "<mechanism>EXTERNAL</mechanism>" : "");
-	snprintf(names, namesz, "%s", ext ? "EXTERNAL" : "");
+	if (ext)
+		s->offered[n++] = "EXTERNAL";
 	for (i = 0; i < s->o->nmechs; i++) {
 		if (scram_mech(s->o->mechs[i], &h, &plus) == 0 && plus) {
 			if (s->cb_mask == 0)
 				continue;
 			s->plus_offered = 1;
 		}
+		s->offered[n++] = s->o->mechs[i];
+	}
+	s->offered[n] = NULL;
+	snprintf(out, outsz, "<mechanisms xmlns='" NS_SASL "'>");
+	names[0] = '\0';
+	for (i = 0; i < n; i++) {
 		snprintf(out + strlen(out), outsz - strlen(out),
-		    "<mechanism>%s</mechanism>", s->o->mechs[i]);
+		    "<mechanism>%s</mechanism>", s->offered[i]);
 		snprintf(names + strlen(names), namesz - strlen(names),
-		    "%s%s", names[0] ? " " : "", s->o->mechs[i]);
+		    "%s%s", i ? " " : "", s->offered[i]);
 	}
 	snprintf(out + strlen(out), outsz - strlen(out), "</mechanisms>");
+	if (s->plus_offered)
+		for (bit = SCRAM_CB_TLS_UNIQUE; bit <= SCRAM_CB_TLS_EXPORTER;
+		    bit <<= 1)
+			if (s->cb_mask & bit)
+				s->offered_cb[ncb++] = scram_cb_name(bit);
+	s->offered_cb[ncb] = NULL;
+	sasl2_offer(s, out + strlen(out), outsz - strlen(out),
+	    names + strlen(names), namesz - strlen(names));
 	if (!s->plus_offered)
 		return;
 	snprintf(out + strlen(out), outsz - strlen(out),
-	    "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>");
+	    "<sasl-channel-binding xmlns='" NS_SASL_CB "'>");
 	snprintf(names + strlen(names), namesz - strlen(names), "; binding");
-	for (bit = SCRAM_CB_TLS_UNIQUE; bit <= SCRAM_CB_TLS_EXPORTER;
-	    bit <<= 1) {
-		if ((s->cb_mask & bit) == 0)
-			continue;
+	for (i = 0; i < ncb; i++) {
 		snprintf(out + strlen(out), outsz - strlen(out),
-		    "<channel-binding type='%s'/>", scram_cb_name(bit));
+		    "<channel-binding type='%s'/>", s->offered_cb[i]);
 		snprintf(names + strlen(names), namesz - strlen(names),
-		    " %s", scram_cb_name(bit));
+		    " %s", s->offered_cb[i]);
 	}
 	snprintf(out + strlen(out), outsz - strlen(out),
 	    "</sasl-channel-binding>");
@@ -436,7 +450,7 @@ stream_open(struct session *s)
 		int ext = s->c->cert_verified &&
 		    s->o->auth_protocol == XG_AP_NATIVE;
 
-		char m[1024], names[256];
+		char m[XG_SASL_OFFER_MAX], names[512];
 
 		mechanisms(s, ext, m, sizeof(m), names, sizeof(names));
 		xg_debug("sent: features mechanisms %s", names);
@@ -461,6 +475,7 @@ starttls(struct session *s)
 		return stream_error(s, XG_SE_POLICY_VIOLATION,
 		    "STARTTLS is required", XG_EXIT_REFUSED,
 		    "<%s> before STARTTLS", ev.type == XP_EV_AUTH ? "auth" :
+		    ev.type == XP_EV_AUTHENTICATE ? "authenticate" :
 		    ev.type == XP_EV_RESPONSE ? "response" :
 		    ev.type == XP_EV_DIALBACK ? (ev.name[0] == 'r' ?
 		    "db:result" : "db:verify") : "abort");

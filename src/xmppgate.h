@@ -231,6 +231,8 @@ enum xp_event_type {
 #define XG_SASL2_UA_TEXT_MAX	64	/* <software>, <device> (for the log) */
 #define XG_BIND2_TAG_MAX	64	/* XEP-0386 <tag> */
 #define XG_SM_ID_MAX		256	/* XEP-0198 id / previd */
+#define XG_SASL2_SUCCESS_MAX	4096	/* <success>'s children we write */
+#define XG_SASL_OFFER_MAX	3072	/* the SASL features we offer */
 struct xp_sasl2 {
 	int	has_ir;			/* <initial-response> was present */
 	char	ua_id[XG_SASL2_UA_ID_MAX + 1];	/* <user-agent id> */
@@ -506,6 +508,8 @@ struct options {
 	size_t	nmechs;
 	const char *route;		/* route mode: the map file */
 	int	no_splice;		/* never splice(2) */
+	int	no_sasl2;		/* --no-sasl2: RFC 6120 SASL only */
+	int	fast;			/* --fast: XEP-0484 tokens offered */
 	const char *relay;		/* xmppgate-relay(8)'s socket, or NULL */
 	int	no_backend_preopen;	/* connect to the backend only after
 					 * the helper accepted */
@@ -630,6 +634,8 @@ struct conn {
 	enum s2s_match cert_match;
 	char	remote_domain[XG_DOMAIN_MAX + 1];	/* the stream's from */
 	const char *s2s_auth;		/* external, certificate, dialback */
+	char	sasl2[96];		/* a SASL2 login: MECH[,bind2][,sm=...]
+					 * [,token=...], for the summary */
 	uint64_t rx, tx;		/* plaintext bytes from / to the client */
 	int64_t	start_ms;
 	char	domain[XG_DOMAIN_MAX + 1];
@@ -931,6 +937,25 @@ size_t backend_header(const char *domain, char *out, size_t outsz);
 int backend_restart(struct conn *, const char *domain, int64_t deadline_ms,
     char *out, size_t outsz, size_t *outlen, char *why, size_t whysz);
 void backend_close(struct conn *);
+/* One element of the backend's logged-in stream, the answer to what we
+ * sent for a SASL2 login (a bind iq, <enable/>, <resume/>): its namespace
+ * and name, the attributes asked for here, its first child's name, and
+ * the text of the first element below that (an iq's <bind><jid>). */
+struct belem {
+	char	ns[XG_NAME_MAX * 2 + 1];	/* "" when too long */
+	char	name[XG_NAME_MAX + 1];
+	char	type[16], id[XG_NAME_MAX + 1];	/* iq */
+	char	h[16], max[16], resume[8];	/* XEP-0198 */
+	char	smid[XG_SM_ID_MAX + 1], previd[XG_SM_ID_MAX + 1];
+	char	child[XG_NAME_MAX + 1];
+	char	text[XG_SASL_FIELD_MAX * 3 + 2];	/* a full JID */
+	int	truncated;		/* an attribute or the text was cut */
+};
+/* Read the next element into e; buf[0..*len) holds bytes already read
+ * and, on return, those after the element (the caller passes them on).
+ * 0, or -1 with why. */
+int backend_element(struct conn *, int64_t deadline_ms, uint8_t *buf,
+    size_t bufsz, size_t *len, struct belem *e, char *why, size_t whysz);
 
 /* ---- exec.c: exec mode ---- */
 /* In a forked child: default actions for every signal, empty mask. */

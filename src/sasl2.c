@@ -1,0 +1,668 @@
+/*
+ * XEP-0388 SASL2 at the front door, for clients whose server has none of
+ * it: the offer beside RFC 6120's <mechanisms/> (the same mechanisms and
+ * binding types, plus what may come inline), the checks on what an
+ * <authenticate> asks besides its mechanism, and, once sasl.c's attempt
+ * succeeded and login_backend() logged in, what it asked done with the
+ * backend's classic protocols: an XEP-0198 <resume/> (XEP-0388 inline),
+ * an RFC 6120 resource bind for XEP-0386 Bind2 and the XEP-0198 <enable/>
+ * inside it, a XEP-0484 FAST token from the helper.  Then the <success/>
+ * that ends the login with no stream restart: the backend's features
+ * follow it at once, less what was done inline.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include "session.h"
+
+#define BIND2_RAND_BYTES	6	/* the server part of a resource */
+#define BIND2_IQ_ID		"xg-bind2"
+#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
+#define NS_STANZAS	"urn:ietf:params:xml:ns:xmpp-stanzas"
+
+/* XEP-0484's mechanisms, strongest binding first, with their types. */
+static const struct { const char *name; int cb; } ht[] = {
+	{ "HT-SHA-256-EXPR", SCRAM_CB_TLS_EXPORTER },
+	{ "HT-SHA-256-UNIQ", SCRAM_CB_TLS_UNIQUE },
+	{ "HT-SHA-256-ENDP", SCRAM_CB_TLS_SERVER_END_POINT },
+	{ "HT-SHA-256-NONE", 0 },
+};
+
+/* Set when add() had to cut: what it built is not sent (sasl2_backend()
+ * fails the attempt, sasl2_token() drops the token). */
+static int cut;
+
+/* What sasl2_backend() builds <success/>'s children from: the inline
+ * resume's answer, and the one of the enable inside Bind2's <bound/>. */
+static char part_sm[1024], part_bound[1024];
+
+/* Append to out (bounded, always terminated; cut set when it did not
+ * fit). */
+static void
+add(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add(char *out, size_t outsz, const char *fmt, ...)
+{
+	size_t n = strlen(out);
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(out + n, outsz - n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= outsz - n) {
+		out[n] = '\0';
+		cut = 1;
+	}
+}
+
+int
+sasl2_cbtype(const char *mech)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ht) / sizeof(ht[0]); i++)
+		if (strcmp(ht[i].name, mech) == 0)
+			return ht[i].cb;
+	return 0;
+}
+
+const char *
+sasl2_fast_offered(const struct session *s, const char *mech)
+{
+	size_t i;
+
+	for (i = 0; s->fast_offered[i] != NULL; i++)
+		if (strcmp(s->fast_offered[i], mech) == 0)
+			return s->fast_offered[i];
+	return NULL;
+}
+
+/*
+ * SASL2 is offered on a client's stream in connect mode (exec mode's
+ * program would see a stream with no restart), unless --no-sasl2: the
+ * mechanisms of <mechanisms/>, Bind2 with stream management inline, and,
+ * with --fast, the HT-* mechanisms this channel can bind to.
+ */
+void
+sasl2_offer(struct session *s, char *out, size_t outsz, char *names,
+    size_t namesz)
+{
+	size_t i, n = 0;
+
+	s->sasl2_offered = 0;
+	s->fast_offered[0] = NULL;
+	if (s->o->no_sasl2 || s->o->exec_argv != NULL || s->o->s2s ||
+	    s->offered[0] == NULL)
+		return;
+	s->sasl2_offered = 1;
+	add(out, outsz, "<authentication xmlns='" NS_SASL2 "'>");
+	for (i = 0; s->offered[i] != NULL; i++)
+		add(out, outsz, "<mechanism>%s</mechanism>", s->offered[i]);
+	add(out, outsz, "<inline><bind xmlns='" NS_BIND2 "'><inline>"
+	    "<feature var='" NS_SM "'/></inline></bind><sm xmlns='" NS_SM
+	    "'/>");
+	add(names, namesz, "; sasl2 bind2 sm");
+	if (s->o->fast) {
+		for (i = 0; i < sizeof(ht) / sizeof(ht[0]); i++)
+			if (ht[i].cb == 0 || (s->cb_mask & ht[i].cb))
+				s->fast_offered[n++] = ht[i].name;
+		s->fast_offered[n] = NULL;
+		add(out, outsz, "<fast xmlns='" NS_FAST "'>");
+		add(names, namesz, "; fast");
+		for (i = 0; i < n; i++) {
+			add(out, outsz, "<mechanism>%s</mechanism>",
+			    s->fast_offered[i]);
+			add(names, namesz, " %s", s->fast_offered[i]);
+		}
+		add(out, outsz, "</fast>");
+	}
+	add(out, outsz, "</inline></authentication>");
+}
+
+int
+sasl2_profile(struct session *s, const struct xp_event *ev)
+{
+	int want = ev->type == XP_EV_AUTHENTICATE ? 2 : 1;
+
+	if (want == 2 && !s->sasl2_offered)
+		return stream_error(s, XG_SE_UNSUPPORTED_STANZA_TYPE,
+		    "SASL2 is not offered here", XG_EXIT_REFUSED,
+		    "<authenticate> where SASL2 was not offered");
+	if (s->profile != 0 && s->profile != want)
+		return stream_error(s, XG_SE_POLICY_VIOLATION,
+		    "SASL and SASL2 elements mixed", XG_EXIT_REFUSED,
+		    "<%s> after the other SASL profile's", want == 2 ?
+		    "authenticate" : "auth");
+	s->profile = want;
+	if (want == 2)
+		s->s2 = *ev->s2;
+	return 0;
+}
+
+int
+sasl2_request_check(const struct session *s, const struct xp_event *ev,
+    enum xg_sasl_failure *sf, char *why, size_t whysz)
+{
+	const struct xp_sasl2 *r = &s->s2;
+	int ht_mech = strncmp(ev->mechanism, "HT-", 3) == 0;
+
+	*sf = XG_SF_MALFORMED_REQUEST;
+	if (r->fast && !ht_mech) {
+		snprintf(why, whysz, "<fast/> with %.32s, not a FAST mechanism",
+		    ev->mechanism);
+		return 1;
+	}
+	if (r->request_token && s->fast_offered[0] == NULL) {
+		snprintf(why, whysz, "<request-token/> where FAST is not "
+		    "offered");
+		return 1;
+	}
+	if (r->request_token && sasl2_fast_offered(s, r->token_mech) ==
+	    NULL) {
+		snprintf(why, whysz, "<request-token/> for %.32s, which is not "
+		    "offered", r->token_mech);
+		return 1;
+	}
+	if ((r->request_token || ht_mech) && !r->has_ua_id) {
+		snprintf(why, whysz, "FAST without <user-agent id='...'>");
+		return 1;
+	}
+	return 0;
+}
+
+/* The backend's features name this one (namespace and local name). */
+static int
+has_feature(const struct session *s, const char *ns)
+{
+	char pat[128];
+
+	/* The backend's features went through the lexer already; each is
+	 * declared with its own default namespace, as servers write them. */
+	snprintf(pat, sizeof(pat), "xmlns='%s'", ns);
+	if (memmem(s->bfeat, s->bfeat_len, pat, strlen(pat)) != NULL)
+		return 1;
+	snprintf(pat, sizeof(pat), "xmlns=\"%s\"", ns);
+	return memmem(s->bfeat, s->bfeat_len, pat, strlen(pat)) != NULL;
+}
+
+/* base64url without padding, for the resource inside an SM id. */
+static int
+b64url(const char *in, size_t n, char *out, size_t outsz)
+{
+	size_t i, len;
+
+	if ((len = xg_b64_encode(in, n, out, outsz)) == 0)
+		return -1;
+	for (i = 0; i < len; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	while (len > 0 && out[len - 1] == '=')
+		out[--len] = '\0';
+	return 0;
+}
+
+/*
+ * The SM id the client gets: the backend's, '.', and the bound resource
+ * in base64url, so that an inline resume can name the full JID (the
+ * backend's <resumed/> does not say it).  The backend checks the id it
+ * gets against the user; a client that forges the resource part misleads
+ * only itself.  The backend's id alone when that does not fit.
+ */
+static void
+sm_id_wrap(const char *id, const char *resource, char *out, size_t outsz)
+{
+	char r[4 * XG_SASL_FIELD_MAX / 3 + 8];
+
+	size_t n = strlen(id), m;
+
+	out[0] = '\0';
+	if (n >= outsz)
+		return;
+	memcpy(out, id, n + 1);
+	if (resource[0] == '\0' || b64url(resource, strlen(resource), r,
+	    sizeof(r)) == -1 || n + 1 + (m = strlen(r)) >= outsz ||
+	    n + 1 + m > XG_SM_ID_MAX)
+		return;
+	out[n] = '.';
+	memcpy(out + n + 1, r, m + 1);
+}
+
+/* The reverse: the backend's id into id, the resource into resource
+ * ("" when the previd carries none, or none that decodes to text). */
+static void
+sm_id_unwrap(const char *previd, char *id, size_t idsz, char *resource,
+    size_t rsz)
+{
+	const char *dot = strrchr(previd, '.');
+	char b[XG_SM_ID_MAX + 4];
+	gnutls_datum_t d = { NULL, 0 };
+	size_t i, n;
+
+	snprintf(id, idsz, "%s", previd);
+	resource[0] = '\0';
+	if (dot == NULL || (n = strlen(dot + 1)) == 0 || n + 3 >= sizeof(b))
+		return;
+	for (i = 0; i < n; i++) {
+		char c = dot[1 + i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return;
+		b[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+	}
+	while (i % 4 != 0)
+		b[i++] = '=';
+	if (xg_b64_decode(b, i, &d) == -1)
+		return;
+	if (d.size > 0 && d.size < rsz && memchr(d.data, '\0', d.size) ==
+	    NULL) {
+		for (i = 0; i < d.size && d.data[i] >= 0x20 && d.data[i] !=
+		    0x7f; i++)
+			;
+		if (i == d.size) {
+			memcpy(resource, d.data, d.size);
+			resource[d.size] = '\0';
+			snprintf(id, idsz, "%.*s", (int)(dot - previd), previd);
+		}
+	}
+	gnutls_free(d.data);
+}
+
+/* A XEP-0198 <failed/> for the client: h when the backend gave one, and
+ * its condition when it is a plain name. */
+static void
+sm_failed(char *out, size_t outsz, const struct belem *e, const char *cond)
+{
+	unsigned long h;
+	size_t i;
+
+	if (e != NULL && e->child[0] != '\0') {
+		for (i = 0; e->child[i] != '\0' && ((e->child[i] >= 'a' &&
+		    e->child[i] <= 'z') || e->child[i] == '-'); i++)
+			;
+		cond = e->child[i] == '\0' ? e->child : "undefined-condition";
+	}
+	add(out, outsz, "<failed xmlns='" NS_SM "'");
+	if (e != NULL && xg_decimal(e->h, 10, &h) == 0 && h <= 0xffffffffUL)
+		add(out, outsz, " h='%lu'", h);
+	add(out, outsz, "><%s xmlns='" NS_STANZAS "'/></failed>", cond);
+}
+
+/* Write one element to the backend and read its answer. */
+static int
+exchange(struct session *s, const char *out, struct belem *e, int64_t dl,
+    char *why, size_t whysz)
+{
+	if (conn_write(&s->bc, out, strlen(out), dl) == -1) {
+		snprintf(why, whysz, "backend write: %s", strerror(errno));
+		return -1;
+	}
+	return backend_element(&s->bc, dl, s->surplus, sizeof(s->surplus),
+	    &s->surplus_len, e, why, whysz);
+}
+
+/* The backend is gone or speaks nonsense: the attempt fails. */
+static int
+broken(enum xg_sasl_failure *sf, char *why, size_t whysz, const char *what)
+{
+	char w[XG_REASON_MAX];
+
+	snprintf(w, sizeof(w), "%s", why);
+	snprintf(why, whysz, "SASL2 %s at the backend: %s", what, w);
+	*sf = XG_SF_TEMPORARY_AUTH_FAILURE;
+	return 1;
+}
+
+/* <resume/> inline: 1 resumed, 0 not (a <failed/> went to success2). */
+static int
+inline_resume(struct session *s, const char *bare, char *jid, size_t jidsz,
+    struct belem *e, int64_t dl, enum xg_sasl_failure *sf, char *why,
+    size_t whysz)
+{
+	char id[XG_SM_ID_MAX + 1], res[XG_SASL_FIELD_MAX + 1];
+	char esc[6 * XG_SM_ID_MAX + 1], out[256 + sizeof(esc)];
+	char pesc[6 * XG_SM_ID_MAX + 1];
+
+	if (!has_feature(s, NS_SM)) {
+		sm_failed(part_sm, sizeof(part_sm), NULL,
+		    "feature-not-implemented");
+		return 0;
+	}
+	sm_id_unwrap(s->s2.sm_previd, id, sizeof(id), res, sizeof(res));
+	xml_escape(esc, sizeof(esc), id, strlen(id));
+	snprintf(out, sizeof(out), "<resume xmlns='" NS_SM "' previd='%s' "
+	    "h='%lu'/>", esc, s->s2.sm_h);
+	if (exchange(s, out, e, dl, why, whysz) == -1)
+		return broken(sf, why, whysz, "resume"), -1;
+	if (strcmp(e->ns, NS_SM) == 0 && strcmp(e->name, "resumed") == 0) {
+		unsigned long h;
+
+		xml_escape(pesc, sizeof(pesc), s->s2.sm_previd,
+		    strlen(s->s2.sm_previd));
+		add(part_sm, sizeof(part_sm), "<resumed xmlns='" NS_SM
+		    "' previd='%s'", pesc);
+		if (xg_decimal(e->h, 10, &h) == 0 && h <= 0xffffffffUL)
+			add(part_sm, sizeof(part_sm), " h='%lu'", h);
+		add(part_sm, sizeof(part_sm), "/>");
+		snprintf(jid, jidsz, res[0] ? "%s/%s" : "%s", bare, res);
+		return 1;
+	}
+	if (strcmp(e->ns, NS_SM) == 0 && strcmp(e->name, "failed") == 0) {
+		sm_failed(part_sm, sizeof(part_sm), e,
+		    "item-not-found");
+		return 0;
+	}
+	snprintf(why, whysz, "backend answered <resume/> with <%.32s>",
+	    e->name);
+	return broken(sf, why, whysz, "resume"), -1;
+}
+
+/* The resource: the client's tag, '/', a random part (XEP-0386 "Resource
+ * identifier generation"); the random part alone without a tag. */
+static int
+bind2_resource(const struct session *s, char *out, size_t outsz)
+{
+	uint8_t rnd[BIND2_RAND_BYTES];
+	char r[16];
+
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0 ||
+	    b64url((const char *)rnd, sizeof(rnd), r, sizeof(r)) == -1)
+		return -1;
+	if (s->s2.tag[0] != '\0')
+		snprintf(out, outsz, "%s/%s", s->s2.tag, r);
+	else
+		snprintf(out, outsz, "%s", r);
+	return 0;
+}
+
+/* Bind2: the resource bound by RFC 6120 resource binding; the backend's
+ * full JID into jid.  0, or -1 with why (the attempt fails). */
+static int
+bind2(struct session *s, char *jid, size_t jidsz, char *resource,
+    size_t rsz, struct belem *e, int64_t dl, char *why, size_t whysz)
+{
+	char esc[6 * (XG_BIND2_TAG_MAX + 20) + 1], out[256 + sizeof(esc)];
+	const char *slash;
+
+	if (bind2_resource(s, resource, rsz) == -1) {
+		snprintf(why, whysz, "no random bytes for the resource");
+		return -1;
+	}
+	xml_escape(esc, sizeof(esc), resource, strlen(resource));
+	snprintf(out, sizeof(out), "<iq type='set' id='" BIND2_IQ_ID "'>"
+	    "<bind xmlns='" NS_BIND "'><resource>%s</resource></bind></iq>",
+	    esc);
+	if (exchange(s, out, e, dl, why, whysz) == -1)
+		return -1;
+	if (strcmp(e->name, "iq") != 0 || strcmp(e->id, BIND2_IQ_ID) != 0) {
+		snprintf(why, whysz, "backend sent <%.32s> before answering "
+		    "the bind", e->name);
+		return -1;
+	}
+	if (strcmp(e->type, "result") != 0) {
+		snprintf(why, whysz, "backend refused the bind of resource "
+		    "'%.64s' (%.32s)", resource, e->child);
+		return -1;
+	}
+	/* Its JID, with the resource as it prepared it. */
+	if (e->truncated || (slash = strchr(e->text, '/')) == NULL ||
+	    slash[1] == '\0') {
+		snprintf(why, whysz, "backend's bind result has no full JID");
+		return -1;
+	}
+	snprintf(jid, jidsz, "%s", e->text);
+	snprintf(resource, rsz, "%s", slash + 1);
+	return 0;
+}
+
+/* XEP-0198 <enable/> for Bind2's inline one, answered into success2. */
+static int
+sm_enable(struct session *s, const char *resource, struct belem *e,
+    int64_t dl, char *why, size_t whysz, const char **sm)
+{
+	char out[128], id[XG_SM_ID_MAX + 1], esc[6 * XG_SM_ID_MAX + 1];
+	unsigned long max;
+
+	if (!has_feature(s, NS_SM)) {
+		sm_failed(part_bound, sizeof(part_bound), NULL,
+		    "feature-not-implemented");
+		*sm = "failed";
+		return 0;
+	}
+	snprintf(out, sizeof(out), "<enable xmlns='" NS_SM "'%s", s->s2.
+	    sm_enable_resume ? " resume='true'" : "");
+	if (s->s2.sm_enable_max > 0)
+		add(out, sizeof(out), " max='%lu'", s->s2.sm_enable_max);
+	add(out, sizeof(out), "/>");
+	if (exchange(s, out, e, dl, why, whysz) == -1)
+		return -1;
+	if (strcmp(e->ns, NS_SM) == 0 && strcmp(e->name, "failed") == 0) {
+		sm_failed(part_bound, sizeof(part_bound), e,
+		    "undefined-condition");
+		*sm = "failed";
+		return 0;
+	}
+	if (strcmp(e->ns, NS_SM) != 0 || strcmp(e->name, "enabled") != 0) {
+		snprintf(why, whysz, "backend answered <enable/> with <%.32s>",
+		    e->name);
+		return -1;
+	}
+	add(part_bound, sizeof(part_bound), "<enabled xmlns='" NS_SM "'");
+	if (e->smid[0] != '\0' && !e->truncated) {
+		sm_id_wrap(e->smid, resource, id, sizeof(id));
+		xml_escape(esc, sizeof(esc), id, strlen(id));
+		add(part_bound, sizeof(part_bound), " id='%s'", esc);
+	}
+	if (strcmp(e->resume, "true") == 0 || strcmp(e->resume, "1") == 0)
+		add(part_bound, sizeof(part_bound), " resume='true'");
+	if (xg_decimal(e->max, 10, &max) == 0)
+		add(part_bound, sizeof(part_bound), " max='%lu'", max);
+	/* No location=: the client comes back through us. */
+	add(part_bound, sizeof(part_bound), "/>");
+	*sm = "enabled";
+	return 0;
+}
+
+int
+sasl2_backend(struct session *s, const char *buser, enum xg_sasl_failure *sf,
+    char *why, size_t whysz)
+{
+	static struct belem e;
+	char bare[XG_SASL_FIELD_MAX * 3 + 2], jid[sizeof(e.text)];
+	char res[XG_SASL_FIELD_MAX + 1];
+	const char *sm = NULL;
+	int64_t dl = now_ms() + (int64_t)s->o->backend_timeout * 1000;
+	int resumed = 0, bound = 0;
+	size_t n;
+
+	s->success2[0] = part_sm[0] = part_bound[0] = '\0';
+	s->surplus_len = 0;
+	cut = 0;
+	snprintf(bare, sizeof(bare), "%s@%s", buser, s->c->domain);
+	snprintf(jid, sizeof(jid), "%s", bare);
+	/* XEP-0388: a resume first; a bind only when it failed. */
+	if (s->s2.sm_resume) {
+		resumed = inline_resume(s, bare, jid, sizeof(jid), &e, dl, sf,
+		    why, whysz);
+		if (resumed == -1)
+			return 1;
+		sm = resumed ? "resumed" : "failed";
+	}
+	if (!resumed && s->s2.bind) {
+		if (bind2(s, jid, sizeof(jid), res, sizeof(res), &e, dl, why,
+		    whysz) == -1)
+			return broken(sf, why, whysz, "bind");
+		bound = 1;
+		if (s->s2.sm_enable && sm_enable(s, res, &e, dl, why, whysz,
+		    &sm) == -1)
+			return broken(sf, why, whysz, "stream management");
+	}
+	/* Anything before our answers' end would have been taken for one;
+	 * what follows <resumed/> (the stanzas it replays) is the client's. */
+	if (!resumed && xml_ws_span(s->surplus, s->surplus_len) <
+	    s->surplus_len) {
+		snprintf(why, whysz, "backend sent more than its answer");
+		return broken(sf, why, whysz, "login");
+	}
+	if (!resumed)
+		s->surplus_len = 0;
+	add(s->success2, sizeof(s->success2), "<authorization-identifier>");
+	n = strlen(s->success2);
+	if (xml_escape(s->success2 + n, sizeof(s->success2) - n, jid,
+	    strlen(jid)) >= sizeof(s->success2) - n - 1)
+		cut = 1;
+	add(s->success2, sizeof(s->success2), "</authorization-identifier>"
+	    "%s", part_sm);
+	if (bound)
+		add(s->success2, sizeof(s->success2), "<bound xmlns='" NS_BIND2
+		    "'>%s</bound>", part_bound);
+	if (cut) {
+		snprintf(why, whysz, "the answer does not fit in %d bytes",
+		    XG_SASL2_SUCCESS_MAX);
+		return broken(sf, why, whysz, "login");
+	}
+	add(s->c->sasl2, sizeof(s->c->sasl2), "%s%s%s", bound ? ",bind2" : "",
+	    sm ? ",sm=" : "", sm ? sm : "");
+	xg_debug("SASL2: %s as %s", s->c->sasl2, jid);
+	return 0;
+}
+
+void
+sasl2_token(struct session *s, const char *user)
+{
+	struct auth_request req;
+	static struct auth_reply ar;
+	char why[XG_REASON_MAX], esc[6 * XG_FAST_TOKEN_MAX + 1];
+	enum auth_verdict v;
+
+	if (s->s2.request_token && s->fast_token[0] == '\0') {
+		memset(&req, 0, sizeof(req));
+		req.mechanism = "FAST-TOKEN";
+		req.user = user;
+		req.domain = s->c->domain;
+		req.attempt = s->failed + 1;
+		req.conn = s->c;
+		req.fast_client = s->s2.ua_id;
+		req.fast_mechanism = s->s2.token_mech;
+		v = sasl_check(s, &req, &ar, why, sizeof(why));
+		if (v == AUTH_ACCEPT && ar.has_fast_token &&
+		    ar.has_fast_expiry) {
+			snprintf(s->fast_token, sizeof(s->fast_token), "%s",
+			    ar.fast_token);
+			snprintf(s->fast_expiry, sizeof(s->fast_expiry), "%s",
+			    ar.fast_expiry);
+		} else
+			xg_log(LOG_NOTICE, "FAST: no token issued (%s)",
+			    v == AUTH_ACCEPT ? "the helper gave none" : why);
+		auth_reply_wipe(&ar);
+	}
+	if (s->fast_token[0] != '\0') {
+		size_t n = strlen(s->success2);
+
+		xml_escape(esc, sizeof(esc), s->fast_token,
+		    strlen(s->fast_token));
+		cut = 0;
+		add(s->success2, sizeof(s->success2), "<token xmlns='" NS_FAST
+		    "' expiry='%s' token='%s'/>", s->fast_expiry, esc);
+		if (cut) {
+			s->success2[n] = '\0';
+			xg_log(LOG_NOTICE, "FAST: the token does not fit in "
+			    "<success/>; not sent");
+		}
+		explicit_bzero(esc, sizeof(esc));
+		explicit_bzero(s->fast_token, sizeof(s->fast_token));
+		add(s->c->sasl2, sizeof(s->c->sasl2), cut ? ",token=dropped" :
+		    ",token=issued");
+	}
+	if (s->s2.fast_invalidate)
+		add(s->c->sasl2, sizeof(s->c->sasl2), ",invalidated");
+}
+
+/* The backend's features less what the login did inline: resource
+ * binding and the session after Bind2 or a resume, stream management
+ * after it was enabled or resumed.  Byte for byte otherwise. */
+static size_t
+features_left(const struct session *s, int drop_bind, int drop_sm,
+    char *out, size_t outsz)
+{
+	static struct xml_token t;
+	const uint8_t *p = (const uint8_t *)s->bfeat;
+	size_t len = s->bfeat_len, used, n = 0;
+	int depth = 0, skip = 0;
+	const char *ns;
+
+	while (len > 0 && xml_lex(p, len, &t, &used) == XML_OK) {
+		int copy = skip == 0;
+
+		if (t.type == XML_TOK_START) {
+			if (depth == 1 && skip == 0) {
+				ns = xml_attr_get(&t, "xmlns", NULL);
+				if (ns != NULL && ((drop_bind &&
+				    (strcmp(ns, NS_BIND) == 0 ||
+				    strcmp(ns, NS_SESSION) == 0)) || (drop_sm &&
+				    strncmp(ns, "urn:xmpp:sm:", 12) == 0))) {
+					copy = 0;
+					if (!t.empty)
+						skip = depth + 1;
+				}
+			}
+			if (!t.empty)
+				depth++;
+		} else if (t.type == XML_TOK_END) {
+			if (skip == depth) {
+				skip = 0;
+				copy = 0;
+			}
+			depth--;
+		}
+		if (copy && n + used < outsz) {
+			memcpy(out + n, p, used);
+			n += used;
+		}
+		p += used;
+		len -= used;
+	}
+	return n;
+}
+
+int
+sasl2_success(struct session *s)
+{
+	static char feat[XG_FEATURES_MAX];
+	int resumed = strstr(s->c->sasl2, "sm=resumed") != NULL;
+	int drop_bind = resumed || strstr(s->c->sasl2, ",bind2") != NULL;
+	int drop_sm = resumed || strstr(s->c->sasl2, "sm=enabled") != NULL;
+	size_t n;
+
+	xg_debug("sent: SASL2 success%s", s->success_data[0] ?
+	    " (additional data)" : "");
+	if (conn_printf(s->c, now_ms() + 10000, "<success xmlns='" NS_SASL2
+	    "'>%s%s%s%s</success>", s->success_data[0] ?
+	    "<additional-data>" : "", s->success_data, s->success_data[0] ?
+	    "</additional-data>" : "", s->success2) == -1)
+		return finish(s, XG_EXIT_OK, "client write: %s",
+		    strerror(errno));
+	explicit_bzero(s->success2, sizeof(s->success2));
+	/* XEP-0388: no restart; the features follow at once. */
+	n = features_left(s, drop_bind, drop_sm, feat, sizeof(feat));
+	xg_debug("sent: the backend's features (%zu bytes)%s", n, s->
+	    surplus_len ? ", then what it replayed after <resumed/>" : "");
+	if (conn_write(s->c, feat, n, now_ms() + 10000) == -1 ||
+	    (s->surplus_len > 0 && conn_write(s->c, s->surplus,
+	    s->surplus_len, now_ms() + 10000) == -1))
+		return finish(s, XG_EXIT_OK, "client write: %s",
+		    strerror(errno));
+	s->c->tx += 0;
+	explicit_bzero(s->surplus, sizeof(s->surplus));
+	s->surplus_len = 0;
+	return 0;
+}
