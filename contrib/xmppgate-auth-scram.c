@@ -32,20 +32,29 @@
  *					line) for the password on stdin, with
  *					a new random salt
  *
+ * Before FILE (after --listen's options), --fast DIR [--fast-ttl SECONDS]
+ * also serves XEP-0484 FAST (xmppgate-auth(5) FAST): FAST-TOKEN requests
+ * issue a token into the store DIR (faststore.h), HT-SHA-256-* requests
+ * check the client's HMAC against it.  Without --fast both are refused.
+ *
  * FILE is argv[1], else $XMPPGATE_SCRAM_FILE, else SYSCONFDIR/xmppgate/
  * scram.  Exit 0 accept, 1 reject (no such user, no credential for the
- * hash, wrong password), 111 when the file cannot be read or has a bad
- * line.
+ * hash, wrong password, no matching or an expired token), 111 when the
+ * file or the store cannot be read or has a bad line, or a FAST request
+ * is malformed; 100 for a bad --fast-ttl.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include "xmppgate.h"
 #include "authlisten.h"
+#include "faststore.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -60,12 +69,20 @@
 #define EXIT_ACCEPT	0
 #define EXIT_REJECT	1
 #define EXIT_TEMP	111
+#define EXIT_USAGE	100
+
+#define FAST_TTL_DEFAULT	(14 * 86400)	/* seconds */
+#define FAST_TTL_MAX		(366 * 86400)
+#define FAST_TOKEN_BYTES	32	/* random, base64url: 43 characters */
+#define FAST_CB_MAX		128	/* channel binding data, bytes */
 
 static char pass[XG_SASL_FIELD_MAX + 2];
 static FILE *rout;		/* stdout, or with --listen outbuf */
 static char outbuf[XG_HELPER_REPLY_MAX + 1];
 static int conn = -1;		/* --listen: the child's connection */
 static size_t conn_plen;	/* --listen: the password's length */
+static struct fast_store store;	/* FAST: wiped at exit */
+static char fastname[FASTSTORE_NAME_LEN + 1];
 
 static void __attribute__((noreturn))
 done(int code)
@@ -73,6 +90,7 @@ done(int code)
 	long n;
 
 	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(&store, sizeof(store));
 	if (conn != -1) {
 		/* A reply that did not fit is a temporary failure. */
 		if (fflush(rout) == EOF || (n = ftell(rout)) < 0 ||
@@ -176,15 +194,206 @@ hash_mode(int argc, char **argv)
 	done(EXIT_ACCEPT);
 }
 
+/* ---- FAST (XEP-0484): the token store, xmppgate-auth(5) FAST ---- */
+
+/* A FAST request xmppgate would never send: a temporary failure, told. */
+static void __attribute__((noreturn))
+bad_request(const char *what)
+{
+	errno = 0;
+	fatal(what, NULL);
+}
+
+/* The optional base64 variable name into out: its length in *n (0 when
+ * unset or empty); not base64 or longer than outsz: bad_request. */
+static void
+b64_var(const char *name, uint8_t *out, size_t outsz, size_t *n)
+{
+	const char *v = getenv(name);
+	gnutls_datum_t d = { NULL, 0 };
+	int ok;
+
+	*n = 0;
+	if (v == NULL || v[0] == '\0')
+		return;
+	ok = xg_b64_decode(v, strlen(v), &d) == 0 && d.size <= outsz;
+	if (ok) {
+		memcpy(out, d.data, d.size);
+		*n = d.size;
+	}
+	if (d.data != NULL) {
+		explicit_bzero(d.data, d.size);
+		gnutls_free(d.data);
+	}
+	if (!ok) {
+		fprintf(stderr, "%s: %s is not base64 of at most %zu bytes\n",
+		    PROG, name, outsz);
+		done(EXIT_TEMP);
+	}
+}
+
+/* Lock and read the store file of user@domain and AUTH_FAST_CLIENT; the
+ * lock's descriptor. */
+static int
+fast_open(const char *dir, const char *user, const char *domain)
+{
+	const char *client = getenv("AUTH_FAST_CLIENT");
+	char err[512];
+	int fd;
+
+	if (client == NULL || client[0] == '\0')
+		bad_request("AUTH_FAST_CLIENT is not set");
+	if (faststore_name(user, domain, client, fastname) == -1)
+		bad_request("AUTH_USER, AUTH_DOMAIN and AUTH_FAST_CLIENT "
+		    "too long");
+	if ((fd = faststore_lock(dir, fastname, err, sizeof(err))) == -1 ||
+	    faststore_read(dir, fastname, &store, err, sizeof(err)) == -1) {
+		errno = 0;
+		fatal(err, NULL);
+	}
+	return fd;
+}
+
+static void
+fast_save(const char *dir, int lockfd)
+{
+	char err[512];
+
+	if (faststore_write(dir, fastname, &store, err, sizeof(err)) == -1) {
+		errno = 0;
+		fatal(err, NULL);
+	}
+	close(lockfd);
+}
+
+/* FAST-TOKEN, after a whole login: a new token into the "new" slot (an
+ * unused one there is replaced), the "current" one kept. */
+static void
+fast_issue(const char *dir, unsigned long ttl, const char *user,
+    const char *domain)
+{
+	const char *mech = getenv("AUTH_FAST_MECHANISM");
+	uint8_t rnd[FAST_TOKEN_BYTES];
+	char tok[XG_FAST_TOKEN_MAX + 1], when[32];
+	size_t i, n = 0;
+	time_t exp;
+	struct tm tm;
+	int lockfd;
+
+	if (mech == NULL || !faststore_mech_ok(mech))
+		bad_request("AUTH_FAST_MECHANISM is not HT-SHA-256-NONE, "
+		    "-UNIQ, -ENDP or -EXPR");
+	if (gnutls_rnd(GNUTLS_RND_KEY, rnd, sizeof(rnd)) < 0 ||
+	    xg_b64_encode(rnd, sizeof(rnd), tok, sizeof(tok)) == 0)
+		fatal("unable to make a token", NULL);
+	explicit_bzero(rnd, sizeof(rnd));
+	/* base64url without padding (RFC 4648 5): within fast-token='s
+	 * alphabet, and nothing to quote in a URL or a file name. */
+	for (i = 0; tok[i] != '\0'; i++)
+		if (tok[i] != '=')
+			tok[n++] = tok[i] == '+' ? '-' : tok[i] == '/' ? '_' :
+			    tok[i];
+	tok[n] = '\0';
+	exp = time(NULL) + (time_t)ttl;
+	if (gmtime_r(&exp, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		fatal("unable to format the expiry", NULL);
+	lockfd = fast_open(dir, user, domain);
+	explicit_bzero(&store.new, sizeof(store.new));
+	store.new.used = 1;
+	snprintf(store.new.mech, sizeof(store.new.mech), "%s", mech);
+	store.new.expiry = (int64_t)exp;
+	memcpy(store.new.token, tok, n + 1);
+	fast_save(dir, lockfd);
+	if (fprintf(rout, "fast-token=%s\nfast-expiry=%s\n", tok, when) < 0 ||
+	    fflush(rout) == EOF)
+		fatal("unable to write", NULL);
+	explicit_bzero(tok, sizeof(tok));
+}
+
+/* HT-SHA-256-*: the client's Initiator HMAC against the "new" slot, then
+ * the "current" one (XEP-0484 Implementation Notes); a match on "new"
+ * makes it "current" and drops the old one.  Prints fast-responder=. */
+static void
+fast_check(const char *dir, const char *mech, const char *user,
+    const char *domain)
+{
+	const char *inv = getenv("AUTH_FAST_INVALIDATE");
+	struct fast_slot *slot[2] = { &store.new, &store.cur }, *hit = NULL;
+	uint8_t want[XG_FAST_HMAC_LEN], cb[FAST_CB_MAX];
+	uint8_t msg[9 + FAST_CB_MAX], mac[XG_FAST_HMAC_LEN];
+	char out[64];
+	size_t hl, cbl, i;
+	int lockfd, none = strcmp(mech, "HT-SHA-256-NONE") == 0;
+	int invalidate = inv != NULL && strcmp(inv, "1") == 0;
+
+	b64_var("AUTH_FAST_HMAC", want, sizeof(want), &hl);
+	if (hl != XG_FAST_HMAC_LEN)
+		bad_request("AUTH_FAST_HMAC is not base64 of 32 bytes");
+	b64_var("AUTH_CHANNEL_BINDING_DATA", cb, sizeof(cb), &cbl);
+	if (none && cbl != 0)
+		bad_request("AUTH_CHANNEL_BINDING_DATA given for "
+		    "HT-SHA-256-NONE");
+	if (!none && cbl == 0)
+		bad_request("AUTH_CHANNEL_BINDING_DATA missing for a "
+		    "channel-bound mechanism");
+	lockfd = fast_open(dir, user, domain);
+	memcpy(msg, "Initiator", 9);
+	memcpy(msg + 9, cb, cbl);
+	for (i = 0; i < 2; i++) {
+		if (!slot[i]->used || strcmp(slot[i]->mech, mech) != 0)
+			continue;
+		if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, slot[i]->token,
+		    strlen(slot[i]->token), msg, 9 + cbl, mac) < 0)
+			fatal("unable to compute the HMAC", NULL);
+		if (gnutls_memcmp(mac, want, XG_FAST_HMAC_LEN) == 0 &&
+		    hit == NULL)
+			hit = slot[i];
+	}
+	if (hit == NULL) {
+		fprintf(stderr, "%s: no %s token matches for %s@%s\n", PROG,
+		    mech, user, domain);
+		done(EXIT_REJECT);
+	}
+	if (hit->expiry <= (int64_t)time(NULL)) {
+		fprintf(stderr, "%s: the %s token for %s@%s has expired\n",
+		    PROG, mech, user, domain);
+		if (fputs("condition=credentials-expired\n", rout) == EOF)
+			fatal("unable to write", NULL);
+		done(EXIT_REJECT);
+	}
+	memcpy(msg, "Responder", 9);
+	if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, hit->token, strlen(hit->token),
+	    msg, 9 + cbl, mac) < 0 ||
+	    xg_b64_encode(mac, sizeof(mac), out, sizeof(out)) == 0)
+		fatal("unable to compute the HMAC", NULL);
+	if (invalidate) {
+		explicit_bzero(&store, sizeof(store));
+		fast_save(dir, lockfd);
+	} else if (hit == &store.new) {
+		store.cur = store.new;
+		explicit_bzero(&store.new, sizeof(store.new));
+		fast_save(dir, lockfd);
+	} else
+		close(lockfd);
+	if (fprintf(rout, "fast-responder=%s\n", out) < 0)
+		fatal("unable to write", NULL);
+	explicit_bzero(msg, sizeof(msg));
+	explicit_bzero(mac, sizeof(mac));
+	explicit_bzero(cb, sizeof(cb));
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *file, *user, *domain, *want_hash, *mech;
 	char want[2 * XG_SASL_FIELD_MAX + 2], line[LINE_MAX_LEN + 2];
 	char extra[EXTRA_MAX + 1], found[LINE_MAX_LEN + 2];
+	const char *fastdir = NULL;
 	struct scram_creds cr;
 	size_t wl, ln = 0, plen = 0, el = 0;
-	int known = 0, matched = 0, have = 0, listening = 0;
+	unsigned long ttl = FAST_TTL_DEFAULT;
+	int known = 0, matched = 0, have = 0, listening = 0, fast;
 	FILE *f;
 
 	rout = stdout;
@@ -195,6 +404,19 @@ main(int argc, char **argv)
 		argc--;
 		argv++;
 		authlisten_args(PROG, &argc, &argv);
+	}
+	while (argc > 2 && (strcmp(argv[1], "--fast") == 0 ||
+	    strcmp(argv[1], "--fast-ttl") == 0)) {
+		if (strcmp(argv[1], "--fast") == 0)
+			fastdir = argv[2];
+		else if (xg_decimal(argv[2], 8, &ttl) == -1 || ttl < 1 ||
+		    ttl > FAST_TTL_MAX) {
+			fprintf(stderr, "%s: --fast-ttl wants 1 to %d seconds, "
+			    "not %.32s\n", PROG, FAST_TTL_MAX, argv[2]);
+			exit(EXIT_USAGE);
+		}
+		argc -= 2;
+		argv += 2;
 	}
 	if (argc > 1)
 		file = argv[1];
@@ -219,14 +441,15 @@ main(int argc, char **argv)
 	/* PLAIN (a password to check) or SCRAM (stored keys asked for, with
 	 * the hash named); anything else, EXTERNAL above all, is refused and
 	 * never checked as an empty password (xmppgate-auth(5)). */
-	if (strcmp(mech, "PLAIN") == 0)
+	fast = strcmp(mech, "FAST-TOKEN") == 0 ? 2 : faststore_mech_ok(mech);
+	if (strcmp(mech, "PLAIN") == 0 || (fast && fastdir != NULL))
 		want_hash = NULL;
 	else if (strncmp(mech, "SCRAM-", 6) != 0 || want_hash == NULL) {
 		fprintf(stderr, "%s: mechanism %.32s not handled: refused\n",
 		    PROG, mech);
 		done(EXIT_REJECT);
 	}
-	if (want_hash == NULL)
+	if (want_hash == NULL && !fast)
 		plen = read_pass();		/* PLAIN */
 	if ((size_t)snprintf(want, sizeof(want), "%s@%s ", user, domain) >=
 	    sizeof(want))
@@ -290,7 +513,20 @@ main(int argc, char **argv)
 		fatal("unable to read", file);
 	fclose(f);
 	explicit_bzero(line, sizeof(line));
-	if (!known || (want_hash != NULL && !have) ||
+	/* FAST: the user must be in FILE; the store decides the rest. */
+	if (fast && !known) {
+		fprintf(stderr, "%s: no such user %.*s\n", PROG, (int)(wl - 1),
+		    want);
+		done(EXIT_REJECT);
+	}
+	if (fast == 2) {
+		fast_issue(fastdir, ttl, user, domain);
+		done(EXIT_ACCEPT);
+	}
+	if (fast) {
+		fast_check(fastdir, mech, user, domain);
+		have = 0;
+	} else if (!known || (want_hash != NULL && !have) ||
 	    (want_hash == NULL && !matched)) {
 		if (known && want_hash != NULL)
 			fprintf(stderr, "%s: no SCRAM-%s credentials for "

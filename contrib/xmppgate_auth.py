@@ -45,13 +45,14 @@ import traceback
 
 HEAD_MAX = 16384      # the field lines and the empty line
 PASS_MAX = 1023       # the password
-FIELDS_MAX = 32       # fields besides AUTH_PASSWORD_LENGTH
+FIELDS_MAX = 40       # fields besides AUTH_PASSWORD_LENGTH (XG_AUTH_ENV_MAX)
 NAME_MAX = 64         # a field's name
 REPLY_MAX = 4096      # the reply lines after the verdict
 VERSION_LINE = b"XMPPGATE_AUTH_VERSION=1"
 VERDICTS = ("accept", "reject", "tempfail")
 REPLY_KEYS = ("backend", "user", "password", "redirect", "identity",
-              "scram", "require", "message", "delay")
+              "scram", "require", "message", "delay", "fast-token",
+              "fast-expiry", "fast-responder", "condition")
 SD_LISTEN_FDS_START = 3
 # The names xmppgate sends (src/authreq.c, the same list): no other may
 # reach a helper, which may well put them in an environment.
@@ -66,6 +67,8 @@ NAMES = frozenset((
     "AUTH_CERT_DNSNAMES", "AUTH_CERT_SRVNAMES",
     "S2S_REMOTE_DOMAIN", "S2S_LOCAL_DOMAIN", "S2S_CERT_STATUS",
     "S2S_CERT_MATCH",
+    "AUTH_CHANNEL_BINDING_DATA", "AUTH_FAST_CLIENT", "AUTH_FAST_HMAC",
+    "AUTH_FAST_INVALIDATE", "AUTH_FAST_COUNT", "AUTH_FAST_MECHANISM",
 ))
 ACCEPT_PAUSE = 0.5    # seconds after a failed accept() (EMFILE)
 READ_SECONDS = 5      # a whole request, from accept() (xmppgate sends

@@ -37,6 +37,9 @@ static void	show_key(char *, size_t, const char *, size_t);
 static int	parse(const char *, size_t, struct auth_reply *, int, char *,
 		    size_t);
 static int	redirect_ok(const char *);
+static int	fast_token_ok(const char *, size_t);
+static int	fast_expiry_ok(const char *, size_t);
+static void	fast_expiry_future(struct auth_reply *);
 static void	keep_failure(struct auth_reply *);
 static int	has_ctl(const char *, size_t);
 static void	child(const struct helper_spec *, int, int, int)
@@ -102,6 +105,16 @@ authhelper_env(const struct auth_request *req, char *buf, size_t bufsz,
 		{ "AUTH_AUTHZID", req->authzid ? req->authzid : "", 1 },
 		{ "AUTH_SCRAM_HASH", req->scram_hash ? req->scram_hash : "", 1 },
 		{ "AUTH_CHANNEL_BINDING", req->cbtype ? req->cbtype : "", 1 },
+		{ "AUTH_CHANNEL_BINDING_DATA", req->cbdata ? req->cbdata : "",
+		    1 },
+		/* FAST (XEP-0484): a token check or a token's issue */
+		{ "AUTH_FAST_CLIENT", req->fast_client ? req->fast_client : "",
+		    1 },
+		{ "AUTH_FAST_HMAC", req->fast_hmac ? req->fast_hmac : "", 1 },
+		{ "AUTH_FAST_INVALIDATE", req->fast_invalidate ? "1" : "", 1 },
+		{ "AUTH_FAST_COUNT", req->fast_count ? req->fast_count : "", 1 },
+		{ "AUTH_FAST_MECHANISM", req->fast_mechanism ?
+		    req->fast_mechanism : "", 1 },
 		{ "AUTH_ATTEMPT", attempt, 0 },
 		{ "XMPPGATE_CONN_ID", c ? c->id : "", 0 },
 		{ "PROTO", "TCP", 0 },
@@ -183,6 +196,48 @@ redirect_ok(const char *v)
 	return xg_domain_normalize(v, d, sizeof(d)) == 0;
 }
 
+/* XEP-0484 token: it goes into an XML attribute and a helper's store; a
+ * short alphabet keeps it clear of both quoting rules. */
+static int
+fast_token_ok(const char *v, size_t n)
+{
+	return n >= XG_FAST_TOKEN_MIN && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._~:+/=-") == n;
+}
+
+/* Exactly YYYY-MM-DDThh:mm:ssZ (XEP-0082 DateTime in UTC, no fraction),
+ * a real date: month 01-12, the month's days (leap years), 00:00:00 to
+ * 23:59:59. */
+static int
+fast_expiry_ok(const char *v, size_t n)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, mo, d, h, mi, sec, leap;
+	size_t i;
+
+	if (n != XG_FAST_EXPIRY_LEN || sizeof(shape) - 1 != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (shape[i] == 'd' ? (v[i] < '0' || v[i] > '9') :
+		    v[i] != shape[i])
+			return 0;
+#define DIG2(p) ((v[p] - '0') * 10 + (v[(p) + 1] - '0'))
+	y = DIG2(0) * 100 + DIG2(2);
+	mo = DIG2(5);
+	d = DIG2(8);
+	h = DIG2(11);
+	mi = DIG2(14);
+	sec = DIG2(17);
+#undef DIG2
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 ||
+	    d > mdays[mo - 1] + (mo == 2 && leap))
+		return 0;
+	return h <= 23 && mi <= 59 && sec <= 59;
+}
+
 /* The reply after an accept, or (failure) after a rejection. */
 static int
 parse(const char *buf, size_t len, struct auth_reply *r, int failure,
@@ -190,6 +245,8 @@ parse(const char *buf, size_t len, struct auth_reply *r, int failure,
 {
 	struct netaddr na;
 	char delay[8];
+	char responder[64];	/* base64 of XG_FAST_HMAC_LEN, and room to
+				 * tell a longer one by its content */
 	size_t pos = 0, line = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -234,10 +291,31 @@ parse(const char *buf, size_t len, struct auth_reply *r, int failure,
 			dst = delay;
 			cap = 5;
 			has = &r->has_delay;
+		} else if (failure && klen == 9 &&
+		    memcmp(l, "condition", 9) == 0) {
+			dst = r->condition;
+			cap = sizeof(r->condition) - 1;
+			has = &r->has_condition;
 		} else if (failure) {
 			seterr(err, errsz, "line %zu: key '%s' is not for a "
 			    "rejection", line, shown);
 			goto bad;
+		} else if (klen == 9 && memcmp(l, "condition", 9) == 0) {
+			seterr(err, errsz, "line %zu: key 'condition' is only "
+			    "for a rejection", line);
+			goto bad;
+		} else if (klen == 10 && memcmp(l, "fast-token", 10) == 0) {
+			dst = r->fast_token;
+			cap = sizeof(r->fast_token) - 1;
+			has = &r->has_fast_token;
+		} else if (klen == 11 && memcmp(l, "fast-expiry", 11) == 0) {
+			dst = r->fast_expiry;
+			cap = sizeof(r->fast_expiry) - 1;
+			has = &r->has_fast_expiry;
+		} else if (klen == 14 && memcmp(l, "fast-responder", 14) == 0) {
+			dst = responder;
+			cap = sizeof(responder) - 1;
+			has = &r->has_fast_responder;
 		} else if (klen == 8 && memcmp(l, "redirect", 8) == 0) {
 			dst = r->redirect;
 			cap = sizeof(r->redirect) - 1;
@@ -325,6 +403,43 @@ parse(const char *buf, size_t len, struct auth_reply *r, int failure,
 				goto bad;
 			}
 		}
+		if (dst == r->condition &&
+		    strcmp(r->condition, "credentials-expired") != 0) {
+			seterr(err, errsz, "line %zu: condition is not "
+			    "credentials-expired", line);
+			goto bad;
+		}
+		if (dst == r->fast_token && !fast_token_ok(dst, vlen)) {
+			seterr(err, errsz, "line %zu: fast-token is not %d to "
+			    "%d characters of A-Z a-z 0-9 ._~:+/=-", line,
+			    XG_FAST_TOKEN_MIN, XG_FAST_TOKEN_MAX);
+			goto bad;
+		}
+		if (dst == r->fast_expiry && !fast_expiry_ok(dst, vlen)) {
+			seterr(err, errsz, "line %zu: fast-expiry is not a "
+			    "date YYYY-MM-DDThh:mm:ssZ", line);
+			goto bad;
+		}
+		if (dst == responder) {
+			gnutls_datum_t d = { NULL, 0 };
+			int ok = xg_b64_decode(responder, vlen, &d) == 0 &&
+			    d.size == XG_FAST_HMAC_LEN;
+
+			if (ok)
+				memcpy(r->fast_responder, d.data,
+				    XG_FAST_HMAC_LEN);
+			if (d.data != NULL) {
+				explicit_bzero(d.data, d.size);
+				gnutls_free(d.data);
+			}
+			explicit_bzero(responder, sizeof(responder));
+			if (!ok) {
+				seterr(err, errsz, "line %zu: fast-responder "
+				    "is not base64 of %d bytes", line,
+				    XG_FAST_HMAC_LEN);
+				goto bad;
+			}
+		}
 		if (dst == r->redirect && !redirect_ok(r->redirect)) {
 			seterr(err, errsz, "line %zu: redirect is not a domain "
 			    "or host:port", line);
@@ -336,8 +451,15 @@ parse(const char *buf, size_t len, struct auth_reply *r, int failure,
 			goto bad;
 		}
 	}
+	if (r->has_fast_token != r->has_fast_expiry) {
+		seterr(err, errsz, "%s without %s", r->has_fast_token ?
+		    "fast-token" : "fast-expiry", r->has_fast_token ?
+		    "fast-expiry" : "fast-token");
+		goto bad;
+	}
 	return 0;
 bad:
+	explicit_bzero(responder, sizeof(responder));
 	auth_reply_wipe(r);
 	return -1;
 }
@@ -348,20 +470,45 @@ auth_reply_wipe(struct auth_reply *r)
 	explicit_bzero(r, sizeof(*r));
 }
 
-/* Wipe all but the failure's message= and delay=. */
+/* Wipe all but the failure's message=, delay= and condition=. */
 static void
 keep_failure(struct auth_reply *r)
 {
-	char msg[sizeof(r->message)];
+	char msg[sizeof(r->message)], cond[sizeof(r->condition)];
 	int has_msg = r->has_message, has_delay = r->has_delay;
-	int delay = r->delay_ms;
+	int has_cond = r->has_condition, delay = r->delay_ms;
 
 	memcpy(msg, r->message, sizeof(msg));
+	memcpy(cond, r->condition, sizeof(cond));
 	auth_reply_wipe(r);
 	memcpy(r->message, msg, sizeof(msg));
+	memcpy(r->condition, cond, sizeof(cond));
 	r->has_message = has_msg;
 	r->has_delay = has_delay;
+	r->has_condition = has_cond;
 	r->delay_ms = delay;
+}
+
+/* A new token that is already expired is of no use to the client, and a
+ * sign of a helper's clock or store gone wrong: dropped with a warning,
+ * the accept stands (xmppgate-auth(5) FAST). */
+static void
+fast_expiry_future(struct auth_reply *r)
+{
+	struct tm tm;
+	time_t t;
+
+	if (!r->has_fast_token)
+		return;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(r->fast_expiry, "%Y-%m-%dT%H:%M:%SZ", &tm) != NULL &&
+	    (t = timegm(&tm)) != (time_t)-1 && t > time(NULL))
+		return;
+	xg_log(LOG_WARNING, "helper gave a fast-token that expires at %s, "
+	    "not in the future: dropped", r->fast_expiry);
+	explicit_bzero(r->fast_token, sizeof(r->fast_token));
+	explicit_bzero(r->fast_expiry, sizeof(r->fast_expiry));
+	r->has_fast_token = r->has_fast_expiry = 0;
 }
 
 /* ---- running the helper ---- */
@@ -647,6 +794,8 @@ authhelper_run(const char *path, const struct auth_request *req,
 		v = authsocket_run(path, req, timeout_ms, out, why, whysz);
 		if (v != AUTH_ACCEPT)
 			keep_failure(out);
+		else
+			fast_expiry_future(out);
 		return v;
 	}
 	memset(out, 0, sizeof(*out));
@@ -697,6 +846,7 @@ authhelper_run(const char *path, const struct auth_request *req,
 	} else {
 		seterr(why, whysz, "helper accepted the credentials");
 		v = AUTH_ACCEPT;
+		fast_expiry_future(out);
 	}
 done:
 	explicit_bzero(reply, sizeof(reply));

@@ -46,6 +46,8 @@ static const char *const allowed[] = {
 	"AUTH_CERT_DNSNAMES", "AUTH_CERT_SRVNAMES",
 	"S2S_REMOTE_DOMAIN", "S2S_LOCAL_DOMAIN", "S2S_CERT_STATUS",
 	"S2S_CERT_MATCH",
+	"AUTH_CHANNEL_BINDING_DATA", "AUTH_FAST_CLIENT", "AUTH_FAST_HMAC",
+	"AUTH_FAST_INVALIDATE", "AUTH_FAST_COUNT", "AUTH_FAST_MECHANISM",
 };
 
 /* An environment variable's name as the exec form uses them. */

@@ -779,6 +779,7 @@ struct auth_request {
 	const char *fast_mechanism;	/* FAST-TOKEN: AUTH_FAST_MECHANISM */
 };
 #define XG_FAST_TOKEN_MAX	256	/* a helper's fast-token= */
+#define XG_FAST_TOKEN_MIN	16
 #define XG_FAST_EXPIRY_LEN	20	/* fast-expiry=YYYY-MM-DDThh:mm:ssZ */
 #define XG_FAST_HMAC_LEN	32	/* HMAC-SHA-256 */
 #define XG_FAST_CONDITION_MAX	32	/* condition= after a rejection */
@@ -815,7 +816,7 @@ struct auth_reply {
 	char	condition[XG_FAST_CONDITION_MAX + 1];
 	int	has_condition;
 };
-#define XG_AUTH_ENV_MAX	32
+#define XG_AUTH_ENV_MAX	40	/* authhelper_env()'s 34 names and the NULL */
 /* Pure: build the helper's environment into buf; envp NULL-terminated. */
 int authhelper_env(const struct auth_request *, char *buf, size_t bufsz,
     char **envp, size_t nenvp);

@@ -583,6 +583,212 @@ START_TEST(reply_wipe)
 }
 END_TEST
 
+/* ---- FAST (XEP-0484): the request's fields and the reply's keys ---- */
+
+/* The Responder of the man page's example: 32 bytes 0x01..0x20. */
+#define RESPONDER_B64	"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+#define TOKEN_OK	"Ab0._~:+/=-ZZZZZZZZ"
+
+START_TEST(env_fast_check)
+{
+	static const char *want[] = {
+		"XMPPGATE_AUTH_VERSION=1",
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"AUTH_MECHANISM=HT-SHA-256-EXPR",
+		"AUTH_USER=alice",
+		"AUTH_DOMAIN=example.org",
+		"AUTH_CHANNEL_BINDING=tls-exporter",
+		"AUTH_CHANNEL_BINDING_DATA=Y2JkYXRh",
+		"AUTH_FAST_CLIENT=d4565fa7-4d72-4749-b3d3-740edbf87770",
+		"AUTH_FAST_HMAC=" RESPONDER_B64,
+		"AUTH_FAST_INVALIDATE=1",
+		"AUTH_FAST_COUNT=7",
+		"AUTH_ATTEMPT=2",
+	};
+	struct auth_request r = mkreq("alice", "");
+	char buf[4096], *envp[XG_AUTH_ENV_MAX];
+	size_t i, n = sizeof(want) / sizeof(want[0]);
+
+	r.mechanism = "HT-SHA-256-EXPR";
+	r.cbtype = "tls-exporter";
+	r.cbdata = "Y2JkYXRh";
+	r.fast_client = "d4565fa7-4d72-4749-b3d3-740edbf87770";
+	r.fast_hmac = RESPONDER_B64;
+	r.fast_invalidate = 1;
+	r.fast_count = "7";
+	ck_assert_int_ge(authhelper_env(&r, buf, sizeof(buf), envp,
+	    XG_AUTH_ENV_MAX), (int)n);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(envp[i], want[i]);
+
+	/* The issue request: the mechanism asked for, nothing of a check. */
+	r = mkreq("alice", "");
+	r.mechanism = "FAST-TOKEN";
+	r.fast_client = "ua1";
+	r.fast_mechanism = "HT-SHA-256-NONE";
+	n = (size_t)authhelper_env(&r, buf, sizeof(buf), envp,
+	    XG_AUTH_ENV_MAX);
+	ck_assert_str_eq(envp[2], "AUTH_MECHANISM=FAST-TOKEN");
+	ck_assert_str_eq(envp[5], "AUTH_FAST_CLIENT=ua1");
+	ck_assert_str_eq(envp[6], "AUTH_FAST_MECHANISM=HT-SHA-256-NONE");
+	ck_assert_str_eq(envp[7], "AUTH_ATTEMPT=2");
+	for (i = 0; i < n; i++)
+		ck_assert(strncmp(envp[i], "AUTH_FAST_HMAC=", 15) != 0 &&
+		    strncmp(envp[i], "AUTH_FAST_INVALIDATE=", 21) != 0 &&
+		    strncmp(envp[i], "AUTH_CHANNEL_BINDING", 20) != 0);
+}
+END_TEST
+
+/* Every optional field at once still fits XG_AUTH_ENV_MAX. */
+START_TEST(env_fast_all)
+{
+	struct auth_request r = mkreq("alice", "pw");
+	char buf[8192], *envp[XG_AUTH_ENV_MAX];
+
+	r.authzid = "a@example.org";
+	r.scram_hash = "SHA-256";
+	r.cbtype = "tls-exporter";
+	r.cbdata = "eA==";
+	r.fast_client = "c";
+	r.fast_hmac = "eA==";
+	r.fast_invalidate = 1;
+	r.fast_count = "1";
+	r.fast_mechanism = "HT-SHA-256-NONE";
+	tconn.tls_resumed = 1;
+	strcpy(tconn.sni, "example.org");
+	tconn.cert_verified = 1;
+	strcpy(tconn.cert_sha256, "ab");
+	strcpy(tconn.cert_subject, "CN=x");
+	strcpy(tconn.cert_xmppaddrs, "a@example.org");
+	strcpy(tconn.cert_dnsnames, "example.org");
+	strcpy(tconn.cert_srvnames, "_xmpp-client.example.org");
+	tconn.cert_status = "ok";
+	tconn.cert_match = S2S_MATCH_DNS;
+	strcpy(tconn.remote_domain, "b.example");
+	strcpy(tconn.domain, "example.org");
+	ck_assert_int_eq(authhelper_env(&r, buf, sizeof(buf), envp,
+	    XG_AUTH_ENV_MAX), 34);
+	ck_assert_int_lt(34, XG_AUTH_ENV_MAX);
+}
+END_TEST
+
+START_TEST(reply_fast)
+{
+	struct auth_reply r;
+	char err[128] = "";
+	int i;
+
+	ck_assert_int_eq(parse("user=alice\npassword=be\nfast-responder="
+	    RESPONDER_B64 "\nfast-token=" TOKEN_OK "\nfast-expiry="
+	    "2028-02-29T23:59:59Z\n", &r, err, sizeof(err)), 0);
+	ck_assert(r.has_fast_responder && r.has_fast_token &&
+	    r.has_fast_expiry && !r.has_condition);
+	for (i = 0; i < XG_FAST_HMAC_LEN; i++)
+		ck_assert_int_eq(r.fast_responder[i], i + 1);
+	ck_assert_str_eq(r.fast_token, TOKEN_OK);
+	ck_assert_str_eq(r.fast_expiry, "2028-02-29T23:59:59Z");
+	/* The responder alone (a check without rotation). */
+	ck_assert_int_eq(parse("fast-responder=" RESPONDER_B64, &r, err,
+	    sizeof(err)), 0);
+	ck_assert(r.has_fast_responder && !r.has_fast_token);
+	auth_reply_wipe(&r);
+}
+END_TEST
+
+START_TEST(reply_fast_bad)
+{
+	static char longtok[XG_FAST_TOKEN_MAX + 20];
+	static const struct { const char *in, *err; } t[] = {
+		{ "fast-token=" TOKEN_OK "\n", "fast-token without "
+		    "fast-expiry" },
+		{ "fast-expiry=2030-01-01T00:00:00Z\n", "fast-expiry without "
+		    "fast-token" },
+		{ "fast-token=short\nfast-expiry=2030-01-01T00:00:00Z\n",
+		    "line 1: fast-token is not 16 to 256 characters" },
+		{ "fast-token=aaaaaaaaaaaaaaaa'\n",
+		    "line 1: fast-token is not 16 to 256 characters" },
+		{ "fast-token=aaaaaaaa aaaaaaaaa\n",
+		    "line 1: fast-token is not 16 to 256 characters" },
+		{ "fast-token=aaaaaaaaaaaaaaaa<\n",
+		    "line 1: fast-token is not 16 to 256 characters" },
+		{ "fast-expiry=2030-13-01T00:00:00Z\n",
+		    "line 1: fast-expiry is not a date YYYY-MM-DDThh:mm:ssZ" },
+		{ "fast-expiry=2030-00-01T00:00:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2029-02-29T00:00:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-04-31T00:00:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-00T00:00:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-01T24:00:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-01T00:60:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-01T00:00:60Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-01T00:00:00\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-01 00:00:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-01T00:00:00.5Z\n", "line 1: value for "
+		    "'fast-expiry' too long" },
+		{ "fast-expiry=2030-1-01T00:00:00Z\n", "fast-expiry is not" },
+		{ "fast-expiry=2030-01-01T00:00:00+00:00\n", "too long" },
+		{ "fast-responder=AQID\n", "line 1: fast-responder is not "
+		    "base64 of 32 bytes" },
+		{ "fast-responder=" RESPONDER_B64 "AAAA\n",
+		    "fast-responder is not base64 of 32 bytes" },
+		{ "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA\n",
+		    "fast-responder is not base64 of 32 bytes" },
+		{ "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHy!=\n",
+		    "fast-responder is not base64 of 32 bytes" },
+		{ "fast-responder=" RESPONDER_B64 "\nfast-responder="
+		    RESPONDER_B64 "\n", "line 2: duplicate key "
+		    "'fast-responder'" },
+		{ "condition=credentials-expired\n", "line 1: key 'condition' "
+		    "is only for a rejection" },
+	};
+	struct auth_reply r;
+	char err[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(err, 0, sizeof(err));
+		ck_assert_msg(parse(t[i].in, &r, err, sizeof(err)) == -1,
+		    "accepted: %s", t[i].in);
+		ck_assert_msg(strstr(err, t[i].err) != NULL, "%s: got '%s'",
+		    t[i].in, err);
+		ck_assert(!r.has_fast_token && !r.has_fast_responder);
+	}
+	/* 256 is the most, 257 one too many. */
+	memcpy(longtok, "fast-token=", 11);
+	memset(longtok + 11, 'a', XG_FAST_TOKEN_MAX);
+	strcat(longtok, "\nfast-expiry=2030-01-01T00:00:00Z\n");
+	ck_assert_int_eq(parse(longtok, &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(strlen(r.fast_token), XG_FAST_TOKEN_MAX);
+	memset(longtok + 11, 'a', XG_FAST_TOKEN_MAX + 1);
+	strcpy(longtok + 11 + XG_FAST_TOKEN_MAX + 1, "\n");
+	ck_assert_int_eq(parse(longtok, &r, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "too long"));
+}
+END_TEST
+
+START_TEST(failure_condition)
+{
+	struct auth_reply r;
+	char err[128];
+	const char *ok = "message=token expired\ncondition=credentials-expired\n";
+
+	ck_assert_int_eq(authhelper_parse_failure(ok, strlen(ok), &r, err,
+	    sizeof(err)), 0);
+	ck_assert(r.has_condition && r.has_message);
+	ck_assert_str_eq(r.condition, "credentials-expired");
+	ok = "condition=not-authorized\n";
+	ck_assert_int_eq(authhelper_parse_failure(ok, strlen(ok), &r, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "line 1: condition is not credentials-expired");
+	ck_assert(!r.has_condition);
+	/* A failure says nothing of tokens. */
+	ok = "fast-responder=" RESPONDER_B64 "\n";
+	ck_assert_int_eq(authhelper_parse_failure(ok, strlen(ok), &r, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "line 1: key 'fast-responder' is not for a "
+	    "rejection");
+}
+END_TEST
+
 /* ---- authhelper_run with real helpers ---- */
 
 static void
@@ -831,6 +1037,39 @@ START_TEST(run_no_exec)
 }
 END_TEST
 
+/* An expired fast-token is dropped, the accept stands; a future one is
+ * kept; a rejection keeps its condition=. */
+START_TEST(run_fast)
+{
+	struct auth_reply out;
+	char why[256];
+
+	ck_assert_int_eq(run("fast-past", "printf 'fast-responder="
+	    RESPONDER_B64 "\\nfast-token=" TOKEN_OK "\\nfast-expiry="
+	    "2001-01-01T00:00:00Z\\n'\n", "", 5000, &out, why, sizeof(why)),
+	    AUTH_ACCEPT);
+	ck_assert(out.has_fast_responder && !out.has_fast_token &&
+	    !out.has_fast_expiry);
+	ck_assert_int_eq(out.fast_token[0], 0);
+	ck_assert_int_eq(run("fast-future", "printf 'fast-token=" TOKEN_OK
+	    "\\nfast-expiry=2999-01-01T00:00:00Z\\n'\n", "", 5000, &out, why,
+	    sizeof(why)), AUTH_ACCEPT);
+	ck_assert(out.has_fast_token && out.has_fast_expiry);
+	ck_assert_str_eq(out.fast_token, TOKEN_OK);
+	ck_assert_int_eq(run("fast-expired", "echo "
+	    "condition=credentials-expired\nexit 1\n", "", 5000, &out, why,
+	    sizeof(why)), AUTH_REJECT);
+	ck_assert(out.has_condition);
+	ck_assert_str_eq(out.condition, "credentials-expired");
+	/* A bad token is a bad reply: a temporary failure. */
+	ck_assert_int_eq(run("fast-bad", "echo fast-token=x\n", "", 5000,
+	    &out, why, sizeof(why)), AUTH_TEMPFAIL);
+	ck_assert_str_eq(why, "helper reply: line 1: fast-token is not 16 to "
+	    "256 characters of A-Z a-z 0-9 ._~:+/=-");
+	auth_reply_wipe(&out);
+}
+END_TEST
+
 static int
 rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -897,6 +1136,8 @@ authhelper_suite(void)
 	tc = tcase_create("env");
 	tcase_add_test(tc, env_full);
 	tcase_add_test(tc, env_optional);
+	tcase_add_test(tc, env_fast_check);
+	tcase_add_test(tc, env_fast_all);
 	tcase_add_test(tc, scram_request);
 	tcase_add_test(tc, env_utf8_ok);
 	tcase_add_test(tc, env_control_chars);
@@ -915,6 +1156,9 @@ authhelper_suite(void)
 	tcase_add_test(tc, reply_nul);
 	tcase_add_test(tc, reply_lengths);
 	tcase_add_test(tc, reply_wipe);
+	tcase_add_test(tc, reply_fast);
+	tcase_add_test(tc, reply_fast_bad);
+	tcase_add_test(tc, failure_condition);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("delay");
@@ -934,6 +1178,7 @@ authhelper_suite(void)
 	tcase_add_test(tc, run_stdin_closed);
 	tcase_add_test(tc, run_exact_password);
 	tcase_add_test(tc, run_no_exec);
+	tcase_add_test(tc, run_fast);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -214,10 +214,18 @@ START_TEST(full_env)
 	snprintf(c.domain, sizeof(c.domain), "example.org");
 	snprintf(c.remote_domain, sizeof(c.remote_domain), "a.example");
 	c.cert_status = "ok";
-	c.cert_match = S2S_MATCH_NONE;
+	c.cert_match = S2S_MATCH_DNS;
+	/* FAST's fields (a check and an issue never come together, but
+	 * every name must pass). */
+	r.cbdata = "Y2I=";
+	r.fast_client = "d4565fa7-4d72-4749-b3d3-740edbf87770";
+	r.fast_hmac = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+	r.fast_invalidate = 1;
+	r.fast_count = "3";
+	r.fast_mechanism = "HT-SHA-256-EXPR";
 	k = authhelper_env(&r, envbuf, sizeof(envbuf), envp, XG_AUTH_ENV_MAX);
-	/* 28 with PATH: every name there is (a new one fails here first). */
-	ck_assert_int_eq(k, 28);
+	/* 34 with PATH: every name there is (a new one fails here first). */
+	ck_assert_int_eq(k, 34);
 	n = authreq_encode(envp, "pw", 2, buf, sizeof(buf));
 	ck_assert_uint_gt(n, 0);
 	buf[n] = '\0';
@@ -225,7 +233,14 @@ START_TEST(full_env)
 		ck_assert_msg(strncmp(envp[i], "PATH=", 5) == 0 ||
 		    strstr(buf, envp[i]) != NULL, "%s not sent", envp[i]);
 	ck_assert_int_eq(authreq_decode(buf, n, &rq), 1);
-	ck_assert_uint_eq(rq.nfields, 27);
+	ck_assert_uint_eq(rq.nfields, 33);
+	for (i = 0; i < (int)rq.nfields; i++)
+		if (strcmp(rq.name[i], "AUTH_FAST_INVALIDATE") == 0)
+			ck_assert_str_eq(rq.value[i], "1");
+		else if (strcmp(rq.name[i], "AUTH_FAST_MECHANISM") == 0)
+			ck_assert_str_eq(rq.value[i], "HT-SHA-256-EXPR");
+		else if (strcmp(rq.name[i], "AUTH_CHANNEL_BINDING_DATA") == 0)
+			ck_assert_str_eq(rq.value[i], "Y2I=");
 }
 END_TEST
 
@@ -364,6 +379,64 @@ START_TEST(run_accept)
 }
 END_TEST
 
+/* FAST's keys over a socket: the same parser, the same refusals. */
+START_TEST(run_fast)
+{
+	static const struct { const char *ans; enum auth_verdict v; int token,
+	    responder, condition; const char *why; } t[] = {
+		{ "accept\nfast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRob"
+		    "HB0eHyA=\nfast-token=abcdefghijklmnop\nfast-expiry="
+		    "2999-12-31T23:59:59Z\n", AUTH_ACCEPT, 1, 1, 0,
+		    "helper accepted the credentials" },
+		/* Expired already: dropped, the accept stands. */
+		{ "accept\nfast-token=abcdefghijklmnop\nfast-expiry="
+		    "2000-12-31T23:59:59Z\n", AUTH_ACCEPT, 0, 0, 0, NULL },
+		{ "reject\ncondition=credentials-expired\n", AUTH_REJECT, 0,
+		    0, 1, "helper rejected the credentials" },
+		{ "accept\nfast-token=abcdefghijklmnop\n", AUTH_TEMPFAIL, 0,
+		    0, 0, "reply: fast-token without fast-expiry" },
+		{ "accept\nfast-responder=AQID\n", AUTH_TEMPFAIL, 0, 0, 0,
+		    "reply: line 1: fast-responder is not base64 of 32 bytes" },
+		{ "accept\nfast-expiry=2030-02-30T00:00:00Z\n", AUTH_TEMPFAIL,
+		    0, 0, 0, "reply: line 1: fast-expiry is not a date "
+		    "YYYY-MM-DDThh:mm:ssZ" },
+		{ "accept\ncondition=credentials-expired\n", AUTH_TEMPFAIL, 0,
+		    0, 0, "reply: line 1: key 'condition' is only for a "
+		    "rejection" },
+		/* A bad condition after a rejection: logged, the rejection
+		 * stands, without it. */
+		{ "reject\ncondition=expired\n", AUTH_REJECT, 0, 0, 0, NULL },
+	};
+	struct auth_request rq = mkreq();
+	struct auth_reply out;
+	char addr[120], why[XG_REASON_MAX];
+	size_t i;
+
+	rq.mechanism = "HT-SHA-256-NONE";
+	rq.pass = NULL;
+	rq.pass_len = 0;
+	rq.fast_client = "ua";
+	rq.fast_hmac = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		serve(t[i].ans, strlen(t[i].ans));
+		snprintf(addr, sizeof(addr), "unix:%s", sockpath);
+		ck_assert_int_eq(authhelper_run(addr, &rq, 5000, &out, why,
+		    sizeof(why)), t[i].v);
+		ck_assert_int_eq(out.has_fast_token, t[i].token);
+		ck_assert_int_eq(out.has_fast_expiry, t[i].token);
+		ck_assert_int_eq(out.has_fast_responder, t[i].responder);
+		ck_assert_int_eq(out.has_condition, t[i].condition);
+		if (t[i].responder)
+			ck_assert_int_eq(out.fast_responder[31], 0x20);
+		if (t[i].why != NULL)
+			ck_assert_msg(strstr(why, t[i].why) != NULL, "%zu: %s",
+			    i, why);
+		served();
+	}
+	auth_reply_wipe(&out);
+}
+END_TEST
+
 START_TEST(run_reject_message)
 {
 	struct auth_request rq = mkreq();
@@ -456,6 +529,7 @@ authsocket_suite(void)
 	tc = tcase_create("run");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, run_accept);
+	tcase_add_test(tc, run_fast);
 	tcase_add_test(tc, run_reject_message);
 	tcase_add_test(tc, run_answer_max);
 	tcase_add_test(tc, run_timeout);

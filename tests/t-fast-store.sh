@@ -1,0 +1,238 @@
+#!/bin/bash
+# xmppgate-auth-scram --fast DIR, the XEP-0484 (FAST) token store, run
+# directly as xmppgate runs it (the exec form's environment, and once the
+# socket form behind systemd-socket-activate), the client's side computed
+# by tests/fast_tool.py with Python's hmac: issue, check with and without
+# channel binding, the Responder, wrong HMAC and mechanism, the new and
+# current slots, invalidation, expiry, a corrupt store, bad requests, and
+# concurrent checks and issues on one store file.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+DOMAIN=example.test
+SCRAM=$top_builddir/contrib/xmppgate-auth-scram
+TOOL="$XG_PY $top_srcdir/tests/fast_tool.py"
+[ -x "$SCRAM" ] || fail "contrib/xmppgate-auth-scram not built"
+STORE=$XG_TMP/store
+DB=$XG_TMP/db
+mkdir -m 700 "$STORE"
+printf '%s\n' "alice@$DOMAIN password=be-secret" \
+	"alice@$DOMAIN backend=127.0.0.1:5222" >"$DB"
+FASTOPT=()
+CLIENT=ua-1
+OUT=$XG_TMP/out
+ERR=$XG_TMP/err
+
+# h VAR=VALUE...: the helper with a clean environment for alice and
+# CLIENT, stdout in OUT, stderr in ERR; sets RC.
+h() {
+	RC=0
+	timeout 20 env -i XMPPGATE_AUTH_VERSION=1 AUTH_USER=alice \
+		AUTH_DOMAIN=$DOMAIN AUTH_FAST_CLIENT=$CLIENT "$@" \
+		"$SCRAM" "${FASTOPT[@]}" "$DB" </dev/null >"$OUT" 2>"$ERR" || RC=$?
+}
+# issue MECH: a new token for MECH into TOKEN (and EXPIRY).
+issue() {
+	h AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=$1
+	[ "$RC" = 0 ] || { cat "$ERR"; fail "issue $1: exit $RC"; }
+	TOKEN=$(sed -n 's/^fast-token=//p' "$OUT")
+	EXPIRY=$(sed -n 's/^fast-expiry=//p' "$OUT")
+	[ "$(wc -l <"$OUT")" = 2 ] || fail "issue $1: reply $(cat "$OUT")"
+}
+# try MECH TOKEN [CB_B64 [VAR=VALUE...]]: a check with the client's HMAC
+# for TOKEN; RC and OUT as h.
+try() {
+	local mech=$1 tok=$2 cb=${3:-}
+	shift 3 2>/dev/null || shift $#
+	h AUTH_MECHANISM=$mech AUTH_FAST_HMAC="$($TOOL hmac "$tok" "$cb" Initiator)" \
+		${cb:+AUTH_CHANNEL_BINDING=tls-exporter AUTH_CHANNEL_BINDING_DATA=$cb} "$@"
+}
+# accepted MECH TOKEN [CB_B64 [VAR=VALUE...]]: try, exit 0, the Responder
+# as Python computes it, and FILE's reply lines.
+accepted() {
+	try "$@"
+	[ "$RC" = 0 ] || { cat "$ERR"; fail "$1 token not accepted: exit $RC"; }
+	grep -qx "fast-responder=$($TOOL hmac "$2" "${3:-}" Responder)" "$OUT" ||
+		fail "$1: wrong or no responder: $(cat "$OUT")"
+	grep -qx 'password=be-secret' "$OUT" && grep -qx 'backend=127.0.0.1:5222' "$OUT" ||
+		fail "$1: FILE's reply lines missing: $(cat "$OUT")"
+}
+# refused MECH TOKEN [CB_B64 [VAR=VALUE...]]: try, exit 1, no responder.
+refused() {
+	try "$@"
+	[ "$RC" = 1 ] || { cat "$ERR"; fail "$1 token not refused: exit $RC"; }
+	! grep -q '^fast-responder=' "$OUT" || fail "$1: a responder after a refusal"
+}
+
+check "without --fast: FAST-TOKEN and HT-SHA-256-* refused (exit 1)"
+h AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=HT-SHA-256-NONE
+[ "$RC" = 1 ] || fail "FAST-TOKEN: exit $RC"
+grep -q 'mechanism FAST-TOKEN not handled: refused' "$ERR" || fail "stderr: $(cat "$ERR")"
+try HT-SHA-256-NONE 0123456789abcdef
+[ "$RC" = 1 ] && grep -q 'mechanism HT-SHA-256-NONE not handled: refused' "$ERR" ||
+	fail "HT-SHA-256-NONE: exit $RC, $(cat "$ERR")"
+[ -z "$(ls -A "$STORE")" ] || fail "the store was written"
+pass "refused, the store untouched"
+
+FASTOPT=(--fast "$STORE")
+check "issue: a token of 43 base64url characters, expiry in 14 days, a file of mode 0600"
+issue HT-SHA-256-NONE
+A=$TOKEN
+[[ $A =~ ^[A-Za-z0-9_-]{43}$ ]] || fail "token $A"
+$TOOL expiry "$EXPIRY" $((14 * 86400)) || fail "expiry $EXPIRY"
+f=$STORE/$($TOOL store "alice@$DOMAIN" "$CLIENT")
+[ "$(stat -c %a "$f")" = 600 ] || fail "store file $f: mode $(stat -c %a "$f" 2>&1)"
+grep -qx "new HT-SHA-256-NONE [0-9]* $A" "$f" || fail "store: $(cat "$f")"
+pass "$A $EXPIRY"
+
+check "check HT-SHA-256-NONE: the Responder is right, FILE's lines follow; wrong HMAC, wrong mechanism refused"
+accepted HT-SHA-256-NONE "$A"
+grep -qx "current HT-SHA-256-NONE [0-9]* $A" "$f" && ! grep -q '^new ' "$f" ||
+	fail "not promoted: $(cat "$f")"
+refused HT-SHA-256-NONE "${A%?}x"
+h AUTH_MECHANISM=HT-SHA-256-NONE AUTH_FAST_HMAC="$($TOOL hmac "$A" "" Responder)"
+[ "$RC" = 1 ] || fail "the Responder as Initiator: exit $RC"
+refused HT-SHA-256-EXPR "$A" "$(printf 'cb-bytes' | base64)"
+grep -q 'no HT-SHA-256-EXPR token matches for alice@example.test' "$ERR" || fail "stderr: $(cat "$ERR")"
+CLIENT=ua-2 refused HT-SHA-256-NONE "$A"
+pass "accepted, promoted; the others refused"
+
+check "HT-SHA-256-EXPR: the channel binding data in both HMACs; other data refused"
+CB=$(head -c 32 /dev/urandom | base64)
+issue HT-SHA-256-EXPR
+E=$TOKEN
+# The HMAC over CB, another channel's data sent (the later value wins)
+refused HT-SHA-256-EXPR "$E" "$CB" AUTH_CHANNEL_BINDING_DATA="$(head -c 32 /dev/urandom | base64)"
+refused HT-SHA-256-NONE "$E"
+accepted HT-SHA-256-EXPR "$E" "$CB"
+pass "bound to the data"
+
+check "two slots: the current token works until a newer one is used, then it is refused"
+issue HT-SHA-256-NONE
+B=$TOKEN
+issue HT-SHA-256-NONE		# an unused new one is replaced
+C=$TOKEN
+refused HT-SHA-256-NONE "$B"
+accepted HT-SHA-256-EXPR "$E" "$CB"	# current still
+accepted HT-SHA-256-NONE "$C"		# new: promoted, E dropped
+refused HT-SHA-256-EXPR "$E" "$CB"
+accepted HT-SHA-256-NONE "$C"
+pass "B replaced, E dropped after C's use"
+
+check "AUTH_FAST_INVALIDATE=1: accepted with a Responder, then the store file is gone"
+issue HT-SHA-256-NONE
+D=$TOKEN
+accepted HT-SHA-256-NONE "$C" "" AUTH_FAST_INVALIDATE=1
+[ ! -e "$f" ] || fail "store file left: $(cat "$f")"
+refused HT-SHA-256-NONE "$C"
+refused HT-SHA-256-NONE "$D"
+pass "both slots gone"
+
+check "expiry: --fast-ttl 1, two seconds later: exit 1 with condition=credentials-expired"
+FASTOPT=(--fast "$STORE" --fast-ttl 1)
+issue HT-SHA-256-NONE
+$TOOL expiry "$EXPIRY" 1 || fail "expiry $EXPIRY"
+sleep 2
+refused HT-SHA-256-NONE "$TOKEN"
+grep -qx 'condition=credentials-expired' "$OUT" || fail "reply: $(cat "$OUT")"
+grep -q 'token for alice@example.test has expired' "$ERR" || fail "stderr: $(cat "$ERR")"
+refused HT-SHA-256-NONE "${TOKEN%?}x"
+! grep -q condition "$OUT" || fail "a wrong token said expired"
+FASTOPT=(--fast "$STORE")
+h AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=HT-SHA-256-NONE
+[ "$RC" = 0 ] || fail "issue after expiry: $RC"
+for bad in 0 x 31622401; do
+	RC=0
+	env -i "$SCRAM" --fast "$STORE" --fast-ttl $bad "$DB" </dev/null 2>"$ERR" || RC=$?
+	[ "$RC" = 100 ] && grep -q -- '--fast-ttl wants 1 to 31622400 seconds' "$ERR" ||
+		fail "--fast-ttl $bad: exit $RC, $(cat "$ERR")"
+done
+pass "credentials-expired; bad --fast-ttl exits 100"
+
+check "a corrupt or oversized store file is a temporary failure (111) with a message"
+issue HT-SHA-256-NONE
+cp "$f" "$XG_TMP/good"
+printf 'xmppgate-fast 1\nnew HT-SHA-256-NONE 12 short\n' >"$f"
+try HT-SHA-256-NONE "$TOKEN"
+[ "$RC" = 111 ] && grep -q "$f line 2: not a FAST store line" "$ERR" || fail "exit $RC, $(cat "$ERR")"
+h AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=HT-SHA-256-NONE
+[ "$RC" = 111 ] || fail "issue on a corrupt store: exit $RC"
+head -c 2000 /dev/zero | tr '\0' a >"$f"
+try HT-SHA-256-NONE "$TOKEN"
+[ "$RC" = 111 ] && grep -q "$f: over 1024 bytes" "$ERR" || fail "exit $RC, $(cat "$ERR")"
+{ cat "$XG_TMP/good"; cat "$XG_TMP/good" | sed -n 2p; } >"$f"
+try HT-SHA-256-NONE "$TOKEN"
+[ "$RC" = 111 ] && grep -q "line 3: not a FAST store line" "$ERR" || fail "two new lines: exit $RC"
+cp "$XG_TMP/good" "$f"
+accepted HT-SHA-256-NONE "$TOKEN"
+pass "111 and a message for each"
+
+check "bad requests: 111 with a message; an unknown user: 1"
+h AUTH_MECHANISM=HT-SHA-256-NONE AUTH_FAST_HMAC='not base64!'
+[ "$RC" = 111 ] && grep -q 'AUTH_FAST_HMAC is not base64 of at most 32 bytes' "$ERR" || fail "hmac: $RC $(cat "$ERR")"
+h AUTH_MECHANISM=HT-SHA-256-NONE AUTH_FAST_HMAC=AAAA
+[ "$RC" = 111 ] && grep -q 'AUTH_FAST_HMAC is not base64 of 32 bytes' "$ERR" || fail "short hmac: $RC"
+try HT-SHA-256-EXPR "$TOKEN"
+[ "$RC" = 111 ] && grep -q 'AUTH_CHANNEL_BINDING_DATA missing' "$ERR" || fail "no cb: $RC $(cat "$ERR")"
+try HT-SHA-256-NONE "$TOKEN" "$CB"
+[ "$RC" = 111 ] && grep -q 'AUTH_CHANNEL_BINDING_DATA given for HT-SHA-256-NONE' "$ERR" || fail "cb for NONE: $RC"
+h AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=SCRAM-SHA-1
+[ "$RC" = 111 ] && grep -q 'AUTH_FAST_MECHANISM is not' "$ERR" || fail "issue mech: $RC"
+CLIENT= h AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=HT-SHA-256-NONE
+[ "$RC" = 111 ] && grep -q 'AUTH_FAST_CLIENT is not set' "$ERR" || fail "no client: $RC $(cat "$ERR")"
+RC=0
+timeout 20 env -i AUTH_USER=mallory AUTH_DOMAIN=$DOMAIN AUTH_FAST_CLIENT=x \
+	AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=HT-SHA-256-NONE \
+	"$SCRAM" --fast "$STORE" "$DB" </dev/null >"$OUT" 2>"$ERR" || RC=$?
+[ "$RC" = 1 ] && [ ! -s "$OUT" ] && grep -q 'no such user mallory@example.test' "$ERR" ||
+	fail "unknown user: $RC $(cat "$OUT" "$ERR")"
+pass "each told"
+
+check "20 checks and 10 issues at once on one store file: all answered, the file intact"
+accepted HT-SHA-256-NONE "$TOKEN"	# current now
+hm=$($TOOL hmac "$TOKEN" "" Initiator)
+cat >"$XG_TMP/one.sh" <<EOF
+#!/bin/bash
+if [ "\$1" = issue ]; then
+	set -- AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=HT-SHA-256-NONE
+else
+	set -- AUTH_MECHANISM=HT-SHA-256-NONE AUTH_FAST_HMAC=$hm
+fi
+env -i AUTH_USER=alice AUTH_DOMAIN=$DOMAIN AUTH_FAST_CLIENT=$CLIENT "\$@" \\
+	"$SCRAM" --fast "$STORE" "$DB" </dev/null >/dev/null 2>&1
+echo "\$?"
+EOF
+chmod +x "$XG_TMP/one.sh"
+res=$( { for i in $(seq 1 20); do echo check; [ $((i % 2)) = 0 ] && echo issue; done; } |
+	timeout 120 xargs -n 1 -P 30 "$XG_TMP/one.sh" | sort | uniq -c | tr -s ' ')
+[ "$res" = " 30 0" ] || fail "exit codes (count code): $res"
+n=$(grep -c '' "$f")
+[ "$n" = 3 ] && sed -n 1p "$f" | grep -qx 'xmppgate-fast 1' &&
+	grep -qx "current HT-SHA-256-NONE [0-9]* $TOKEN" "$f" && grep -q '^new HT-SHA-256-NONE ' "$f" ||
+	fail "store after the crowd: $(cat "$f")"
+ls "$STORE" | grep -q '\.tmp$' && fail "a temporary file left: $(ls "$STORE")"
+accepted HT-SHA-256-NONE "$TOKEN"
+pass "30 exit 0, the file has its three lines"
+
+check "the socket form: --listen --fast behind systemd-socket-activate, issue then check"
+bg "$XG_TMP/listen.out" systemd-socket-activate -l "$XG_TMP/fast.sock" \
+	"$SCRAM" --listen --fast "$STORE" "$DB"
+for i in $(seq 1 100); do [ -S "$XG_TMP/fast.sock" ] && break; sleep 0.1; done
+[ -S "$XG_TMP/fast.sock" ] || { show_log "$XG_TMP/listen.out"; fail "no socket"; }
+ans=$($TOOL sock "$XG_TMP/fast.sock" AUTH_MECHANISM=FAST-TOKEN AUTH_USER=alice \
+	AUTH_DOMAIN=$DOMAIN AUTH_FAST_CLIENT=sock-ua AUTH_FAST_MECHANISM=HT-SHA-256-EXPR)
+[ "$(printf '%s\n' "$ans" | sed -n 1p)" = accept ] || { show_log "$XG_TMP/listen.out"; fail "issue: $ans"; }
+T=$(printf '%s\n' "$ans" | sed -n 's/^fast-token=//p')
+[[ $T =~ ^[A-Za-z0-9_-]{43}$ ]] || fail "socket token: $ans"
+ans=$($TOOL sock "$XG_TMP/fast.sock" AUTH_MECHANISM=HT-SHA-256-EXPR AUTH_USER=alice \
+	AUTH_DOMAIN=$DOMAIN AUTH_FAST_CLIENT=sock-ua AUTH_CHANNEL_BINDING=tls-exporter \
+	AUTH_CHANNEL_BINDING_DATA=$CB AUTH_FAST_HMAC=$($TOOL hmac "$T" "$CB" Initiator) \
+	AUTH_FAST_COUNT=1)
+[ "$(printf '%s\n' "$ans" | sed -n 1p)" = accept ] &&
+	printf '%s\n' "$ans" | grep -qx "fast-responder=$($TOOL hmac "$T" "$CB" Responder)" &&
+	printf '%s\n' "$ans" | grep -qx 'password=be-secret' ||
+	{ show_log "$XG_TMP/listen.out"; fail "check: $ans"; }
+ans=$($TOOL sock "$XG_TMP/fast.sock" AUTH_MECHANISM=HT-SHA-256-EXPR AUTH_USER=alice \
+	AUTH_DOMAIN=$DOMAIN AUTH_FAST_CLIENT=sock-ua AUTH_CHANNEL_BINDING=tls-exporter \
+	AUTH_CHANNEL_BINDING_DATA=$CB AUTH_FAST_HMAC=$($TOOL hmac "x$T" "$CB" Initiator))
+[ "$ans" = reject ] || fail "wrong token over the socket: $ans"
+pass "accept with the Responder, reject"
