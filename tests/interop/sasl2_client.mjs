@@ -174,6 +174,7 @@ xmpp.on("element", (el) => {
       seen.boundConns.push(seen.conn);
     }
     seen.additionalData = !!el.getChild("additional-data");
+    if (el.getChild("token", "urn:xmpp:fast:0")) seen.tokenSeen = true;
     if (el.getChild("bound", "urn:xmpp:bind:0")?.getChild("enabled", "urn:xmpp:sm:3")) seen.sm = "enabled";
     if (el.getChild("resumed", "urn:xmpp:sm:3")) seen.resumedHow = "inline";
   } else if (el.is("enabled", "urn:xmpp:sm:3")) {
@@ -228,6 +229,12 @@ let online = false;
 xmpp.once("online", async (jid) => {
   online = true;
   try {
+    // xmpp.js 0.14 emits "online" from Bind2's <bound> before the other
+    // children of <success> (stream management's <enabled/>, FAST's
+    // <token/>) are handled: let those run first.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 20 && seen.tokenSeen && seen.token === "none"; i++)
+      await new Promise((r) => setTimeout(r, 50));
     // The server must prove itself: SCRAM's v= (xmpp.js skips final() when
     // SASL2's <additional-data> is missing, and classic SASL's <success>
     // text is checked by the "nonza" hook below), FAST's Responder.
