@@ -22,7 +22,13 @@
  * 128 salt bytes, '$', then StoredKey ':' ServerKey, each strict base64
  * of exactly the hash's length (20 or 32 bytes).  The same input also goes
  * to authhelper_parse_failure, whose model knows only message (at most
- * 256 bytes) and delay (1 to 5 digits, at most 30000).
+ * 256 bytes), delay (1 to 5 digits, at most 30000) and condition (only
+ * "credentials-expired").  FAST (xmppgate-auth(5) FAST): fast-token is 16
+ * to 256 characters of A-Z a-z 0-9 ._~:+/=-, fast-expiry exactly
+ * YYYY-MM-DDThh:mm:ssZ naming a real time (checked here by a round trip
+ * through timegm and gmtime), the two only together, fast-responder strict
+ * base64 of exactly 32 bytes, stored decoded; condition in an accept's
+ * reply is refused.
  * On refusal the reply must be wiped and the error message terminated
  * within its buffer; on success every field is NUL-terminated and
  * absent fields are empty.  An accepted reply, written out again, must
@@ -31,6 +37,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "xmppgate.h"
 #include "fuzz_common.h"
 
@@ -93,10 +100,61 @@ scram_ok(const char *v, size_t n)
 	return 1;
 }
 
+/* YYYY-MM-DDThh:mm:ssZ, a time that exists: the fields survive timegm
+ * and gmtime unchanged (a 31 April or 24:00 would be normalised). */
+static int
+expiry_ok(const char *v, size_t n)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	struct tm tm, back;
+	time_t t;
+	size_t i;
+
+	if (n != sizeof(shape) - 1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (shape[i] == 'd' ? !(v[i] >= '0' && v[i] <= '9') :
+		    v[i] != shape[i])
+			return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = atoi(v) - 1900;
+	tm.tm_mon = atoi(v + 5) - 1;
+	tm.tm_mday = atoi(v + 8);
+	tm.tm_hour = atoi(v + 11);
+	tm.tm_min = atoi(v + 14);
+	tm.tm_sec = atoi(v + 17);
+	back = tm;
+	if ((t = timegm(&back)) == (time_t)-1 && tm.tm_year != 69)
+		return 0;
+	if (gmtime_r(&t, &back) == NULL)
+		return 0;
+	return back.tm_year == tm.tm_year && back.tm_mon == tm.tm_mon &&
+	    back.tm_mday == tm.tm_mday && back.tm_hour == tm.tm_hour &&
+	    back.tm_min == tm.tm_min && back.tm_sec == tm.tm_sec;
+}
+
+/* Decode strict base64 known to be good (b64len) into out. */
+static void
+b64dec(const char *s, size_t n, uint8_t *out)
+{
+	unsigned long acc = 0;
+	size_t i, o = 0;
+	int bits = 0;
+
+	for (i = 0; i < n && s[i] != '='; i++) {
+		acc = (acc << 6) | (unsigned long)fz_b64val(s[i]);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+}
+
 static int
 model(const char *b, size_t n, struct auth_reply *m, int failure)
 {
-	char d[XG_DOMAIN_NAME_MAX + 1], delay[8];
+	char d[XG_DOMAIN_NAME_MAX + 1], delay[8], resp[64];
 	struct netaddr na;
 	size_t pos = 0, llen, klen, vlen, cap, i;
 	const char *l, *nl, *eq, *v;
@@ -126,8 +184,25 @@ model(const char *b, size_t n, struct auth_reply *m, int failure)
 			dst = delay;
 			has = &m->has_delay;
 			cap = 5;
+		} else if (failure && klen == 9 &&
+		    memcmp(l, "condition", 9) == 0) {
+			dst = m->condition;
+			has = &m->has_condition;
+			cap = XG_FAST_CONDITION_MAX;
 		} else if (failure) {
 			return -1;
+		} else if (klen == 10 && memcmp(l, "fast-token", 10) == 0) {
+			dst = m->fast_token;
+			has = &m->has_fast_token;
+			cap = XG_FAST_TOKEN_MAX;
+		} else if (klen == 11 && memcmp(l, "fast-expiry", 11) == 0) {
+			dst = m->fast_expiry;
+			has = &m->has_fast_expiry;
+			cap = XG_FAST_EXPIRY_LEN;
+		} else if (klen == 14 && memcmp(l, "fast-responder", 14) == 0) {
+			dst = resp;
+			has = &m->has_fast_responder;
+			cap = sizeof(resp) - 1;
 		} else if (klen == 8 && memcmp(l, "redirect", 8) == 0) {
 			dst = m->redirect;
 			has = &m->has_redirect;
@@ -189,7 +264,29 @@ model(const char *b, size_t n, struct auth_reply *m, int failure)
 			for (i = 0; i < vlen; i++)
 				if (strchr("@/ \"&'<>:", v[i]) != NULL)
 					return -1;
+		if (dst == m->condition &&
+		    strcmp(dst, "credentials-expired") != 0)
+			return -1;
+		if (dst == m->fast_token) {
+			if (vlen < 16)
+				return -1;
+			for (i = 0; i < vlen; i++)
+				if (!((v[i] >= 'A' && v[i] <= 'Z') ||
+				    (v[i] >= 'a' && v[i] <= 'z') ||
+				    (v[i] >= '0' && v[i] <= '9') ||
+				    strchr("._~:+/=-", v[i]) != NULL))
+					return -1;
+		}
+		if (dst == m->fast_expiry && !expiry_ok(v, vlen))
+			return -1;
+		if (dst == resp) {
+			if (b64len(v, vlen) != XG_FAST_HMAC_LEN)
+				return -1;
+			b64dec(v, vlen, m->fast_responder);
+		}
 	}
+	if (m->has_fast_token != m->has_fast_expiry)
+		return -1;
 	return 0;
 }
 
@@ -214,6 +311,14 @@ check_fields(const struct auth_reply *r)
 	FUZZ_CHECK(fz_terminated(r->message, sizeof(r->message)));
 	FUZZ_CHECK(r->has_message == (r->message[0] != '\0'));
 	FUZZ_CHECK(r->has_delay || r->delay_ms == 0);
+	FUZZ_CHECK(fz_terminated(r->fast_token, sizeof(r->fast_token)));
+	FUZZ_CHECK(r->has_fast_token == (r->fast_token[0] != '\0'));
+	FUZZ_CHECK(fz_terminated(r->fast_expiry, sizeof(r->fast_expiry)));
+	FUZZ_CHECK(r->has_fast_expiry == (r->fast_expiry[0] != '\0'));
+	FUZZ_CHECK(r->has_fast_responder || fz_zero(r->fast_responder,
+	    sizeof(r->fast_responder)));
+	FUZZ_CHECK(fz_terminated(r->condition, sizeof(r->condition)));
+	FUZZ_CHECK(r->has_condition == (r->condition[0] != '\0'));
 }
 
 static int
@@ -233,7 +338,16 @@ same(const struct auth_reply *a, const struct auth_reply *b)
 	    strcmp(a->redirect, b->redirect) == 0 &&
 	    a->has_message == b->has_message &&
 	    strcmp(a->message, b->message) == 0 &&
-	    a->has_delay == b->has_delay && a->delay_ms == b->delay_ms;
+	    a->has_delay == b->has_delay && a->delay_ms == b->delay_ms &&
+	    a->has_fast_token == b->has_fast_token &&
+	    strcmp(a->fast_token, b->fast_token) == 0 &&
+	    a->has_fast_expiry == b->has_fast_expiry &&
+	    strcmp(a->fast_expiry, b->fast_expiry) == 0 &&
+	    a->has_fast_responder == b->has_fast_responder &&
+	    memcmp(a->fast_responder, b->fast_responder,
+	    sizeof(a->fast_responder)) == 0 &&
+	    a->has_condition == b->has_condition &&
+	    strcmp(a->condition, b->condition) == 0;
 }
 
 /* Write the fields out again as a helper would. */
@@ -258,6 +372,16 @@ serialize(const struct auth_reply *r, char *out)
 		o += (size_t)sprintf(out + o, "message=%s\n", r->message);
 	if (r->has_delay)
 		o += (size_t)sprintf(out + o, "delay=%d\n", r->delay_ms);
+	if (r->has_fast_token)
+		o += (size_t)sprintf(out + o, "fast-token=%s\nfast-expiry=%s\n",
+		    r->fast_token, r->fast_expiry);
+	if (r->has_fast_responder) {
+		char b64[64];
+
+		FUZZ_CHECK(xg_b64_encode(r->fast_responder,
+		    sizeof(r->fast_responder), b64, sizeof(b64)) > 0);
+		o += (size_t)sprintf(out + o, "fast-responder=%s\n", b64);
+	}
 	if (r->has_backend)
 		o += (size_t)sprintf(out + o, "backend=%s", r->backend);
 	return o;

@@ -474,6 +474,31 @@ def helper_seeds():
         "scram-sha256": "scram=SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"
         "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
         "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\n",
+        # FAST (XEP-0484, xmppgate-auth(5) FAST)
+        "fast-check": "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n"
+        "password=be\n",
+        "fast-rotate": "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n"
+        "fast-token=WXZzciBwYmFhcnBnYmU_ZXhhbXBsZS5vcmc-a2Fu\n"
+        "fast-expiry=2026-12-24T11:00:00Z\n",
+        "fast-issue": "fast-token=abcdefghijklmnop\nfast-expiry=2028-02-29T23:59:59Z\n",
+        "fast-token-alphabet": "fast-token=AZaz09._~:+/=-xyz\nfast-expiry=2030-01-01T00:00:00Z\n",
+        "fast-token-15": "fast-token=abcdefghijklmno\nfast-expiry=2030-01-01T00:00:00Z\n",
+        "fast-token-256": "fast-token=" + "t" * 256 + "\nfast-expiry=2030-01-01T00:00:00Z\n",
+        "fast-token-257": "fast-token=" + "t" * 257 + "\nfast-expiry=2030-01-01T00:00:00Z\n",
+        "fast-token-quote": "fast-token=abcdefghijklmnop'\nfast-expiry=2030-01-01T00:00:00Z\n",
+        "fast-token-alone": "fast-token=abcdefghijklmnop\n",
+        "fast-expiry-alone": "fast-expiry=2030-01-01T00:00:00Z\n",
+        "fast-expiry-feb29": "fast-token=abcdefghijklmnop\nfast-expiry=2100-02-29T00:00:00Z\n",
+        "fast-expiry-apr31": "fast-token=abcdefghijklmnop\nfast-expiry=2030-04-31T00:00:00Z\n",
+        "fast-expiry-24h": "fast-token=abcdefghijklmnop\nfast-expiry=2030-01-01T24:00:00Z\n",
+        "fast-expiry-leapsec": "fast-token=abcdefghijklmnop\nfast-expiry=2016-12-31T23:59:60Z\n",
+        "fast-expiry-offset": "fast-token=abcdefghijklmnop\nfast-expiry=2030-01-01T00:00:00+00:00\n",
+        "fast-responder-31": "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHw==\n",
+        "fast-responder-33": "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAh\n",
+        "fast-responder-nopad": "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA\n",
+        "fast-responder-bits": "fast-responder=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyB=\n",
+        "condition": "condition=credentials-expired\nmessage=token expired\n",
+        "condition-other": "condition=not-authorized\n",
     }
     out = {k: v.encode() for k, v in h.items()}
     out["nul"] = b"user=a\0b\n"
@@ -637,6 +662,18 @@ def authsock_seeds():
         "request-short": b"\1XMPPGATE_AUTH_VERSION=1\nAUTH_PASSWORD_LENGTH=0",
         "request-refused": b"\1XMPPGATE_AUTH_VERSION=1\nLD_PRELOAD=/tmp/x.so\n"
                            b"AUTH_PASSWORD_LENGTH=0\n\n",
+        "accept-fast": b"\0accept\nfast-responder="
+                       b"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n"
+                       b"fast-token=abcdefghijklmnop\nfast-expiry=2030-01-01T00:00:00Z\n",
+        "reject-expired": b"\0reject\ncondition=credentials-expired\n",
+        "request-fast": b"\1XMPPGATE_AUTH_VERSION=1\nAUTH_MECHANISM=HT-SHA-256-EXPR\n"
+                        b"AUTH_USER=alice\nAUTH_DOMAIN=example.org\n"
+                        b"AUTH_CHANNEL_BINDING=tls-exporter\nAUTH_CHANNEL_BINDING_DATA=Y2I=\n"
+                        b"AUTH_FAST_CLIENT=ua\nAUTH_FAST_HMAC=AAAA\nAUTH_FAST_INVALIDATE=1\n"
+                        b"AUTH_FAST_COUNT=2\nAUTH_PASSWORD_LENGTH=0\n\n",
+        "request-fast-token": b"\1XMPPGATE_AUTH_VERSION=1\nAUTH_MECHANISM=FAST-TOKEN\n"
+                              b"AUTH_USER=alice\nAUTH_DOMAIN=example.org\nAUTH_FAST_CLIENT=ua\n"
+                              b"AUTH_FAST_MECHANISM=HT-SHA-256-NONE\nAUTH_PASSWORD_LENGTH=0\n\n",
     }
 
 
