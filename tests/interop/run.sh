@@ -276,18 +276,32 @@ pass "sslscan: TLS 1.2 and 1.3 only, AEAD suites only"
 # ---- the table ----
 {
 	printf '\n%-12s' "client"
-	for srv in $SERVERS; do printf ' | %-30s | %-18s' "$srv" "SASL2 ($srv)"; done
+	for srv in $SERVERS; do printf ' | %-30s | %-30s' "$srv" "SASL2 ($srv)"; done
 	printf '\n%-12s' "------------"
-	for srv in $SERVERS; do printf ' | %-30s | %-18s' "------------------------------" "------------------"; done
+	for srv in $SERVERS; do printf ' | %-30s | %-30s' "------------------------------" "------------------------------"; done
 	printf '\n'
 	for client in $CLIENTS xep-0198; do
 		printf '%-12s' "$client"
 		for srv in $SERVERS; do
-			printf ' | %-30.30s | %-18.18s' "${RESULT[$client,$srv]}" "${SASL2[$client,$srv]:--}"
+			printf ' | %-30.30s | %-30.30s' "${RESULT[$client,$srv]}" "${SASL2[$client,$srv]:--}"
 		done
 		printf '\n'
 	done
 	printf '\n'
 } | tee "$XG_TMP/matrix.txt"
 [ "$failed" = 0 ] || fail "$failed cell(s) failed"
+# xmpp.js 0.14 prefers SASL2 whenever it is offered (xmppgate(8), SASL2,
+# BIND2 AND FAST), and binds and enables stream management inline; the
+# others have no SASL2 and must have logged in classically.
+for srv in $SERVERS; do
+	case ${SASL2[xmpp.js,$srv]} in
+	*,bind2,sm=enabled*) ;;
+	*) fail "xmpp.js on $srv: no SASL2 login with Bind2 and stream management (${SASL2[xmpp.js,$srv]})" ;;
+	esac
+	for client in $CLIENTS; do
+		[ "$client" = xmpp.js ] || [ "${SASL2[$client,$srv]}" = no ] ||
+			fail "$client on $srv: logged in by SASL2 (${SASL2[$client,$srv]})?"
+	done
+done
+pass "the SASL2 column: xmpp.js by SASL2 with Bind2 and stream management, every other client classically"
 pass "every cell"
