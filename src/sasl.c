@@ -173,6 +173,8 @@ secrets_wipe(struct session *s, struct plain_creds *pc, struct auth_reply *ar)
 {
 	plain_wipe(pc);
 	auth_reply_wipe(ar);
+	/* The attempt's base64 payload, whatever path it took. */
+	explicit_bzero(s->xp.data, sizeof(s->xp.data));
 	scram_wipe(&s->scram);
 	explicit_bzero(&s->screds, sizeof(s->screds));
 	stack_wipe();
@@ -468,7 +470,7 @@ scram_attempt(struct session *s, const char *mech, struct xp_event *ev,
 		    "mode", mech) == -1 ? -1 : 1;
 	/* XEP-0474: what we offered, in the server-first-message, so that
 	 * the client's proof covers it. */
-	if (scram_ssdp(h, s->offered, s->plus_offered ? s->offered_cb : NULL,
+	if (scram_ssdp(h, s->offered, s->offered_cb[0] ? s->offered_cb : NULL,
 	    sc->ssdp, sizeof(sc->ssdp)) == -1)
 		sc->ssdp[0] = '\0';
 	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0 ||
@@ -715,9 +717,17 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 		s->c->sasl2[0] = '\0';
 		if (s->profile == 2 && sasl2_request_check(s, &ev, &sf, why,
 		    sizeof(why)) == 1) {
+			secrets_wipe(s, pc, ar);
 			if (sasl_failure(s, sf, "%s", why) == -1)
 				return -1;
 			continue;
+		}
+		/* XEP-0388: <initial-response/> is an empty response, what
+		 * RFC 6120 writes as '='; no element means none at all. */
+		if (s->profile == 2 && s->s2.has_ir && ev.data_len == 0) {
+			ev.data = "=";
+			ev.data_len = 1;
+			ev.data_empty = 0;
 		}
 		if (strcmp(ev.mechanism, "PLAIN") == 0 &&
 		    mech_offered(s, "PLAIN") != NULL)

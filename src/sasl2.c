@@ -215,7 +215,9 @@ b64url(const char *in, size_t n, char *out, size_t outsz)
  * in base64url, so that an inline resume can name the full JID (the
  * backend's <resumed/> does not say it).  The backend checks the id it
  * gets against the user; a client that forges the resource part misleads
- * only itself.  The backend's id alone when that does not fit.
+ * only itself.  Without a resource, or when it does not fit, the part
+ * after the dot is empty, so that a backend's id with a dot in it comes
+ * back whole (and the backend's id alone when even the dot does not fit).
  */
 static void
 sm_id_wrap(const char *id, const char *resource, char *out, size_t outsz)
@@ -231,6 +233,8 @@ sm_id_wrap(const char *id, const char *resource, char *out, size_t outsz)
 	if (resource[0] == '\0' || b64url(resource, strlen(resource), r,
 	    sizeof(r)) == -1 || n + 1 + (m = strlen(r)) >= outsz ||
 	    n + 1 + m > XG_SM_ID_MAX)
+		r[0] = '\0', m = 0;
+	if (n + 1 + m >= outsz || n + 1 + m > XG_SM_ID_MAX)
 		return;
 	out[n] = '.';
 	memcpy(out + n + 1, r, m + 1);
@@ -249,7 +253,13 @@ sm_id_unwrap(const char *previd, char *id, size_t idsz, char *resource,
 
 	snprintf(id, idsz, "%s", previd);
 	resource[0] = '\0';
-	if (dot == NULL || (n = strlen(dot + 1)) == 0 || n + 3 >= sizeof(b))
+	if (dot == NULL)
+		return;
+	if ((n = strlen(dot + 1)) == 0) {	/* no resource in it */
+		snprintf(id, idsz, "%.*s", (int)(dot - previd), previd);
+		return;
+	}
+	if (n + 3 >= sizeof(b))
 		return;
 	for (i = 0; i < n; i++) {
 		char c = dot[1 + i];
@@ -568,11 +578,16 @@ sasl2_token(struct session *s, const char *user)
 	if (s->fast_token[0] != '\0') {
 		size_t n = strlen(s->success2);
 
+		char exp[6 * XG_FAST_EXPIRY_LEN + 1];
+
+		/* Both were checked (authhelper.c); escaped all the same. */
 		xml_escape(esc, sizeof(esc), s->fast_token,
 		    strlen(s->fast_token));
+		xml_escape(exp, sizeof(exp), s->fast_expiry,
+		    strlen(s->fast_expiry));
 		cut = 0;
 		add(s->success2, sizeof(s->success2), "<token xmlns='" NS_FAST
-		    "' expiry='%s' token='%s'/>", s->fast_expiry, esc);
+		    "' expiry='%s' token='%s'/>", exp, esc);
 		if (cut) {
 			s->success2[n] = '\0';
 			xg_log(LOG_NOTICE, "FAST: the token does not fit in "

@@ -361,15 +361,16 @@ cb_types(struct conn *c)
 /*
  * The SASL feature after TLS: EXTERNAL first when a certificate verified,
  * then --sasl-mechanisms in order (-PLUS only when the connection has a
- * binding type), and XEP-0440's list of binding types with -PLUS.  The
- * offer is kept in the session (offered, offered_cb) for XEP-0474.
+ * binding type), SASL2's offer (sasl2.c), and XEP-0440's list of binding
+ * types with -PLUS or FAST's bound forms.  The offer is kept in the
+ * session (offered, offered_cb) for XEP-0474.
  */
 static void
 mechanisms(struct session *s, int ext, char *out, size_t outsz,
     char *names, size_t namesz)
 {
 	enum scram_hash h;
-	int plus = 0, bit;
+	int plus = 0, bit, cbadv;
 	size_t i, n = 0, ncb = 0;
 
 	/* The binding data are asked for only when -PLUS may be offered,
@@ -403,15 +404,21 @@ mechanisms(struct session *s, int ext, char *out, size_t outsz,
 		    "%s%s", i ? " " : "", s->offered[i]);
 	}
 	snprintf(out + strlen(out), outsz - strlen(out), "</mechanisms>");
-	if (s->plus_offered)
+	sasl2_offer(s, out + strlen(out), outsz - strlen(out),
+	    names + strlen(names), namesz - strlen(names));
+	/* XEP-0440's list goes with every mechanism that binds: -PLUS, and
+	 * FAST's bound forms. */
+	cbadv = s->plus_offered;
+	for (i = 0; s->fast_offered[i] != NULL; i++)
+		if (sasl2_cbtype(s->fast_offered[i]) != 0)
+			cbadv = 1;
+	if (cbadv)
 		for (bit = SCRAM_CB_TLS_UNIQUE; bit <= SCRAM_CB_TLS_EXPORTER;
 		    bit <<= 1)
 			if (s->cb_mask & bit)
 				s->offered_cb[ncb++] = scram_cb_name(bit);
 	s->offered_cb[ncb] = NULL;
-	sasl2_offer(s, out + strlen(out), outsz - strlen(out),
-	    names + strlen(names), namesz - strlen(names));
-	if (!s->plus_offered)
+	if (ncb == 0)
 		return;
 	snprintf(out + strlen(out), outsz - strlen(out),
 	    "<sasl-channel-binding xmlns='" NS_SASL_CB "'>");
