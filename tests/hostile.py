@@ -4,7 +4,9 @@
 Each case starts xmppgate the way inetd does: the test connects to itself
 over 127.0.0.1 (listen on port 0, connect, accept) and gives the accepted
 socket to xmppgate as its standard input and output; standard error goes to
-CASE.log.  The test plays the client on the other end, so it sees the exact
+CASE.log.  Cases run in exec mode (-- /bin/sh EXEC_PROG), except those
+that need SASL2 offered (connect=True): they run in connect mode with
+--backend naming a loopback port that is bound and never listened on.  The test plays the client on the other end, so it sees the exact
 bytes the client gets, the exit status, the summary line, how long the
 process took to go away, and whether anything it started is still running.
 
@@ -337,8 +339,16 @@ def describe(data):
                     rb"</stream:error>"),
          lambda m: "<stream:error %s %r>" % (m.group(1).decode(),
                                                (m.group(2) or b"").decode())),
+        (re.compile(rb"<failure xmlns='urn:xmpp:sasl:2'><([a-z-]+) xmlns='[^']*'/></failure>"),
+         lambda m: "<failure2 %s>" % m.group(1).decode()),
         (re.compile(rb"<failure xmlns='[^']*'><([a-z-]+)/></failure>"),
          lambda m: "<failure %s>" % m.group(1).decode()),
+        (re.compile(rb"<challenge xmlns='urn:xmpp:sasl:2'/>"), lambda m: "<challenge2/>"),
+        (re.compile(rb"<stream:features><mechanisms [^>]*><mechanism>PLAIN</mechanism>"
+                    rb"</mechanisms><authentication .*?</authentication>"
+                    rb"(<sasl-channel-binding .*?</sasl-channel-binding>)?</stream:features>"),
+         lambda m: "<features PLAIN sasl2%s/>" % (" fast" if b"<fast " in m.group(0)
+                                                  else "")),
         (re.compile(SUCCESS), lambda m: "<success/>"),
         (re.compile(CLOSE), lambda m: "</stream>"),
         (re.compile(TLS_ALERT), lambda m: "[TLS alert %d]" % m.group(0)[-1]),
@@ -363,13 +373,17 @@ class Case:
     def __init__(self, name, klass, sent, run, plain, tls=None, exit=1,
                  reason=None, args=(), log=(), helper_runs=0,
                  end="auto", exec_out=None, helper="helper", min_secs=None,
-                 check_tx=True, journal=False):
+                 check_tx=True, journal=False, connect=False):
         self.name, self.klass, self.sent, self.run = name, klass, sent, run
         self.plain, self.tls = plain, tls
         self.exit, self.reason, self.args, self.log = exit, reason, list(args), log
         self.helper_runs, self.exec_out = helper_runs, exec_out
         self.helper, self.min_secs, self.check_tx = helper, min_secs, check_tx
         self.journal = journal          # JOURNAL_STREAM names the log
+        # Connect mode (--backend to a closed loopback port) instead of
+        # exec mode: SASL2 is offered there.  The backend's pre-open
+        # connect fails quietly; these cases end before any login.
+        self.connect = connect
         if end == "auto":
             end = "close_notify" if tls is not None else "EOF"
         self.end = end
@@ -1199,11 +1213,19 @@ def run_case(cs):
     log = os.path.join(OPT.dir, cs.name + ".log")
     execout = os.path.join(OPT.dir, cs.name + ".exec")
     helper = OPT.slow_helper if cs.helper == "helper-slow" else OPT.helper
+    closed = None
+    if cs.connect:
+        # A port bound and never listened on refuses every connect, and
+        # stays ours (no other socket gets it) until the case is over.
+        closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        closed.bind(("127.0.0.1", 0))
+        mode = ["--backend", "127.0.0.1:%d" % closed.getsockname()[1]]
+    else:
+        mode = ["--", "/bin/sh", OPT.exec_prog, execout]
     argv = [OPT.bin, "--cert", OPT.cert, "--key", OPT.key, "--domain", DOMAIN,
             "--domain", OTHER, "--auth", helper, "--auth-delay", "0"] + \
         (["--user", "root"] if os.geteuid() == 0 and "--user" not in cs.args
-         else []) + cs.args + \
-        ["--", "/bin/sh", OPT.exec_prog, execout]
+         else []) + cs.args + mode
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("LISTEN_", "REMOTE_", "TCPREMOTE", "TCPLOCAL"))
            and k not in ("JOURNAL_STREAM", "NOTIFY_SOCKET")}
@@ -1243,6 +1265,8 @@ def run_case(cs):
         p.kill()
         res.exit = p.wait()
     res.exit_secs = time.monotonic() - c.done_at
+    if closed is not None:
+        closed.close()
     left = []
     end = time.monotonic() + LEFT_SECS
     while True:
