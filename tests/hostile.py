@@ -745,6 +745,301 @@ case("sasl-attempts", "SASL", "two wrong passwords, --max-attempts 2", too_many_
      reason="policy-violation: 2 failed attempts (last: helper rejected)", helper_runs=2,
      args=["--max-attempts", "2"])
 
+# -- SASL2 (XEP-0388), with Bind2 (XEP-0386), inline stream management
+# (XEP-0198) and FAST (XEP-0484) inside <authenticate>.  The parser reads
+# an <authenticate> in any mode, so what it refuses is refused in exec
+# mode too (a stream error before SASL2's offer is even looked at); what
+# the session decides needs SASL2 offered: connect mode (connect=True).
+NS_SASL2 = "urn:xmpp:sasl:2"
+NS_BIND2 = "urn:xmpp:bind:0"
+NS_SM = "urn:xmpp:sm:3"
+NS_FAST = "urn:xmpp:fast:0"
+
+# Limits from src/xmppgate.h (doc/bad-input.md lists them).
+XG_SASL2_DEPTH_MAX = 3          # <authenticate> is depth 1
+XG_SASL2_ELEMS_MAX = 32         # elements inside one <authenticate>
+XG_SASL2_UA_ID_MAX = 64
+XG_SASL2_UA_TEXT_MAX = 64
+XG_BIND2_TAG_MAX = 64
+XG_SM_ID_MAX = 256
+
+# The features after TLS in connect mode: <mechanisms/>, then SASL2's
+# offer with the same mechanisms and what may come inline; with --fast
+# also the HT-* mechanisms this channel binds to (NONE always) and
+# XEP-0440's binding types.
+SASL2_OFFER = ("<authentication xmlns='%s'><mechanism>PLAIN</mechanism><inline>"
+               "<bind xmlns='%s'><inline><feature var='%s'/></inline></bind>"
+               "<sm xmlns='%s'/>" % (NS_SASL2, NS_BIND2, NS_SM, NS_SM))
+FEAT_SASL2 = lit("<stream:features><mechanisms xmlns='%s'><mechanism>PLAIN"
+                 "</mechanism></mechanisms>%s</inline></authentication>"
+                 "</stream:features>" % (NS_SASL, SASL2_OFFER))
+FEAT_FAST = (lit("<stream:features><mechanisms xmlns='%s'><mechanism>PLAIN"
+                 "</mechanism></mechanisms>%s<fast xmlns='%s'>" % (
+                     NS_SASL, SASL2_OFFER, NS_FAST)) +
+             rb"(<mechanism>HT-SHA-256-(EXPR|UNIQ|ENDP)</mechanism>)*" +
+             lit("<mechanism>HT-SHA-256-NONE</mechanism></fast></inline>"
+                 "</authentication><sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>") +
+             rb"(<channel-binding type='[a-z-]+'/>)+" +
+             lit("</sasl-channel-binding></stream:features>"))
+CHALLENGE2 = lit("<challenge xmlns='%s'/>" % NS_SASL2)
+
+
+def FAILURE2(cond):
+    """XEP-0388's failure; the condition keeps RFC 6120's namespace."""
+    return lit("<failure xmlns='%s'><%s xmlns='%s'/></failure>" % (NS_SASL2, cond, NS_SASL))
+
+
+def authenticate(inner=b"", mech="PLAIN"):
+    inner = inner if isinstance(inner, bytes) else inner.encode()
+    return (("<authenticate xmlns='%s' mechanism='%s'>" % (NS_SASL2, mech)).encode() +
+            inner + b"</authenticate>")
+
+
+def ir(data):
+    return "<initial-response>%s</initial-response>" % data.decode()
+
+
+WRONG_IR = ir(plain_b64("alice", "wrong"))
+UA = "<user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'/>"
+
+
+def ua_with(child):
+    return "<user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'>%s</user-agent>" % child
+
+
+def bind2(inner=""):
+    return "<bind xmlns='%s'>%s</bind>" % (NS_BIND2, inner)
+
+
+def resume(attrs):
+    return "<resume xmlns='%s'%s/>" % (NS_SM, attrs)
+
+
+def sasl2_refused(name, klass, sent, inner, cond, text, mech="PLAIN"):
+    """The parser refuses the request (exec mode: it reads <authenticate>
+    whatever was offered); reason and <text/> are the same."""
+    after_tls(name, klass, sent, authenticate(inner, mech), cond, text, text)
+
+
+def sasl2_case(name, klass, sent, data, cond, why, runs=0, fast=False, args=()):
+    """Connect mode: the SASL2 <failure/>, the stream stays open, and the
+    client's </stream:stream> ends the connection as refused."""
+    case(name, klass, sent, send_fail_close(data), PLAIN_OK,
+         tls=[HDR_OUT(), FEAT_FAST if fast else FEAT_SASL2, FAILURE2(cond), CLOSE],
+         reason="client closed the stream after 1 failed attempt", helper_runs=runs,
+         connect=True, args=(["--fast"] if fast else []) + list(args),
+         log=[r"authentication attempt 1 failed: %s$" % re.escape(why)])
+
+
+def send_fail_close(data):
+    def run(c):
+        tls_hello(c)
+        c.send(data)
+        c.recv_until(b"</failure>")
+        c.send(b"</stream:stream>")
+        c.read_to_eof()
+    return run
+
+
+def sasl2_taken(name, sent, inner, fast=False):
+    """At a limit: the parser takes it, and the wrong password in it goes
+    to the helper, which rejects it."""
+    sasl2_case(name, "SASL2 at the limits", sent, authenticate(inner + WRONG_IR),
+               "not-authorized", "helper rejected", runs=1, fast=fast)
+
+
+# Sizes: one past each limit refused by the parser, the limit itself taken.
+OVER = "SASL2 oversized"
+sasl2_refused("sasl2-ua-id-over", OVER,
+              "<user-agent id> of %d characters" % (XG_SASL2_UA_ID_MAX + 1),
+              "<user-agent id='%s'/>" % ("u" * (XG_SASL2_UA_ID_MAX + 1)),
+              "policy-violation", "user-agent id too long")
+sasl2_taken("sasl2-ua-id-max", "<user-agent id> of %d characters (the limit)" %
+            XG_SASL2_UA_ID_MAX, "<user-agent id='%s'/>" % ("u" * XG_SASL2_UA_ID_MAX))
+sasl2_refused("sasl2-software-over", OVER,
+              "<software> of %d characters" % (XG_SASL2_UA_TEXT_MAX + 1),
+              ua_with("<software>%s</software>" % ("s" * (XG_SASL2_UA_TEXT_MAX + 1))),
+              "policy-violation", "user-agent software too long")
+sasl2_refused("sasl2-device-over", OVER,
+              "<device> of %d characters" % (XG_SASL2_UA_TEXT_MAX + 1),
+              ua_with("<device>%s</device>" % ("d" * (XG_SASL2_UA_TEXT_MAX + 1))),
+              "policy-violation", "user-agent device too long")
+sasl2_taken("sasl2-ua-text-max", "<software> and <device> of %d characters (the limit)" %
+            XG_SASL2_UA_TEXT_MAX,
+            ua_with("<software>%s</software><device>%s</device>" % (
+                "s" * XG_SASL2_UA_TEXT_MAX, "d" * XG_SASL2_UA_TEXT_MAX)))
+sasl2_refused("sasl2-tag-over", OVER, "a Bind2 <tag> of %d characters" % (XG_BIND2_TAG_MAX + 1),
+              bind2("<tag>%s</tag>" % ("t" * (XG_BIND2_TAG_MAX + 1))),
+              "policy-violation", "bind tag too long")
+sasl2_taken("sasl2-tag-max", "a Bind2 <tag> of %d characters (the limit)" % XG_BIND2_TAG_MAX,
+            bind2("<tag>%s</tag>" % ("t" * XG_BIND2_TAG_MAX)))
+sasl2_refused("sasl2-previd-over", OVER, "a <resume previd> of %d characters" % (XG_SM_ID_MAX + 1),
+              resume(" previd='%s' h='0'" % ("p" * (XG_SM_ID_MAX + 1))),
+              "policy-violation", "resume previd too long")
+sasl2_taken("sasl2-previd-max", "a <resume previd> of %d characters (the limit), h='4294967295'" %
+            XG_SM_ID_MAX, resume(" previd='%s' h='4294967295'" % ("p" * XG_SM_ID_MAX)))
+sasl2_refused("sasl2-token-mech-over", OVER,
+              "<request-token mechanism> of %d characters" % (XG_NAME_MAX + 1),
+              "<request-token xmlns='%s' mechanism='%s'/>" % (NS_FAST, "M" * (XG_NAME_MAX + 1)),
+              "policy-violation", "request-token mechanism too long")
+sasl2_refused("sasl2-ir-over", OVER,
+              "<initial-response> with %d bytes of base64" % (XG_SASL_B64_MAX + 1),
+              ir(b"A" * (XG_SASL_B64_MAX + 1)), "policy-violation", "SASL data too long")
+sasl2_case("sasl2-ir-max", "SASL2 at the limits",
+           "<initial-response> with %d bytes of base64 (the limit)" % XG_SASL_B64_MAX,
+           authenticate(ir(b"A" * XG_SASL_B64_MAX)), "malformed-request", "malformed PLAIN")
+DEEP = "<x xmlns='urn:x'><y>%s</y></x>"
+sasl2_refused("sasl2-depth-over", OVER, "an element at depth %d (<authenticate> is 1)" %
+              (XG_SASL2_DEPTH_MAX + 1), DEEP % "<z/>",
+              "policy-violation", "SASL2 request too deep")
+sasl2_taken("sasl2-depth-max", "an unknown element at depth %d (the limit)" % XG_SASL2_DEPTH_MAX,
+            DEEP % "")
+sasl2_refused("sasl2-elems-over", OVER, "%d elements inside <authenticate>" %
+              (XG_SASL2_ELEMS_MAX + 1), "<x xmlns='urn:x'/>" * (XG_SASL2_ELEMS_MAX + 1),
+              "policy-violation", "SASL2 request too large")
+sasl2_taken("sasl2-elems-max", "%d elements inside <authenticate> (the limit)" %
+            XG_SASL2_ELEMS_MAX, "<x xmlns='urn:x'/>" * (XG_SASL2_ELEMS_MAX - 1))
+
+# One of each known child at most.
+for what, inner in (("bind", bind2() * 2),
+                    ("initial-response", WRONG_IR * 2),
+                    ("resume", resume(" previd='a' h='0'") * 2),
+                    ("user-agent", UA * 2)):
+    sasl2_refused("sasl2-dup-" + what, "SASL2 duplicate element", "<%s> twice" % what, inner,
+                  "policy-violation", "duplicate <%s>" % what)
+
+# Text, elements and attributes where they do not belong.
+BADF = "SASL2 bad element or attribute"
+sasl2_refused("sasl2-text", BADF, "text directly inside <authenticate>", "hello",
+              "bad-format", "unexpected text")
+sasl2_refused("sasl2-nested-ir", BADF, "an element inside <initial-response>",
+              "<initial-response><x/></initial-response>", "bad-format", "unexpected child element")
+for name, inner, text in (
+        ("enable-resume", bind2("<enable xmlns='%s' resume='yes'/>" % NS_SM),
+         "bad 'resume' on <enable>"),
+        ("enable-max", bind2("<enable xmlns='%s' max='-1'/>" % NS_SM), "bad 'max' on <enable>"),
+        ("resume-no-previd", resume(" h='0'"), "<resume> without 'previd'"),
+        ("resume-no-h", resume(" previd='a'"), "<resume> without 'h'"),
+        ("resume-h-text", resume(" previd='a' h='x'"), "bad 'h' on <resume>"),
+        ("resume-h-over", resume(" previd='a' h='4294967296'"), "bad 'h' on <resume>"),
+        ("token-no-mech", "<request-token xmlns='%s'/>" % NS_FAST,
+         "<request-token> without 'mechanism'"),
+        ("fast-invalidate", "<fast xmlns='%s' invalidate='maybe'/>" % NS_FAST,
+         "bad 'invalidate' on <fast>"),
+        ("fast-count", "<fast xmlns='%s' count='x'/>" % NS_FAST, "bad 'count' on <fast>")):
+    sasl2_refused("sasl2-" + name, BADF, inner, inner, "bad-format", text)
+sasl2_refused("sasl2-mismatched-end", "SASL2 not XML", "<user-agent></bind> inside <authenticate>",
+              "<user-agent></bind>", "not-well-formed", "mismatched end tag")
+sasl2_refused("sasl2-undeclared-prefix", "SASL2 not XML", "<x:foo/> (x undeclared) inside it",
+              "<x:foo/>", "not-well-formed", "undeclared prefix")
+for what in ("next", "success"):
+    after_tls("sasl2-client-" + what, "SASL2 not from a client",
+              "<%s xmlns='%s'/> from the client" % (what, NS_SASL2),
+              ("<%s xmlns='%s'/>" % (what, NS_SASL2)).encode(), "unsupported-stanza-type",
+              "element not allowed before authentication",
+              "element not allowed before authentication")
+
+# Log injection through <authenticate mechanism>: escaped as for <auth>.
+case("log-forge-mechanism2", "log injection",
+     "<authenticate mechanism='X&#10;&lt;0>conn=... summary'> (connect mode)",
+     send_fail_close(authenticate(WRONG_IR, mech="X" + FORGE)),
+     PLAIN_OK, tls=[HDR_OUT(), FEAT_SASL2, FAILURE2("invalid-mechanism"), CLOSE],
+     reason="client closed the stream after 1 failed attempt", connect=True,
+     log=[r"authentication attempt 1 failed: mechanism 'X%s'$" % re.escape(FORGED)])
+
+# -- SASL2 in the session: where it is offered, what each attempt gets.
+S2 = "SASL2"
+after_tls("sasl2-not-offered", S2, "<authenticate mechanism='PLAIN'> in exec mode",
+          authenticate(ir(plain_b64("alice", "right"))), "unsupported-stanza-type",
+          "SASL2 is not offered here", "<authenticate> where SASL2 was not offered")
+
+
+def not_offered_connect(c):
+    tls_hello(c)
+    c.send(authenticate(ir(plain_b64("alice", "right"))))
+    c.read_to_eof()
+
+
+case("sasl2-no-sasl2", S2, "<authenticate mechanism='PLAIN'> with --no-sasl2 (connect mode)",
+     not_offered_connect, PLAIN_OK,
+     tls=TLS_OK + [ERR("unsupported-stanza-type", "SASL2 is not offered here")],
+     reason="unsupported-stanza-type: <authenticate> where SASL2 was not offered",
+     connect=True, args=["--no-sasl2"])
+sasl2_case("sasl2-mechanism", S2, "<authenticate mechanism='DIGEST-MD5'>",
+           authenticate(WRONG_IR, mech="DIGEST-MD5"), "invalid-mechanism",
+           "mechanism 'DIGEST-MD5'")
+sasl2_case("sasl2-wrong-password", S2, "PLAIN with a wrong password in <initial-response>",
+           authenticate(ua_with("<software>hostile.py</software>") + bind2() + WRONG_IR),
+           "not-authorized", "helper rejected", runs=1)
+sasl2_case("sasl2-abort", S2, "<abort xmlns='%s'/> instead of <authenticate>" % NS_SASL2,
+           ("<abort xmlns='%s'/>" % NS_SASL2).encode(), "aborted", "aborted")
+sasl2_case("sasl2-token-no-fast", S2, "<request-token/> without --fast",
+           authenticate(UA + "<request-token xmlns='%s' mechanism='HT-SHA-256-NONE'/>" %
+                        NS_FAST + WRONG_IR),
+           "malformed-request", "<request-token/> where FAST is not offered")
+sasl2_case("sasl2-ht-no-fast", S2, "mechanism='HT-SHA-256-NONE' without --fast",
+           authenticate(UA + ir(base64.b64encode(b"alice\0" + bytes(32))),
+                        mech="HT-SHA-256-NONE"),
+           "invalid-mechanism", "mechanism 'HT-SHA-256-NONE'")
+
+
+def response_mixed(c):
+    tls_hello(c)
+    c.send(authenticate())
+    c.recv_until(b"<challenge")
+    c.send(("<response xmlns='%s'>" % NS_SASL).encode() + plain_b64("alice", "right") +
+           b"</response>")
+    c.read_to_eof()
+
+
+case("sasl2-mixed-response", S2,
+     "<authenticate> without <initial-response>, then a classic <response>",
+     response_mixed, PLAIN_OK,
+     tls=[HDR_OUT(), FEAT_SASL2, CHALLENGE2,
+          ERR("policy-violation", "SASL and SASL2 elements mixed")],
+     reason="policy-violation: a <response/> of the other SASL profile", connect=True)
+
+
+def auth_mixed(c):
+    tls_hello(c)
+    c.send(auth().replace(b"'PLAIN'", b"'DIGEST-MD5'"))
+    c.recv_until(b"</failure>")
+    c.send(authenticate(WRONG_IR))
+    c.read_to_eof()
+
+
+case("sasl2-mixed-auth", S2, "a classic <auth> (DIGEST-MD5) failure, then <authenticate>",
+     auth_mixed, PLAIN_OK,
+     tls=[HDR_OUT(), FEAT_SASL2, FAILURE("invalid-mechanism"),
+          ERR("policy-violation", "SASL and SASL2 elements mixed")],
+     reason="policy-violation: <authenticate> after the other SASL profile's", connect=True)
+
+# -- FAST (--fast): the request is checked before the helper is asked.
+FAST = "SASL2 FAST"
+HT_NONE = "HT-SHA-256-NONE"
+sasl2_case("fast-no-ua", FAST, "HT-SHA-256-NONE without <user-agent id>",
+           authenticate(ir(base64.b64encode(b"alice\0" + bytes(32))), mech=HT_NONE),
+           "malformed-request", "FAST without <user-agent id='...'>", fast=True)
+sasl2_case("fast-with-plain", FAST, "<fast/> with mechanism PLAIN",
+           authenticate(UA + "<fast xmlns='%s'/>" % NS_FAST + WRONG_IR),
+           "malformed-request", "<fast/> with PLAIN, not a FAST mechanism", fast=True)
+sasl2_case("fast-token-mech", FAST, "<request-token mechanism> not offered (HT-SHA-256-FOO)",
+           authenticate(UA + "<request-token xmlns='%s' mechanism='HT-SHA-256-FOO'/>" %
+                        NS_FAST + WRONG_IR),
+           "malformed-request", "<request-token/> for HT-SHA-256-FOO, which is not offered",
+           fast=True)
+for name, resp, sent in (("fast-no-nul", b"alice" + bytes(range(1, 33)), "no NUL"),
+                         ("fast-hmac-31", b"alice\0" + bytes(31), "an HMAC of 31 bytes"),
+                         ("fast-hmac-33", b"alice\0" + bytes(33), "an HMAC of 33 bytes")):
+    sasl2_case(name, FAST, "HT-SHA-256-NONE, an initial response with %s" % sent,
+               authenticate(UA + ir(base64.b64encode(resp)), mech=HT_NONE),
+               "malformed-request", "malformed FAST response (user NUL 32-byte HMAC)",
+               fast=True)
+sasl2_case("fast-hmac-32", FAST, "HT-SHA-256-NONE with a 32-byte HMAC: the helper decides",
+           authenticate(UA + ir(base64.b64encode(b"alice\0" + bytes(32))),
+                        mech=HT_NONE),
+           "not-authorized", "helper rejected", runs=1, fast=True)
+
 # -- attributes: too many, duplicates
 err_case("attrs-over", "too many attributes", "a header with %d attributes" % (XG_ATTRS_MAX + 1),
          header(extra="".join(" a%d='1'" % i for i in range(XG_ATTRS_MAX + 1 - 4))),
