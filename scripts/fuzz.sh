@@ -57,7 +57,7 @@ fi
 CC=${CC:-clang}
 src=${XG_FUZZ_SRC:-$root/src}
 src=$(cd "$src" && pwd)
-targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid fuzz_relaymsg fuzz_srv fuzz_s2sremote}
+targets=${XG_FUZZ_TARGETS:-fuzz_xml fuzz_preauth fuzz_session fuzz_plain fuzz_helper_reply fuzz_authsock fuzz_proxy fuzz_scram fuzz_route fuzz_s2sid fuzz_relaymsg fuzz_srv fuzz_s2sremote fuzz_sasl2wire}
 
 # Per target: the source files besides the harness, libraries, the
 # largest input (above the limits it must refuse), and its corpus folder.
@@ -76,12 +76,13 @@ sources() {
 	fuzz_relaymsg) echo "$src/relaymsg.c" ;;
 	fuzz_srv) echo "$src/srv.c" ;;
 	fuzz_s2sremote) echo "$src/s2sremote.c $src/xml.c" ;;
+	fuzz_sasl2wire) echo "$src/sasl2wire.c $src/xml.c $src/sasl_plain.c $src/localpart.c" ;;
 	*) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
 libs() {
 	case $1 in
-	fuzz_session|fuzz_plain|fuzz_helper_reply|fuzz_authsock|fuzz_scram) pkg-config --libs gnutls libidn ;;
+	fuzz_session|fuzz_plain|fuzz_helper_reply|fuzz_authsock|fuzz_scram|fuzz_sasl2wire) pkg-config --libs gnutls libidn ;;
 	esac
 }
 max_len() {
@@ -97,6 +98,7 @@ max_len() {
 	fuzz_relaymsg) echo 1100 ;;		# > XG_RELAYMSG_MAX
 	fuzz_s2sremote) echo 9000 ;;		# > XG_READ_BUF
 	fuzz_srv) echo 300 ;;			# > 1 + XG_SRV_RDATA_MAX
+	fuzz_sasl2wire) echo 8300 ;;		# > 1 + XG_FEATURES_MAX
 	esac
 }
 corpus_of() {

@@ -688,6 +688,12 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 				return -1;
 			break;
 		case XP_EV_ABORT:
+			if (ev.sasl2 && !s->sasl2_offered)
+				return stream_error(s,
+				    XG_SE_UNSUPPORTED_STANZA_TYPE,
+				    "SASL2 is not offered here",
+				    XG_EXIT_REFUSED, "<abort> of SASL2 where "
+				    "SASL2 was not offered");
 			if (s->profile == 0)
 				s->profile = ev.sasl2 ? 2 : 1;
 			if (ev.sasl2 != (s->profile == 2))

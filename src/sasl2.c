@@ -23,8 +23,6 @@
 
 #define BIND2_RAND_BYTES	6	/* the server part of a resource */
 #define BIND2_IQ_ID		"xg-bind2"
-#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
-#define NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
 #define NS_STANZAS	"urn:ietf:params:xml:ns:xmpp-stanzas"
 
 /* XEP-0484's mechanisms, strongest binding first, with their types. */
@@ -155,6 +153,8 @@ sasl2_request_check(const struct session *s, const struct xp_event *ev,
 {
 	const struct xp_sasl2 *r = &s->s2;
 	int ht_mech = strncmp(ev->mechanism, "HT-", 3) == 0;
+	/* An HT-* not offered here is sasl.c's invalid-mechanism. */
+	int ht_offered = sasl2_fast_offered(s, ev->mechanism) != NULL;
 
 	*sf = XG_SF_MALFORMED_REQUEST;
 	if (r->fast && !ht_mech) {
@@ -173,118 +173,11 @@ sasl2_request_check(const struct session *s, const struct xp_event *ev,
 		    "offered", r->token_mech);
 		return 1;
 	}
-	if ((r->request_token || ht_mech) && !r->has_ua_id) {
+	if ((r->request_token || ht_offered) && !r->has_ua_id) {
 		snprintf(why, whysz, "FAST without <user-agent id='...'>");
 		return 1;
 	}
 	return 0;
-}
-
-/* The backend's features name this one (namespace and local name). */
-static int
-has_feature(const struct session *s, const char *ns)
-{
-	char pat[128];
-
-	/* The backend's features went through the lexer already; each is
-	 * declared with its own default namespace, as servers write them. */
-	snprintf(pat, sizeof(pat), "xmlns='%s'", ns);
-	if (memmem(s->bfeat, s->bfeat_len, pat, strlen(pat)) != NULL)
-		return 1;
-	snprintf(pat, sizeof(pat), "xmlns=\"%s\"", ns);
-	return memmem(s->bfeat, s->bfeat_len, pat, strlen(pat)) != NULL;
-}
-
-/* base64url without padding, for the resource inside an SM id. */
-static int
-b64url(const char *in, size_t n, char *out, size_t outsz)
-{
-	size_t i, len;
-
-	if ((len = xg_b64_encode(in, n, out, outsz)) == 0)
-		return -1;
-	for (i = 0; i < len; i++)
-		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	while (len > 0 && out[len - 1] == '=')
-		out[--len] = '\0';
-	return 0;
-}
-
-/*
- * The SM id the client gets: the backend's, '.', and the bound resource
- * in base64url, so that an inline resume can name the full JID (the
- * backend's <resumed/> does not say it).  The backend checks the id it
- * gets against the user; a client that forges the resource part misleads
- * only itself.  Without a resource, or when it does not fit, the part
- * after the dot is empty, so that a backend's id with a dot in it comes
- * back whole (and the backend's id alone when even the dot does not fit).
- */
-static void
-sm_id_wrap(const char *id, const char *resource, char *out, size_t outsz)
-{
-	char r[4 * XG_SASL_FIELD_MAX / 3 + 8];
-
-	size_t n = strlen(id), m;
-
-	out[0] = '\0';
-	if (n >= outsz)
-		return;
-	memcpy(out, id, n + 1);
-	if (resource[0] == '\0' || b64url(resource, strlen(resource), r,
-	    sizeof(r)) == -1 || n + 1 + (m = strlen(r)) >= outsz ||
-	    n + 1 + m > XG_SM_ID_MAX)
-		r[0] = '\0', m = 0;
-	if (n + 1 + m >= outsz || n + 1 + m > XG_SM_ID_MAX)
-		return;
-	out[n] = '.';
-	memcpy(out + n + 1, r, m + 1);
-}
-
-/* The reverse: the backend's id into id, the resource into resource
- * ("" when the previd carries none, or none that decodes to text). */
-static void
-sm_id_unwrap(const char *previd, char *id, size_t idsz, char *resource,
-    size_t rsz)
-{
-	const char *dot = strrchr(previd, '.');
-	char b[XG_SM_ID_MAX + 4];
-	gnutls_datum_t d = { NULL, 0 };
-	size_t i, n;
-
-	snprintf(id, idsz, "%s", previd);
-	resource[0] = '\0';
-	if (dot == NULL)
-		return;
-	if ((n = strlen(dot + 1)) == 0) {	/* no resource in it */
-		snprintf(id, idsz, "%.*s", (int)(dot - previd), previd);
-		return;
-	}
-	if (n + 3 >= sizeof(b))
-		return;
-	for (i = 0; i < n; i++) {
-		char c = dot[1 + i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return;
-		b[i] = c == '-' ? '+' : c == '_' ? '/' : c;
-	}
-	while (i % 4 != 0)
-		b[i++] = '=';
-	if (xg_b64_decode(b, i, &d) == -1)
-		return;
-	if (d.size > 0 && d.size < rsz && memchr(d.data, '\0', d.size) ==
-	    NULL) {
-		for (i = 0; i < d.size && d.data[i] >= 0x20 && d.data[i] !=
-		    0x7f; i++)
-			;
-		if (i == d.size) {
-			memcpy(resource, d.data, d.size);
-			resource[d.size] = '\0';
-			snprintf(id, idsz, "%.*s", (int)(dot - previd), previd);
-		}
-	}
-	gnutls_free(d.data);
 }
 
 /* A XEP-0198 <failed/> for the client: h when the backend gave one, and
@@ -342,12 +235,12 @@ inline_resume(struct session *s, const char *bare, char *jid, size_t jidsz,
 	char esc[6 * XG_SM_ID_MAX + 1], out[256 + sizeof(esc)];
 	char pesc[6 * XG_SM_ID_MAX + 1];
 
-	if (!has_feature(s, NS_SM)) {
+	if (!sasl2_feature_has(s->bfeat, s->bfeat_len, NS_SM)) {
 		sm_failed(part_sm, sizeof(part_sm), NULL,
 		    "feature-not-implemented");
 		return 0;
 	}
-	sm_id_unwrap(s->s2.sm_previd, id, sizeof(id), res, sizeof(res));
+	sasl2_sm_id_unwrap(s->s2.sm_previd, id, sizeof(id), res, sizeof(res));
 	xml_escape(esc, sizeof(esc), id, strlen(id));
 	snprintf(out, sizeof(out), "<resume xmlns='" NS_SM "' previd='%s' "
 	    "h='%lu'/>", esc, s->s2.sm_h);
@@ -385,7 +278,7 @@ bind2_resource(const struct session *s, char *out, size_t outsz)
 	char r[16];
 
 	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0 ||
-	    b64url((const char *)rnd, sizeof(rnd), r, sizeof(r)) == -1)
+	    xg_b64url(rnd, sizeof(rnd), r, sizeof(r)) == -1)
 		return -1;
 	if (s->s2.tag[0] != '\0')
 		snprintf(out, outsz, "%s/%s", s->s2.tag, r);
@@ -442,7 +335,7 @@ sm_enable(struct session *s, const char *resource, struct belem *e,
 	char out[128], id[XG_SM_ID_MAX + 1], esc[6 * XG_SM_ID_MAX + 1];
 	unsigned long max;
 
-	if (!has_feature(s, NS_SM)) {
+	if (!sasl2_feature_has(s->bfeat, s->bfeat_len, NS_SM)) {
 		sm_failed(part_bound, sizeof(part_bound), NULL,
 		    "feature-not-implemented");
 		*sm = "failed";
@@ -468,7 +361,7 @@ sm_enable(struct session *s, const char *resource, struct belem *e,
 	}
 	add(part_bound, sizeof(part_bound), "<enabled xmlns='" NS_SM "'");
 	if (e->smid[0] != '\0' && !e->truncated) {
-		sm_id_wrap(e->smid, resource, id, sizeof(id));
+		sasl2_sm_id_wrap(e->smid, resource, id, sizeof(id));
 		xml_escape(esc, sizeof(esc), id, strlen(id));
 		add(part_bound, sizeof(part_bound), " id='%s'", esc);
 	}
@@ -602,53 +495,6 @@ sasl2_token(struct session *s, const char *user)
 		add(s->c->sasl2, sizeof(s->c->sasl2), ",invalidated");
 }
 
-/* The backend's features less what the login did inline: resource
- * binding and the session after Bind2 or a resume, stream management
- * after it was enabled or resumed.  Byte for byte otherwise. */
-static size_t
-features_left(const struct session *s, int drop_bind, int drop_sm,
-    char *out, size_t outsz)
-{
-	static struct xml_token t;
-	const uint8_t *p = (const uint8_t *)s->bfeat;
-	size_t len = s->bfeat_len, used, n = 0;
-	int depth = 0, skip = 0;
-	const char *ns;
-
-	while (len > 0 && xml_lex(p, len, &t, &used) == XML_OK) {
-		int copy = skip == 0;
-
-		if (t.type == XML_TOK_START) {
-			if (depth == 1 && skip == 0) {
-				ns = xml_attr_get(&t, "xmlns", NULL);
-				if (ns != NULL && ((drop_bind &&
-				    (strcmp(ns, NS_BIND) == 0 ||
-				    strcmp(ns, NS_SESSION) == 0)) || (drop_sm &&
-				    strncmp(ns, "urn:xmpp:sm:", 12) == 0))) {
-					copy = 0;
-					if (!t.empty)
-						skip = depth + 1;
-				}
-			}
-			if (!t.empty)
-				depth++;
-		} else if (t.type == XML_TOK_END) {
-			if (skip == depth) {
-				skip = 0;
-				copy = 0;
-			}
-			depth--;
-		}
-		if (copy && n + used < outsz) {
-			memcpy(out + n, p, used);
-			n += used;
-		}
-		p += used;
-		len -= used;
-	}
-	return n;
-}
-
 int
 sasl2_success(struct session *s)
 {
@@ -668,7 +514,8 @@ sasl2_success(struct session *s)
 		    strerror(errno));
 	explicit_bzero(s->success2, sizeof(s->success2));
 	/* XEP-0388: no restart; the features follow at once. */
-	n = features_left(s, drop_bind, drop_sm, feat, sizeof(feat));
+	n = sasl2_features_left(s->bfeat, s->bfeat_len, drop_bind, drop_sm,
+	    feat, sizeof(feat));
 	xg_debug("sent: the backend's features (%zu bytes)%s", n, s->
 	    surplus_len ? ", then what it replayed after <resumed/>" : "");
 	if (conn_write(s->c, feat, n, now_ms() + 10000) == -1 ||

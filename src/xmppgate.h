@@ -205,6 +205,8 @@ size_t xml_escape(char *out, size_t outsz, const char *in, size_t inlen);
 #define NS_SM		"urn:xmpp:sm:3"		/* XEP-0198 */
 #define NS_FAST		"urn:xmpp:fast:0"	/* XEP-0484 */
 #define NS_SASL_CB	"urn:xmpp:sasl-cb:0"	/* XEP-0440 */
+#define NS_BIND		"urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_SESSION	"urn:ietf:params:xml:ns:xmpp-session"
 
 /* ---- preauth.c: what a client may send before authentication (pure) ---- */
 
@@ -957,6 +959,29 @@ struct belem {
  * 0, or -1 with why. */
 int backend_element(struct conn *, int64_t deadline_ms, uint8_t *buf,
     size_t bufsz, size_t *len, struct belem *e, char *why, size_t whysz);
+
+/* ---- sasl2wire.c: SASL2's bytes beyond the client's parser (pure) ---- */
+/* base64url without padding (RFC 4648 5): 0, or -1 when out is too small. */
+int xg_b64url(const void *in, size_t n, char *out, size_t outsz);
+/* The backend's features (<stream:features>...</stream:features>) hold a
+ * feature in namespace ns: 1, else 0. */
+int sasl2_feature_has(const char *feat, size_t len, const char *ns);
+/* The same features less resource binding and the session (drop_bind)
+ * and less stream management (drop_sm), byte for byte otherwise: the
+ * length written to out (a feature that does not fit is left out; it
+ * stops at an end tag that closes nothing and at bytes that do not lex). */
+size_t sasl2_features_left(const char *feat, size_t len, int drop_bind,
+    int drop_sm, char *out, size_t outsz);
+/* The XEP-0198 id a client gets: the backend's id, '.', and the bound
+ * resource in base64url (empty when there is none, it has a control
+ * character, or it does not fit in
+ * XG_SM_ID_MAX); the backend's id alone when even the dot does not fit. */
+void sasl2_sm_id_wrap(const char *id, const char *resource, char *out,
+    size_t outsz);
+/* And back: the backend's id, and the resource ("" when the id carries
+ * none that decodes to text without control characters). */
+void sasl2_sm_id_unwrap(const char *previd, char *id, size_t idsz,
+    char *resource, size_t rsz);
 
 /* ---- exec.c: exec mode ---- */
 /* In a forked child: default actions for every signal, empty mask. */

@@ -952,6 +952,9 @@ S2 = "SASL2"
 after_tls("sasl2-not-offered", S2, "<authenticate mechanism='PLAIN'> in exec mode",
           authenticate(ir(plain_b64("alice", "right"))), "unsupported-stanza-type",
           "SASL2 is not offered here", "<authenticate> where SASL2 was not offered")
+after_tls("sasl2-abort-not-offered", S2, "<abort xmlns='%s'/> in exec mode" % NS_SASL2,
+          ("<abort xmlns='%s'/>" % NS_SASL2).encode(), "unsupported-stanza-type",
+          "SASL2 is not offered here", "<abort> of SASL2 where SASL2 was not offered")
 
 
 def not_offered_connect(c):

@@ -4,8 +4,8 @@
 # systemd-socket-activate without --accept, a forked child per
 # connection), so that the pool is tested as the per-connection mode is:
 # the failures and their exit statuses, faults of the peers, exec mode,
-# TLS, federation both ways, the PROXY protocol, privileges and the log
-# lines.
+# TLS, federation both ways, the PROXY protocol, privileges, the log
+# lines and SASL2.
 # Each is a sub-run of its own (its own temporary directory, ports and
 # cleanup), one after the other: make check runs two tests at once
 # already.  A sub-run that fails fails this test, with its log shown; one
@@ -30,7 +30,7 @@ for v in ASAN_OPTIONS UBSAN_OPTIONS; do
 done
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-SUITE="t-failures t-faults t-exec t-tls t-s2s t-s2s-out t-proxy t-privilege t-logging"
+SUITE="t-failures t-faults t-exec t-tls t-s2s t-s2s-out t-proxy t-privilege t-logging t-sasl2"
 SUB_LIMIT=$((600 * XG_TIME_FACTOR))	# seconds, each sub-run
 
 if [ -n "${XG_VALGRIND:-}" ]; then
