@@ -1,10 +1,11 @@
 #!/bin/bash
-# bench/run.sh [--quick] [--details DIR]: xmppgate against its peers on this
+# bench/run.sh [--quick] [--details DIR] [--only fast]: xmppgate against its peers on this
 # machine, every figure measured in this run (bench/README.md says what
 # each row measures and how).  Prints one markdown table on standard
 # output; progress goes to standard error.  --details DIR keeps the raw
 # output (per-row logs, callgrind files and annotations, smaps
 # breakdowns, versions).  --quick: short runs, for trying the script.
+# --only fast: row 12 alone (a FAST reconnect beside a full SCRAM login).
 #
 # Needs root (Prosody runs as in tests/lib.sh, xmppgate drops to nobody),
 # prosody, stunnel4, valgrind, systemd-socket-activate, certtool, cc and
@@ -17,21 +18,24 @@ bench=$top/bench
 bin=${XMPPGATE:-$top/xmppgate}
 quick=0
 details=
+only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--details) details=$2; shift ;;
-	*) echo "usage: bench/run.sh [--quick] [--details DIR]" >&2; exit 100 ;;
+	--only) only=$2; shift
+		[ "$only" = fast ] || { echo "bench/run.sh: --only takes fast" >&2; exit 100; } ;;
+	*) echo "usage: bench/run.sh [--quick] [--details DIR] [--only fast]" >&2; exit 100 ;;
 	esac
 	shift
 done
 
 if [ "$quick" = 1 ]; then
 	LOGIN_SECS=2 CPU_LOGINS=40 CG_LOGINS=2 HOLD=40 TTFB_RUNS=60
-	BULK_BYTES=$((64 << 20)) BULK_REPS=1
+	BULK_BYTES=$((64 << 20)) BULK_REPS=1 FAST_LOGINS=60
 else
 	LOGIN_SECS=${XG_BENCH_LOGIN_SECS:-8} CPU_LOGINS=300 CG_LOGINS=5 HOLD=200
-	TTFB_RUNS=400 BULK_BYTES=$((512 << 20)) BULK_REPS=5
+	TTFB_RUNS=400 BULK_BYTES=$((512 << 20)) BULK_REPS=5 FAST_LOGINS=300
 fi
 DOMAIN=bench.test
 USER_=bench
@@ -229,6 +233,115 @@ XG=("$bin" --cert "$tmp/certs/chain.pem" --key "$tmp/certs/key.pem" --domain "$D
 XGB=("${XG[@]:0:7}" "${XG[@]:9}")
 LOGIN=("$L" login -d "$DOMAIN" -u "$USER_" -w "$PASS" -C "$CA" -x "$PRIO" -B)
 HOLDC=("$L" hold -d "$DOMAIN" -u "$USER_" -w "$PASS" -C "$CA" -x "$PRIO" -B)
+
+# ---- 12. a FAST reconnect beside a full SCRAM login (issue 25) ----
+# One per-connection xmppgate (connect mode) behind xgload spawn, with
+# --auth-scram --fast and contrib/xmppgate-auth-scram as its exec helper
+# (SCRAM-SHA-256 credentials with Prosody's default 10000 iterations, from
+# its --hash, and the backend password).  Logins by SASL2 with a Bind2
+# bind: (a) SCRAM-SHA-256, (b) FAST HT-SHA-256-NONE with a token from one
+# SCRAM login with <request-token/>; FAST_LOGINS each at concurrency 1,
+# in 3 alternating rounds.  CPU per login: the wait4() sums of xgload
+# spawn (xmppgate, the sh wrapper and the helper it execs).
+SCRAMH=$top/contrib/xmppgate-auth-scram
+declare -A FX FK
+# colq FILE COL P: the P quantile of column COL of FILE.
+colq() {
+	awk -v c="$2" '{ print $c }' "$1" | sort -g |
+		awk -v p="$3" '{ v[NR] = $1 } END { i = int(NR * p) + 1; if (i > NR) i = NR; printf "%.3f", v[i] }'
+}
+measure_fast() {
+	local f=$tmp/fast who r s0 s1 p0 p1 line n per=$((FAST_LOGINS / 3)) sid
+	[ -x "$SCRAMH" ] || fail "contrib/xmppgate-auth-scram not built (make -j2)"
+	mkdir -p "$f/store"
+	{
+		printf '%s' "$PASS" | "$SCRAMH" --hash -a SHA-256 -i 10000 "$USER_@$DOMAIN"
+		echo "$USER_@$DOMAIN password=$PASS"
+	} >"$f/scram" || fail "xmppgate-auth-scram --hash"
+	# xmppgate passes its helper no arguments: a wrapper, as contrib/README
+	# shows.  The helper runs as nobody (xmppgate's --user).
+	printf '#!/bin/sh\nexec %s --fast %s %s\n' "$SCRAMH" "$f/store" "$f/scram" >"$f/helper"
+	chmod 755 "$f/helper"
+	chmod 700 "$f/store"
+	chmod 600 "$f/scram"
+	chown -R nobody:nogroup "$f"
+	chmod 755 "$f"
+	pick_port FPORT
+	start "$tmp/gate-fast.log" "$L" spawn -p "$FPORT" -r "$f/cpu.stat" -t 1800 -- \
+		"${XGB[@]}" --auth "$f/helper" --auth-scram --fast --backend "127.0.0.1:$PPORT"
+	sid=$BG
+	wait_port "$FPORT"
+	say "row 12: a FAST token by one SCRAM-SHA-256 login with <request-token/>"
+	"${LOGIN[@]}" -p "$FPORT" -M SCRAM-SHA-256 -K "$f/token" -c 1 -n 1 -t 30 \
+		>>"$out/fast.txt" 2>&1 || fail "row 12: the SCRAM login with <request-token/> failed (see $tmp/gate-fast.log)"
+	[ -s "$f/token" ] || fail "row 12: no FAST token issued"
+	# -K: SCRAM would ask for a token at every login; only FAST reads it.
+	FK[SCRAM-SHA-256]='' FK[HT-SHA-256-NONE]=$f/token
+	for who in SCRAM-SHA-256 HT-SHA-256-NONE; do	# warm-up, not counted
+		"${LOGIN[@]}" -p "$FPORT" -M "$who" ${FK[$who]:+-K "${FK[$who]}"} -c 1 -n 10 -t 30 >>"$out/fast.txt" 2>&1 ||
+			fail "row 12: warm-up $who logins failed (see $tmp/gate-fast.log)"
+	done
+	for who in SCRAM-SHA-256 HT-SHA-256-NONE; do
+		: >"$f/raw-$who"
+		FX[$who,cpu]=0 FX[$who,pro]=0 FX[$who,n]=0 FX[$who,err]=0
+	done
+	for r in 1 2 3; do
+		for who in SCRAM-SHA-256 HT-SHA-256-NONE; do
+			say "row 12: $per $who logins through xmppgate --fast, c=1 (round $r of 3)"
+			no_children "$sid"
+			sleep 0.2
+			s0=$(cat "$f/cpu.stat") p0=$(cpu_ticks "$PRO_PID")
+			line=$("${LOGIN[@]}" -p "$FPORT" -M "$who" ${FK[$who]:+-K "${FK[$who]}"} -c 1 -n "$per" -t 120 \
+				-R "$f/raw-$who" 2>>"$out/fast.txt") || fail "row 12: $who logins: $line"
+			no_children "$sid"
+			sleep 0.2
+			s1=$(cat "$f/cpu.stat") p1=$(cpu_ticks "$PRO_PID")
+			n=$(kv logins "$line")
+			echo "$who round $r: $line; spawn $s0 -> $s1; prosody ticks $p0 -> $p1" >>"$out/fast.txt"
+			FX[$who,n]=$((FX[$who,n] + n))
+			FX[$who,err]=$((FX[$who,err] + $(kv errors "$line")))
+			FX[$who,cpu]=$(calc '%.6f' "${FX[$who,cpu]} + $(kv user_s "$s1") + $(kv sys_s "$s1") - $(kv user_s "$s0") - $(kv sys_s "$s0")")
+			FX[$who,pro]=$(calc '%.6f' "${FX[$who,pro]} + ($p1 - $p0) / $TCK")
+		done
+	done
+	for who in SCRAM-SHA-256 HT-SHA-256-NONE; do
+		# The whole login (column 1) and the SASL2 step (column 6:
+		# <authenticate/> to <success/>), over the three rounds.
+		FX[$who,p50]=$(colq "$f/raw-$who" 1 0.5)
+		FX[$who,p99]=$(colq "$f/raw-$who" 1 0.99)
+		FX[$who,sasl]=$(colq "$f/raw-$who" 6 0.5)
+		FX[$who,cpums]=$(calc '%.3f' "${FX[$who,cpu]} * 1000 / ${FX[$who,n]}")
+		FX[$who,proms]=$(calc '%.3f' "${FX[$who,pro]} * 1000 / ${FX[$who,n]}")
+		echo "$who: ${FX[$who,n]} logins, ${FX[$who,err]} failed, p50 ${FX[$who,p50]} ms, p99 ${FX[$who,p99]} ms, SASL2 step p50 ${FX[$who,sasl]} ms, xmppgate+helper ${FX[$who,cpums]} ms CPU per login, Prosody ${FX[$who,proms]} ms" >>"$out/fast.txt"
+	done
+	stop "$sid"
+	# What the gate says each login did: one token issued (the first
+	# login), every SCRAM and FAST login with Bind2.
+	grep ' summary ' "$tmp/gate-fast.log" | grep -o 'sasl2=[^ ]*' | sort | uniq -c >"$f/sasl2.txt" || :
+	{
+		echo "== the gate's summary lines: their sasl2= (mechanism, Bind2, token)"
+		cat "$f/sasl2.txt"
+	} >>"$out/fast.txt"
+	n=$(awk '$2 == "sasl2=SCRAM-SHA-256,bind2,token=issued" { print $1 }' "$f/sasl2.txt")
+	[ "${n:-0}" = 1 ] || fail "row 12: $n SCRAM logins with a token issued, not 1 (see fast.txt)"
+	for who in SCRAM-SHA-256 HT-SHA-256-NONE; do
+		n=$(awk -v k="sasl2=$who,bind2" '$2 == k { print $1 }' "$f/sasl2.txt")
+		[ "${n:-0}" -ge "${FX[$who,n]}" ] ||
+			fail "row 12: the gate logged ${n:-0} $who logins with Bind2, the client counted ${FX[$who,n]}"
+	done
+}
+fast_row() {
+	local s=SCRAM-SHA-256 x=HT-SHA-256-NONE
+	echo "| 12 | FAST reconnect beside a full SCRAM login: SASL2 + Bind2 through per-connection xmppgate --auth-scram --fast (helper xmppgate-auth-scram, 10000 iterations), c=1: login p50 / p99 ms, SASL2 step p50 ms, CPU per login of xmppgate + helper | FAST HT-SHA-256-NONE (${FX[$x,n]} logins, ${FX[$x,err]} failed): ${FX[$x,p50]} / ${FX[$x,p99]} ms, SASL2 step ${FX[$x,sasl]} ms, CPU ${FX[$x,cpums]} ms; Prosody behind it ${FX[$x,proms]} ms | full SCRAM-SHA-256 (${FX[$s,n]} logins, ${FX[$s,err]} failed): ${FX[$s,p50]} / ${FX[$s,p99]} ms, SASL2 step ${FX[$s,sasl]} ms, CPU ${FX[$s,cpums]} ms; Prosody behind it ${FX[$s,proms]} ms | none (reported) | – (FAST ÷ SCRAM: login p50 $(calc '%.2f' "${FX[$x,p50]} / ${FX[$s,p50]}")×, SASL2 step $(calc '%.2f' "${FX[$x,sasl]} / ${FX[$s,sasl]}")×, CPU $(calc '%.2f' "${FX[$x,cpums]} / ${FX[$s,cpums]}")×) |"
+}
+if [ "$only" = fast ]; then
+	measure_fast
+	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
+	echo "| # | measure | xmppgate | peer | target | verdict |"
+	echo "|---|---|---|---|---|---|"
+	fast_row
+	exit 0
+fi
 
 # ---- helpers that stay up, and the pools (rows 7 and 8) ----
 # Three more helpers, for what the choice of helper costs (issue 23): a
@@ -713,6 +826,9 @@ if "$bin" --help 2>&1 | grep -q -- '--route'; then
 	stop "$SINK_SID"
 fi
 
+# ---- 12. FAST against SCRAM (issue 25), measured here, printed last ----
+measure_fast
+
 # ---- the table ----
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 # verdict OK MISS: "met" or "**missed**: MISS"
@@ -826,3 +942,4 @@ if [ "$quick" = 1 ]; then q=--quick; else q=; fi
 # shellcheck disable=SC2086
 bash "$bench/relay_uml.sh" $q --log "$out/relay_uml.txt" ||
 	say "rows 10 and 11: bench/relay_uml.sh failed (see relay_uml.txt with --details)"
+fast_row

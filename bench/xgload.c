@@ -8,7 +8,9 @@
  *	seconds or MAX logins.  Prints one line: count, errors, wall time,
  *	logins/s, p50 and p99 latency in ms, and the mean ms and the p50 ms
  *	of each step (first features / STARTTLS / TLS handshake / features
- *	after TLS / SASL PLAIN / restart and bind; see NSTAGE).
+ *	after TLS / SASL PLAIN / restart and bind; see NSTAGE).  -R FILE
+ *	appends each login's times to FILE, a line each: the whole login
+ *	and its steps, in ms.
  *   xgload bulk   [opts] -D c2s|s2c|both -b BYTES
  *	One connection, logged in (or not, -m plain), then BYTES one way or
  *	both ways through "xgload sink" at the far end; prints MiB/s.
@@ -35,6 +37,18 @@
  * -m starttls|direct|plain (how TLS starts; plain: no TLS, and a login
  * only with -u: SASL PLAIN and bind in the clear).
  *
+ * login's -M MECH: PLAIN (the default: RFC 6120 SASL PLAIN, restart,
+ * resource bind), or XEP-0388 SASL2 with SCRAM-SHA-256 (two round trips)
+ * or XEP-0484 FAST with HT-SHA-256-NONE (one); with -B these ask for a
+ * XEP-0386 Bind2 bind inside <authenticate/>, and the login ends with the
+ * features after <success/> (there is no restart).  -K FILE: with
+ * SCRAM-SHA-256, each login asks for a FAST token (<request-token/>) and
+ * the last one is written to FILE; with HT-SHA-256-NONE the token is read
+ * from FILE and used by every login (a NONE token is reusable until it
+ * expires).  SCRAM's salted password (PBKDF2) is computed once per
+ * process and kept, as a client keeps it, so that the client's own CPU
+ * stays small beside the server's.
+ *
  * Every socket has 20 s send and receive timeouts, so nothing waits for
  * ever; every loop ends by count or deadline.
  */
@@ -60,6 +74,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 
 extern char **environ;
 
@@ -75,6 +90,14 @@ extern char **environ;
 #define NREC		(1 + NSTAGE)
 
 enum mode { M_STARTTLS, M_DIRECT, M_PLAIN };
+/* The login's mechanism (-M). */
+enum mech { X_PLAIN, X_SCRAM, X_FAST };
+
+/* The client id XEP-0484 keys tokens on (<user-agent id/>): the same for
+ * the login that asks for the token and the ones that use it. */
+#define UA_ID		"4e1c8a2e-6f0b-4c55-9d3a-2b7f0c9e1a55"
+#define SCRAM_HLEN	32	/* SHA-256 */
+#define TOKEN_MAX	256
 
 static struct {
 	const char *addr, *domain, *user, *pass, *ca, *prio;
@@ -83,10 +106,16 @@ static struct {
 	double secs;
 	const char *dir;
 	uint64_t bytes;
+	int mech;
+	const char *tokfile;
 } o = { "127.0.0.1", "bench.test", NULL, NULL, NULL, "NORMAL", 0,
-	M_STARTTLS, 1, 1, 1, 0, 5.0, "c2s", 1 << 20 };
+	M_STARTTLS, 1, 1, 1, 0, 5.0, "c2s", 1 << 20, X_PLAIN, NULL };
 
-static const char *rawfile;	/* ttfb: samples appended here */
+/* FAST: the token used (-M HT-SHA-256-NONE) or the last one issued. */
+static char token[TOKEN_MAX + 1];
+static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *rawfile;	/* ttfb, login: samples appended here */
 static gnutls_certificate_credentials_t cred;
 static gnutls_priority_t prio;
 
@@ -209,14 +238,17 @@ c_read(struct conn *c, void *p, size_t n)
 	return r < 0 ? -1 : r;
 }
 
-/* Read until MARK has arrived; 0, or -1 on error, end of file or BAD. */
+/* Read until MARK has arrived, keeping what the buffer holds (MARK may
+ * have come with an earlier read); 0, or -1 on error, end of file or
+ * BAD. */
 static int
-c_until(struct conn *c, const char *mark, const char *bad)
+c_more(struct conn *c, const char *mark, const char *bad)
 {
 	size_t ml = strlen(mark);
 	ssize_t r;
 
-	c->len = 0;
+	if (memmem(c->buf, c->len, mark, ml) != NULL)
+		return 0;
 	for (;;) {
 		if (c->len == sizeof c->buf) {
 			memmove(c->buf, c->buf + c->len - ml, ml);
@@ -231,6 +263,14 @@ c_until(struct conn *c, const char *mark, const char *bad)
 		if (bad != NULL && memmem(c->buf, c->len, bad, strlen(bad)) != NULL)
 			return -1;
 	}
+}
+
+/* Read until MARK has arrived in what is read from now on. */
+static int
+c_until(struct conn *c, const char *mark, const char *bad)
+{
+	c->len = 0;
+	return c_more(c, mark, bad);
 }
 
 static int
@@ -280,6 +320,7 @@ send_header(struct conn *c)
 }
 
 static int login_steps(struct conn *, const char **);
+static int sasl2_steps(struct conn *, const char **);
 
 /* The whole login of one connection; 0 or -1.  C is left open.  The
  * first failure of a process is reported with the step and what the
@@ -342,6 +383,8 @@ login_steps(struct conn *c, const char **step)
 	}
 	if (o.user == NULL)
 		return 0;
+	if (o.mech != X_PLAIN)
+		return sasl2_steps(c, step);
 	n = snprintf(plain, sizeof plain, "%c%s%c%s", 0, o.user, 0, o.pass);
 	raw.data = (unsigned char *)plain;
 	raw.size = n;
@@ -364,6 +407,272 @@ login_steps(struct conn *c, const char **step)
 	    c_until(c, "</stream:features>", NULL) == -1 ||
 	    c_write_all(c, bindreq, sizeof bindreq - 1) == -1 ||
 	    c_until(c, "</iq>", "type='error'") == -1)
+		return -1;
+	c->ts[6] = now();
+	return 0;
+}
+
+/* ---- SASL2: SCRAM-SHA-256 and FAST (HT-SHA-256-NONE) ---- */
+
+/* Base64 of N bytes into OUT, without the line breaks GnuTLS may put in;
+ * its length, or -1. */
+static int
+b64enc(const void *p, size_t n, char *out, size_t outsz)
+{
+	gnutls_datum_t raw = { (unsigned char *)(uintptr_t)p, n }, b;
+	size_t i, k = 0;
+
+	if (gnutls_base64_encode2(&raw, &b) < 0)
+		return -1;
+	for (i = 0; i < b.size && k + 1 < outsz; i++)
+		if (b.data[i] != '\n' && b.data[i] != '\r')
+			out[k++] = b.data[i];
+	out[k] = '\0';
+	i = i < b.size;
+	gnutls_free(b.data);
+	return i ? -1 : (int)k;
+}
+
+/* The bytes of base64 text IN (N chars) into OUT; their count, or -1. */
+static int
+b64dec(const char *in, size_t n, void *out, size_t outsz)
+{
+	gnutls_datum_t t = { (unsigned char *)(uintptr_t)in, n }, r;
+	int k;
+
+	if (gnutls_base64_decode2(&t, &r) < 0)
+		return -1;
+	k = r.size < outsz ? (int)r.size : -1;
+	if (k >= 0)
+		memcpy(out, r.data, r.size);
+	gnutls_free(r.data);
+	return k;
+}
+
+/* The text of the first element that starts with OPEN ("<challenge")
+ * and ends with CLOSE, from the buffer, into OUT; its length or -1. */
+static int
+elem_text(const struct conn *c, const char *open, const char *close,
+    char *out, size_t outsz)
+{
+	const char *b = memmem(c->buf, c->len, open, strlen(open)), *e;
+	const char *end = c->buf + c->len;
+
+	if (b == NULL || (b = memchr(b, '>', end - b)) == NULL)
+		return -1;
+	b++;
+	if ((e = memmem(b, end - b, close, strlen(close))) == NULL ||
+	    (size_t)(e - b) >= outsz)
+		return -1;
+	memcpy(out, b, e - b);
+	out[e - b] = '\0';
+	return e - b;
+}
+
+/* SCRAM's SaltedPassword (RFC 5802), computed once per salt and count
+ * and kept, as a client keeps it. */
+static struct {
+	pthread_mutex_t mu;
+	char salt[128];
+	unsigned iter;
+	uint8_t key[SCRAM_HLEN];
+	int have;
+} salted = { PTHREAD_MUTEX_INITIALIZER, "", 0, { 0 }, 0 };
+
+static int
+scram_salted(const char *salt64, size_t sl, unsigned iter, uint8_t *out)
+{
+	uint8_t salt[96];
+	int n, ok = 0;
+
+	if (sl >= sizeof salted.salt)
+		return -1;
+	pthread_mutex_lock(&salted.mu);
+	if (!salted.have || salted.iter != iter ||
+	    strlen(salted.salt) != sl || memcmp(salted.salt, salt64, sl) != 0) {
+		gnutls_datum_t k = { (unsigned char *)(uintptr_t)o.pass, strlen(o.pass) };
+		gnutls_datum_t s;
+
+		salted.have = 0;
+		if ((n = b64dec(salt64, sl, salt, sizeof salt)) <= 0)
+			goto out;
+		s.data = salt;
+		s.size = n;
+		if (gnutls_pbkdf2(GNUTLS_MAC_SHA256, &k, &s, iter, salted.key,
+		    SCRAM_HLEN) < 0)
+			goto out;
+		memcpy(salted.salt, salt64, sl);
+		salted.salt[sl] = '\0';
+		salted.iter = iter;
+		salted.have = 1;
+	}
+	memcpy(out, salted.key, SCRAM_HLEN);
+	ok = 1;
+out:
+	pthread_mutex_unlock(&salted.mu);
+	return ok ? 0 : -1;
+}
+
+static int
+hmac256(const void *key, size_t kl, const void *m, size_t ml, uint8_t *out)
+{
+	return gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, kl, m, ml, out) < 0 ? -1 : 0;
+}
+
+/* The SCRAM-SHA-256 exchange (RFC 5802, in XEP-0388's elements) up to
+ * <success/>, its server signature checked. */
+static int
+scram_exchange(struct conn *c, const char *bind, const char **step)
+{
+	static const char gs2[] = "n,,";
+	char cn[40], first[256], sfirst[512], fin[768], am[1536];
+	char b64[1024], msg[2048], pr[48];
+	uint8_t rnd[18], sp[SCRAM_HLEN], ck[SCRAM_HLEN], stk[SCRAM_HLEN];
+	uint8_t sig[SCRAM_HLEN], sk[SCRAM_HLEN], v[SCRAM_HLEN], got[64];
+	const char *r, *sa, *it, *e;
+	char *endp;
+	unsigned long iter;
+	int n, k;
+
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) < 0 ||
+	    b64enc(rnd, sizeof rnd, cn, sizeof cn) < 0)
+		return -1;
+	snprintf(first, sizeof first, "n=%s,r=%s", o.user, cn);
+	snprintf(msg, sizeof msg, "%s%s", gs2, first);
+	if (b64enc(msg, strlen(msg), b64, sizeof b64) < 0)
+		return -1;
+	n = snprintf(msg, sizeof msg, "<authenticate xmlns='urn:xmpp:sasl:2' "
+	    "mechanism='SCRAM-SHA-256'><initial-response>%s</initial-response>"
+	    "<user-agent id='" UA_ID "'/>%s%s</authenticate>", b64, bind,
+	    o.tokfile != NULL ? "<request-token xmlns='urn:xmpp:fast:0' "
+	    "mechanism='HT-SHA-256-NONE'/>" : "");
+	*step = "SCRAM client-first";
+	if (c_write_all(c, msg, n) == -1 ||
+	    c_until(c, "</challenge>", "<failure") == -1 ||
+	    (k = elem_text(c, "<challenge", "</challenge>", b64, sizeof b64)) < 0 ||
+	    (k = b64dec(b64, k, sfirst, sizeof sfirst - 1)) <= 0)
+		return -1;
+	sfirst[k] = '\0';
+	/* r=CNONCE+SNONCE,s=SALT,i=ITERATIONS */
+	*step = "SCRAM server-first";
+	if (strncmp(sfirst, "r=", 2) != 0 || strncmp(sfirst + 2, cn, strlen(cn)) != 0 ||
+	    (sa = strstr(sfirst, ",s=")) == NULL || (it = strstr(sfirst, ",i=")) == NULL ||
+	    it < sa)
+		return -1;
+	r = sfirst + 2;
+	iter = strtoul(it + 3, &endp, 10);
+	if (iter == 0 || iter > 1000000 || (*endp != '\0' && *endp != ','))
+		return -1;
+	if (scram_salted(sa + 3, it - (sa + 3), iter, sp) == -1)
+		return -1;
+	snprintf(fin, sizeof fin, "c=biws,r=%.*s", (int)(sa - r), r);
+	if (snprintf(am, sizeof am, "%s,%s,%s", first, sfirst, fin) >= (int)sizeof am)
+		return -1;
+	if (hmac256(sp, SCRAM_HLEN, "Client Key", 10, ck) == -1 ||
+	    gnutls_hash_fast(GNUTLS_DIG_SHA256, ck, SCRAM_HLEN, stk) < 0 ||
+	    hmac256(stk, SCRAM_HLEN, am, strlen(am), sig) == -1)
+		return -1;
+	for (k = 0; k < SCRAM_HLEN; k++)
+		sig[k] ^= ck[k];	/* ClientProof */
+	if (b64enc(sig, SCRAM_HLEN, pr, sizeof pr) < 0)
+		return -1;
+	n = strlen(fin);
+	snprintf(fin + n, sizeof fin - n, ",p=%s", pr);
+	if (b64enc(fin, strlen(fin), b64, sizeof b64) < 0)
+		return -1;
+	n = snprintf(msg, sizeof msg, "<response xmlns='urn:xmpp:sasl:2'>%s</response>", b64);
+	*step = "SCRAM client-final";
+	if (c_write_all(c, msg, n) == -1 ||
+	    c_until(c, "</success>", "<failure") == -1)
+		return -1;
+	/* additional-data: v=ServerSignature */
+	*step = "SCRAM server signature";
+	if (hmac256(sp, SCRAM_HLEN, "Server Key", 10, sk) == -1 ||
+	    hmac256(sk, SCRAM_HLEN, am, strlen(am), v) == -1 ||
+	    (k = elem_text(c, "<additional-data", "</additional-data>", b64, sizeof b64)) < 0 ||
+	    (k = b64dec(b64, k, got, sizeof got)) != 2 + 44 ||
+	    memcmp(got, "v=", 2) != 0 ||
+	    b64enc(v, SCRAM_HLEN, b64, sizeof b64) != 44 ||
+	    memcmp(got + 2, b64, 44) != 0)
+		return -1;
+	if (o.tokfile == NULL)
+		return 0;
+	/* <token xmlns='urn:xmpp:fast:0' expiry='...' token='...'/> */
+	*step = "FAST token in <success/>";
+	if ((r = memmem(c->buf, c->len, "<token ", 7)) == NULL ||
+	    (r = memmem(r, c->buf + c->len - r, " token='", 8)) == NULL ||
+	    (e = memchr(r + 8, '\'', c->buf + c->len - (r + 8))) == NULL ||
+	    e - (r + 8) > TOKEN_MAX || e == r + 8)
+		return -1;
+	pthread_mutex_lock(&token_mu);
+	memcpy(token, r + 8, e - (r + 8));
+	token[e - (r + 8)] = '\0';
+	FILE *f = fopen(o.tokfile, "w");
+	k = f != NULL && fprintf(f, "%s\n", token) > 0;
+	if (f != NULL && fclose(f) != 0)
+		k = 0;
+	pthread_mutex_unlock(&token_mu);
+	return k ? 0 : -1;
+}
+
+/* A FAST login (XEP-0484) with HT-SHA-256-NONE: user NUL
+ * HMAC-SHA-256(token, "Initiator") in one round trip; the server's
+ * HMAC(token, "Responder") checked in <additional-data/>. */
+static int
+fast_exchange(struct conn *c, const char *bind, const char **step)
+{
+	char ir[512], b64[512], msg[2048];
+	uint8_t mac[SCRAM_HLEN], got[64];
+	size_t ul = strlen(o.user);
+	int n, k;
+
+	if (ul + 1 + SCRAM_HLEN > sizeof ir)
+		return -1;
+	memcpy(ir, o.user, ul);
+	ir[ul] = '\0';
+	if (hmac256(token, strlen(token), "Initiator", 9, mac) == -1)
+		return -1;
+	memcpy(ir + ul + 1, mac, SCRAM_HLEN);
+	if (b64enc(ir, ul + 1 + SCRAM_HLEN, b64, sizeof b64) < 0)
+		return -1;
+	n = snprintf(msg, sizeof msg, "<authenticate xmlns='urn:xmpp:sasl:2' "
+	    "mechanism='HT-SHA-256-NONE'><initial-response>%s</initial-response>"
+	    "<user-agent id='" UA_ID "'/>%s<fast xmlns='urn:xmpp:fast:0'/>"
+	    "</authenticate>", b64, bind);
+	*step = "FAST authenticate";
+	if (c_write_all(c, msg, n) == -1 ||
+	    c_until(c, "</success>", "<failure") == -1)
+		return -1;
+	*step = "FAST responder HMAC";
+	if (hmac256(token, strlen(token), "Responder", 9, mac) == -1 ||
+	    (k = elem_text(c, "<additional-data", "</additional-data>", b64, sizeof b64)) < 0 ||
+	    b64dec(b64, k, got, sizeof got) != SCRAM_HLEN ||
+	    memcmp(got, mac, SCRAM_HLEN) != 0)
+		return -1;
+	return 0;
+}
+
+/* After TLS: SASL2's <authenticate/> (with a Bind2 bind under -B), to
+ * <success/> (step 5) and the features that follow it (step 6: no
+ * restart, the resource is bound already). */
+static int
+sasl2_steps(struct conn *c, const char **step)
+{
+	const char *bind = o.bind ?
+	    "<bind xmlns='urn:xmpp:bind:0'><tag>bench</tag></bind>" : "";
+
+	*step = "SASL2 offer";
+	if (memmem(c->buf, c->len, "urn:xmpp:sasl:2", 15) == NULL)
+		return -1;
+	if ((o.mech == X_SCRAM ? scram_exchange(c, bind, step) :
+	    fast_exchange(c, bind, step)) == -1)
+		return -1;
+	*step = "Bind2";
+	if (o.bind && memmem(c->buf, c->len, "<bound", 6) == NULL)
+		return -1;
+	c->ts[5] = now();
+	*step = "features after <success/>";
+	if (c_more(c, "</stream:features>", NULL) == -1)
 		return -1;
 	c->ts[6] = now();
 	return 0;
@@ -549,6 +858,19 @@ cmd_login(void)
 	}
 	for (p = 0; p < o.procs; p++)
 		waitpid(pids[p], NULL, 0);
+	/* -R: every kept login, its whole time and its steps' (ms). */
+	if (rawfile != NULL) {
+		FILE *f = fopen(rawfile, "a");
+
+		if (f == NULL)
+			die(rawfile);
+		for (long j = 0; j < kept; j++)
+			for (i = 0; i < NREC; i++)
+				fprintf(f, "%.3f%c", all[j * NREC + i],
+				    i + 1 < NREC ? ' ' : '\n');
+		if (fclose(f) != 0)
+			die(rawfile);
+	}
 	/* Column K of the kept records, sorted. */
 #define COLUMN(K) do { \
 		for (long j = 0; j < kept; j++) \
@@ -1091,7 +1413,7 @@ main(int argc, char **argv)
 	argv++;
 	argc--;
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "a:p:d:u:w:C:x:m:c:P:t:n:D:b:r:R:HB")) != -1) {
+	while ((ch = getopt(argc, argv, "a:p:d:u:w:C:x:m:M:K:c:P:t:n:D:b:r:R:HB")) != -1) {
 		switch (ch) {
 		case 'a': o.addr = optarg; break;
 		case 'p': o.port = atoi(optarg); break;
@@ -1104,6 +1426,17 @@ main(int argc, char **argv)
 			o.mode = !strcmp(optarg, "direct") ? M_DIRECT :
 			    !strcmp(optarg, "plain") ? M_PLAIN : M_STARTTLS;
 			break;
+		case 'M':
+			if (!strcmp(optarg, "PLAIN"))
+				o.mech = X_PLAIN;
+			else if (!strcmp(optarg, "SCRAM-SHA-256"))
+				o.mech = X_SCRAM;
+			else if (!strcmp(optarg, "HT-SHA-256-NONE"))
+				o.mech = X_FAST;
+			else
+				usage();
+			break;
+		case 'K': o.tokfile = optarg; break;
 		case 'c': o.conc = atoi(optarg); break;
 		case 'P': o.procs = atoi(optarg); break;
 		case 't': o.secs = atof(optarg); break;
@@ -1121,6 +1454,22 @@ main(int argc, char **argv)
 		usage();
 	if (o.user != NULL && o.pass == NULL)
 		usage();
+	/* SASL2 is offered after TLS only; FAST needs its token. */
+	if (o.mech != X_PLAIN && (o.user == NULL || o.mode == M_PLAIN))
+		usage();
+	if (o.mech == X_FAST) {
+		FILE *f = o.tokfile != NULL ? fopen(o.tokfile, "r") : NULL;
+		size_t tl;
+
+		if (f == NULL || fgets(token, sizeof token, f) == NULL ||
+		    (tl = strcspn(token, "\n")) == 0 || tl >= TOKEN_MAX) {
+			fprintf(stderr, "xgload: fatal: no FAST token in -K %s\n",
+			    o.tokfile != NULL ? o.tokfile : "(not given)");
+			exit(100);
+		}
+		token[tl] = '\0';
+		fclose(f);
+	}
 	if (!strcmp(cmd, "login"))
 		return cmd_login();
 	if (!strcmp(cmd, "bulk"))
