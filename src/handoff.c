@@ -395,7 +395,7 @@ handoff(struct session *s, int bfd)
 	if (bfd >= 0) {
 		/* SASL2 (sasl2.c) has no restart: its <success/> is followed
 		 * by the features at once. */
-		if (s->profile == 2 ? sasl2_success(s) == -1 :
+		if (s->profile == 2 ? sasl2_success(s, 1) == -1 :
 		    send_success(s) == -1 || stream_restart(s) == -1)
 			close(bfd);
 		else
@@ -416,7 +416,10 @@ handoff(struct session *s, int bfd)
 	ws = xml_ws_span(s->buf, s->len);
 	memmove(s->buf, s->buf + ws, s->len - ws);
 	s->len -= ws;
-	if (send_success(s) == -1) {
+	/* SASL2: no restart from the client; sasl2.c opens the program's
+	 * stream in its place. */
+	if (s->profile == 2 ? sasl2_success(s, 0) == -1 ||
+	    sasl2_exec_open(s, fd) == -1 : send_success(s) == -1) {
 		close(fd);
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);

@@ -501,13 +501,8 @@ parse_options(int argc, char **argv, struct options *o)
 	auth_option(o);
 	if (o->has_backend == (o->exec_argv != NULL))
 		usage_error("give exactly one of --backend or -- PROG");
-	/* SASL2 has no stream restart: only a backend we log in to can give
-	 * the client its post-login stream (xmppgate(8), SASL2). */
 	if (o->fast && o->no_sasl2)
 		usage_error("--fast needs SASL2: drop --no-sasl2");
-	if (o->fast && o->exec_argv != NULL)
-		usage_error("--fast goes with --backend: SASL2, which carries "
-		    "FAST, is offered in connect mode only");
 	if (o->fast && o->auth_protocol != XG_AP_NATIVE)
 		usage_error("--fast needs --auth-protocol xmppgate: only its "
 		    "helpers keep and check FAST tokens");

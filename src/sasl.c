@@ -775,6 +775,13 @@ sasl(struct session *s, struct plain_creds *pc, struct auth_reply *ar,
 			snprintf(s->c->user, sizeof(s->c->user), "%s",
 			    pc->user);
 			if (!ar->has_backend && s->o->exec_argv != NULL) {
+				if (s->profile == 2) {
+					snprintf(s->c->sasl2,
+					    sizeof(s->c->sasl2), "%s",
+					    req.mechanism);
+					sasl2_exec_login(s, pc->user);
+					sasl2_token(s, pc->user);
+				}
 				secrets_wipe(s, pc, ar);
 				*bfd = -1;	/* exec mode */
 				return 0;

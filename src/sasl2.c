@@ -86,10 +86,10 @@ sasl2_fast_offered(const struct session *s, const char *mech)
 }
 
 /*
- * SASL2 is offered on a client's stream in connect mode (exec mode's
- * program would see a stream with no restart), unless --no-sasl2: the
- * mechanisms of <mechanisms/>, Bind2 with stream management inline, and,
- * with --fast, the HT-* mechanisms this channel can bind to.
+ * SASL2 is offered on a client's stream unless --no-sasl2: the mechanisms
+ * of <mechanisms/>; in connect mode Bind2 with stream management inline
+ * (exec mode's program binds by itself); with --fast, the HT-* mechanisms
+ * this channel can bind to.
  */
 void
 sasl2_offer(struct session *s, char *out, size_t outsz, char *names,
@@ -99,17 +99,22 @@ sasl2_offer(struct session *s, char *out, size_t outsz, char *names,
 
 	s->sasl2_offered = 0;
 	s->fast_offered[0] = NULL;
-	if (s->o->no_sasl2 || s->o->exec_argv != NULL || s->o->s2s ||
-	    s->offered[0] == NULL)
+	if (s->o->no_sasl2 || s->o->s2s || s->offered[0] == NULL)
 		return;
 	s->sasl2_offered = 1;
 	add(out, outsz, "<authentication xmlns='" NS_SASL2 "'>");
 	for (i = 0; s->offered[i] != NULL; i++)
 		add(out, outsz, "<mechanism>%s</mechanism>", s->offered[i]);
-	add(out, outsz, "<inline><bind xmlns='" NS_BIND2 "'><inline>"
-	    "<feature var='" NS_SM "'/></inline></bind><sm xmlns='" NS_SM
-	    "'/>");
-	add(names, namesz, "; sasl2 bind2 sm");
+	/* Exec mode has nothing inline without FAST: no <inline/> then. */
+	if (s->o->exec_argv == NULL || s->o->fast)
+		add(out, outsz, "<inline>");
+	if (s->o->exec_argv == NULL) {
+		add(out, outsz, "<bind xmlns='" NS_BIND2 "'><inline>"
+		    "<feature var='" NS_SM "'/></inline></bind><sm xmlns='"
+		    NS_SM "'/>");
+		add(names, namesz, "; sasl2 bind2 sm");
+	} else
+		add(names, namesz, "; sasl2");
 	if (s->o->fast) {
 		for (i = 0; i < sizeof(ht) / sizeof(ht[0]); i++)
 			if (ht[i].cb == 0 || (s->cb_mask & ht[i].cb))
@@ -124,7 +129,9 @@ sasl2_offer(struct session *s, char *out, size_t outsz, char *names,
 		}
 		add(out, outsz, "</fast>");
 	}
-	add(out, outsz, "</inline></authentication>");
+	if (s->o->exec_argv == NULL || s->o->fast)
+		add(out, outsz, "</inline>");
+	add(out, outsz, "</authentication>");
 }
 
 int
@@ -389,6 +396,8 @@ sasl2_backend(struct session *s, const char *buser, enum xg_sasl_failure *sf,
 
 	s->success2[0] = part_sm[0] = part_bound[0] = '\0';
 	s->surplus_len = 0;
+	s->bound2 = 0;
+	s->sm_state = SM_NONE;
 	cut = 0;
 	snprintf(bare, sizeof(bare), "%s@%s", buser, s->c->domain);
 	snprintf(jid, sizeof(jid), "%s", bare);
@@ -435,8 +444,86 @@ sasl2_backend(struct session *s, const char *buser, enum xg_sasl_failure *sf,
 	}
 	add(s->c->sasl2, sizeof(s->c->sasl2), "%s%s%s", bound ? ",bind2" : "",
 	    sm ? ",sm=" : "", sm ? sm : "");
+	s->bound2 = bound;
+	s->sm_state = sm == NULL ? SM_NONE : strcmp(sm, "enabled") == 0 ?
+	    SM_ENABLED : strcmp(sm, "resumed") == 0 ? SM_RESUMED : SM_FAILED;
 	xg_debug("SASL2: %s as %s", s->c->sasl2, jid);
 	return 0;
+}
+
+void
+sasl2_exec_login(struct session *s, const char *user)
+{
+	char jid[XG_SASL_FIELD_MAX * 3 + 2], esc[6 * sizeof(jid)];
+
+	/* No bind here: the program binds, when the client asks it to. */
+	snprintf(jid, sizeof(jid), "%s@%s", user, s->c->domain);
+	xml_escape(esc, sizeof(esc), jid, strlen(jid));
+	cut = 0;
+	s->success2[0] = '\0';
+	s->surplus_len = 0;
+	add(s->success2, sizeof(s->success2), "<authorization-identifier>%s"
+	    "</authorization-identifier>", esc);
+	if (cut)
+		s->success2[0] = '\0';
+	xg_debug("SASL2: %s as %s (exec mode)", s->c->sasl2, jid);
+}
+
+int
+sasl2_exec_open(struct session *s, int fd)
+{
+	static struct xml_token t;
+	struct conn pc;
+	uint8_t buf[XG_READ_BUF];
+	char hdr[256 + XG_DOMAIN_MAX];
+	size_t len = 0, used;
+	int64_t dl = now_ms() + (int64_t)s->o->header_timeout * 1000;
+	enum xml_result r = XML_MORE;
+	const char *local;
+	ssize_t n;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.rfd = pc.wfd = fd;
+	/* The stream the client does not restart, opened for the program
+	 * as a client's restart would be (its to, as the client gave it). */
+	if (backend_header(s->c->domain, hdr, sizeof(hdr)) == 0 ||
+	    conn_write(&pc, hdr, strlen(hdr), dl) == -1)
+		return finish(s, XG_EXIT_TEMP, "exec: the program's stream: "
+		    "%s", strerror(errno));
+	/* Its header is for us; what follows (its features) is the
+	 * client's, at once after <success/>. */
+	for (;;) {
+		while (len > 0 && (r = xml_lex(buf, len, &t, &used)) ==
+		    XML_OK) {
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			if (t.type == XML_TOK_DECL || (t.type == XML_TOK_TEXT &&
+			    t.text_ws))
+				continue;
+			local = strchr(t.name, ':') != NULL ?
+			    strchr(t.name, ':') + 1 : t.name;
+			if (t.type != XML_TOK_START || strcmp(local,
+			    "stream") != 0 || t.empty)
+				return finish(s, XG_EXIT_TEMP, "exec: the "
+				    "program did not open its stream");
+			if (len > 0 && conn_write(s->c, buf, len, dl) == -1)
+				return finish(s, XG_EXIT_OK, "client write: "
+				    "%s", strerror(errno));
+			explicit_bzero(buf, sizeof(buf));
+			return 0;
+		}
+		if (len > 0 && r != XML_MORE)
+			return finish(s, XG_EXIT_TEMP, "exec: the program sent "
+			    "bad XML: %s", xml_result_str(r));
+		if (len == sizeof(buf))
+			return finish(s, XG_EXIT_TEMP, "exec: the program's "
+			    "stream header is too long");
+		if ((n = conn_read(&pc, buf + len, sizeof(buf) - len, dl)) <= 0)
+			return finish(s, XG_EXIT_TEMP, "exec: the program %s "
+			    "before its stream header", n == 0 ? "ended" :
+			    errno == ETIMEDOUT ? "timed out" : strerror(errno));
+		len += (size_t)n;
+	}
 }
 
 void
@@ -496,12 +583,12 @@ sasl2_token(struct session *s, const char *user)
 }
 
 int
-sasl2_success(struct session *s)
+sasl2_success(struct session *s, int features)
 {
 	static char feat[XG_FEATURES_MAX];
-	int resumed = strstr(s->c->sasl2, "sm=resumed") != NULL;
-	int drop_bind = resumed || strstr(s->c->sasl2, ",bind2") != NULL;
-	int drop_sm = resumed || strstr(s->c->sasl2, "sm=enabled") != NULL;
+	int resumed = s->sm_state == SM_RESUMED;
+	int drop_bind = resumed || s->bound2;
+	int drop_sm = resumed || s->sm_state == SM_ENABLED;
 	size_t n;
 
 	xg_debug("sent: SASL2 success%s", s->success_data[0] ?
@@ -513,6 +600,8 @@ sasl2_success(struct session *s)
 		return finish(s, XG_EXIT_OK, "client write: %s",
 		    strerror(errno));
 	explicit_bzero(s->success2, sizeof(s->success2));
+	if (!features)
+		return 0;
 	/* XEP-0388: no restart; the features follow at once. */
 	n = sasl2_features_left(s->bfeat, s->bfeat_len, drop_bind, drop_sm,
 	    feat, sizeof(feat));
@@ -523,7 +612,6 @@ sasl2_success(struct session *s)
 	    s->surplus_len, now_ms() + 10000) == -1))
 		return finish(s, XG_EXIT_OK, "client write: %s",
 		    strerror(errno));
-	s->c->tx += 0;
 	explicit_bzero(s->surplus, sizeof(s->surplus));
 	s->surplus_len = 0;
 	return 0;

@@ -64,6 +64,8 @@ struct session {
 	char	fast_expiry[XG_FAST_EXPIRY_LEN + 1];	/* <success>, or "" */
 	char	success2[XG_SASL2_SUCCESS_MAX];	/* <success>'s children after
 					 * <additional-data>: sasl2.c */
+	int	bound2;			/* a resource was bound for Bind2 */
+	enum { SM_NONE, SM_ENABLED, SM_RESUMED, SM_FAILED } sm_state;
 	uint8_t	surplus[XG_READ_BUF];	/* backend bytes after its answer to
 					 * an inline <resume>, for the client
 					 * after <success> and the features */
@@ -183,11 +185,18 @@ int sasl2_cbtype(const char *mech);
  * -1 when the session ended. */
 int sasl2_backend(struct session *, const char *buser,
     enum xg_sasl_failure *sf, char *why, size_t whysz);
+/* Exec mode: the <success/>'s authorization identifier (the bare JID). */
+void sasl2_exec_login(struct session *, const char *user);
+/* Exec mode, after <success/>: the program gets the stream header the
+ * client does not send again, its own header is dropped, and what follows
+ * goes to the client; 0, or -1 when the session ended. */
+int sasl2_exec_open(struct session *, int fd);
 /* <request-token/>: the helper's new token for <success>, if it gives one. */
 void sasl2_token(struct session *, const char *user);
-/* <success/> with what the login did, the features, the backend's bytes
- * that came after its answer; 0, or -1 when the session ended. */
-int sasl2_success(struct session *);
+/* <success/> with what the login did; in connect mode the features and
+ * the backend's bytes that came after its answer too (exec mode: the
+ * program's, sasl2_exec_open()); 0, or -1 when the session ended. */
+int sasl2_success(struct session *, int features);
 
 /* ---- handoff.c: the backend login, <success/>, the relay ---- */
 /* Connect mode, in an accepted attempt: 0 with *fd, 1 when the backend

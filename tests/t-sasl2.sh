@@ -14,7 +14,9 @@
 #    token issued after a password login, a token login with
 #    HT-SHA-256-NONE and -EXPR, a channel-bound initial response replayed
 #    on another connection refused, an expired token refused with
-#    credentials-expired, a token logged out with <fast invalidate/>.
+#    credentials-expired, a token logged out with <fast invalidate/>;
+#  - exec mode: SASL2 and FAST offered without Bind2, the program's stream
+#    opened for it, the client binding with the program.
 # The hostile <authenticate> elements are t-hostile's (doc/bad-input.md).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -193,3 +195,29 @@ expect_line "$out" "^RESULT login=ok .* mech=SCRAM-SHA-256-PLUS .* token=saved "
 [ "$(grep -c "the FAST token expired" "$XG_GATE_LOG")" -gt "$n0" ] ||
 	fail "xmpp.js did not try its expired token first"
 pass "credentials-expired; xmpp.js then logged in with its password and got a new token"
+
+check "exec mode: SASL2 with nothing inline but FAST; the program (tests/exec_backend.py) gets the stream opened for it and binds; a token login needs no password from the helper"
+ENVLOG=$XG_TMP/exec-env.log
+# The helper's password= lines are not used here: exec mode logs in nowhere.
+write_helper "$XG_TMP/helper" "exec '$SCRAM' --fast '$FASTDIR' '$DB'"
+new_gate exec --auth-delay 0 --auth "$XG_TMP/helper" --auth-scram --fast \
+	-- "$XG_PY" "$top_srcdir/tests/exec_backend.py" "$ENVLOG"
+out=$(raw --features) || fail "features: $out"
+expect_line "$out" "</mechanisms><authentication xmlns='urn:xmpp:sasl:2'><mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-1-PLUS</mechanism><mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism><mechanism>PLAIN</mechanism><inline><fast xmlns='urn:xmpp:fast:0'>" "exec-mode offer"
+printf '%s\n' "$out" | grep -q "urn:xmpp:bind:0" && fail "exec mode offers Bind2: $out"
+TOK4=$XG_TMP/token4.json
+UA4=5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716
+out=$(js --user alice --password 'alice front' --mech SCRAM-SHA-256-PLUS --cb tls-exporter \
+	--resource exec --ua-id "$UA4" --token-file "$TOK4" --send "alice@$DOMAIN" --body "to the program" |
+	grep RESULT) || fail "exec mode, SCRAM: $out"
+echo "    $out"
+expect_line "$out" "^RESULT login=ok jid=alice@$DOMAIN/exec sasl=2 mech=SCRAM-SHA-256-PLUS bound=legacy .*token=saved .*ssdp=ok" "exec mode, SCRAM"
+out=$(js --user alice --resource exec2 --ua-id "$UA4" --token-file "$TOK4" --fast-mech HT-SHA-256-NONE |
+	grep RESULT) || fail "exec mode, token: $out"
+echo "    $out"
+expect_line "$out" "^RESULT login=ok jid=alice@$DOMAIN/exec2 sasl=2 mech=HT-SHA-256-NONE bound=legacy .*fast=used" "exec mode, token"
+wait_summaries 3 >/dev/null
+summaries | grep -c " backend=exec:.* sasl2=HT-SHA-256-NONE " | grep -qx 1 ||
+	fail "no exec-mode summary with sasl2=HT-SHA-256-NONE"
+grep -q "^XMPP_USER=alice$" "$ENVLOG" || fail "the program did not get XMPP_USER=alice"
+pass "SASL2 and FAST in exec mode; the client bound with the program"
