@@ -24,10 +24,13 @@
 #include "faststore.h"
 #include "seterr.h"
 
-#define MAGIC		"xmppgate-fast 1"
+#define MAGIC		"xmppgate-fast 2"
+#define MAGIC_V1	"xmppgate-fast 1"	/* read, never written */
 #define PATH_SIZE	4096
 
-static int	slot_parse(const char *, size_t, struct fast_slot *);
+static int	num_parse(const char *, const char *, int64_t *,
+		    const char **);
+static int	slot_parse(const char *, size_t, int, struct fast_slot *);
 static int	path(char *, const char *, const char *, const char *);
 
 int
@@ -65,38 +68,56 @@ faststore_name(const char *user, const char *domain, const char *client,
 	return 0;
 }
 
-/* "MECH EXPIRY TOKEN" */
+/* A decimal of 1 to 18 digits, no leading zero, ending at a space: its
+ * value, the space in *end; -1. */
 static int
-slot_parse(const char *l, size_t n, struct fast_slot *s)
+num_parse(const char *p, const char *lim, int64_t *v, const char **end)
 {
-	const char *sp1, *sp2;
-	size_t ml, el, tl, i;
-	int64_t e = 0;
+	const char *sp = memchr(p, ' ', (size_t)(lim - p));
+	size_t n, i;
 
-	if ((sp1 = memchr(l, ' ', n)) == NULL ||
-	    (sp2 = memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - l))) == NULL)
+	if (sp == NULL || (n = (size_t)(sp - p)) == 0 || n > 18 ||
+	    (n > 1 && p[0] == '0'))
 		return -1;
-	ml = (size_t)(sp1 - l);
-	el = (size_t)(sp2 - sp1 - 1);
-	tl = n - (size_t)(sp2 + 1 - l);
-	if (ml == 0 || ml > FASTSTORE_MECH_MAX || el == 0 || el > 18 ||
-	    (el > 1 && sp1[1] == '0'))
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		*v = *v * 10 + (p[i] - '0');
+	}
+	*end = sp;
+	return 0;
+}
+
+/* "MECH ISSUED EXPIRY TOKEN" (version 2) or "MECH EXPIRY TOKEN" (1). */
+static int
+slot_parse(const char *l, size_t n, int version, struct fast_slot *s)
+{
+	const char *lim = l + n, *sp;
+	size_t ml, tl;
+	int64_t issued = 0, e;
+
+	if ((sp = memchr(l, ' ', n)) == NULL)
+		return -1;
+	ml = (size_t)(sp - l);
+	if (ml == 0 || ml > FASTSTORE_MECH_MAX)
 		return -1;
 	memcpy(s->mech, l, ml);
 	s->mech[ml] = '\0';
 	if (!faststore_mech_ok(s->mech))
 		return -1;
-	for (i = 0; i < el; i++) {
-		if (sp1[1 + i] < '0' || sp1[1 + i] > '9')
-			return -1;
-		e = e * 10 + (sp1[1 + i] - '0');
-	}
+	if (version == 2 && num_parse(sp + 1, lim, &issued, &sp) == -1)
+		return -1;
+	if (num_parse(sp + 1, lim, &e, &sp) == -1 || issued > e)
+		return -1;
+	tl = (size_t)(lim - sp - 1);
 	if (tl > XG_FAST_TOKEN_MAX)
 		return -1;
-	memcpy(s->token, sp2 + 1, tl);
+	memcpy(s->token, sp + 1, tl);
 	s->token[tl] = '\0';
 	if (!faststore_token_ok(s->token, tl))
 		return -1;
+	s->issued = issued;
 	s->expiry = e;
 	s->used = 1;
 	return 0;
@@ -108,6 +129,7 @@ faststore_parse(const char *buf, size_t len, struct fast_store *st,
 {
 	size_t pos = 0, n;
 	const char *l, *nl;
+	int version = 0;
 
 	memset(st, 0, sizeof(*st));
 	*line = 0;
@@ -121,14 +143,19 @@ faststore_parse(const char *buf, size_t len, struct fast_store *st,
 		n = (size_t)(nl - l);
 		pos += n + 1;
 		if (*line == 1) {
-			if (n != strlen(MAGIC) || memcmp(l, MAGIC, n) != 0)
+			if (n == strlen(MAGIC) && memcmp(l, MAGIC, n) == 0)
+				version = 2;
+			else if (n == strlen(MAGIC_V1) &&
+			    memcmp(l, MAGIC_V1, n) == 0)
+				version = 1;
+			else
 				goto bad;
 		} else if (n > 4 && memcmp(l, "new ", 4) == 0 && !st->new.used) {
-			if (slot_parse(l + 4, n - 4, &st->new) == -1)
+			if (slot_parse(l + 4, n - 4, version, &st->new) == -1)
 				goto bad;
 		} else if (n > 8 && memcmp(l, "current ", 8) == 0 &&
 		    !st->cur.used) {
-			if (slot_parse(l + 8, n - 8, &st->cur) == -1)
+			if (slot_parse(l + 8, n - 8, version, &st->cur) == -1)
 				goto bad;
 		} else
 			goto bad;
@@ -157,8 +184,9 @@ faststore_format(const struct fast_store *st, char *buf, size_t sz)
 	for (i = 0; i < 2; i++) {
 		if (!s[i]->used)
 			continue;
-		n = snprintf(buf + used, sz - used, "%s %s %" PRId64 " %s\n",
-		    label[i], s[i]->mech, s[i]->expiry, s[i]->token);
+		n = snprintf(buf + used, sz - used, "%s %s %" PRId64 " %"
+		    PRId64 " %s\n", label[i], s[i]->mech, s[i]->issued,
+		    s[i]->expiry, s[i]->token);
 		if (n < 0 || (size_t)n >= sz - used)
 			return 0;
 		used += (size_t)n;

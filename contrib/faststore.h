@@ -6,12 +6,17 @@
  *
  * A file, at most FASTSTORE_FILE_MAX bytes:
  *
- *	xmppgate-fast 1
- *	new HT-SHA-256-NONE 1767225600 TOKEN
- *	current HT-SHA-256-EXPR 1767225000 TOKEN
+ *	xmppgate-fast 2
+ *	new HT-SHA-256-NONE 1766016000 1767225600 TOKEN
+ *	current HT-SHA-256-EXPR 1766015400 1767225000 TOKEN
  *
- * Each slot line at most once, either may be missing; the number is the
- * expiry in unix time.  A store with no slot is no file.
+ * Each slot line at most once, either may be missing; the numbers are
+ * when the token was issued and when it expires, in unix time (issued
+ * not after expiry).  A store with no slot is no file.
+ *
+ * Version 1 files (xmppgate-fast 1, slots "MECH EXPIRY TOKEN", before
+ * --fast-rotate) are still read, their issue time taken as 0: unknown,
+ * so as old as any --fast-rotate wants; every write is version 2.
  */
 #ifndef FASTSTORE_H
 #define FASTSTORE_H
@@ -26,6 +31,7 @@
 struct fast_slot {
 	int	used;
 	char	mech[FASTSTORE_MECH_MAX + 1];
+	int64_t	issued;			/* unix time; 0: unknown (version 1) */
 	int64_t	expiry;			/* unix time */
 	char	token[XG_FAST_TOKEN_MAX + 1];
 };

@@ -33,15 +33,17 @@
  *					a new random salt
  *
  * Before FILE (after --listen's options), --fast DIR [--fast-ttl SECONDS]
- * also serves XEP-0484 FAST (xmppgate-auth(5) FAST): FAST-TOKEN requests
- * issue a token into the store DIR (faststore.h), HT-SHA-256-* requests
- * check the client's HMAC against it.  Without --fast both are refused.
+ * [--fast-rotate SECONDS] also serves XEP-0484 FAST (xmppgate-auth(5)
+ * FAST): FAST-TOKEN requests issue a token into the store DIR
+ * (faststore.h), HT-SHA-256-* requests check the client's HMAC against
+ * it and, with --fast-rotate, issue a successor to a token at least that
+ * old (0: on every check).  Without --fast both are refused.
  *
  * FILE is argv[1], else $XMPPGATE_SCRAM_FILE, else SYSCONFDIR/xmppgate/
  * scram.  Exit 0 accept, 1 reject (no such user, no credential for the
  * hash, wrong password, no matching or an expired token), 111 when the
  * file or the store cannot be read or has a bad line, or a FAST request
- * is malformed; 100 for a bad --fast-ttl.
+ * is malformed; 100 for a bad --fast-ttl or --fast-rotate.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -75,6 +77,8 @@
 #define FAST_TTL_MAX		(366 * 86400)
 #define FAST_TOKEN_BYTES	32	/* random, base64url: 43 characters */
 #define FAST_CB_MAX		128	/* channel binding data, bytes */
+#define FAST_ROTATE_OFF		(-1L)	/* --fast-rotate not given */
+#define WHEN_SIZE		32	/* YYYY-MM-DDThh:mm:ssZ */
 
 static char pass[XG_SASL_FIELD_MAX + 2];
 static FILE *rout;		/* stdout, or with --listen outbuf */
@@ -266,23 +270,18 @@ fast_save(const char *dir, int lockfd)
 	close(lockfd);
 }
 
-/* FAST-TOKEN, after a whole login: a new token into the "new" slot (an
- * unused one there is replaced), the "current" one kept. */
+/* A new token for mech into slot, issued now, expiring in ttl seconds;
+ * the expiry as fast-expiry= wants it into when (WHEN_SIZE). */
 static void
-fast_issue(const char *dir, unsigned long ttl, const char *user,
-    const char *domain)
+new_token(const char *mech, unsigned long ttl, struct fast_slot *slot,
+    char *when)
 {
-	const char *mech = getenv("AUTH_FAST_MECHANISM");
 	uint8_t rnd[FAST_TOKEN_BYTES];
-	char tok[XG_FAST_TOKEN_MAX + 1], when[32];
+	char tok[XG_FAST_TOKEN_MAX + 1];
 	size_t i, n = 0;
-	time_t exp;
+	time_t now = time(NULL), exp = now + (time_t)ttl;
 	struct tm tm;
-	int lockfd;
 
-	if (mech == NULL || !faststore_mech_ok(mech))
-		bad_request("AUTH_FAST_MECHANISM is not HT-SHA-256-NONE, "
-		    "-UNIQ, -ENDP or -EXPR");
 	if (gnutls_rnd(GNUTLS_RND_KEY, rnd, sizeof(rnd)) < 0 ||
 	    xg_b64_encode(rnd, sizeof(rnd), tok, sizeof(tok)) == 0)
 		fatal("unable to make a token", NULL);
@@ -294,37 +293,59 @@ fast_issue(const char *dir, unsigned long ttl, const char *user,
 			tok[n++] = tok[i] == '+' ? '-' : tok[i] == '/' ? '_' :
 			    tok[i];
 	tok[n] = '\0';
-	exp = time(NULL) + (time_t)ttl;
 	if (gmtime_r(&exp, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	    strftime(when, WHEN_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		fatal("unable to format the expiry", NULL);
-	lockfd = fast_open(dir, user, domain);
-	explicit_bzero(&store.new, sizeof(store.new));
-	store.new.used = 1;
-	snprintf(store.new.mech, sizeof(store.new.mech), "%s", mech);
-	store.new.expiry = (int64_t)exp;
-	memcpy(store.new.token, tok, n + 1);
-	fast_save(dir, lockfd);
-	if (fprintf(rout, "fast-token=%s\nfast-expiry=%s\n", tok, when) < 0 ||
-	    fflush(rout) == EOF)
-		fatal("unable to write", NULL);
+	explicit_bzero(slot, sizeof(*slot));
+	slot->used = 1;
+	snprintf(slot->mech, sizeof(slot->mech), "%s", mech);
+	slot->issued = (int64_t)now;
+	slot->expiry = (int64_t)exp;
+	memcpy(slot->token, tok, n + 1);
 	explicit_bzero(tok, sizeof(tok));
+}
+
+/* FAST-TOKEN, after a whole login: a new token into the "new" slot (an
+ * unused one there is replaced), the "current" one kept. */
+static void
+fast_issue(const char *dir, unsigned long ttl, const char *user,
+    const char *domain)
+{
+	const char *mech = getenv("AUTH_FAST_MECHANISM");
+	char when[WHEN_SIZE];
+	int lockfd;
+
+	if (mech == NULL || !faststore_mech_ok(mech))
+		bad_request("AUTH_FAST_MECHANISM is not HT-SHA-256-NONE, "
+		    "-UNIQ, -ENDP or -EXPR");
+	lockfd = fast_open(dir, user, domain);
+	new_token(mech, ttl, &store.new, when);
+	fast_save(dir, lockfd);
+	if (fprintf(rout, "fast-token=%s\nfast-expiry=%s\n", store.new.token,
+	    when) < 0 || fflush(rout) == EOF)
+		fatal("unable to write", NULL);
 }
 
 /* HT-SHA-256-*: the client's Initiator HMAC against the "new" slot, then
  * the "current" one (XEP-0484 Implementation Notes); a match on "new"
- * makes it "current" and drops the old one.  Prints fast-responder=. */
+ * makes it "current" and drops the old one.  Prints fast-responder=.
+ * With rotate (seconds, or FAST_ROTATE_OFF), a matched token issued at
+ * least that long ago gets a successor in "new" (XEP-0484 "Token
+ * rotation"; an unused one there is replaced, as the client may have
+ * lost it), printed as fast-token= and fast-expiry=; the matched token
+ * stays valid until the successor is used. */
 static void
 fast_check(const char *dir, const char *mech, const char *user,
-    const char *domain)
+    const char *domain, unsigned long ttl, long rotate)
 {
 	const char *inv = getenv("AUTH_FAST_INVALIDATE");
 	struct fast_slot *slot[2] = { &store.new, &store.cur }, *hit = NULL;
 	uint8_t want[XG_FAST_HMAC_LEN], cb[FAST_CB_MAX];
 	uint8_t msg[9 + FAST_CB_MAX], mac[XG_FAST_HMAC_LEN];
-	char out[64];
+	char out[64], when[WHEN_SIZE];
 	size_t hl, cbl, i;
-	int lockfd, none = strcmp(mech, "HT-SHA-256-NONE") == 0;
+	int64_t now;
+	int rotated = 0, lockfd, none = strcmp(mech, "HT-SHA-256-NONE") == 0;
 	int invalidate = inv != NULL && strcmp(inv, "1") == 0;
 
 	b64_var("AUTH_FAST_HMAC", want, sizeof(want), &hl);
@@ -355,7 +376,8 @@ fast_check(const char *dir, const char *mech, const char *user,
 		    mech, user, domain);
 		done(EXIT_REJECT);
 	}
-	if (hit->expiry <= (int64_t)time(NULL)) {
+	now = (int64_t)time(NULL);
+	if (hit->expiry <= now) {
 		fprintf(stderr, "%s: the %s token for %s@%s has expired\n",
 		    PROG, mech, user, domain);
 		if (fputs("condition=credentials-expired\n", rout) == EOF)
@@ -370,13 +392,25 @@ fast_check(const char *dir, const char *mech, const char *user,
 	if (invalidate) {
 		explicit_bzero(&store, sizeof(store));
 		fast_save(dir, lockfd);
-	} else if (hit == &store.new) {
-		store.cur = store.new;
-		explicit_bzero(&store.new, sizeof(store.new));
-		fast_save(dir, lockfd);
-	} else
-		close(lockfd);
-	if (fprintf(rout, "fast-responder=%s\n", out) < 0)
+	} else {
+		rotated = rotate != FAST_ROTATE_OFF && now - hit->issued >=
+		    (int64_t)rotate;
+		if (hit == &store.new) {
+			store.cur = store.new;
+			explicit_bzero(&store.new, sizeof(store.new));
+		}
+		/* The successor is for the matched token's mechanism,
+		 * which is the request's. */
+		if (rotated)
+			new_token(mech, ttl, &store.new, when);
+		if (rotated || hit == &store.new)
+			fast_save(dir, lockfd);
+		else
+			close(lockfd);
+	}
+	if (fprintf(rout, "fast-responder=%s\n", out) < 0 ||
+	    (rotated && fprintf(rout, "fast-token=%s\nfast-expiry=%s\n",
+	    store.new.token, when) < 0))
 		fatal("unable to write", NULL);
 	explicit_bzero(msg, sizeof(msg));
 	explicit_bzero(mac, sizeof(mac));
@@ -392,7 +426,8 @@ main(int argc, char **argv)
 	const char *fastdir = NULL;
 	struct scram_creds cr;
 	size_t wl, ln = 0, plen = 0, el = 0;
-	unsigned long ttl = FAST_TTL_DEFAULT;
+	unsigned long ttl = FAST_TTL_DEFAULT, rot;
+	long rotate = FAST_ROTATE_OFF;
 	int known = 0, matched = 0, have = 0, listening = 0, fast;
 	FILE *f;
 
@@ -406,10 +441,20 @@ main(int argc, char **argv)
 		authlisten_args(PROG, &argc, &argv);
 	}
 	while (argc > 2 && (strcmp(argv[1], "--fast") == 0 ||
-	    strcmp(argv[1], "--fast-ttl") == 0)) {
+	    strcmp(argv[1], "--fast-ttl") == 0 ||
+	    strcmp(argv[1], "--fast-rotate") == 0)) {
 		if (strcmp(argv[1], "--fast") == 0)
 			fastdir = argv[2];
-		else if (xg_decimal(argv[2], 8, &ttl) == -1 || ttl < 1 ||
+		else if (strcmp(argv[1], "--fast-rotate") == 0) {
+			if (xg_decimal(argv[2], 8, &rot) == -1 ||
+			    rot > FAST_TTL_MAX) {
+				fprintf(stderr, "%s: --fast-rotate wants 0 to "
+				    "%d seconds, not %.32s\n", PROG,
+				    FAST_TTL_MAX, argv[2]);
+				exit(EXIT_USAGE);
+			}
+			rotate = (long)rot;
+		} else if (xg_decimal(argv[2], 8, &ttl) == -1 || ttl < 1 ||
 		    ttl > FAST_TTL_MAX) {
 			fprintf(stderr, "%s: --fast-ttl wants 1 to %d seconds, "
 			    "not %.32s\n", PROG, FAST_TTL_MAX, argv[2]);
@@ -524,7 +569,7 @@ main(int argc, char **argv)
 		done(EXIT_ACCEPT);
 	}
 	if (fast) {
-		fast_check(fastdir, mech, user, domain);
+		fast_check(fastdir, mech, user, domain, ttl, rotate);
 		have = 0;
 	} else if (!known || (want_hash != NULL && !have) ||
 	    (want_hash == NULL && !matched)) {

@@ -4,8 +4,9 @@
 # socket form behind systemd-socket-activate), the client's side computed
 # by tests/fast_tool.py with Python's hmac: issue, check with and without
 # channel binding, the Responder, wrong HMAC and mechanism, the new and
-# current slots, invalidation, expiry, a corrupt store, bad requests, and
-# concurrent checks and issues on one store file.
+# current slots, invalidation, expiry, token rotation (--fast-rotate), a
+# version 1 store file, a corrupt store, bad requests, and concurrent
+# checks and issues on one store file.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 DOMAIN=example.test
@@ -56,6 +57,24 @@ accepted() {
 	grep -qx 'password=be-secret' "$OUT" && grep -qx 'backend=127.0.0.1:5222' "$OUT" ||
 		fail "$1: FILE's reply lines missing: $(cat "$OUT")"
 }
+# rotated MECH TOKEN [CB_B64 [VAR=VALUE...]]: accepted, and the reply's
+# first three lines are the Responder, a successor (into R) and its
+# expiry (now + 14 days).
+rotated() {
+	accepted "$@"
+	R=$(sed -n 's/^fast-token=//p' "$OUT")
+	[[ $R =~ ^[A-Za-z0-9_-]{43}$ ]] && [ "$R" != "$2" ] &&
+		sed -n 1p "$OUT" | grep -q '^fast-responder=' &&
+		sed -n 2p "$OUT" | grep -qx "fast-token=$R" &&
+		$TOOL expiry "$(sed -n '3s/^fast-expiry=//p' "$OUT")" $((14 * 86400)) ||
+		fail "$1: no rotation: $(cat "$OUT")"
+}
+# not_rotated MECH TOKEN [CB_B64 [VAR=VALUE...]]: accepted, no fast-token=
+# or fast-expiry=.
+not_rotated() {
+	accepted "$@"
+	! grep -q '^fast-\(token\|expiry\)=' "$OUT" || fail "$1: rotated: $(cat "$OUT")"
+}
 # refused MECH TOKEN [CB_B64 [VAR=VALUE...]]: try, exit 1, no responder.
 refused() {
 	try "$@"
@@ -81,12 +100,12 @@ A=$TOKEN
 $TOOL expiry "$EXPIRY" $((14 * 86400)) || fail "expiry $EXPIRY"
 f=$STORE/$($TOOL store "alice@$DOMAIN" "$CLIENT")
 [ "$(stat -c %a "$f")" = 600 ] || fail "store file $f: mode $(stat -c %a "$f" 2>&1)"
-grep -qx "new HT-SHA-256-NONE [0-9]* $A" "$f" || fail "store: $(cat "$f")"
+grep -qx "new HT-SHA-256-NONE [0-9]* [0-9]* $A" "$f" || fail "store: $(cat "$f")"
 pass "$A $EXPIRY"
 
 check "check HT-SHA-256-NONE: the Responder is right, FILE's lines follow; wrong HMAC, wrong mechanism refused"
 accepted HT-SHA-256-NONE "$A"
-grep -qx "current HT-SHA-256-NONE [0-9]* $A" "$f" && ! grep -q '^new ' "$f" ||
+grep -qx "current HT-SHA-256-NONE [0-9]* [0-9]* $A" "$f" && ! grep -q '^new ' "$f" ||
 	fail "not promoted: $(cat "$f")"
 refused HT-SHA-256-NONE "${A%?}x"
 h AUTH_MECHANISM=HT-SHA-256-NONE AUTH_FAST_HMAC="$($TOOL hmac "$A" "" Responder)"
@@ -126,6 +145,81 @@ accepted HT-SHA-256-NONE "$C" "" AUTH_FAST_INVALIDATE=1
 refused HT-SHA-256-NONE "$C"
 refused HT-SHA-256-NONE "$D"
 pass "both slots gone"
+
+check "--fast-rotate 0: a successor on every check; the matched token valid until the successor is used"
+CLIENT=ua-rot
+f=$STORE/$($TOOL store "alice@$DOMAIN" "$CLIENT")
+issue HT-SHA-256-NONE
+R0=$TOKEN
+not_rotated HT-SHA-256-NONE "$R0"	# no --fast-rotate: off
+FASTOPT=(--fast "$STORE" --fast-rotate 0)
+t0=$(date +%s)
+rotated HT-SHA-256-NONE "$R0"
+R1=$R
+grep -qx "current HT-SHA-256-NONE [0-9]* [0-9]* $R0" "$f" || fail "R0 not current: $(cat "$f")"
+read -r _ _ issued expiry _ < <(grep '^new ' "$f")
+[ "$issued" -ge "$t0" ] && [ "$issued" -le $((t0 + 60)) ] &&
+	[ "$expiry" = $((issued + 14 * 86400)) ] || fail "R1 issued $issued, expires $expiry"
+rotated HT-SHA-256-NONE "$R0"		# the old one still works: R1 replaced
+R2=$R
+refused HT-SHA-256-NONE "$R1"
+rotated HT-SHA-256-NONE "$R2"		# the newest: promoted, R0 dropped
+R3=$R
+refused HT-SHA-256-NONE "$R0"
+grep -qx "current HT-SHA-256-NONE [0-9]* [0-9]* $R2" "$f" &&
+	grep -qx "new HT-SHA-256-NONE [0-9]* [0-9]* $R3" "$f" &&
+	[ "$(grep -c '' "$f")" = 3 ] || fail "store: $(cat "$f")"
+CLIENT=ua-rot-x issue HT-SHA-256-EXPR	# the successor has the same mechanism
+CLIENT=ua-rot-x rotated HT-SHA-256-EXPR "$TOKEN" "$CB"
+CLIENT=ua-rot-x accepted HT-SHA-256-EXPR "$R" "$CB"
+pass "R0 -> R1, R0 again -> R2 (R1 refused), R2 -> R3 and R0 refused"
+
+check "--fast-rotate 3600: no successor for a fresh token, one for a token issued two hours ago"
+FASTOPT=(--fast "$STORE" --fast-rotate 3600)
+cp "$f" "$XG_TMP/before"
+not_rotated HT-SHA-256-NONE "$R2"
+cmp -s "$f" "$XG_TMP/before" || fail "store changed: $(cat "$f")"
+now=$(date +%s)
+sed -i "s/^current HT-SHA-256-NONE [0-9]* /current HT-SHA-256-NONE $((now - 7200)) /" "$f"
+rotated HT-SHA-256-NONE "$R2"
+R4=$R
+grep -qx "new HT-SHA-256-NONE [0-9]* [0-9]* $R4" "$f" || fail "store: $(cat "$f")"
+not_rotated HT-SHA-256-NONE "$R4"	# promoted, fresh
+refused HT-SHA-256-NONE "$R2"
+for bad in x -1 31622401; do
+	RC=0
+	env -i "$SCRAM" --fast "$STORE" --fast-rotate $bad "$DB" </dev/null 2>"$ERR" || RC=$?
+	[ "$RC" = 100 ] && grep -q -- '--fast-rotate wants 0 to 31622400 seconds' "$ERR" ||
+		fail "--fast-rotate $bad: exit $RC, $(cat "$ERR")"
+done
+pass "fresh: none, store untouched; 2 hours old: rotated; bad values exit 100"
+
+check "AUTH_FAST_INVALIDATE=1 with --fast-rotate 0: no successor, the store file removed"
+FASTOPT=(--fast "$STORE" --fast-rotate 0)
+not_rotated HT-SHA-256-NONE "$R4" "" AUTH_FAST_INVALIDATE=1
+[ ! -e "$f" ] || fail "store file left: $(cat "$f")"
+refused HT-SHA-256-NONE "$R4"
+pass "accepted, nothing issued, file gone"
+
+check "a version 1 store file (no issue time) is read; its token counts as old enough to rotate"
+printf 'xmppgate-fast 1\ncurrent HT-SHA-256-NONE %s %s\n' $(($(date +%s) + 3600)) "$R4" >"$f"
+FASTOPT=(--fast "$STORE")
+not_rotated HT-SHA-256-NONE "$R4"
+grep -qx 'xmppgate-fast 1' "$f" || fail "rewritten without a change: $(cat "$f")"
+FASTOPT=(--fast "$STORE" --fast-rotate 3600)
+rotated HT-SHA-256-NONE "$R4"
+sed -n 1p "$f" | grep -qx 'xmppgate-fast 2' &&
+	grep -qx "current HT-SHA-256-NONE 0 [0-9]* $R4" "$f" &&
+	grep -qx "new HT-SHA-256-NONE [0-9]* [0-9]* $R" "$f" || fail "store: $(cat "$f")"
+printf 'xmppgate-fast 2\ncurrent HT-SHA-256-NONE 20 10 %s\n' "$R4" >"$f"
+try HT-SHA-256-NONE "$R4"
+[ "$RC" = 111 ] && grep -q "$f line 2: not a FAST store line" "$ERR" ||
+	fail "issued after expiry: exit $RC, $(cat "$ERR")"
+rm -f "$f"
+FASTOPT=(--fast "$STORE")
+CLIENT=ua-1
+f=$STORE/$($TOOL store "alice@$DOMAIN" "$CLIENT")
+pass "read; rewritten as version 2 on rotation; issued after expiry refused"
 
 check "expiry: --fast-ttl 1, two seconds later: exit 1 with condition=credentials-expired"
 FASTOPT=(--fast "$STORE" --fast-ttl 1)
@@ -206,16 +300,16 @@ res=$( { for i in $(seq 1 20); do echo check; [ $((i % 2)) = 0 ] && echo issue; 
 	timeout 120 xargs -n 1 -P 30 "$XG_TMP/one.sh" | sort | uniq -c | tr -s ' ')
 [ "$res" = " 30 0" ] || fail "exit codes (count code): $res"
 n=$(grep -c '' "$f")
-[ "$n" = 3 ] && sed -n 1p "$f" | grep -qx 'xmppgate-fast 1' &&
-	grep -qx "current HT-SHA-256-NONE [0-9]* $TOKEN" "$f" && grep -q '^new HT-SHA-256-NONE ' "$f" ||
+[ "$n" = 3 ] && sed -n 1p "$f" | grep -qx 'xmppgate-fast 2' &&
+	grep -qx "current HT-SHA-256-NONE [0-9]* [0-9]* $TOKEN" "$f" && grep -q '^new HT-SHA-256-NONE ' "$f" ||
 	fail "store after the crowd: $(cat "$f")"
 ls "$STORE" | grep -q '\.tmp$' && fail "a temporary file left: $(ls "$STORE")"
 accepted HT-SHA-256-NONE "$TOKEN"
 pass "30 exit 0, the file has its three lines"
 
-check "the socket form: --listen --fast behind systemd-socket-activate, issue then check"
+check "the socket form: --listen --fast --fast-rotate 0 behind systemd-socket-activate, issue then check (rotated)"
 bg "$XG_TMP/listen.out" systemd-socket-activate -l "$XG_TMP/fast.sock" \
-	"$SCRAM" --listen --fast "$STORE" "$DB"
+	"$SCRAM" --listen --fast "$STORE" --fast-rotate 0 "$DB"
 for i in $(seq 1 100); do [ -S "$XG_TMP/fast.sock" ] && break; sleep 0.1; done
 [ -S "$XG_TMP/fast.sock" ] || { show_log "$XG_TMP/listen.out"; fail "no socket"; }
 ans=$($TOOL sock "$XG_TMP/fast.sock" AUTH_MECHANISM=FAST-TOKEN AUTH_USER=alice \
@@ -229,10 +323,12 @@ ans=$($TOOL sock "$XG_TMP/fast.sock" AUTH_MECHANISM=HT-SHA-256-EXPR AUTH_USER=al
 	AUTH_FAST_COUNT=1)
 [ "$(printf '%s\n' "$ans" | sed -n 1p)" = accept ] &&
 	printf '%s\n' "$ans" | grep -qx "fast-responder=$($TOOL hmac "$T" "$CB" Responder)" &&
-	printf '%s\n' "$ans" | grep -qx 'password=be-secret' ||
+	printf '%s\n' "$ans" | grep -qx 'password=be-secret' &&
+	printf '%s\n' "$ans" | grep -q '^fast-token=[A-Za-z0-9_-]\{43\}$' &&
+	printf '%s\n' "$ans" | grep -q '^fast-expiry=' ||
 	{ show_log "$XG_TMP/listen.out"; fail "check: $ans"; }
 ans=$($TOOL sock "$XG_TMP/fast.sock" AUTH_MECHANISM=HT-SHA-256-EXPR AUTH_USER=alice \
 	AUTH_DOMAIN=$DOMAIN AUTH_FAST_CLIENT=sock-ua AUTH_CHANNEL_BINDING=tls-exporter \
 	AUTH_CHANNEL_BINDING_DATA=$CB AUTH_FAST_HMAC=$($TOOL hmac "x$T" "$CB" Initiator))
 [ "$ans" = reject ] || fail "wrong token over the socket: $ans"
-pass "accept with the Responder, reject"
+pass "accept with the Responder and a successor, reject"
