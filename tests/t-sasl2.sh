@@ -14,7 +14,8 @@
 #    token issued after a password login, a token login with
 #    HT-SHA-256-NONE and -EXPR, a channel-bound initial response replayed
 #    on another connection refused, an expired token refused with
-#    credentials-expired, a token logged out with <fast invalidate/>;
+#    credentials-expired, a token logged out with <fast invalidate/>, a
+#    rotated token (--fast-rotate) passed on and the old one dropped;
 #  - exec mode: SASL2 and FAST offered without Bind2, the program's stream
 #    opened for it, the client binding with the program.
 # The hostile <authenticate> elements are t-hostile's (doc/bad-input.md).
@@ -195,6 +196,30 @@ expect_line "$out" "^RESULT login=ok .* mech=SCRAM-SHA-256-PLUS .* token=saved "
 [ "$(grep -c "the FAST token expired" "$XG_GATE_LOG")" -gt "$n0" ] ||
 	fail "xmpp.js did not try its expired token first"
 pass "credentials-expired; xmpp.js then logged in with its password and got a new token"
+
+check "FAST token rotation (xmppgate-auth-scram --fast-rotate 0): a token login brings a new token; once it is used, the old one is refused"
+write_helper "$XG_TMP/helper" "exec '$SCRAM' --fast '$FASTDIR' --fast-rotate 0 '$DB'"
+TOK5=$XG_TMP/token5.json
+UA5=7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d
+out=$(js --user bob --password 'bob front' --ua-id "$UA5" --token-file "$TOK5" | grep RESULT) ||
+	fail "bob's password login: $out"
+expect_line "$out" " token=saved " "first token"
+old=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$TOK5")
+out=$(js --user bob --ua-id "$UA5" --token-file "$TOK5" --fast-mech HT-SHA-256-NONE | grep RESULT) ||
+	fail "token login: $out"
+echo "    $out"
+expect_line "$out" " mech=HT-SHA-256-NONE .*token=saved fast=used " "rotated"
+new=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$TOK5")
+[ "$new" != "$old" ] || fail "the token did not change"
+wait_log "sasl2=HT-SHA-256-NONE,bind2,sm=enabled,token=issued " || fail "no summary with token=issued for a token login"
+out=$(js --user bob --ua-id "$UA5" --token-file "$TOK5" --fast-mech HT-SHA-256-NONE | grep RESULT) ||
+	fail "login with the new token: $out"
+expect_line "$out" " fast=used " "the new token"
+out=$(raw --fast-replay --user bob --token "$old" --ua-id "$UA5" --fast-mech HT-SHA-256-NONE) ||
+	fail "the old token: $out"
+printf '%s\n' "$out" | sed 's/^/    old token: /'
+expect_line "$out" "^RESULT step=fast got=failure condition=not-authorized" "the old token after the new one was used"
+pass "rotated: the new token in <success>, the old one dropped once the new one was used"
 
 check "exec mode: SASL2 with nothing inline but FAST; the program (tests/exec_backend.py) gets the stream opened for it and binds; a token login needs no password from the helper"
 ENVLOG=$XG_TMP/exec-env.log
