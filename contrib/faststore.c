@@ -1,11 +1,17 @@
 /*
  * The FAST token store of xmppgate-auth-scram: see faststore.h.
  *
- * Every read-modify-write runs under an flock(2) on a lock file beside
- * the store file (the store file itself is replaced by rename, so a lock
- * on it would be on the old inode); the new contents go to a temporary
- * file, are fsynced and renamed over, then the directory is fsynced, so
- * a crash leaves the old file or the new one, never half of one.
+ * Every read-modify-write runs under an flock(2) on a lock file, not on
+ * the store file: that is replaced by rename, so a lock on it would be on
+ * the old inode, and a second process that opened the new one would not
+ * wait for it.  The lock files are shared, DIR/.lock-00 to .lock-ff by
+ * the first byte of the name (a SHA-256, so evenly spread): a fixed set
+ * of at most 256, however many names clients make up, where one lock
+ * file per name (as before) grew by one inode for every made-up client
+ * id; and 256 of them rather than one, so a slow fsync for one store
+ * holds up few others.  The new contents go to a temporary file, are
+ * fsynced and renamed over, then the directory is fsynced, so a crash
+ * leaves the old file or the new one, never half of one.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -203,12 +209,50 @@ path(char *out, const char *dir, const char *name, const char *suffix)
 }
 
 int
-faststore_lock(const char *dir, const char *name, char *err, size_t errsz)
+faststore_prune(struct fast_store *st, int64_t now)
+{
+	struct fast_slot *s[2] = { &st->new, &st->cur };
+	int i, n = 0;
+
+	for (i = 0; i < 2; i++)
+		if (s[i]->used && s[i]->expiry <= now) {
+			explicit_bzero(s[i], sizeof(*s[i]));
+			n++;
+		}
+	return n;
+}
+
+int
+faststore_exists(const char *dir, const char *name, char *err, size_t errsz)
 {
 	char p[PATH_SIZE];
+	struct stat sb;
+
+	if (path(p, dir, name, "") == -1) {
+		seterr(err, errsz, "%s: path too long", dir);
+		return -1;
+	}
+	if (lstat(p, &sb) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	seterr(err, errsz, "unable to stat %s: %s", p, strerror(errno));
+	return -1;
+}
+
+int
+faststore_lock(const char *dir, const char *name, char *err, size_t errsz)
+{
+	char p[PATH_SIZE], suffix[sizeof(".lock-XX")];
 	int fd;
 
-	if (path(p, dir, name, ".lock") == -1) {
+	if (strspn(name, "0123456789abcdef") != FASTSTORE_NAME_LEN ||
+	    name[FASTSTORE_NAME_LEN] != '\0') {
+		seterr(err, errsz, "%.80s: not a store name", name);
+		return -1;
+	}
+	snprintf(suffix, sizeof(suffix), ".lock-%.2s", name);
+	if (path(p, dir, "", suffix) == -1) {
 		seterr(err, errsz, "%s: path too long", dir);
 		return -1;
 	}
@@ -290,7 +334,15 @@ faststore_write(const char *dir, const char *name,
 	ssize_t r;
 	int fd = -1, dfd = -1, rc = -1;
 
-	if (path(p, dir, name, "") == -1 || path(tmp, dir, name, ".tmp") == -1) {
+	if (path(p, dir, name, "") == -1) {
+		seterr(err, errsz, "%s: path too long", dir);
+		return -1;
+	}
+	/* The old per-name lock file: no longer used by anyone; gone with
+	 * the first change, quietly, since nothing depends on it. */
+	if (path(tmp, dir, name, ".lock") == 0)
+		(void)unlink(tmp);
+	if (path(tmp, dir, name, ".tmp") == -1) {
 		seterr(err, errsz, "%s: path too long", dir);
 		return -1;
 	}

@@ -236,20 +236,34 @@ b64_var(const char *name, uint8_t *out, size_t outsz, size_t *n)
 	}
 }
 
-/* Lock and read the store file of user@domain and AUTH_FAST_CLIENT; the
- * lock's descriptor. */
+/* The store file's name for user@domain and AUTH_FAST_CLIENT into
+ * fastname; whether that file exists (1 or 0). */
 static int
-fast_open(const char *dir, const char *user, const char *domain)
+fast_name(const char *dir, const char *user, const char *domain)
 {
 	const char *client = getenv("AUTH_FAST_CLIENT");
 	char err[512];
-	int fd;
+	int r;
 
 	if (client == NULL || client[0] == '\0')
 		bad_request("AUTH_FAST_CLIENT is not set");
 	if (faststore_name(user, domain, client, fastname) == -1)
 		bad_request("AUTH_USER, AUTH_DOMAIN and AUTH_FAST_CLIENT "
 		    "too long");
+	if ((r = faststore_exists(dir, fastname, err, sizeof(err))) == -1) {
+		errno = 0;
+		fatal(err, NULL);
+	}
+	return r;
+}
+
+/* Lock and read the store file named fastname; the lock's descriptor. */
+static int
+fast_open(const char *dir)
+{
+	char err[512];
+	int fd;
+
 	if ((fd = faststore_lock(dir, fastname, err, sizeof(err))) == -1 ||
 	    faststore_read(dir, fastname, &store, err, sizeof(err)) == -1) {
 		errno = 0;
@@ -318,7 +332,10 @@ fast_issue(const char *dir, unsigned long ttl, const char *user,
 	if (mech == NULL || !faststore_mech_ok(mech))
 		bad_request("AUTH_FAST_MECHANISM is not HT-SHA-256-NONE, "
 		    "-UNIQ, -ENDP or -EXPR");
-	lockfd = fast_open(dir, user, domain);
+	(void)fast_name(dir, user, domain);
+	lockfd = fast_open(dir);
+	/* Expired slots go with this write. */
+	(void)faststore_prune(&store, (int64_t)time(NULL));
 	new_token(mech, ttl, &store.new, when);
 	fast_save(dir, lockfd);
 	if (fprintf(rout, "fast-token=%s\nfast-expiry=%s\n", store.new.token,
@@ -333,7 +350,11 @@ fast_issue(const char *dir, unsigned long ttl, const char *user,
  * least that long ago gets a successor in "new" (XEP-0484 "Token
  * rotation"; an unused one there is replaced, as the client may have
  * lost it), printed as fast-token= and fast-expiry=; the matched token
- * stays valid until the successor is used. */
+ * stays valid until the successor is used.
+ * No store file: rejected before anything is locked or created, so
+ * made-up client ids leave nothing behind.  Expired slots are matched
+ * too (a right but expired token gets condition=credentials-expired,
+ * XEP-0484), then dropped from the file, which goes when none is left. */
 static void
 fast_check(const char *dir, const char *mech, const char *user,
     const char *domain, unsigned long ttl, long rotate)
@@ -344,8 +365,9 @@ fast_check(const char *dir, const char *mech, const char *user,
 	uint8_t msg[9 + FAST_CB_MAX], mac[XG_FAST_HMAC_LEN];
 	char out[64], when[WHEN_SIZE];
 	size_t hl, cbl, i;
-	int64_t now;
-	int rotated = 0, lockfd, none = strcmp(mech, "HT-SHA-256-NONE") == 0;
+	int64_t now = (int64_t)time(NULL);
+	int rotated = 0, lockfd, pruned = 0, expired;
+	int none = strcmp(mech, "HT-SHA-256-NONE") == 0;
 	int invalidate = inv != NULL && strcmp(inv, "1") == 0;
 
 	b64_var("AUTH_FAST_HMAC", want, sizeof(want), &hl);
@@ -358,7 +380,12 @@ fast_check(const char *dir, const char *mech, const char *user,
 	if (!none && cbl == 0)
 		bad_request("AUTH_CHANNEL_BINDING_DATA missing for a "
 		    "channel-bound mechanism");
-	lockfd = fast_open(dir, user, domain);
+	if (fast_name(dir, user, domain) == 0) {
+		fprintf(stderr, "%s: no %s token matches for %s@%s\n", PROG,
+		    mech, user, domain);
+		done(EXIT_REJECT);
+	}
+	lockfd = fast_open(dir);
 	memcpy(msg, "Initiator", 9);
 	memcpy(msg + 9, cb, cbl);
 	for (i = 0; i < 2; i++) {
@@ -371,13 +398,22 @@ fast_check(const char *dir, const char *mech, const char *user,
 		    hit == NULL)
 			hit = slot[i];
 	}
+	expired = hit != NULL && hit->expiry <= now;
+	/* Pruned only after the match, so that a right but expired token
+	 * is told apart from a wrong one; a hit that has not expired stays. */
+	pruned = faststore_prune(&store, now);
+	if (hit == NULL || expired) {
+		if (pruned > 0)
+			fast_save(dir, lockfd);
+		else
+			close(lockfd);
+	}
 	if (hit == NULL) {
 		fprintf(stderr, "%s: no %s token matches for %s@%s\n", PROG,
 		    mech, user, domain);
 		done(EXIT_REJECT);
 	}
-	now = (int64_t)time(NULL);
-	if (hit->expiry <= now) {
+	if (expired) {
 		fprintf(stderr, "%s: the %s token for %s@%s has expired\n",
 		    PROG, mech, user, domain);
 		if (fputs("condition=credentials-expired\n", rout) == EOF)
@@ -403,7 +439,7 @@ fast_check(const char *dir, const char *mech, const char *user,
 		 * which is the request's. */
 		if (rotated)
 			new_token(mech, ttl, &store.new, when);
-		if (rotated || hit == &store.new)
+		if (rotated || hit == &store.new || pruned > 0)
 			fast_save(dir, lockfd);
 		else
 			close(lockfd);

@@ -5,8 +5,10 @@
 # by tests/fast_tool.py with Python's hmac: issue, check with and without
 # channel binding, the Responder, wrong HMAC and mechanism, the new and
 # current slots, invalidation, expiry, token rotation (--fast-rotate), a
-# version 1 store file, a corrupt store, bad requests, and concurrent
-# checks and issues on one store file.
+# version 1 store file, a corrupt store, bad requests, concurrent checks
+# and issues on one store file, and what the store leaves in DIR: nothing
+# for a check with a made-up client id, no expired-only file, no per-name
+# lock file.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 DOMAIN=example.test
@@ -229,8 +231,15 @@ sleep 2
 refused HT-SHA-256-NONE "$TOKEN"
 grep -qx 'condition=credentials-expired' "$OUT" || fail "reply: $(cat "$OUT")"
 grep -q 'token for alice@example.test has expired' "$ERR" || fail "stderr: $(cat "$ERR")"
+[ ! -e "$f" ] || fail "an expired-only store file left: $(cat "$f")"
+refused HT-SHA-256-NONE "$TOKEN"	# the file is gone: no match now
+! grep -q condition "$OUT" || fail "a removed token said expired: $(cat "$OUT")"
+grep -q 'no HT-SHA-256-NONE token matches' "$ERR" || fail "stderr: $(cat "$ERR")"
+issue HT-SHA-256-NONE
+sleep 2
 refused HT-SHA-256-NONE "${TOKEN%?}x"
 ! grep -q condition "$OUT" || fail "a wrong token said expired"
+[ ! -e "$f" ] || fail "an expired-only store file left after a wrong token: $(cat "$f")"
 FASTOPT=(--fast "$STORE")
 h AUTH_MECHANISM=FAST-TOKEN AUTH_FAST_MECHANISM=HT-SHA-256-NONE
 [ "$RC" = 0 ] || fail "issue after expiry: $RC"
@@ -240,7 +249,46 @@ for bad in 0 x 31622401; do
 	[ "$RC" = 100 ] && grep -q -- '--fast-ttl wants 1 to 31622400 seconds' "$ERR" ||
 		fail "--fast-ttl $bad: exit $RC, $(cat "$ERR")"
 done
-pass "credentials-expired; bad --fast-ttl exits 100"
+pass "credentials-expired, then the file removed; bad --fast-ttl exits 100"
+
+check "an expired slot beside a valid one is dropped at the next check; an issue drops expired slots too"
+issue HT-SHA-256-NONE
+V=$TOKEN
+accepted HT-SHA-256-NONE "$V"		# current, 14 days
+now=$(date +%s)
+printf 'new HT-SHA-256-NONE %s %s %s\n' $((now - 20)) $((now - 10)) "${V%?????}xxxxx" >>"$f"
+not_rotated HT-SHA-256-NONE "$V"
+[ "$(grep -c '' "$f")" = 2 ] && grep -qx "current HT-SHA-256-NONE [0-9]* [0-9]* $V" "$f" ||
+	fail "expired new slot kept: $(cat "$f")"
+sed -i "s/^current HT-SHA-256-NONE [0-9]* [0-9]* /current HT-SHA-256-NONE $((now - 100)) $((now - 5)) /" "$f"
+issue HT-SHA-256-NONE
+[ "$(grep -c '' "$f")" = 2 ] && ! grep -q '^current ' "$f" &&
+	grep -qx "new HT-SHA-256-NONE [0-9]* [0-9]* $TOKEN" "$f" || fail "after issue: $(cat "$f")"
+accepted HT-SHA-256-NONE "$TOKEN"
+pass "dropped, the valid token kept"
+
+check "checks with 5 made-up client ids for an existing user create nothing in DIR"
+before=$(ls -A "$STORE")
+for i in 1 2 3 4 5; do
+	CLIENT=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n') refused HT-SHA-256-NONE "$TOKEN"
+	grep -q 'no HT-SHA-256-NONE token matches for alice@example.test' "$ERR" ||
+		fail "made-up client $i: $(cat "$ERR")"
+done
+after=$(ls -A "$STORE")
+[ "$before" = "$after" ] && [ "$(printf '%s\n' "$after" | grep -c '')" -ge 1 ] ||
+	fail "DIR changed: before [$before] after [$after]"
+pass "$(printf '%s\n' "$after" | grep -c '') entries before and after"
+
+check "the locks: shared DIR/.lock-XX files only; an old per-name NAME.lock goes with the next write"
+touch "$f.lock"
+issue HT-SHA-256-NONE
+[ ! -e "$f.lock" ] || fail "$f.lock left"
+bad=$(ls -A "$STORE" | grep -v -E '^([0-9a-f]{64}|\.lock-[0-9a-f]{2})$' || true)
+[ -z "$bad" ] || fail "other files in DIR: $bad"
+[ -e "$STORE/.lock-${f##*/}" ] && fail "a per-name lock"
+[ -e "$STORE/.lock-$(basename "$f" | cut -c1-2)" ] || fail "no shared lock: $(ls -A "$STORE")"
+accepted HT-SHA-256-NONE "$TOKEN"
+pass "$(ls -A "$STORE" | tr '\n' ' ')"
 
 check "a corrupt or oversized store file is a temporary failure (111) with a message"
 issue HT-SHA-256-NONE
@@ -255,7 +303,8 @@ try HT-SHA-256-NONE "$TOKEN"
 [ "$RC" = 111 ] && grep -q "$f: over 1024 bytes" "$ERR" || fail "exit $RC, $(cat "$ERR")"
 { cat "$XG_TMP/good"; cat "$XG_TMP/good" | sed -n 2p; } >"$f"
 try HT-SHA-256-NONE "$TOKEN"
-[ "$RC" = 111 ] && grep -q "line 3: not a FAST store line" "$ERR" || fail "two new lines: exit $RC"
+[ "$RC" = 111 ] && grep -q "line $(($(grep -c '' "$XG_TMP/good") + 1)): not a FAST store line" "$ERR" ||
+	fail "a slot line twice: exit $RC, $(cat "$ERR")"
 cp "$XG_TMP/good" "$f"
 accepted HT-SHA-256-NONE "$TOKEN"
 pass "111 and a message for each"
@@ -303,7 +352,8 @@ n=$(grep -c '' "$f")
 [ "$n" = 3 ] && sed -n 1p "$f" | grep -qx 'xmppgate-fast 2' &&
 	grep -qx "current HT-SHA-256-NONE [0-9]* [0-9]* $TOKEN" "$f" && grep -q '^new HT-SHA-256-NONE ' "$f" ||
 	fail "store after the crowd: $(cat "$f")"
-ls "$STORE" | grep -q '\.tmp$' && fail "a temporary file left: $(ls "$STORE")"
+ls -A "$STORE" | grep -q '\.tmp$' && fail "a temporary file left: $(ls -A "$STORE")"
+ls -A "$STORE" | grep -q '^[0-9a-f]*\.lock$' && fail "a per-name lock file: $(ls -A "$STORE")"
 accepted HT-SHA-256-NONE "$TOKEN"
 pass "30 exit 0, the file has its three lines"
 
