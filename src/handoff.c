@@ -418,8 +418,8 @@ handoff(struct session *s, int bfd)
 	s->len -= ws;
 	/* SASL2: no restart from the client; sasl2.c opens the program's
 	 * stream in its place. */
-	if (s->profile == 2 ? sasl2_success(s, 0) == -1 ||
-	    sasl2_exec_open(s, fd) == -1 : send_success(s) == -1) {
+	if (s->profile == 2 ? sasl2_exec_open(s, fd) == -1 ||
+	    sasl2_success(s, 0) == -1 : send_success(s) == -1) {
 		close(fd);
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);

@@ -154,6 +154,19 @@ sasl2_profile(struct session *s, const struct xp_event *ev)
 	return 0;
 }
 
+/* A client id the helper can key tokens on: not empty, no control
+ * characters (it goes into the helper's request as it is). */
+static int
+ua_id_ok(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+			return 0;
+	return i > 0;
+}
+
 int
 sasl2_request_check(const struct session *s, const struct xp_event *ev,
     enum xg_sasl_failure *sf, char *why, size_t whysz)
@@ -180,8 +193,11 @@ sasl2_request_check(const struct session *s, const struct xp_event *ev,
 		    "offered", r->token_mech);
 		return 1;
 	}
-	if ((r->request_token || ht_offered) && !r->has_ua_id) {
-		snprintf(why, whysz, "FAST without <user-agent id='...'>");
+	if ((r->request_token || ht_offered) && (!r->has_ua_id ||
+	    !ua_id_ok(r->ua_id))) {
+		snprintf(why, whysz, "FAST without <user-agent id='...'>%s",
+		    r->has_ua_id ? " (empty, or a control character in it)" :
+		    "");
 		return 1;
 	}
 	return 0;
@@ -367,13 +383,17 @@ sm_enable(struct session *s, const char *resource, struct belem *e,
 		return -1;
 	}
 	add(part_bound, sizeof(part_bound), "<enabled xmlns='" NS_SM "'");
-	if (e->smid[0] != '\0' && !e->truncated) {
+	id[0] = '\0';
+	if (e->smid[0] != '\0' && !e->truncated)
 		sasl2_sm_id_wrap(e->smid, resource, id, sizeof(id));
+	/* No id we can give back unambiguously: no resumption either. */
+	if (id[0] != '\0') {
 		xml_escape(esc, sizeof(esc), id, strlen(id));
 		add(part_bound, sizeof(part_bound), " id='%s'", esc);
+		if (strcmp(e->resume, "true") == 0 || strcmp(e->resume,
+		    "1") == 0)
+			add(part_bound, sizeof(part_bound), " resume='true'");
 	}
-	if (strcmp(e->resume, "true") == 0 || strcmp(e->resume, "1") == 0)
-		add(part_bound, sizeof(part_bound), " resume='true'");
 	if (xg_decimal(e->max, 10, &max) == 0)
 		add(part_bound, sizeof(part_bound), " max='%lu'", max);
 	/* No location=: the client comes back through us. */
@@ -469,6 +489,13 @@ sasl2_exec_login(struct session *s, const char *user)
 	xg_debug("SASL2: %s as %s (exec mode)", s->c->sasl2, jid);
 }
 
+/* The program's end of the socket pair is closed (it exited). */
+static int
+gone(int e)
+{
+	return e == EPIPE || e == ECONNRESET;
+}
+
 int
 sasl2_exec_open(struct session *s, int fd)
 {
@@ -488,10 +515,13 @@ sasl2_exec_open(struct session *s, int fd)
 	 * as a client's restart would be (its to, as the client gave it). */
 	if (backend_header(s->c->domain, hdr, sizeof(hdr)) == 0 ||
 	    conn_write(&pc, hdr, strlen(hdr), dl) == -1)
-		return finish(s, XG_EXIT_TEMP, "exec: the program's stream: "
-		    "%s", strerror(errno));
+		return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+		    "internal error", XG_EXIT_TEMP, "exec: the program %s "
+		    "before its stream header", gone(errno) ? "ended" :
+		    strerror(errno));
 	/* Its header is for us; what follows (its features) is the
-	 * client's, at once after <success/>. */
+	 * client's, at once after <success/> (kept in surplus until then:
+	 * nothing is promised the client before the program is there). */
 	for (;;) {
 		while (len > 0 && (r = xml_lex(buf, len, &t, &used)) ==
 		    XML_OK) {
@@ -504,24 +534,29 @@ sasl2_exec_open(struct session *s, int fd)
 			    strchr(t.name, ':') + 1 : t.name;
 			if (t.type != XML_TOK_START || strcmp(local,
 			    "stream") != 0 || t.empty)
-				return finish(s, XG_EXIT_TEMP, "exec: the "
+				return stream_error(s,
+				    XG_SE_INTERNAL_SERVER_ERROR,
+				    "internal error", XG_EXIT_TEMP, "exec: the "
 				    "program did not open its stream");
-			if (len > 0 && conn_write(s->c, buf, len, dl) == -1)
-				return finish(s, XG_EXIT_OK, "client write: "
-				    "%s", strerror(errno));
+			memcpy(s->surplus, buf, len);
+			s->surplus_len = len;
 			explicit_bzero(buf, sizeof(buf));
 			return 0;
 		}
 		if (len > 0 && r != XML_MORE)
-			return finish(s, XG_EXIT_TEMP, "exec: the program sent "
-			    "bad XML: %s", xml_result_str(r));
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP, "exec: the program "
+			    "sent bad XML: %s", xml_result_str(r));
 		if (len == sizeof(buf))
-			return finish(s, XG_EXIT_TEMP, "exec: the program's "
-			    "stream header is too long");
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP, "exec: the "
+			    "program's stream header is too long");
 		if ((n = conn_read(&pc, buf + len, sizeof(buf) - len, dl)) <= 0)
-			return finish(s, XG_EXIT_TEMP, "exec: the program %s "
-			    "before its stream header", n == 0 ? "ended" :
-			    errno == ETIMEDOUT ? "timed out" : strerror(errno));
+			return stream_error(s, XG_SE_INTERNAL_SERVER_ERROR,
+			    "internal error", XG_EXIT_TEMP, "exec: the "
+			    "program %s before its stream header", n == 0 ||
+			    gone(errno) ? "ended" : errno == ETIMEDOUT ?
+			    "timed out" : strerror(errno));
 		len += (size_t)n;
 	}
 }
@@ -600,13 +635,14 @@ sasl2_success(struct session *s, int features)
 		return finish(s, XG_EXIT_OK, "client write: %s",
 		    strerror(errno));
 	explicit_bzero(s->success2, sizeof(s->success2));
-	if (!features)
-		return 0;
-	/* XEP-0388: no restart; the features follow at once. */
-	n = sasl2_features_left(s->bfeat, s->bfeat_len, drop_bind, drop_sm,
-	    feat, sizeof(feat));
-	xg_debug("sent: the backend's features (%zu bytes)%s", n, s->
-	    surplus_len ? ", then what it replayed after <resumed/>" : "");
+	/* XEP-0388: no restart; the features follow at once: the backend's
+	 * (less what was done inline), or in exec mode the program's, which
+	 * came after its header (sasl2_exec_open()). */
+	n = features ? sasl2_features_left(s->bfeat, s->bfeat_len, drop_bind,
+	    drop_sm, feat, sizeof(feat)) : 0;
+	xg_debug("sent: %s's features (%zu bytes)%s", features ? "the backend" :
+	    "the program", features ? n : s->surplus_len, features &&
+	    s->surplus_len ? ", then what it replayed after <resumed/>" : "");
 	if (conn_write(s->c, feat, n, now_ms() + 10000) == -1 ||
 	    (s->surplus_len > 0 && conn_write(s->c, s->surplus,
 	    s->surplus_len, now_ms() + 10000) == -1))

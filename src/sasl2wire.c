@@ -120,7 +120,8 @@ sasl2_sm_id_wrap(const char *id, const char *resource, char *out,
 	size_t n = strlen(id), m = 0;
 
 	out[0] = '\0';
-	if (n >= outsz)
+	/* Without room for the dot, no id: an id of ours always has one. */
+	if (n + 1 >= outsz || n + 1 > XG_SM_ID_MAX)
 		return;
 	memcpy(out, id, n + 1);
 	r[0] = '\0';
@@ -129,8 +130,6 @@ sasl2_sm_id_wrap(const char *id, const char *resource, char *out,
 		m = strlen(r);
 	if (n + 1 + m >= outsz || n + 1 + m > XG_SM_ID_MAX)
 		r[0] = '\0', m = 0;
-	if (n + 1 >= outsz || n + 1 > XG_SM_ID_MAX)
-		return;
 	out[n] = '.';
 	memcpy(out + n + 1, r, m + 1);
 }

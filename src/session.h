@@ -187,9 +187,10 @@ int sasl2_backend(struct session *, const char *buser,
     enum xg_sasl_failure *sf, char *why, size_t whysz);
 /* Exec mode: the <success/>'s authorization identifier (the bare JID). */
 void sasl2_exec_login(struct session *, const char *user);
-/* Exec mode, after <success/>: the program gets the stream header the
+/* Exec mode, before <success/>: the program gets the stream header the
  * client does not send again, its own header is dropped, and what follows
- * goes to the client; 0, or -1 when the session ended. */
+ * is kept (surplus) for the client after <success/>; 0, or -1 when the
+ * session ended (a stream error: the program did not open its stream). */
 int sasl2_exec_open(struct session *, int fd);
 /* <request-token/>: the helper's new token for <success>, if it gives one. */
 void sasl2_token(struct session *, const char *user);

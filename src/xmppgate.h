@@ -975,7 +975,7 @@ size_t sasl2_features_left(const char *feat, size_t len, int drop_bind,
 /* The XEP-0198 id a client gets: the backend's id, '.', and the bound
  * resource in base64url (empty when there is none, it has a control
  * character, or it does not fit in
- * XG_SM_ID_MAX); the backend's id alone when even the dot does not fit. */
+ * XG_SM_ID_MAX); "" when even the dot does not fit (no id is given then). */
 void sasl2_sm_id_wrap(const char *id, const char *resource, char *out,
     size_t outsz);
 /* And back: the backend's id, and the resource ("" when the id carries

@@ -138,11 +138,18 @@ START_TEST(t_sm_id_limits)
 	ck_assert_int_eq(w[200], '.');
 	sasl2_sm_id_unwrap(w, id, sizeof(id), r, sizeof(r));
 	ck_assert_str_eq(id, big);
-	/* An id of XG_SM_ID_MAX: no room for the dot, given as it is. */
-	memset(big, 'i', XG_SM_ID_MAX);
+	/* An id of XG_SM_ID_MAX: no room for the dot, so no id at all (one
+	 * without a dot could be cut wrongly on a resume). */
+	memset(big, 'i', XG_SM_ID_MAX - 4);
+	memcpy(big + XG_SM_ID_MAX - 4, ".YWJ", 4);
 	big[XG_SM_ID_MAX] = '\0';
 	sasl2_sm_id_wrap(big, "res", w, sizeof(w));
-	ck_assert_str_eq(w, big);
+	ck_assert_str_eq(w, "");
+	big[XG_SM_ID_MAX - 1] = '\0';
+	sasl2_sm_id_wrap(big, "res", w, sizeof(w));
+	ck_assert_uint_eq(strlen(w), XG_SM_ID_MAX);
+	sasl2_sm_id_unwrap(w, id, sizeof(id), r, sizeof(r));
+	ck_assert_str_eq(id, big);
 	/* Every wrapped id fits a client's previd (XG_SM_ID_MAX). */
 	memset(big, 'i', XG_SM_ID_MAX - 5);
 	big[XG_SM_ID_MAX - 5] = '\0';

@@ -1033,6 +1033,16 @@ HT_NONE = "HT-SHA-256-NONE"
 sasl2_case("fast-no-ua", FAST, "HT-SHA-256-NONE without <user-agent id>",
            authenticate(ir(base64.b64encode(b"alice\0" + bytes(32))), mech=HT_NONE),
            "malformed-request", "FAST without <user-agent id='...'>", fast=True)
+sasl2_case("fast-empty-ua", FAST, "HT-SHA-256-NONE with <user-agent id=''>",
+           authenticate("<user-agent id=''/>" + ir(base64.b64encode(b"alice\0" + bytes(32))),
+                        mech=HT_NONE),
+           "malformed-request",
+           "FAST without <user-agent id='...'> (empty, or a control character in it)", fast=True)
+sasl2_case("fast-ctl-ua", FAST, "HT-SHA-256-NONE with a tab in <user-agent id> (&#9;)",
+           authenticate("<user-agent id='a&#9;b'/>" + ir(base64.b64encode(b"alice\0" + bytes(32))),
+                        mech=HT_NONE),
+           "malformed-request",
+           "FAST without <user-agent id='...'> (empty, or a control character in it)", fast=True)
 sasl2_case("fast-with-plain", FAST, "<fast/> with mechanism PLAIN",
            authenticate(UA + "<fast xmlns='%s'/>" % NS_FAST + WRONG_IR),
            "malformed-request", "<fast/> with PLAIN, not a FAST mechanism", fast=True)

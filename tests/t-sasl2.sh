@@ -173,17 +173,23 @@ pass "logged out"
 
 check "an expired token is refused with credentials-expired (xmpp.js then falls back to its password)"
 write_helper "$XG_TMP/helper" "exec '$SCRAM' --fast '$FASTDIR' --fast-ttl 2 '$DB'"
-TOK3=$XG_TMP/token3.json
-UA3=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
-out=$(js --user alice --password 'alice front' --ua-id "$UA3" --token-file "$TOK3" | grep RESULT) ||
-	fail "password login: $out"
-expect_line "$out" " token=saved " "short token"
-# xmpp.js does not use a token it knows to be expired: make it believe
-# the token is good for years, so that the helper's expiry is what counts.
-/usr/bin/python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); t["expiry"]="2099-01-01T00:00:00Z"; json.dump(t, open(sys.argv[1], "w"))' "$TOK3"
+# Two clients' short tokens: one for xmpp.js, one for the raw client (the
+# helper drops an expired token once it answered credentials-expired).
+TOK3=$XG_TMP/token3.json TOK3B=$XG_TMP/token3b.json
+UA3=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 UA3B=1f2e3d4c-5b6a-4978-8796-a5b4c3d2e1f1
+for t in "$UA3 $TOK3" "$UA3B $TOK3B"; do
+	# shellcheck disable=SC2086
+	set -- $t
+	out=$(js --user alice --password 'alice front' --ua-id "$1" --token-file "$2" | grep RESULT) ||
+		fail "password login: $out"
+	expect_line "$out" " token=saved " "short token"
+	# xmpp.js does not use a token it knows to be expired: make it believe
+	# the token is good for years, so that the helper's expiry is what counts.
+	/usr/bin/python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); t["expiry"]="2099-01-01T00:00:00Z"; json.dump(t, open(sys.argv[1], "w"))' "$2"
+done
 sleep 3
-tok=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$TOK3")
-out=$(raw --fast-replay --user alice --token "$tok" --ua-id "$UA3" --fast-mech HT-SHA-256-NONE) ||
+tok=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$TOK3B")
+out=$(raw --fast-replay --user alice --token "$tok" --ua-id "$UA3B" --fast-mech HT-SHA-256-NONE) ||
 	fail "expired token: $out"
 printf '%s\n' "$out" | sed 's/^/    /'
 expect_line "$out" "^RESULT step=fast got=failure condition=credentials-expired" "expired"
@@ -246,3 +252,17 @@ summaries | grep -c " backend=exec:.* sasl2=HT-SHA-256-NONE " | grep -qx 1 ||
 	fail "no exec-mode summary with sasl2=HT-SHA-256-NONE"
 grep -q "^XMPP_USER=alice$" "$ENVLOG" || fail "the program did not get XMPP_USER=alice"
 pass "SASL2 and FAST in exec mode; the client bound with the program"
+
+check "exec mode: a program that ends without opening its stream gets the client a stream error, never a <success/>"
+new_gate exec-broken --auth-delay 0 --auth "$XG_TMP/helper" --auth-scram -- /bin/true
+printf "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>%s</initial-response></authenticate>" \
+	"$(printf '\0alice\0alice front' | base64 -w0)" >"$XG_TMP/plain2.xml"
+out=$(raw --send-file "$XG_TMP/plain2.xml") || fail "send-file: $out"
+echo "    $out"
+expect_line "$out" "^RESULT step=file got=stream-error condition=internal-server-error" "program gone"
+wait_summaries 1 >/dev/null
+line=$(summaries | tail -n 1)
+echo "    $line"
+expect_summary "$line" outcome=tempfail
+case $line in *"exec: the program ended before its stream header"*) ;; *) fail "reason: $line" ;; esac
+pass "internal-server-error, exit 111, the reason logged"
