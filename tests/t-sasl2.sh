@@ -47,9 +47,10 @@ FASTDIR=$XG_TMP/fast
 mkdir -m 700 "$FASTDIR"
 write_helper "$XG_TMP/helper" "exec '$SCRAM' --fast '$FASTDIR' '$DB'"
 
-js() { NODE_EXTRA_CA_CERTS=$XG_TMP/ca.pem timeout 40 node "$I/sasl2_client.mjs" \
+# (Their bounds are stretched by XG_TIME_FACTOR, as lib.sh's are.)
+js() { NODE_EXTRA_CA_CERTS=$XG_TMP/ca.pem XG_TIME_FACTOR=$XG_TIME_FACTOR timeout $((40 * XG_TIME_FACTOR)) node "$I/sasl2_client.mjs" \
 	--host 127.0.0.1 --port "$GPORT" --domain "$DOMAIN" "$@"; }
-raw() { timeout 40 node "$I/sasl2_raw.mjs" --host 127.0.0.1 --port "$GPORT" \
+raw() { XG_TIME_FACTOR=$XG_TIME_FACTOR timeout $((40 * XG_TIME_FACTOR)) node "$I/sasl2_raw.mjs" --host 127.0.0.1 --port "$GPORT" \
 	--domain "$DOMAIN" --ca "$XG_TMP/ca.pem" "$@"; }
 expect_line() {	# OUTPUT REGEX WHAT
 	printf '%s\n' "$1" | grep -q -- "$2" || fail "$3: $1"
@@ -97,7 +98,7 @@ SASL2_PORT=$GPORT SASL2_LOG=$XG_GATE_LOG
 new_gate mixed --backend "127.0.0.1:$PPORT" --auth-delay 0 --auth "$XG_TMP/helper" \
 	--auth-scram --sasl-mechanisms SCRAM-SHA-256,SCRAM-SHA-1,PLAIN
 n0=$(summaries | wc -l)
-timeout 40 /usr/bin/python3 "$I/slixmpp_send.py" 127.0.0.1 "$GPORT" "$XG_TMP/ca.pem" \
+timeout $((40 * XG_TIME_FACTOR)) /usr/bin/python3 "$I/slixmpp_send.py" 127.0.0.1 "$GPORT" "$XG_TMP/ca.pem" \
 	"bob@$DOMAIN" 'bob front' "alice@$DOMAIN" "classic hello" >"$XG_TMP/slix.out" 2>&1 &
 slix=$!
 out=$(js --user alice --password 'alice front' --mech SCRAM-SHA-256 --resource at-once | grep RESULT) ||

@@ -90,8 +90,11 @@ function failResume(why) {
   out(`resume=failed why=${JSON.stringify(clean(why))}`);
   process.exit(1);
 }
+// Every bound is stretched by XG_TIME_FACTOR (tests/lib.sh: 4 when the
+// server runs under valgrind).
+const FACTOR = Math.max(1, Number(process.env.XG_TIME_FACTOR) || 1);
 setTimeout(() => (online ? (O["resume-test"] ? failResume("timeout") : failLogin("timeout", "after login"))
-  : failLogin("timeout", "30 s")), 30000).unref();
+  : failLogin("timeout", `${30 * FACTOR} s`)), 30000 * FACTOR).unref();
 
 // What was offered and sent, as seen on the wire (xmpp.js's events).
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -116,6 +119,7 @@ const ctx = {
 const userAgent = xml("user-agent", { id: O["ua-id"] ?? crypto.randomUUID() },
   xml("software", {}, "xmppgate-test"), xml("device", {}, "sasl2_client"));
 const xmpp = client({
+  timeout: 5000 * FACTOR,	// xmpp.js's default, 2 s, is less than a start under valgrind
   service: `xmpp://${O.host}:${O.port}`, domain: O.domain, resource: O.resource, userAgent,
   credentials: async (authenticate, mechanisms, fast) => {
     const creds = { username: O.user, password: O.password ?? null };
@@ -242,13 +246,13 @@ xmpp.once("online", async (jid) => {
     if (seen.fast === "used" && !seen.additionalData) throw new Error("FAST: no Responder in <additional-data>");
     // A classic <enable/> goes out after the bind, that is after "online":
     // when <sm> was offered, wait for its answer (bounded).
-    for (let i = 0; i < 50 && (seen.smOffered || seen.smEnableSent) && seen.sm === "none" && !seen.smFailed; i++)
+    for (let i = 0; i < 50 * FACTOR && (seen.smOffered || seen.smEnableSent) && seen.sm === "none" && !seen.smFailed; i++)
       await new Promise((r) => setTimeout(r, 100));
     if (O.send) {
       await xmpp.send(xml("message", { to: O.send, type: "chat" }, xml("body", {}, O.body)));
-      await xmpp.iqCaller.request(xml("iq", { type: "get", to: O.domain }, xml("ping", "urn:xmpp:ping")), 10000);
+      await xmpp.iqCaller.request(xml("iq", { type: "get", to: O.domain }, xml("ping", "urn:xmpp:ping")), 10000 * FACTOR);
     }
-    if (O["expect-message"] !== undefined) await waitMessage(O["expect-message"], 20000);
+    if (O["expect-message"] !== undefined) await waitMessage(O["expect-message"], 20000 * FACTOR);
     const line = `login=ok jid=${jid} sasl=${seen.profile} mech=${seen.mech} bound=${seen.bound ?? "none"} ` +
       `sm=${seen.sm} token=${seen.token} fast=${seen.fast} ssdp=${ctx.ssdp} ` +
       `cb=${/-PLUS$/.test(seen.mech) ? O.cb : HT_CB[seen.mech] ?? "none"}`;
@@ -286,7 +290,7 @@ async function resumeTest(jid) {
   if (!xmpp.streamManagement.enabled || !xmpp.streamManagement.id)
     return failResume("stream management not enabled (no resumable id)");
   const body = `resume-test-${process.pid}-${Date.now()}`;
-  const peer = client({ service: `xmpp://${O.host}:${O.port}`, domain: O.domain,
+  const peer = client({ service: `xmpp://${O.host}:${O.port}`, domain: O.domain, timeout: 5000 * FACTOR,
     username: O["peer-user"], password: O["peer-password"], resource: "peer" });
   peer.reconnect.stop();
   peer.on("error", (e) => failResume(`peer: ${e?.condition ?? ""} ${e?.message ?? e}`));
@@ -298,9 +302,9 @@ async function resumeTest(jid) {
   if (!sock) return failResume("no TLS socket to cut");
   sock.destroy();
   await peer.send(xml("message", { to: jid.toString(), type: "chat" }, xml("body", {}, body)));
-  await peer.iqCaller.request(xml("iq", { type: "get", to: O.domain }, xml("ping", "urn:xmpp:ping")), 10000);
+  await peer.iqCaller.request(xml("iq", { type: "get", to: O.domain }, xml("ping", "urn:xmpp:ping")), 10000 * FACTOR);
 
-  await Promise.race([resumed, new Promise((_, rej) => setTimeout(() => rej(new Error("no resumed event within 15 s")), 15000))])
+  await Promise.race([resumed, new Promise((_, rej) => setTimeout(() => rej(new Error(`no resumed event within ${15 * FACTOR} s`)), 15000 * FACTOR))])
     .catch((e) => failResume(e.message));
   if (seen.conn <= connBefore) return failResume("resumed without a new connection?");
   // (xmpp.js puts a Bind2 <bind> beside the inline <resume> anyway; the
@@ -308,7 +312,7 @@ async function resumeTest(jid) {
   if (seen.bindSent.some((c) => c > connBefore)) return failResume("a classic bind was sent on the new connection");
   if (seen.boundConns.some((c) => c > connBefore)) return failResume("the new connection was bound (<bound>) instead of resumed");
   if (!seen.resumedHow) return failResume("resumed fired but no <resumed> element seen");
-  await waitMessage(body, 10000).catch((e) => failResume(e.message));
+  await waitMessage(body, 10000 * FACTOR).catch((e) => failResume(e.message));
   finished = true;
   out(`resume=ok resumed=${seen.resumedHow} jid=${xmpp.jid} message=received conns=${seen.conn}`);
   xmpp.reconnect.stop();
