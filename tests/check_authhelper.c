@@ -697,7 +697,7 @@ END_TEST
 
 START_TEST(reply_fast_bad)
 {
-	static char longtok[XG_FAST_TOKEN_MAX + 20];
+	static char longtok[XG_FAST_TOKEN_MAX + 64];	/* key, token, the expiry line */
 	static const struct { const char *in, *err; } t[] = {
 		{ "fast-token=" TOKEN_OK "\n", "fast-token without "
 		    "fast-expiry" },
