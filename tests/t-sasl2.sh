@@ -61,6 +61,18 @@ last_summary() { summaries | tail -n 1; }
 new_gate sasl2 --backend "127.0.0.1:$PPORT" --auth-delay 0 --auth "$XG_TMP/helper" \
 	--auth-scram --fast
 
+check "usage: --fast with --no-sasl2, with another helper protocol, with --s2s-out"
+for args in "--fast --no-sasl2 --backend 127.0.0.1:1" \
+	"--fast --auth-protocol ejabberd --backend 127.0.0.1:1" "--s2s-out --fast"; do
+	# shellcheck disable=SC2086
+	"$xg_real_bin" --cert "$XG_TMP/cert.pem" --key "$XG_TMP/key.pem" --domain "$DOMAIN" \
+		--auth /bin/true $args </dev/null >/dev/null 2>"$XG_TMP/usage.err" && rc=0 || rc=$?
+	[ "$rc" = 100 ] || fail "$args: exit $rc, not 100"
+	grep -q "fast\|sasl2" "$XG_TMP/usage.err" || fail "$args: $(cat "$XG_TMP/usage.err")"
+	echo "    $args: $(cat "$XG_TMP/usage.err")"
+done
+pass "exit 100 with a message"
+
 check "the offer: SASL2 with the SASL mechanisms, Bind2 with stream management inline, FAST's HT-SHA-256 forms on TLS 1.3"
 out=$(raw --features) || fail "features: $out"
 expect_line "$out" "<authentication xmlns='urn:xmpp:sasl:2'><mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-1-PLUS</mechanism><mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism><mechanism>PLAIN</mechanism><inline><bind xmlns='urn:xmpp:bind:0'><inline><feature var='urn:xmpp:sm:3'/></inline></bind><sm xmlns='urn:xmpp:sm:3'/><fast xmlns='urn:xmpp:fast:0'><mechanism>HT-SHA-256-EXPR</mechanism><mechanism>HT-SHA-256-ENDP</mechanism><mechanism>HT-SHA-256-NONE</mechanism></fast></inline></authentication>" "offer"
