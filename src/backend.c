@@ -581,27 +581,14 @@ int
 backend_element(struct conn *bc, int64_t deadline, uint8_t *buf,
     size_t bufsz, size_t *len, struct belem *e, char *why, size_t whysz)
 {
-	static struct xml_token tok, base;
-	static struct xml_ns ns0, ns;
+	static struct xml_token tok;
+	static struct xml_ns ns;
 	const char *uri, *local;
 	enum xml_result xr;
 	size_t used, n;
 	int depth = 0, text_at = -1;
 
 	memset(e, 0, sizeof(*e));
-	/* The scope of the logged-in stream (backend_header()'s). */
-	memset(&base, 0, sizeof(base));
-	base.type = XML_TOK_START;
-	base.nattrs = 2;
-	snprintf(base.attrs[0].name, sizeof(base.attrs[0].name), "xmlns");
-	snprintf(base.attrs[0].value, sizeof(base.attrs[0].value), NS_CLIENT);
-	base.attrs[0].value_len = strlen(NS_CLIENT);
-	snprintf(base.attrs[1].name, sizeof(base.attrs[1].name),
-	    "xmlns:stream");
-	snprintf(base.attrs[1].value, sizeof(base.attrs[1].value), NS_STREAMS);
-	base.attrs[1].value_len = strlen(NS_STREAMS);
-	memset(&ns0, 0, sizeof(ns0));
-	(void)xml_ns_push(&ns0, &base);
 	for (;;) {
 		while (*len > 0) {
 			xr = xml_lex(buf, *len, &tok, &used);
@@ -652,15 +639,22 @@ backend_element(struct conn *bc, int64_t deadline, uint8_t *buf,
 				snprintf(why, whysz, "backend XML too deep");
 				return -1;
 			}
-			/* Only the element's own namespace matters; below
-			 * it, local names. */
-			ns = ns0;
-			if (depth > 0 || xml_ns_push(&ns, &tok) < 0 ||
-			    (uri = xml_ns_resolve(&ns, tok.name, &local)) ==
-			    NULL) {
-				uri = "";
+			/* Only the element's own namespace matters (with no
+			 * xmlns of its own, the stream's: jabber:client, as
+			 * backend_header() declared it); below it, local
+			 * names. */
+			uri = NULL;
+			if (depth == 0) {
+				memset(&ns, 0, sizeof(ns));
+				if (xml_ns_push(&ns, &tok) == 0)
+					uri = xml_ns_resolve(&ns, tok.name,
+					    &local);
+			}
+			if (uri == NULL) {
 				local = strchr(tok.name, ':') ? strchr(tok.name,
 				    ':') + 1 : tok.name;
+				uri = depth == 0 && local == tok.name ?
+				    NS_CLIENT : "";
 			}
 			if (depth == 0) {
 				if (strlen(uri) < sizeof(e->ns))
