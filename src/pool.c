@@ -717,12 +717,6 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 	}
 	reexec_at = o->reexec_minutes > 0 ? now_ms() +
 	    (int64_t)o->reexec_minutes * 60000 : INT64_MAX;
-	if (!resumed)
-		xg_log(LOG_INFO, "pool: serving %d listening socket(s) from fd "
-		    "3: --max-conns %d, --max-conns-per-source %d, re-exec "
-		    "after %d connections and every %d minutes (0: never)",
-		    nlfds, o->max_conns, o->max_per_source, o->reexec_conns,
-		    o->reexec_minutes);
 	/* The parent counts sources by the address accept() gives: behind
 	 * a load balancer that is the balancer's, for every client. */
 	if (!resumed && o->accept_proxy && o->max_per_source > 0)
@@ -730,6 +724,14 @@ pool_serve(struct options *o, struct tlsctx *tls, char **argv)
 		    "the address of the peer that sends the PROXY header, "
 		    "not its clients: set it to 0 behind a load balancer",
 		    o->max_per_source);
+	/* Logged after the warning: a reader that saw this line has seen
+	 * every line of the start. */
+	if (!resumed)
+		xg_log(LOG_INFO, "pool: serving %d listening socket(s) from fd "
+		    "3: --max-conns %d, --max-conns-per-source %d, re-exec "
+		    "after %d connections and every %d minutes (0: never)",
+		    nlfds, o->max_conns, o->max_per_source, o->reexec_conns,
+		    o->reexec_minutes);
 	sd_notify(0, "READY=1");
 
 	for (;;) {

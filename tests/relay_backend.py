@@ -11,7 +11,11 @@ exec mode never does): it listens on 127.0.0.1:PORT, takes one
 connection, logs xmppgate in as a server would (features with PLAIN,
 <success/> for any <auth>, the restarted stream with <bind/>; no real
 server relays arbitrary bytes after that, so this one stands in), and
-then carries on as above on that socket.  At the same time it
+then carries on as above on that socket, except that it writes nothing
+before the first byte from the client has come (a real server speaks
+after the client's restarted stream; bytes sent at once could reach
+xmppgate with the features, which it refuses as data after them, when
+xmppgate runs slowly, as under valgrind).  At the same time it
 
 - reads fd 0 until end of file, counting and hashing (SHA-256), and
 - (after DELAY seconds, default 0) writes BYTES pseudo-random bytes
@@ -52,10 +56,11 @@ class Half:
         self.done = False
 
 
-def reader(r):
+def reader(r, first):
     try:
         while True:
             data = os.read(0, READ_MAX)
+            first.set()
             if not data:
                 break
             r.sha.update(data)
@@ -63,10 +68,12 @@ def reader(r):
         r.done = True
     except Exception as e:  # noqa: BLE001 - reported in the result file
         r.error = f"read after {r.count} bytes: {e!r}"
+        first.set()
 
 
-def writer(w, total, delay):
+def writer(w, total, delay, first):
     try:
+        first.wait(TIME_LIMIT_S)
         if delay > 0:
             time.sleep(delay)
         rng = random.Random(SEED)
@@ -171,9 +178,12 @@ def main():
     if port is not None:
         listen_login(port, path)
     r, w = Half(), Half()
-    t = threading.Thread(target=reader, args=(r,), daemon=True)
+    first = threading.Event()
+    if port is None:
+        first.set()
+    t = threading.Thread(target=reader, args=(r, first), daemon=True)
     t.start()
-    writer(w, total, delay)
+    writer(w, total, delay, first)
     if w.error is not None:
         fail(path, w.error)     # the reader may never see its end
     t.join()
