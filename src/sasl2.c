@@ -154,19 +154,6 @@ sasl2_profile(struct session *s, const struct xp_event *ev)
 	return 0;
 }
 
-/* A client id the helper can key tokens on: not empty, no control
- * characters (it goes into the helper's request as it is). */
-static int
-ua_id_ok(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i] != '\0'; i++)
-		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
-			return 0;
-	return i > 0;
-}
-
 int
 sasl2_request_check(const struct session *s, const struct xp_event *ev,
     enum xg_sasl_failure *sf, char *why, size_t whysz)
@@ -193,8 +180,10 @@ sasl2_request_check(const struct session *s, const struct xp_event *ev,
 		    "offered", r->token_mech);
 		return 1;
 	}
+	/* The client id keys the helper's tokens and goes into its request
+	 * as it is. */
 	if ((r->request_token || ht_offered) && (!r->has_ua_id ||
-	    !ua_id_ok(r->ua_id))) {
+	    !sasl2_text_ok(r->ua_id, strlen(r->ua_id)))) {
 		snprintf(why, whysz, "FAST without <user-agent id='...'>%s",
 		    r->has_ua_id ? " (empty, or a control character in it)" :
 		    "");

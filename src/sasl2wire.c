@@ -100,10 +100,8 @@ sasl2_features_left(const char *feat, size_t len, int drop_bind, int drop_sm,
 	return n;
 }
 
-/* A resource the id can carry: not empty, no control characters (what
- * sasl2_sm_id_unwrap() takes back). */
-static int
-text(const char *p, size_t n)
+int
+sasl2_text_ok(const char *p, size_t n)
 {
 	size_t i;
 
@@ -125,7 +123,7 @@ sasl2_sm_id_wrap(const char *id, const char *resource, char *out,
 		return;
 	memcpy(out, id, n + 1);
 	r[0] = '\0';
-	if (text(resource, strlen(resource)) && xg_b64url(resource,
+	if (sasl2_text_ok(resource, strlen(resource)) && xg_b64url(resource,
 	    strlen(resource), r, sizeof(r)) == 0)
 		m = strlen(r);
 	if (n + 1 + m >= outsz || n + 1 + m > XG_SM_ID_MAX)
@@ -165,7 +163,7 @@ sasl2_sm_id_unwrap(const char *previd, char *id, size_t idsz, char *resource,
 		b[i++] = '=';
 	if (xg_b64_decode(b, i, &d) == -1)
 		return;
-	if (d.size < rsz && text((const char *)d.data, d.size)) {
+	if (d.size < rsz && sasl2_text_ok((const char *)d.data, d.size)) {
 		memcpy(resource, d.data, d.size);
 		resource[d.size] = '\0';
 		snprintf(id, idsz, "%.*s", (int)(dot - previd), previd);

@@ -972,6 +972,10 @@ int sasl2_feature_has(const char *feat, size_t len, const char *ns);
  * stops at an end tag that closes nothing and at bytes that do not lex). */
 size_t sasl2_features_left(const char *feat, size_t len, int drop_bind,
     int drop_sm, char *out, size_t outsz);
+/* p[0..n) is text a request or an id can carry: not empty, no control
+ * character (below 0x20, or 0x7f): 1, else 0.  The resource in an SM id
+ * and the user-agent id a FAST token is keyed on. */
+int sasl2_text_ok(const char *p, size_t n);
 /* The XEP-0198 id a client gets: the backend's id, '.', and the bound
  * resource in base64url (empty when there is none, it has a control
  * character, or it does not fit in

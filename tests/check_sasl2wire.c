@@ -159,6 +159,19 @@ START_TEST(t_sm_id_limits)
 }
 END_TEST
 
+START_TEST(t_text_ok)
+{
+	ck_assert_int_eq(sasl2_text_ok("phone-1", 7), 1);
+	ck_assert_int_eq(sasl2_text_ok("\xc3\xa9 ~", 4), 1);	/* UTF-8, space, ~ */
+	ck_assert_int_eq(sasl2_text_ok("", 0), 0);
+	ck_assert_int_eq(sasl2_text_ok("a\tb", 3), 0);
+	ck_assert_int_eq(sasl2_text_ok("ab\x7f", 3), 0);
+	ck_assert_int_eq(sasl2_text_ok("ab\x1f", 3), 0);
+	ck_assert_int_eq(sasl2_text_ok("a\0b", 3), 0);	/* a NUL within n */
+	ck_assert_int_eq(sasl2_text_ok("ab\n", 2), 1);	/* only n bytes count */
+}
+END_TEST
+
 START_TEST(t_b64url)
 {
 	char out[16];
@@ -182,6 +195,7 @@ main(void)
 	tcase_add_test(tc, t_feature_has);
 	tcase_add_test(tc, t_sm_id);
 	tcase_add_test(tc, t_sm_id_limits);
+	tcase_add_test(tc, t_text_ok);
 	tcase_add_test(tc, t_b64url);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
