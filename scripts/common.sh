@@ -17,11 +17,12 @@ show_failed() {
 }
 
 # run_check WHAT [MAKE ARGS...]: make check; on failure print the logs
-# and exit 1 with WHAT named.
+# and exit 1 with WHAT named.  XG_CHECK_JOBS tests at once (default 2,
+# the cores here; scripts/sanitize.sh asks for 3).
 run_check() {
 	local what=$1
 	shift
-	if ! make -j2 check "$@"; then
+	if ! make -j"${XG_CHECK_JOBS:-2}" check "$@"; then
 		show_failed
 		echo "$what: make check failed" >&2
 		exit 1
