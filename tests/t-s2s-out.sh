@@ -103,6 +103,10 @@ dns_start "$XG_TMP/dns" "$XG_TMP/test.zone"
 log "nsd serves test. on 127.0.0.1:$DNS_PORT"
 
 # --- two Prosody servers ----------------------------------------------------
+# The waits of the Prosody servers and of xmppgate are stretched under
+# valgrind (XG_TIME_FACTOR): there one outgoing stream, through two
+# xmppgates under memcheck, once took more than the module's 10 s for
+# xmppgate's PROXY header.
 # config DIR DOMAIN C2S M OUT [GLOBAL [HOSTS]]: Prosody for DOMAIN
 # (certificate $C/DOMAIN.crt) whose incoming streams come from xmppgate on
 # M and whose outgoing streams all go to xmppgate --s2s-out on OUT.  It
@@ -130,12 +134,13 @@ allow_registration = false
 authentication = "internal_plain"
 storage = "internal"
 certificates = "$dir/certs"
-s2s_timeout = 20
+s2s_timeout = $((20 * XG_TIME_FACTOR))
 ssl = { cafile = "$C/ca.pem" }
 plugin_paths = { "$top_srcdir/contrib" }
 xmppgate_s2s_ports = { $m }
 xmppgate_s2s_interfaces = { "127.0.0.1" }
 xmppgate_s2s_out = "127.0.0.1:$out"
+xmppgate_s2s_header_timeout = $((10 * XG_TIME_FACTOR))
 $global
 VirtualHost "$domain"
     ssl = { certificate = "$C/$domain.crt", key = "$C/$domain.key", cafile = "$C/ca.pem" }
@@ -167,7 +172,7 @@ in_gate() {
 	XG_GATE_LOG=$XG_TMP/gate-$1.log
 	start_gate "$2" --s2s --cert "$C/$5.crt" --key "$C/$5.key" --domain "$3" \
 		--s2s-ca "$C/ca.pem" --backend "127.0.0.1:$4" --proxy-protocol v2 \
-		--header-timeout 10 --backend-timeout 10 -v
+		--header-timeout $((10 * XG_TIME_FACTOR)) --backend-timeout $((10 * XG_TIME_FACTOR)) -v
 }
 # out_gate NAME PORT DOMAIN CERT [ARGS...]: xmppgate --s2s-out for DOMAIN
 # presenting $C/CERT.crt, asking nsd (or $XG_DNS), remotes allowed on
@@ -179,7 +184,7 @@ out_gate() {
 	XG_GATE_LOG=$XG_TMP/gate-$name.log
 	start_gate "$port" --s2s-out --cert "$C/$cert.crt" --key "$C/$cert.key" \
 		--domain "$domain" --s2s-ca "$C/ca.pem" \
-		--dns-server "${XG_DNS:-127.0.0.1@$DNS_PORT}" --backend-timeout 8 -v \
+		--dns-server "${XG_DNS:-127.0.0.1@$DNS_PORT}" --backend-timeout $((8 * XG_TIME_FACTOR)) -v \
 		${XG_OUT_LOOP---s2s-out-loopback} "$@"
 }
 in_gate a-in "$A_IN" a.test "$MA" a.test
