@@ -13,8 +13,8 @@ ensure_configured
 make -j2 >/dev/null
 echo "valgrind.sh: $(valgrind --version), every xmppgate under memcheck"
 export XG_VALGRIND=1
-# Two tests at once (run_check's default), not three: every xmppgate
-# under memcheck is CPU-bound, and with three, t-storm's twelve at once
-# took 27 s to greet and one connection broke.
-run_check valgrind.sh
+# Two tests at once, whatever XG_CHECK_JOBS says: every xmppgate under
+# memcheck is CPU-bound, and with three, t-storm's twelve at once took
+# 27 s to greet and one connection broke.
+XG_CHECK_JOBS=2 run_check valgrind.sh
 echo "valgrind.sh: the whole suite passed with no valgrind error or definite leak"

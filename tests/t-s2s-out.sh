@@ -106,7 +106,7 @@ log "nsd serves test. on 127.0.0.1:$DNS_PORT"
 # The waits of the Prosody servers and of xmppgate are stretched under
 # valgrind (XG_TIME_FACTOR): there one outgoing stream, through two
 # xmppgates under memcheck, once took more than the module's 10 s for
-# xmppgate's PROXY header.
+# xmppgate's PROXY header.  The test's clients wait as much longer.
 # config DIR DOMAIN C2S M OUT [GLOBAL [HOSTS]]: Prosody for DOMAIN
 # (certificate $C/DOMAIN.crt) whose incoming streams come from xmppgate on
 # M and whose outgoing streams all go to xmppgate --s2s-out on OUT.  It
@@ -205,9 +205,9 @@ GB_IN=$XG_TMP/gate-b-in.log
 chat() {
 	local out rc=0
 	# shellcheck disable=SC2086	# S2S_CHAT is a command line
-	out=$(timeout 60 $S2S_CHAT --sender "$1" --sender-password "${1%@*} pw" \
+	out=$(timeout $((60 * XG_TIME_FACTOR)) $S2S_CHAT --sender "$1" --sender-password "${1%@*} pw" \
 		--sender-port "$2" --receiver "$3" --receiver-password "${3%@*} pw" \
-		--receiver-port "$4" --ca "$C/ca.pem" --body "$5" --timeout 40 2>&1) || rc=$?
+		--receiver-port "$4" --ca "$C/ca.pem" --body "$5" --timeout $((40 * XG_TIME_FACTOR)) 2>&1) || rc=$?
 	echo "    $out" | tail -n 3
 	[ "$rc" -eq 0 ] || return 1
 	case $out in
@@ -310,7 +310,7 @@ for bad in wrong:name-mismatch expired:expired untrusted:untrusted; do
 	bad_pid=$GATE_PID
 	XG_GATE_LOG=$GA_OUT2
 	n0=$(summaries "$GA_OUT2" | wc -l)
-	got=$($RAW "$A_OUT" --from a.test --to "$cert.test" --timeout 20 2>&1 || :)
+	got=$($RAW "$A_OUT" --from a.test --to "$cert.test" --timeout $((20 * XG_TIME_FACTOR)) 2>&1 || :)
 	echo "    $cert.test: $got"
 	case $got in
 	"PROXY=local error=remote-connection-failed text=the certificate of the remote server is not valid for it") ;;
@@ -330,7 +330,7 @@ expect() {
 	local name=$1 to=$2 code=$3 want=$4 re=$5 got
 	shift 5
 	out_gate "dns-$name" "$(free_port)" a.test a.test "$@"
-	got=$($RAW "$GPORT_USED" --from a.test --to "$to" --timeout 30 2>&1 || :)
+	got=$($RAW "$GPORT_USED" --from a.test --to "$to" --timeout $((30 * XG_TIME_FACTOR)) 2>&1 || :)
 	echo "    $to: $got"
 	[ "$got" = "$want" ] || fail "$name: expected '$want'"
 	wait_summaries 1 15 | grep -q "$re" || fail "$name: the summary's reason is not /$re/"
@@ -378,7 +378,7 @@ kill_bg "$SILENT_PID"
 # and answers a stream to second.test with <host-unknown/>: proof that the
 # second was tried, after the first.
 out_gate dns-second "$(free_port)" a.test a.test
-got=$($RAW "$GPORT_USED" --from a.test --to second.test --timeout 30 2>&1 || :)
+got=$($RAW "$GPORT_USED" --from a.test --to second.test --timeout $((30 * XG_TIME_FACTOR)) 2>&1 || :)
 echo "    second.test: $got"
 grep -A1 "remote second.test: trying 127.0.0.1:$DEAD " "$XG_GATE_LOG" |
 	grep -q "remote second.test: 127.0.0.1:$DEAD: .*refused" ||
@@ -394,7 +394,7 @@ printf 'block b.test\nallow a.test\n' >"$XG_TMP/policy"
 printf '#!/bin/sh\nexec %s %s\n' "$POLICY" "$XG_TMP/policy" >"$XG_TMP/policy.sh"
 chmod 755 "$XG_TMP/policy.sh"
 out_gate policy "$(free_port)" a.test a.test --auth "$XG_TMP/policy.sh"
-got=$($RAW "$GPORT_USED" --from a.test --to b.test --timeout 20 2>&1 || :)
+got=$($RAW "$GPORT_USED" --from a.test --to b.test --timeout $((20 * XG_TIME_FACTOR)) 2>&1 || :)
 echo "    b.test: $got"
 [ "$got" = "PROXY=local error=policy-violation text=federation with b.test is blocked here" ] ||
 	fail "policy: b.test was not refused"

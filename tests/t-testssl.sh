@@ -127,7 +127,7 @@ gate_survived() {
 if [ -n "${XG_VALGRIND:-}" ]; then
 	log "under valgrind: no testssl scan (the ASan+UBSan run sends the same probes), the real clients only"
 	KEYTYPES=""
-	use_certs ecdsa		# what the scans would have left for the clients
+	use_certs ecdsa		# the clients below (the plain run ends the loop on rsa)
 else
 	KEYTYPES="ecdsa rsa"
 fi
